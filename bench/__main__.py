@@ -1,0 +1,22 @@
+"""`make bench`: run every benchmark against fresh embedded servers and print the figures."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench import outbox
+from bench.servers import servers
+
+
+async def main() -> None:
+    """Run the benchmarks one after another."""
+    with servers() as (nats_url, database_url):
+        figures = await outbox.run(nats_url, database_url)
+    raw, ours = figures["raw_publish_per_s"], figures["outbox_per_s"]
+    print(f"outbox relay: {outbox.N} events")
+    print(f"  raw JetStream publish (baseline) {raw:10,.0f} msg/s")
+    print(f"  write to outbox + relay          {ours:10,.0f} msg/s   ratio {ours / raw:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Running Anshin: the local launcher, embedded servers and the local mailbox."""

@@ -1,0 +1,227 @@
+"""`make up`: the whole stack on one machine; `make down` stops it.
+
+Where NATS_URL or DATABASE_URL is unset, an embedded NATS server (JetStream) and an
+embedded PostgreSQL are started with their data under the data directory; where
+ANSHIN_SMTP_HOST is unset, a local mailbox (SMTP into a Maildir, and a page to read it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from deploy.servers import NatsServer, Postgres, wait_for_port
+from shared import config
+from shared.config import Settings, env_name
+
+SERVICES = ("ingest", "advisory", "matcher", "mailer")
+
+
+def _secret(path: Path) -> str:
+    """A secret kept in the data directory, made on first use."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _port(settings: Settings, service: str) -> int:
+    port: int = getattr(settings, f"{service}_port")
+    return port
+
+
+def _wait_ready(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"the service on port {port} did not become ready")
+
+
+class Stack:
+    """The processes of a local stack, started in order and stopped in reverse."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data.resolve()
+        self.logs = self.data / "logs"
+        self.pids = self.data / "pids"
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self.nats: NatsServer | None = None
+        self.postgres: Postgres | None = None
+
+    def start(self) -> dict[str, str]:
+        """Start everything; return the environment the services run with."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.pids.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.setdefault(env_name("operator_key"), _secret(self.data / "operator_key"))
+        env.setdefault(env_name("secret_key"), _secret(self.data / "secret_key"))
+        if not os.environ.get("NATS_URL"):
+            self.nats = NatsServer(self.data / "nats", port=4222, log_file=self.logs / "nats.log")
+            env["NATS_URL"] = self.nats.start().url
+        if not os.environ.get("DATABASE_URL"):
+            self.postgres = Postgres(self.data / "pg").start()
+            env["DATABASE_URL"] = self.postgres.create_database("anshin")
+        settings = config.load(env)
+        if not os.environ.get(env_name("smtp_host")):
+            self._spawn(
+                "mailbox",
+                [
+                    sys.executable,
+                    "-m",
+                    "deploy.mailbox",
+                    "--maildir",
+                    str(self.data / "mail"),
+                    "--smtp-port",
+                    str(settings.smtp_port),
+                    "--web-port",
+                    str(settings.mailbox_web_port),
+                ],
+                env,
+            )
+            wait_for_port(settings.smtp_port)
+        for service in SERVICES:
+            self._spawn(service, [sys.executable, "-m", f"services.{service}"], env)
+        for service in SERVICES:
+            _wait_ready(_port(settings, service))
+        (self.data / "anshin.pid").write_text(str(os.getpid()))
+        return env
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.children.append((name, self._popen(name, argv, env)))
+        self.commands[name] = (argv, env)
+
+    def _popen(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with open(self.logs / f"{name}.log", "ab") as log:
+            process = subprocess.Popen(
+                argv, env=env, stdout=log, stderr=log, start_new_session=True
+            )
+        (self.pids / f"{name}.pid").write_text(str(process.pid))
+        return process
+
+    def revive(self) -> list[str]:
+        """Restart every child that exited on its own (a crash or a kill); return their names."""
+        revived = []
+        for index, (name, process) in enumerate(self.children):
+            if process.poll() is not None:
+                argv, env = self.commands[name]
+                self.children[index] = (name, self._popen(name, argv, env))
+                revived.append(f"{name} (exit {process.returncode})")
+        return revived
+
+    def stop(self) -> None:
+        """Stop the services, then the mailbox, then NATS and PostgreSQL."""
+        for _, process in reversed(self.children):
+            if process.poll() is None:
+                process.terminate()
+        for _, process in reversed(self.children):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        (self.data / "anshin.pid").unlink(missing_ok=True)
+
+
+def up(data: Path) -> int:
+    """Start the stack and keep it running until Ctrl-C or `make down`."""
+    stack = Stack(data)
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        env = stack.start()
+        settings = config.load(env)
+        print(summary(settings, env, stack), flush=True)
+        while not stopping:
+            for revived in stack.revive():
+                print(f"restarted {revived}; see {stack.logs}", flush=True)
+            time.sleep(0.5)
+    finally:
+        print("stopping Anshin...", flush=True)
+        stack.stop()
+    return 0
+
+
+def summary(settings: Settings, env: dict[str, str], stack: Stack) -> str:
+    """What `make up` prints once everything is ready."""
+    lines = [
+        "Anshin is running.",
+        f"  ingest     http://127.0.0.1:{settings.ingest_port}  (/v1/orders, /v1/catalog)",
+        f"  advisory   http://127.0.0.1:{settings.advisory_port}  (/v1/advisories, /safety)",
+        f"  matcher    http://127.0.0.1:{settings.matcher_port}  (/healthz, /metrics)",
+        f"  mailer     http://127.0.0.1:{settings.mailer_port}  (/u/{{token}})",
+    ]
+    if stack.children and stack.children[0][0] == "mailbox":
+        lines.append(
+            f"  mailbox    http://127.0.0.1:{settings.mailbox_web_port}   "
+            f"(SMTP on {settings.smtp_port}, Maildir {stack.data / 'mail'})"
+        )
+    lines += [
+        f"  NATS       {settings.nats_url}",
+        f"  PostgreSQL {settings.database_url}",
+        f"  operator key: {env[env_name('operator_key')]}",
+        f"  logs:         {stack.logs}",
+        "Create an agency: .venv/bin/anshin agency create 'Consumer Safety Institute'",
+        "Stop with Ctrl-C or `make down`.",
+    ]
+    return "\n".join(lines)
+
+
+def down(data: Path) -> int:
+    """Ask a running `make up` to stop, and wait for it."""
+    pid_file = data / "anshin.pid"
+    if not pid_file.exists():
+        print("Anshin is not running.")
+        return 0
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        print("Anshin was not running (stale pid file removed).")
+        return 0
+    for _ in range(600):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            print("Anshin stopped.")
+            return 0
+        time.sleep(0.1)
+    print("Anshin did not stop within a minute.", file=sys.stderr)
+    return 1
+
+
+def main() -> int:
+    """`python -m deploy.local [up|down]`."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=["up", "down"], nargs="?", default="up")
+    args = parser.parse_args()
+    data = Path(config.load().data_dir)
+    return up(data) if args.action == "up" else down(data)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The four Anshin services: ingest, advisory, matcher, mailer."""

@@ -1,0 +1,1 @@
+"""Advisory: agencies, advisories and their embargoes, disasters, product notices."""

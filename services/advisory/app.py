@@ -1,0 +1,24 @@
+"""Wiring of the advisory service."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.advisory.api import routes
+from services.advisory.embargo import embargo_keeper
+from shared.clock import Clock
+from shared.config import Settings
+from shared.service import base_app, database, nats_connection, outbox_relay
+
+SCHEMA = "advisory"
+
+
+def build(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """The advisory application with its pool, NATS, outbox relay and embargo keeper."""
+    app = base_app(settings, clock)
+    app.cleanup_ctx.append(database(SCHEMA, "services.advisory", outbox=True))
+    app.cleanup_ctx.append(nats_connection("advisory"))
+    app.cleanup_ctx.append(outbox_relay(SCHEMA))
+    app.cleanup_ctx.append(embargo_keeper)
+    app.router.add_routes(routes)
+    return app

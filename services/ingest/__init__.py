@@ -1,0 +1,1 @@
+"""Ingest: orders from every sales channel, normalized, categorized and published."""

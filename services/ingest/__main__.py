@@ -1,0 +1,6 @@
+"""Start the ingest service: `python -m services.ingest`."""
+
+from services.ingest.app import build
+from shared.service import main
+
+main("ingest", build, lambda s: s.ingest_port)

@@ -1,0 +1,1 @@
+"""Mailer: the delivery ledger, rendering, policy and SMTP delivery."""

@@ -1,0 +1,48 @@
+"""Wiring of the mailer service."""
+
+from __future__ import annotations
+
+import functools
+
+from aiohttp import web
+
+from services.mailer import handlers
+from services.mailer.api import routes
+from services.mailer.sender import sending
+from shared import messages as m
+from shared.clock import Clock
+from shared.config import Settings
+from shared.http import POOL
+from shared.service import CLOCK, Registry, base_app, consumers, database, nats_connection
+
+SCHEMA = "mailer"
+
+
+def _registry(app: web.Application) -> Registry:
+    on = functools.partial
+    pool, clock = app[POOL], app[CLOCK]
+    return {
+        "mailer-customers": (
+            m.CustomerEvent,
+            on(handlers.on_customer, pool=pool, clock=clock),
+        ),
+        "mailer-advisories": (
+            m.AdvisoryEvent,
+            on(handlers.on_advisory, pool=pool, clock=clock),
+        ),
+        "mailer-deliveries": (
+            m.DeliveryEvent,
+            on(handlers.on_delivery, pool=pool, clock=clock),
+        ),
+    }
+
+
+def build(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """The mailer application: pool, NATS, consumers and the sender."""
+    app = base_app(settings, clock)
+    app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
+    app.cleanup_ctx.append(nats_connection("mailer"))
+    app.cleanup_ctx.append(consumers(_registry))
+    app.cleanup_ctx.append(sending)
+    app.router.add_routes(routes)
+    return app

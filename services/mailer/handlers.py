@@ -1,0 +1,44 @@
+"""Mailer handlers: one per message type, `handler(message, *, pool, clock)`."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+
+from services.mailer import store
+from shared import messages as m
+from shared.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+async def on_delivery(batch: m.DeliveryBatch, *, pool: asyncpg.Pool, clock: Clock) -> None:
+    """Add a batch of requested deliveries to the ledger."""
+    added = await store.add_deliveries(pool, batch, clock.now())
+    log.info(
+        "deliveries queued",
+        extra={
+            "advisory_id": batch.advisory_id,
+            "added": added,
+            "requested": len(batch.recipients),
+        },
+    )
+
+
+async def on_customer(event: m.CustomerUpserted, *, pool: asyncpg.Pool, clock: Clock) -> None:
+    """Keep a customer's contact data."""
+    await store.upsert_contact(pool, event, clock.now())
+
+
+async def on_advisory(event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
+    """Keep advisory content; a withdrawal cancels what is still pending."""
+    match event:
+        case m.AdvisoryPublished():
+            await store.save_advisory(pool, event)
+        case m.AdvisoryWithdrawn():
+            cancelled = await store.withdraw(pool, event.advisory_id, event.withdrawn_at)
+            log.info(
+                "advisory withdrawn",
+                extra={"advisory_id": event.advisory_id, "cancelled": cancelled},
+            )

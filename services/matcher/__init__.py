@@ -1,0 +1,1 @@
+"""Matcher: purchase history reduced to safety categories, the rules, and who gets what when."""

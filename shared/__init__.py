@@ -1,0 +1,1 @@
+"""The common library of the Anshin services: config, clock, bus, messages, db, http."""

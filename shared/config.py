@@ -1,0 +1,55 @@
+"""Settings read once from the environment into a frozen Struct."""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every setting of every service, each with a default that suits `make up`."""
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/anshin"
+    operator_key: str = ""
+    secret_key: str = "dev-secret-change-me"
+    mailer_public_url: str = "http://127.0.0.1:8084"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    mail_from: str = "Anshin Safety <safety@anshin.example>"
+    clock_file: str = ""
+    log_level: str = "INFO"
+    stream_replicas: int = 1
+    max_deliver: int = 8
+    ingest_port: int = 8081
+    advisory_port: int = 8082
+    matcher_port: int = 8083
+    mailer_port: int = 8084
+    max_body_bytes: int = 32 * 1024 * 1024
+    data_dir: str = ".data"
+    mailbox_web_port: int = 8025
+
+
+# Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix
+# except for the conventional NATS_URL and DATABASE_URL.
+_UNPREFIXED = {"nats_url", "database_url"}
+
+
+def env_name(field: str) -> str:
+    """Return the environment variable that sets `field`."""
+    return field.upper() if field in _UNPREFIXED else f"ANSHIN_{field.upper()}"
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    """Build Settings from the environment; a malformed value raises naming the variable."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, str] = {}
+    for field in Settings.__struct_fields__:
+        value = env.get(env_name(field))
+        if value is not None and value != "":
+            raw[field] = value
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"invalid setting: {exc}") from exc

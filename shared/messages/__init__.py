@@ -1,0 +1,80 @@
+"""Every message on the bus, as msgspec Structs: one tagged union per subject family.
+
+Each Struct carries `v`, its schema version. New fields get defaults and go last, so an
+older reader tolerates a newer writer (unknown fields are ignored on the wire).
+"""
+
+from shared.messages.advisories import (
+    AdvisoryEvent,
+    AdvisoryPublished,
+    AdvisoryRule,
+    AdvisoryWithdrawn,
+    Area,
+    Circle,
+    DisasterDeclared,
+    DisasterEvent,
+    Polygon,
+    Regions,
+)
+from shared.messages.base import Message, decoder, encode
+from shared.messages.customers import CustomerEvent, CustomerUpserted
+from shared.messages.deliveries import (
+    DeliveryBatch,
+    DeliveryEvent,
+    FanoutShard,
+    Priority,
+    Purchase,
+    Recipient,
+)
+from shared.messages.orders import (
+    Location,
+    OrderCancelled,
+    OrderEvent,
+    OrderLine,
+    OrderPlaced,
+    OrderReturned,
+)
+from shared.messages.requests import (
+    AudienceEstimate,
+    AudienceRequest,
+    CatalogEntry,
+    CatalogLookup,
+    ReachReport,
+    ReportRequest,
+)
+
+__all__ = [
+    "AdvisoryEvent",
+    "AdvisoryPublished",
+    "AdvisoryRule",
+    "AdvisoryWithdrawn",
+    "Area",
+    "AudienceEstimate",
+    "AudienceRequest",
+    "CatalogEntry",
+    "CatalogLookup",
+    "Circle",
+    "CustomerEvent",
+    "CustomerUpserted",
+    "DeliveryBatch",
+    "DeliveryEvent",
+    "DisasterDeclared",
+    "DisasterEvent",
+    "FanoutShard",
+    "Location",
+    "Message",
+    "OrderCancelled",
+    "OrderEvent",
+    "OrderLine",
+    "OrderPlaced",
+    "OrderReturned",
+    "Polygon",
+    "Priority",
+    "Purchase",
+    "ReachReport",
+    "Recipient",
+    "Regions",
+    "ReportRequest",
+    "decoder",
+    "encode",
+]

@@ -1,0 +1,93 @@
+"""Published advisories (`advisories.*`) and declared disasters (`disasters.*`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from shared.messages.base import Message
+
+Kind = Literal["short_term", "long_term", "combination", "disaster", "recall"]
+
+
+class AdvisoryRule(msgspec.Struct, kw_only=True):
+    """Who an advisory concerns: its kind and the parameters of that kind."""
+
+    kind: Kind
+    categories: list[str] = []
+    window_days: int = 30
+    after_years: int = 10
+    groups: list[list[str]] = []
+    hazards: list[str] = []
+    countries: list[str] = []
+    lookback_days: int = 180
+    skus: list[str] = []
+    gtins: list[str] = []
+
+
+class AdvisoryPublished(Message, tag="advisory.published"):
+    """An advisory passed its embargo (or was amended after it) and is public now."""
+
+    advisory_id: str
+    version: int
+    agency_id: str
+    agency_name: str
+    rule: AdvisoryRule
+    title: dict[str, str]
+    body: dict[str, str]
+    published_at: datetime
+    source_url: str = ""
+    expires_at: datetime | None = None
+    v: int = 1
+
+
+class AdvisoryWithdrawn(Message, tag="advisory.withdrawn"):
+    """An advisory was withdrawn: pending deliveries stop, notices come down."""
+
+    advisory_id: str
+    withdrawn_at: datetime
+    v: int = 1
+
+
+AdvisoryEvent = AdvisoryPublished | AdvisoryWithdrawn
+
+
+class Circle(msgspec.Struct, tag="circle", kw_only=True):
+    """A disc on the earth: centre and radius in kilometres."""
+
+    lat: float
+    lon: float
+    radius_km: float
+
+
+class Polygon(msgspec.Struct, tag="polygon", kw_only=True):
+    """A closed ring of (lat, lon) points."""
+
+    points: list[tuple[float, float]]
+
+
+class Regions(msgspec.Struct, tag="regions", kw_only=True):
+    """A set of ISO 3166-2 regions (or whole countries as ISO 3166-1 alpha-2 codes)."""
+
+    codes: list[str]
+
+
+Area = Circle | Polygon | Regions
+
+
+class DisasterDeclared(Message, tag="disaster.declared"):
+    """A disaster was declared in an area; it activates the matching disaster advisories."""
+
+    event_id: str
+    hazard: str
+    title: str
+    occurred_at: datetime
+    areas: list[Area]
+    countries: list[str]
+    advisory_ids: list[str]
+    v: int = 1
+
+
+DisasterEvent = DisasterDeclared

@@ -1,0 +1,67 @@
+"""Order facts published by ingest on `orders.*`: no e-mail, a coarse location, categories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from shared.messages.base import Message
+
+
+class Location(msgspec.Struct, kw_only=True):
+    """Where an order ships to: country, ISO 3166-2 region, postal code, coordinates."""
+
+    country: str
+    region: str | None = None
+    postal_code: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class OrderLine(msgspec.Struct, kw_only=True):
+    """One line of an order reduced to what the safety rules need."""
+
+    line_no: int
+    sku: str
+    gtin: str | None = None
+    title: str = ""
+    quantity: int = 1
+    categories: list[str] = []
+
+
+class OrderPlaced(Message, tag="order.placed"):
+    """An order was placed on a channel; only lines with safety categories are listed."""
+
+    channel: str
+    order_id: str
+    customer_id: str
+    placed_at: datetime
+    location: Location
+    lines: list[OrderLine]
+    v: int = 1
+
+
+class OrderCancelled(Message, tag="order.cancelled"):
+    """An order (or some of its lines) was cancelled; empty `line_nos` means all lines."""
+
+    channel: str
+    order_id: str
+    customer_id: str
+    at: datetime
+    line_nos: list[int] = []
+    v: int = 1
+
+
+class OrderReturned(Message, tag="order.returned"):
+    """An order (or some of its lines) was returned; empty `line_nos` means all lines."""
+
+    channel: str
+    order_id: str
+    customer_id: str
+    at: datetime
+    line_nos: list[int] = []
+    v: int = 1
+
+
+OrderEvent = OrderPlaced | OrderCancelled | OrderReturned

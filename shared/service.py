@@ -1,0 +1,153 @@
+"""Running a service: its resources opened and closed in one place, and a graceful SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from shared import bus, db
+from shared.clock import Clock, from_settings
+from shared.config import Settings
+from shared.http import NATS, POOL, add_ops_routes, error_middleware
+from shared.outbox import DDL as OUTBOX_DDL
+from shared.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+
+
+def base_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """An application with JSON errors, ops routes, settings and the clock."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or from_settings(settings.clock_file)
+    add_ops_routes(app)
+    return app
+
+
+def database(
+    schema: str, package: str, *, outbox: bool = False, max_size: int = 10
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    """A cleanup context: the pool on the service's schema, migrated before anything runs."""
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        await _ensure_schema(settings.database_url, schema)
+        pool = await db.create_pool(settings.database_url, schema, max_size=max_size)
+        if outbox:
+            async with pool.acquire() as conn:
+                await conn.execute(OUTBOX_DDL)
+        await db.migrate(pool, schema, package)
+        app[POOL] = pool
+        yield
+        await pool.close()
+
+    return ctx
+
+
+async def _ensure_schema(dsn: str, schema: str) -> None:
+    """Create the schema before a pool puts it on its search path."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        await conn.close()
+
+
+def nats_connection(
+    name: str,
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    """A cleanup context: the NATS connection with every stream declared; drained at the end."""
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        nc = await bus.connect(settings.nats_url, name)
+        await bus.declare(nc, replicas=settings.stream_replicas, max_deliver=settings.max_deliver)
+        app[NATS] = nc
+        yield
+        with contextlib.suppress(Exception):
+            await nc.drain()
+
+    return ctx
+
+
+def outbox_relay(
+    schema: str,
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    """A cleanup context: the relay that publishes this schema's outbox."""
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        relay = OutboxRelay(app[POOL], app[NATS], schema)
+        await relay.start()
+        yield
+        await relay.stop()
+
+    return ctx
+
+
+Registry = dict[str, tuple[Any, Callable[[Any], Awaitable[None]]]]
+
+
+def consumers(
+    registry: Callable[[web.Application], Registry],
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    """A cleanup context: one consumer per durable of the registry (message type, handler).
+
+    Consumers start last and stop first, so no handler runs without its pool or NATS.
+    """
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        nc, max_deliver = app[NATS], app[SETTINGS].max_deliver
+        running = [
+            bus.Consumer(nc, durable, kind, handler, max_deliver=max_deliver)
+            for durable, (kind, handler) in registry(app).items()
+        ]
+        for consumer in running:
+            consumer.start()
+        yield
+        await asyncio.gather(*(c.stop() for c in running))
+
+    return ctx
+
+
+async def serve(app: web.Application, port: int, host: str = "0.0.0.0") -> None:
+    """Serve `app` until SIGTERM or SIGINT, then shut down in order."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    log.info("listening", extra={"port": port})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()
+
+
+def main(
+    name: str,
+    build: Callable[[Settings], web.Application],
+    port: Callable[[Settings], int],
+) -> None:
+    """Load settings, set up logs and serve a service until it is told to stop."""
+    from shared import config, logs
+
+    settings = config.load()
+    logs.setup(name, settings.log_level)
+    asyncio.run(serve(build(settings), port(settings)))

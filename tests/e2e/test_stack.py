@@ -1,0 +1,158 @@
+"""The whole stack as `make up` runs it: processes, the CLI, HTTP, and the Maildir."""
+
+from __future__ import annotations
+
+import asyncio
+import mailbox
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from deploy.servers import free_port
+from tests.support.shop import expect, order, power_bank_advisory
+
+
+class Launcher:
+    """`python -m deploy.local up` in a child process, on free ports and a data dir of ours."""
+
+    def __init__(self, data: Path, env: dict[str, str]) -> None:
+        self.data = data
+        self.env = env
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "deploy.local", "up"],
+            env=self.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + 90
+        lines = []
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            lines.append(line)
+            if "Anshin is running." in line or not line:
+                break
+        assert "Anshin is running." in "".join(lines), "".join(lines)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(60)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def pid_of(self, service: str) -> int:
+        return int((self.data / "pids" / f"{service}.pid").read_text())
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.env[f'ANSHIN_{service.upper()}_PORT']}"
+
+    def mails(self) -> list[mailbox.MaildirMessage]:
+        return list(mailbox.Maildir(str(self.data / "mail"), create=False))
+
+
+@pytest.fixture
+def launcher(tmp_path: Path, database_url: str, nats_url: str) -> Iterator[Launcher]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "NATS_URL": nats_url,
+            "DATABASE_URL": database_url,
+            "ANSHIN_DATA_DIR": str(tmp_path / "data"),
+            "ANSHIN_SMTP_PORT": str(free_port()),
+            "ANSHIN_MAILBOX_WEB_PORT": str(free_port()),
+            **{
+                f"ANSHIN_{s.upper()}_PORT": str(free_port())
+                for s in ("ingest", "advisory", "matcher", "mailer")
+            },
+        }
+    )
+    env.pop("ANSHIN_SMTP_HOST", None)
+    stack = Launcher(tmp_path / "data", env)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _create_agency(env: dict[str, str], name: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "agency", "create", name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return next(line.split()[1] for line in out.splitlines() if line.startswith("key:"))
+
+
+async def _wait_ready(http: aiohttp.ClientSession, url: str, old_pid: int, pid: object) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                if pid() != old_pid:  # type: ignore[operator]
+                    async with http.get(f"{url}/readyz") as reply:
+                        if reply.status == 200:
+                            return
+            except (aiohttp.ClientError, OSError):
+                pass
+            await asyncio.sleep(0.2)
+
+
+async def test_first_path_through_the_running_stack(
+    launcher: Launcher, http: aiohttp.ClientSession
+) -> None:
+    key = _create_agency(launcher.env, "Consumer Safety Institute")
+    ingest, advisory = launcher.url("ingest"), launcher.url("advisory")
+    catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
+    await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+    now = datetime.now(UTC)
+    embargo = now + timedelta(seconds=6)
+    await expect(
+        await http.post(
+            f"{advisory}/v1/advisories",
+            json=power_bank_advisory(embargo),
+            headers={"Authorization": f"Bearer {key}"},
+        ),
+        201,
+    )
+    the_order = order("A-1001", now - timedelta(days=1), locale="en-GB", email="sam@example.org")
+    await expect(await http.post(f"{ingest}/v1/orders", json=the_order), 202)
+
+    while datetime.now(UTC) < embargo - timedelta(seconds=1):
+        assert launcher.mails() == [], "nothing may arrive before the embargo"
+        await asyncio.sleep(0.3)
+
+    async with asyncio.timeout(30):
+        while not launcher.mails():
+            await asyncio.sleep(0.2)
+    [mail] = launcher.mails()
+    assert mail["To"] == "Hanako <sam@example.org>"
+    assert mail["Subject"] == "Using your power bank safely"
+    assert "Consumer Safety Institute" in mail.get_payload()[0].get_payload(decode=True).decode()
+
+    # Posting the same order again, or killing any service (the launcher restarts it),
+    # sends nothing more.
+    await expect(await http.post(f"{ingest}/v1/orders", json=the_order), 202)
+    for service in ("matcher", "mailer", "advisory", "ingest"):
+        old = launcher.pid_of(service)
+        os.kill(old, signal.SIGKILL)
+        await _wait_ready(http, launcher.url(service), old, lambda s=service: launcher.pid_of(s))
+    # And so does stopping the whole stack and starting it again on the same data.
+    launcher.stop()
+    launcher.start()
+    await asyncio.sleep(3)
+    assert len(launcher.mails()) == 1

@@ -1,0 +1,91 @@
+"""The bus against a real NATS server: declare, consume, retry, dead-letter."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from nats.aio.client import Client
+
+from shared import bus
+from shared import messages as m
+from shared.bus import Subjects
+from shared.metrics import MESSAGES_HANDLED
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> Client:
+    client = await bus.connect(nats_url, "test")
+    await bus.declare(client, max_deliver=3)
+    yield client
+    await client.drain()
+
+
+def _customer(n: int) -> m.CustomerUpserted:
+    return m.CustomerUpserted(
+        customer_id=f"c-{n}", email=f"c{n}@example.org", updated_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+
+
+async def _wait(predicate: object, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+
+async def test_declare_is_idempotent(nc: Client) -> None:
+    await bus.declare(nc, max_deliver=3)
+    info = await nc.jetstream().stream_info("ORDERS")
+    assert str(info.config.storage) in ("file", "StorageType.FILE")
+
+
+async def test_duplicate_msg_id_is_stored_once(nc: Client) -> None:
+    first = await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, _customer(1), "customer:c-1:x")
+    again = await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, _customer(1), "customer:c-1:x")
+    assert not first.duplicate and again.duplicate
+
+
+async def test_consumer_handles_retries_and_dead_letters(nc: Client) -> None:
+    seen: list[str] = []
+    attempts: dict[str, int] = {}
+
+    async def handler(event: m.CustomerUpserted) -> None:
+        attempts[event.customer_id] = attempts.get(event.customer_id, 0) + 1
+        if event.customer_id == "c-flaky" and attempts["c-flaky"] == 1:
+            raise RuntimeError("database hiccup")
+        if event.customer_id == "c-broken":
+            raise RuntimeError("always fails")
+        seen.append(event.customer_id)
+
+    poison_before = MESSAGES_HANDLED.labels("mailer-customers", "poison")._value.get()
+    consumer = bus.Consumer(nc, "mailer-customers", m.CustomerEvent, handler, max_deliver=3)
+    js = nc.jetstream()
+    await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, _customer(1), "a")
+    await js.publish(Subjects.CUSTOMERS_UPSERTED, b'{"type":"customer.upserted","oops":1}')
+    await js.publish(Subjects.CUSTOMERS_UPSERTED, b"not json at all")
+    flaky = m.CustomerUpserted(customer_id="c-flaky", email="f@example.org")
+    broken = m.CustomerUpserted(customer_id="c-broken", email="b@example.org")
+    await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, flaky, "flaky")
+    await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, broken, "broken")
+    await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, _customer(2), "b")
+    consumer.start()
+    try:
+        # The poison messages do not block the ones behind them.
+        await _wait(lambda: {"c-1", "c-2"} <= set(seen))
+        # The flaky one is retried after a delay (nak with backoff) and then succeeds.
+        await _wait(lambda: "c-flaky" in seen)
+        # The broken one is given up after max_deliver attempts.
+        await _wait(lambda: attempts.get("c-broken") == 3, timeout=20)
+        dead = await js.pull_subscribe("dead.>", durable="inspect", stream="DEAD")
+        msgs = await dead.fetch(3, timeout=10)
+        await dead.unsubscribe()
+    finally:
+        await consumer.stop()
+    reasons = sorted(msg.headers["Anshin-Dead-Reason"].split(":")[0] for msg in msgs)
+    assert reasons == ["gave up after 3 attempts", "undecodable", "undecodable"]
+    assert all(msg.headers["Anshin-Dead-Consumer"] == "mailer-customers" for msg in msgs)
+    assert MESSAGES_HANDLED.labels("mailer-customers", "poison")._value.get() == poison_before + 2
+    assert seen.count("c-1") == 1
+    info = await js.consumer_info("CUSTOMERS", "mailer-customers")
+    assert info.num_ack_pending == 0 and info.num_pending == 0

@@ -1,0 +1,107 @@
+"""Migrations and the outbox against a real PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from nats.aio.client import Client
+
+from shared import bus, db
+from shared import messages as m
+from shared.bus import Subjects
+from shared.outbox import DDL, OutboxRelay, enqueue
+
+
+async def test_migrations_are_idempotent_and_safe_for_concurrent_replicas(
+    database_url: str,
+) -> None:
+    pools = [await db.create_pool(database_url, "matcher") for _ in range(3)]
+    try:
+        results = await asyncio.gather(
+            *(db.migrate(p, "matcher", "services.matcher") for p in pools)
+        )
+        applied = [names for names in results if names]
+        assert len(applied) == 1, "exactly one replica applies the migrations"
+        assert applied[0] == [name for _, name, _ in db.migrations_of("services.matcher")]
+        assert await db.migrate(pools[0], "matcher", "services.matcher") == []
+        async with pools[0].acquire() as conn:
+            count = await conn.fetchval("SELECT count(*) FROM matcher.schema_migrations")
+        assert count == len(applied[0])
+    finally:
+        for pool in pools:
+            await pool.close()
+
+
+async def _outbox_pool(database_url: str) -> asyncpg.Pool:
+    admin = await asyncpg.connect(database_url)
+    await admin.execute('CREATE SCHEMA IF NOT EXISTS "ingest"')
+    await admin.close()
+    pool = await db.create_pool(database_url, "ingest")
+    async with pool.acquire() as conn:
+        await conn.execute(DDL)
+    return pool
+
+
+async def _stored(nc: Client) -> int:
+    return (await nc.jetstream().stream_info("CUSTOMERS")).state.messages
+
+
+async def test_outbox_survives_a_crash_between_commit_and_publish(
+    database_url: str, nats_url: str
+) -> None:
+    pool = await _outbox_pool(database_url)
+    nc = await bus.connect(nats_url, "test")
+    await bus.declare(nc)
+    try:
+        # The change commits with its event, then the process "dies" before any relay runs.
+        async with pool.acquire() as conn, conn.transaction():
+            for n in range(5):
+                event = m.CustomerUpserted(customer_id=f"c-{n}", email=f"{n}@example.org")
+                await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, f"customer:c-{n}", event)
+        # A rolled-back change leaves no event behind.
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                event = m.CustomerUpserted(customer_id="ghost", email="g@example.org")
+                await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, "customer:ghost", event)
+                raise RuntimeError("the change failed")
+        except RuntimeError:
+            pass
+        assert await _stored(nc) == 0
+        # After restart, the relay publishes what was committed.
+        relay = OutboxRelay(pool, nc, "ingest")
+        assert await relay.relay_once() == 5
+        assert await _stored(nc) == 5
+        # A crash after publishing but before deleting publishes again: the broker drops it.
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO outbox (subject, msg_id, payload) SELECT $1, 'customer:c-0', $2",
+                Subjects.CUSTOMERS_UPSERTED,
+                m.encode(m.CustomerUpserted(customer_id="c-0", email="0@example.org")),
+            )
+        assert await relay.relay_once() == 1
+        assert await _stored(nc) == 5
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await nc.drain()
+        await pool.close()
+
+
+async def test_relay_wakes_on_notify(database_url: str, nats_url: str) -> None:
+    pool = await _outbox_pool(database_url)
+    nc = await bus.connect(nats_url, "test")
+    await bus.declare(nc)
+    relay = OutboxRelay(pool, nc, "ingest")
+    await relay.start()
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            event = m.CustomerUpserted(customer_id="c-9", email="9@example.org")
+            await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, "customer:c-9", event)
+        async with asyncio.timeout(5):
+            while await _stored(nc) < 1:
+                await asyncio.sleep(0.02)
+    finally:
+        await relay.stop()
+        await nc.drain()
+        await pool.close()

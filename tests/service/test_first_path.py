@@ -1,0 +1,122 @@
+"""The first path through all four services, in-process, with a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import aiohttp
+
+from services.advisory import auth
+from services.advisory import store as advisory_store
+from services.advisory.app import build as build_advisory
+from services.ingest.app import build as build_ingest
+from services.mailer.app import build as build_mailer
+from services.matcher.app import build as build_matcher
+from shared import db
+from shared.clock import Clock
+from shared.config import Settings
+from tests.support.fixtures import running
+from tests.support.shop import expect, order, power_bank_advisory
+from tests.support.smtp import SmtpSink
+
+
+async def _agency(settings: Settings) -> str:
+    pool = await db.create_pool(settings.database_url, "advisory", min_size=1)
+    try:
+        key = auth.new_key()
+        await advisory_store.create_agency(pool, "製品安全研究所", auth.hash_key(key))
+        return key
+    finally:
+        await pool.close()
+
+
+async def test_embargoed_advice_reaches_the_buyer_once(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink, http: aiohttp.ClientSession
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        ingest = await stack.enter_async_context(
+            running(build_ingest, settings, clock, settings.ingest_port)
+        )
+        advisory = await stack.enter_async_context(
+            running(build_advisory, settings, clock, settings.advisory_port)
+        )
+        await stack.enter_async_context(
+            running(build_matcher, settings, clock, settings.matcher_port)
+        )
+        await stack.enter_async_context(
+            running(build_mailer, settings, clock, settings.mailer_port)
+        )
+        key = await _agency(settings)
+        headers = {"Authorization": f"Bearer {key}"}
+
+        catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
+        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+        created = await expect(
+            await http.post(
+                f"{advisory}/v1/advisories",
+                json=power_bank_advisory(clock.now() + timedelta(hours=2)),
+                headers=headers,
+            ),
+            201,
+        )
+        assert created["state"] == "embargoed"
+        the_order = order("A-1001", clock.now() - timedelta(days=2))
+        answer = await expect(await http.post(f"{ingest}/v1/orders", json=the_order), 202)
+        assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
+
+        # Before the embargo: nothing reaches the mailbox.
+        await asyncio.sleep(2)
+        assert smtp_sink.messages == []
+
+        clock.advance(timedelta(hours=2, seconds=1))
+        [mail] = await smtp_sink.wait_for(1)
+        assert mail["To"].addresses[0].addr_spec == "hanako@example.jp"
+        assert mail["Subject"] == "モバイルバッテリーの安全な使い方"
+        assert "製品安全研究所" in mail.get_body(("plain",)).get_content()
+
+        # The same order again is a duplicate, and nothing more is sent.
+        again = await expect(await http.post(f"{ingest}/v1/orders", json=the_order), 202)
+        assert again == {"accepted": 0, "duplicates": 1, "rejected": []}
+        # A new power-bank buyer after publication is told at once.
+        newcomer = order(
+            "A-1002", clock.now(), customer="c-7", locale="fr-FR", email="jeanne@example.fr"
+        )
+        await expect(await http.post(f"{ingest}/v1/orders", json=newcomer), 202)
+        mails = await smtp_sink.wait_for(2)
+        await asyncio.sleep(2)
+        assert len(smtp_sink.messages) == 2
+        assert mails[1]["Subject"] == "Utiliser votre batterie externe en sécurité"
+
+
+async def test_bad_input_gets_json_errors_naming_the_field(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        ingest = await stack.enter_async_context(
+            running(build_ingest, settings, clock, settings.ingest_port)
+        )
+        advisory = await stack.enter_async_context(
+            running(build_advisory, settings, clock, settings.advisory_port)
+        )
+        body = await expect(await http.post(f"{ingest}/v1/orders", data=b"{nope"), 400)
+        assert body["error"] and body["details"][0]["field"] == "$"
+        mixed = [order("A-1", clock.now()), {"order_id": "A-2"}]
+        body = await expect(await http.post(f"{ingest}/v1/orders", json=mixed), 202)
+        assert body["accepted"] == 1
+        assert body["rejected"][0]["index"] == 1
+        assert body["rejected"][0]["errors"][0]["problem"].startswith("Object missing")
+        body = await expect(await http.post(f"{ingest}/v1/orders?format=telex", json=[]), 400)
+        assert body["details"] == [{"field": "format", "problem": "'telex' is not a known format"}]
+        body = await expect(await http.post(f"{advisory}/v1/advisories", json={}), 401)
+        assert "key" in body["error"]
+        headers = {"Authorization": f"Bearer {settings.operator_key}"}
+        late = power_bank_advisory(clock.now() - timedelta(minutes=1))
+        body = await expect(
+            await http.post(f"{advisory}/v1/advisories?agency_id=x", json=late, headers=headers),
+            400,
+        )
+        assert [d["field"] for d in body["details"]] == ["embargo_until"]
+        body = await expect(await http.get(f"{ingest}/no/such/page"), 404)
+        assert body["error"] == "Not Found"

@@ -1,0 +1,67 @@
+"""A real SMTP server for tests: aiosmtpd on a free port, keeping every message."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+from collections.abc import Callable
+from email.message import EmailMessage
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from deploy.servers import free_port
+
+# Decides the reply to one recipient: None accepts, a string such as "451 try later" refuses.
+Verdict = Callable[[str], str | None]
+
+
+class SmtpSink:
+    """Accepts mail into a list; `verdict` can refuse some recipients with 4xx or 5xx."""
+
+    def __init__(self, verdict: Verdict | None = None) -> None:
+        self.port = free_port()
+        self.messages: list[EmailMessage] = []
+        self.verdict: Verdict = verdict or (lambda _: None)
+        self._server: asyncio.Server | None = None
+        self.arrived = asyncio.Event()
+
+    async def start(self) -> None:
+        """Listen on loopback."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: SMTP(self, hostname="sink.test"), "127.0.0.1", self.port
+        )
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        """Accept or refuse one recipient."""
+        refusal = self.verdict(address)
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Keep the message."""
+        raw = envelope.original_content or b""
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        self.arrived.set()
+        return "250 Message accepted"
+
+    async def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
+        """Wait until at least `count` messages arrived; return them all."""
+        async with asyncio.timeout(timeout):
+            while len(self.messages) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.messages

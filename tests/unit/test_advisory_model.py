@@ -1,0 +1,64 @@
+"""Advisory validation names the field and the problem."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from services.advisory.model import AdvisoryIn, validate
+from shared.errors import Invalid
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def _advisory(**changes: object) -> AdvisoryIn:
+    raw = {
+        "kind": "short_term",
+        "categories": ["power_bank"],
+        "title": {"en": "T"},
+        "body": {"en": "B"},
+        "embargo_until": (NOW + timedelta(hours=1)).isoformat(),
+    }
+    raw.update(changes)
+    return msgspec.convert(raw, AdvisoryIn)
+
+
+def _fields(exc: Invalid) -> set[str]:
+    return {d["field"] for d in exc.details}
+
+
+def test_a_valid_advisory_passes() -> None:
+    validate(_advisory(), NOW)
+
+
+def test_embargo_in_the_past_is_refused() -> None:
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(embargo_until=(NOW - timedelta(seconds=1)).isoformat()), NOW)
+    assert _fields(info.value) == {"embargo_until"}
+
+
+def test_each_kind_names_its_missing_parameters() -> None:
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(kind="disaster"), NOW)
+    assert _fields(info.value) == {"hazards", "countries"}
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(kind="recall", categories=[]), NOW)
+    assert _fields(info.value) == {"skus"}
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(kind="combination", groups=[["honey"]]), NOW)
+    assert _fields(info.value) == {"groups"}
+
+
+def test_empty_text_is_refused() -> None:
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(title={"en": "  "}, body={"ja": "本文"}), NOW)
+    assert _fields(info.value) == {"title.en", "body.en"}
+
+
+def test_unknown_kind_and_fields_are_validation_errors() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        _advisory(kind="weekly")
+    with pytest.raises(msgspec.ValidationError, match="colour"):
+        _advisory(colour="red")

@@ -1,0 +1,49 @@
+"""Settings from the environment, and the movable clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from shared import config
+from shared.clock import Clock, FileClock, from_settings
+
+
+def test_defaults_suit_make_up() -> None:
+    settings = config.load({})
+    assert settings.ingest_port == 8081
+    assert settings.mailer_port == 8084
+    assert settings.nats_url.startswith("nats://")
+
+
+def test_environment_overrides_and_converts() -> None:
+    settings = config.load(
+        {"NATS_URL": "nats://elsewhere:4222", "ANSHIN_SMTP_PORT": "2525", "ANSHIN_MAX_DELIVER": ""}
+    )
+    assert settings.nats_url == "nats://elsewhere:4222"
+    assert settings.smtp_port == 2525
+    assert settings.max_deliver == 8  # empty means default
+
+
+def test_malformed_setting_names_the_field() -> None:
+    with pytest.raises(SystemExit, match="smtp_port"):
+        config.load({"ANSHIN_SMTP_PORT": "twenty-five"})
+
+
+def test_clock_moves_without_sleeping() -> None:
+    clock = Clock()
+    before = clock.now()
+    clock.advance(timedelta(days=3650))
+    assert clock.now() - before >= timedelta(days=3650)
+
+
+def test_file_clock_moves_every_reader(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    writer, reader = FileClock(path), from_settings(str(path))
+    assert reader.offset() == timedelta(0)
+    writer.advance(timedelta(hours=5))
+    assert reader.offset() == timedelta(hours=5)
+    writer.advance(timedelta(hours=1))
+    assert reader.offset() == timedelta(hours=6)

@@ -1,0 +1,89 @@
+"""Rendering a mail: language, multipart, headers, escaping; unsubscribe tokens."""
+
+from __future__ import annotations
+
+from services.mailer import tokens
+from services.mailer.i18n import language_for, pick
+from services.mailer.render import Delivery, message_id, render
+
+
+def _delivery(locale: str = "ja-JP", body: str = "充電中は目を離さないでください。") -> Delivery:
+    return Delivery(
+        advisory_id="adv_1",
+        customer_id="c-42",
+        email="hanako@example.jp",
+        name="花子",
+        locale=locale,
+        agency_name="製品安全研究所",
+        title={"ja": "モバイルバッテリーの安全な使い方", "en": "Using your power bank safely"},
+        body={"ja": body, "en": "Never charge it unattended."},
+        source_url="https://agency.example/pb",
+        purchases=[
+            {
+                "channel": "web",
+                "order_id": "A-1",
+                "sku": "PB-1",
+                "title": "Power bank",
+                "placed_at": "2026-11-01T00:00:00Z",
+            }
+        ],
+    )
+
+
+def test_language_follows_the_locale_with_english_fallback() -> None:
+    assert language_for("ja-JP") == "ja"
+    assert language_for("fr_CA") == "fr"
+    assert language_for("de-DE") == "en"
+    assert pick({"en": "E", "ja": "J"}, "fr") == "E"
+    assert pick({"ja": "J"}, "fr") == "J"
+
+
+def test_mail_is_multipart_localized_and_names_the_agency() -> None:
+    msg = render(
+        _delivery(),
+        sender="Shop <safety@shop.example>",
+        unsubscribe_url="https://shop.example/u/t",
+        list_id="<safety.shop.example>",
+    )
+    assert msg["Subject"] == "モバイルバッテリーの安全な使い方"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "製品安全研究所" in part
+        assert "Power bank" in part
+        assert "https://shop.example/u/t" in part
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["List-Unsubscribe"] == "<https://shop.example/u/t>"
+
+
+def test_message_id_is_deterministic_per_advisory_and_customer() -> None:
+    assert message_id("a", "c", "x") == message_id("a", "c", "x")
+    assert message_id("a", "c", "x") != message_id("a", "d", "x")
+
+
+def test_agency_html_is_inert_in_the_html_part() -> None:
+    msg = render(
+        _delivery(locale="en-US", body="x"),
+        sender="s@shop.example",
+        unsubscribe_url="u",
+        list_id="l",
+    )
+    evil = _delivery(locale="ja", body="<script>alert(1)</script>")
+    html = render(evil, sender="s@shop.example", unsubscribe_url="u", list_id="l")
+    assert "<script>" not in html.get_body(("html",)).get_content()
+    assert "&lt;script&gt;" in html.get_body(("html",)).get_content()
+    assert msg["Subject"] == "Using your power bank safely"
+
+
+def test_unsubscribe_tokens_cannot_be_forged() -> None:
+    token = tokens.make("secret", "c-42")
+    assert tokens.verify("secret", token) == "c-42"
+    assert tokens.verify("other-secret", token) is None
+    forged = tokens.make("guess", "c-43")
+    assert tokens.verify("secret", forged) is None
+    _, _, signature = token.partition(".")
+    assert (
+        tokens.verify("secret", tokens.make("secret", "c-43").split(".")[0] + "." + signature)
+        is None
+    )
+    assert tokens.verify("secret", "!!!") is None
