@@ -7,9 +7,9 @@ import hashlib
 from email.utils import formataddr
 
 CRLF = "\r\n"
-# Raw bytes per RFC 2047 encoded word: 45 bytes are 60 base64 characters, so that a
-# word with its `=?utf-8?b?…?=` wrapper stays within the 75 characters RFC 2047 allows.
-_WORD_BYTES = 45
+# Raw bytes per RFC 2047 encoded word: 39 bytes are 52 base64 characters, so that even
+# "Subject: " and the `=?utf-8?b?…?=` wrapper stay within a 78-character line.
+_WORD_BYTES = 39
 
 
 def _words(raw: bytes) -> list[bytes]:
@@ -55,7 +55,8 @@ def alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
     lines = [f"{name}: {value}" for name, value in headers]
     lines += [
         "MIME-Version: 1.0",
-        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "Content-Type: multipart/alternative;",
+        f' boundary="{boundary}"',
         "",
         f"--{boundary}",
         'Content-Type: text/plain; charset="utf-8"',
