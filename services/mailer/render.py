@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -87,9 +88,15 @@ def _item(d: Delivery, lang: str) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=16)
 def domain_of(sender: str) -> str:
     """The domain of the From address, which also names Message-IDs."""
     return parseaddr(sender)[1].rpartition("@")[2] or "anshin.invalid"
+
+
+@functools.lru_cache(maxsize=16)
+def _from(sender: str) -> str:
+    return mime.address(*parseaddr(sender))
 
 
 def compose(
@@ -120,7 +127,7 @@ def compose(
     }
     mid = mail_id(deliveries, domain_of(sender))
     headers = [
-        ("From", mime.address(*parseaddr(sender))),
+        ("From", _from(sender)),
         ("To", mime.address(first.name, first.email)),
         ("Subject", mime.header_value(subject)),
         ("Date", format_datetime(date or datetime.now(UTC))),

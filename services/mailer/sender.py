@@ -72,9 +72,14 @@ class Sender:
         self._list_id = f"Safety messages <safety.{self.config.sender_domain}>"
         self._stopping = asyncio.Event()
 
-    async def run(self) -> None:
-        """Send until stopped; a round in progress always finishes (nothing sent twice)."""
+    async def run(self, *, until_idle: bool = False) -> None:
+        """Send until stopped (or, with `until_idle`, until nothing is due).
+
+        The next claim overlaps the delivery of the previous one, so the database and SMTP
+        work at the same time. A delivery in progress always finishes: nothing sent twice.
+        """
         swept = 0.0
+        inflight: asyncio.Task[None] | None = None
         while not self._stopping.is_set():
             pause = 0.0
             try:
@@ -82,10 +87,17 @@ class Sender:
                     swept = time.monotonic()
                     if released := await ledger.release_stale(self._pool, self._clock.now()):
                         log.warning("re-queued unconfirmed mail", extra={"deliveries": released})
-                result = await self.send_round()
-                if result.rows == 0:
+                claimed = await claim.claim(self._pool, self._clock.now(), self.config)
+                if inflight is not None:
+                    task, inflight = inflight, None
+                    await task
+                if claimed.mails:
+                    inflight = asyncio.create_task(self._deliver(claimed.mails))
+                elif claimed.rows == 0:
+                    if until_idle:
+                        break
                     pause = IDLE_SECONDS
-                elif not result.mails and result.rate_limited:
+                elif claimed.rate_limited:
                     pause = min(IDLE_SECONDS, 1 / max(self.config.overall_rate, 1))
             except Exception:
                 log.warning("sender round failed; retrying", exc_info=True)
@@ -95,24 +107,23 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(pause):
                         await self._wake.wait()
+        if inflight is not None:
+            await inflight
 
     async def stop(self) -> None:
-        """Let the round in progress finish, then stop."""
+        """Let the delivery in progress finish, then stop."""
         self._stopping.set()
         self._wake.set()
 
-    async def send_round(self) -> claim.Claim:
-        """Claim, render, send and record one round of mail."""
-        claimed = await claim.claim(self._pool, self._clock.now(), self.config)
-        if claimed.mails:
-            envelopes = [self._envelope(m) for m in claimed.mails]
-            ready = [i for i, e in enumerate(envelopes) if e.data]
-            results = [Result(Outcome.RETRY, "could not render")] * len(envelopes)
-            answers = await self.smtp.send_all([envelopes[i] for i in ready])
-            for i, answer in zip(ready, answers, strict=True):
-                results[i] = answer
-            await self._record(claimed.mails, results)
-        return claimed
+    async def _deliver(self, mails: Sequence[claim.Mail]) -> None:
+        """Render, send and record the mails of one claim."""
+        envelopes = [self._envelope(m) for m in mails]
+        ready = [i for i, e in enumerate(envelopes) if e.data]
+        results = [Result(Outcome.RETRY, "could not render")] * len(envelopes)
+        answers = await self.smtp.send_all([envelopes[i] for i in ready])
+        for i, answer in zip(ready, answers, strict=True):
+            results[i] = answer
+        await self._record(mails, results)
 
     def _envelope(self, mail: claim.Mail) -> Envelope:
         first = mail.deliveries[0]
