@@ -85,10 +85,23 @@ async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
     """Claim the mails that may go out now; everything else waits in the ledger."""
     async with pool.acquire() as conn, conn.transaction():
         rows = await ledger.due(conn, now, cfg.limit)
-        await ledger.set_state(conn, [_key(r) for r in rows if r["suppressed"]], "suppressed")
         live = [r for r in rows if not r["suppressed"]]
+        await ledger.lock_addresses(conn, [r["email"] for r in live])
+        # One person may shop under two customer ids: one advisory reaches an address once.
+        seen = await ledger.mailed(
+            conn, [r["advisory_id"] for r in live], [r["email"] for r in live]
+        )
+        unwanted = [_key(r) for r in rows if r["suppressed"]]
+        kept = []
+        for r in live:
+            if (r["advisory_id"], r["email"]) in seen:
+                unwanted.append(_key(r))
+            else:
+                seen.add((r["advisory_id"], r["email"]))
+                kept.append(r)
+        live = kept
+        await ledger.set_state(conn, unwanted, "suppressed")
         routine = [r["customer_id"] for r in live if not policy.urgent(r["priority"])]
-        await ledger.lock_customers(conn, routine)
         since = now - cfg.rules.period
         sent = await ledger.routine_sent(conn, routine, since, Priority.RECALL)
         due = [

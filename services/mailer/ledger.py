@@ -46,14 +46,29 @@ async def set_state(conn: Conn, keys: Sequence[Key], state: str) -> None:
         )
 
 
-async def lock_customers(conn: Conn, customer_ids: Sequence[str]) -> None:
-    """Serialize the routine-cap decision per customer across replicas (until commit)."""
-    if customer_ids:
+async def lock_addresses(conn: Conn, emails: Sequence[str]) -> None:
+    """Serialize decisions per address across replicas (until commit): the cap, duplicates."""
+    if emails:
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('anshin:cap:' || c, 0))"
-            " FROM unnest($1::text[]) AS c ORDER BY c",
-            sorted(set(customer_ids)),
+            "SELECT pg_advisory_xact_lock(hashtextextended('anshin:mail:' || e, 0))"
+            " FROM unnest($1::text[]) AS e ORDER BY e",
+            sorted(set(emails)),
         )
+
+
+async def mailed(
+    conn: Conn, advisory_ids: Sequence[str], emails: Sequence[str]
+) -> set[tuple[str, str]]:
+    """Which (advisory, address) pairs are already sent or in flight, under any customer id."""
+    rows = await conn.fetch(
+        "SELECT d.advisory_id, c.email FROM contacts c"
+        " JOIN deliveries d ON d.customer_id = c.customer_id"
+        " WHERE c.email = ANY($2::text[]) AND d.advisory_id = ANY($1::text[])"
+        " AND d.state IN ('sent', 'sending')",
+        list(set(advisory_ids)),
+        list(set(emails)),
+    )
+    return {(r["advisory_id"], r["email"]) for r in rows}
 
 
 async def routine_sent(

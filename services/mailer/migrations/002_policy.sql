@@ -6,8 +6,9 @@ DROP INDEX deliveries_due;
 CREATE INDEX deliveries_due ON deliveries (priority DESC, next_attempt_at)
     WHERE state IN ('queued', 'deferred');
 
--- The cap counts a customer's recent routine mails.
+-- The cap counts a customer's recent routine mails; an address gets an advisory once.
 CREATE INDEX deliveries_by_customer ON deliveries (customer_id);
+CREATE INDEX contacts_by_email ON contacts (email);
 
 -- Token buckets shared by every mailer replica: '' is the overall rate, a domain its own.
 CREATE TABLE rate_buckets (
