@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
@@ -98,7 +99,10 @@ class Sender:
                         break
                     pause = IDLE_SECONDS
                 elif claimed.rate_limited:
-                    pause = min(IDLE_SECONDS, 1 / max(self.config.overall_rate, 1))
+                    # Jitter, so that replicas waiting for the same bucket take turns
+                    # instead of one of them always arriving just after the refill.
+                    refill = 1 / max(self.config.overall_rate, 1)
+                    pause = min(IDLE_SECONDS, refill * random.uniform(0.5, 1.5))
             except Exception:
                 log.warning("sender round failed; retrying", exc_info=True)
                 pause = 1.0

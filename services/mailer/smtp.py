@@ -101,8 +101,17 @@ class SmtpPool:
         return Result(Outcome.SENT)
 
     async def send_all(self, envelopes: Sequence[Envelope]) -> list[Result]:
-        """Send many mails over the pool's connections; results in the same order."""
-        return list(await asyncio.gather(*(self.send(e) for e in envelopes)))
+        """Send many mails over the pool's connections, in order; results in the same order."""
+        results: list[Result] = [Result(Outcome.RETRY, "not sent")] * len(envelopes)
+        todo = iter(enumerate(envelopes))
+
+        # One worker per connection rather than a task per mail: less overhead per mail.
+        async def worker() -> None:
+            for i, envelope in todo:
+                results[i] = await self.send(envelope)
+
+        await asyncio.gather(*(worker() for _ in range(min(len(self._all), len(envelopes)))))
+        return results
 
     async def close(self) -> None:
         """Quit every open connection."""
