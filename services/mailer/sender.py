@@ -121,12 +121,9 @@ class Sender:
 
     async def _deliver(self, mails: Sequence[claim.Mail]) -> None:
         """Render, send and record the mails of one claim."""
-        envelopes = [self._envelope(m) for m in mails]
-        ready = [i for i, e in enumerate(envelopes) if e.data]
-        results = [Result(Outcome.RETRY, "could not render")] * len(envelopes)
-        answers = await self.smtp.send_all([envelopes[i] for i in ready])
-        for i, answer in zip(ready, answers, strict=True):
-            results[i] = answer
+        # A generator: each mail is rendered when a connection is free to take it.
+        envelopes = (self._envelope(m) for m in mails)
+        results = await self.smtp.send_all(envelopes, len(mails))
         await self._record(mails, results)
 
     def _envelope(self, mail: claim.Mail) -> Envelope:
