@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 MAILS = Counter("anshin_mails_total", "Mails handed to SMTP, by outcome.", ["outcome"])
 
 IDLE_SECONDS = 0.5
+IN_FLIGHT = 2  # claims being delivered at once: the connections never wait for the database
 SWEEP_SECONDS = 5.0
 MAX_ATTEMPTS = 30  # with backoff capped at an hour: about a day of 4xx before giving up
 WAKE = web.AppKey("mailer_wake", asyncio.Event)
@@ -76,11 +78,11 @@ class Sender:
     async def run(self, *, until_idle: bool = False) -> None:
         """Send until stopped (or, with `until_idle`, until nothing is due).
 
-        The next claim overlaps the delivery of the previous one, so the database and SMTP
-        work at the same time. A delivery in progress always finishes: nothing sent twice.
+        Claims overlap the delivery of earlier ones (IN_FLIGHT at most), so the database and
+        SMTP work at the same time. Deliveries in progress always finish: nothing sent twice.
         """
         swept = 0.0
-        inflight: asyncio.Task[None] | None = None
+        inflight: collections.deque[asyncio.Task[None]] = collections.deque()
         while not self._stopping.is_set():
             pause = 0.0
             try:
@@ -89,11 +91,10 @@ class Sender:
                     if released := await ledger.release_stale(self._pool, self._clock.now()):
                         log.warning("re-queued unconfirmed mail", extra={"deliveries": released})
                 claimed = await claim.claim(self._pool, self._clock.now(), self.config)
-                if inflight is not None:
-                    task, inflight = inflight, None
-                    await task
+                while len(inflight) >= IN_FLIGHT or (inflight and not claimed.mails):
+                    await inflight.popleft()
                 if claimed.mails:
-                    inflight = asyncio.create_task(self._deliver(claimed.mails))
+                    inflight.append(asyncio.create_task(self._deliver(claimed.mails)))
                 elif claimed.rows == 0:
                     if until_idle:
                         break
@@ -111,8 +112,11 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(pause):
                         await self._wake.wait()
-        if inflight is not None:
-            await inflight
+        while inflight:
+            try:
+                await inflight.popleft()
+            except Exception:
+                log.warning("a delivery failed while stopping", exc_info=True)
 
     async def stop(self) -> None:
         """Let the delivery in progress finish, then stop."""
