@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 32 * 1024 * 1024
     data_dir: str = ".data"
     mailbox_web_port: int = 8025
+    embedded_nats_port: int = 4222
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix
