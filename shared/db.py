@@ -26,7 +26,16 @@ _MIGRATION_NAME = re.compile(r"^(\d{3,})_[a-z0-9_]+\.sql$")
 async def create_pool(
     dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10
 ) -> asyncpg.Pool:
-    """Open a pool whose connections see only `schema` (and public) on their search path."""
+    """Open a pool whose connections see only `schema` (and public) on their search path.
+
+    The schema is created first: on a search path that names a missing schema, an
+    unqualified CREATE TABLE would land in public.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        await conn.close()
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,

@@ -15,8 +15,7 @@ from shared import bus, db
 from shared.clock import Clock, from_settings
 from shared.config import Settings
 from shared.http import NATS, POOL, add_ops_routes, error_middleware
-from shared.outbox import DDL as OUTBOX_DDL
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, install_outbox
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +40,15 @@ def database(
     @contextlib.asynccontextmanager
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        await _ensure_schema(settings.database_url, schema)
         pool = await db.create_pool(settings.database_url, schema, max_size=max_size)
         if outbox:
-            async with pool.acquire() as conn:
-                await conn.execute(OUTBOX_DDL)
+            await install_outbox(pool)
         await db.migrate(pool, schema, package)
         app[POOL] = pool
         yield
         await pool.close()
 
     return ctx
-
-
-async def _ensure_schema(dsn: str, schema: str) -> None:
-    """Create the schema before a pool puts it on its search path."""
-    import asyncpg
-
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    finally:
-        await conn.close()
 
 
 def nats_connection(
