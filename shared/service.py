@@ -15,7 +15,8 @@ from shared import bus, db
 from shared.clock import Clock, from_settings
 from shared.config import Settings
 from shared.http import NATS, POOL, add_ops_routes, error_middleware
-from shared.outbox import OutboxRelay, install_outbox
+from shared.outbox import DDL as OUTBOX_DDL
+from shared.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,7 @@ def database(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         pool = await db.create_pool(settings.database_url, schema, max_size=max_size)
-        if outbox:
-            await install_outbox(pool)
-        await db.migrate(pool, schema, package)
+        await db.migrate(pool, schema, package, prelude=[OUTBOX_DDL] if outbox else [])
         app[POOL] = pool
         yield
         await pool.close()
