@@ -6,6 +6,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from services.matcher import rules
 from shared import messages as m
 from shared.db import Conn
@@ -101,8 +103,8 @@ def _area(w: Where, area: m.Area) -> str:
                 f" <= {w.p(radius)}::float8)"
             )
         case m.Polygon(points=points):
-            ring = ",".join(f"({lon!r},{lat!r})" for lat, lon in points)
-            return f"(lat IS NOT NULL AND {w.p(f'({ring})')}::polygon @> point(lon, lat))"
+            ring = asyncpg.Polygon(*((lon, lat) for lat, lon in points))
+            return f"(lat IS NOT NULL AND {w.p(ring)}::polygon @> point(lon, lat))"
 
 
 async def recipients(conn: Conn, w: Where, reason: str) -> list[m.Recipient]:
