@@ -85,6 +85,12 @@ class Shop:
         }[type(event)]
         await bus.publish(self.nc, subject, event, f"test:{next(_ids)}")
 
+    async def send_many(self, events: list[m.OrderPlaced]) -> None:
+        """Publish many orders without waiting for each ack."""
+        await bus.publish_many(
+            self.nc, ((Subjects.ORDERS_PLACED, m.encode(e), f"test:{next(_ids)}") for e in events)
+        )
+
     async def batches(self) -> list[m.DeliveryBatch]:
         """Every delivery batch on the DELIVERIES stream so far."""
         js = self.nc.jetstream()
