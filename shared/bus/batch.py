@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import ConnectionClosedError, TimeoutError
-from nats.js.errors import FetchTimeoutError
+from nats.errors import ConnectionClosedError
 
 from shared.bus.consumer import Consumer
+from shared.bus.pull import Puller
 from shared.metrics import CONSUMER_PENDING, HANDLER_SECONDS, MESSAGES_HANDLED
 
 log = logging.getLogger(__name__)
@@ -50,24 +50,42 @@ class BatchConsumer(Consumer[T]):
     async def _one(self, message: T) -> None:
         await self._batch_handler([message])
 
-    async def _pull(self, sub: Any) -> None:
+    async def _run(self) -> None:
+        puller = Puller(self._nc, self.spec.stream, self.spec.durable)
+        await puller.start()
+        try:
+            await self._pull(puller)
+        finally:
+            await puller.stop()
+
+    async def _pull(self, puller: Any) -> None:
+        # The next batch is fetched while the last one is handled; batches are still handled
+        # one after the other, in order.
+        in_hand: asyncio.Task[None] | None = None
         while not self._stopping.is_set():
             try:
-                msgs = await sub.fetch(self._batch, timeout=1.0)
-            except (FetchTimeoutError, TimeoutError):
-                continue
+                msgs = await puller.fetch(self._batch, timeout=1.0)
             except ConnectionClosedError:
                 break
             except Exception:  # the server may be restarting: keep trying
                 log.warning("fetch failed on %s", self.spec.durable, exc_info=True)
                 await asyncio.sleep(0.5)
                 continue
-            try:
-                await self.handle_batch(msgs)
-            except Exception:  # an ack lost with the connection: redelivery will follow
-                log.warning("could not settle a batch on %s", self.spec.durable, exc_info=True)
-            if msgs:
-                CONSUMER_PENDING.labels(self.spec.durable).set(msgs[-1].metadata.num_pending)
+            if not msgs:
+                continue
+            if in_hand is not None:
+                await in_hand
+            in_hand = asyncio.create_task(self._settle(msgs))
+        if in_hand is not None:
+            await in_hand
+
+    async def _settle(self, msgs: list[Msg]) -> None:
+        try:
+            await self.handle_batch(msgs)
+        except Exception:  # an ack lost with the connection: redelivery will follow
+            log.warning("could not settle a batch on %s", self.spec.durable, exc_info=True)
+        if msgs:
+            CONSUMER_PENDING.labels(self.spec.durable).set(msgs[-1].metadata.num_pending)
 
     async def handle_batch(self, msgs: list[Msg]) -> None:
         """Decode the batch, handle it in one call and ack it; on failure, one at a time."""

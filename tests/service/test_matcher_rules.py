@@ -223,3 +223,21 @@ async def test_audience_estimate_over_request_reply(settings: Settings, clock: C
         )
         assert m.decoder(m.AudienceEstimate).decode(reply.data).customers == 3
         assert await s.batches() == []  # an estimate requests nothing
+
+
+async def test_a_poison_order_does_not_hold_up_its_batch(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"])
+    async with shop(settings) as s:
+        await s.send(published("adv-pb", rule, now))
+        # Undecodable, and decodable but refused by PostgreSQL (a NUL in a text column).
+        await s.nc.jetstream().publish(Subjects.ORDERS_PLACED, b"{not json")
+        await s.send(placed("c-nul\x00", now, ["power_bank"]))
+        await s.send_many([placed(f"c-{n}", now, ["power_bank"]) for n in range(20)])
+        async with matcher(settings, clock):
+            found = await s.wait_for("adv-pb", 20)
+            await s.idle(clock)
+        assert sorted(found) == sorted(f"c-{n}" for n in range(20))
+        dead = await s.nc.jetstream().stream_info("DEAD")
+        assert dead.state.messages == 2
