@@ -31,7 +31,7 @@ from shared.service import (
 )
 
 SCHEMA = "matcher"
-ORDER_BATCH = 500
+ORDER_BATCH = 1000
 REPLICA = web.AppKey("replica", str)
 
 
