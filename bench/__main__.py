@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import outbox
+from bench import matcher, outbox
 from bench.servers import servers
 
 
@@ -16,6 +16,8 @@ async def main() -> None:
     print(f"outbox relay: {outbox.N} events")
     print(f"  raw JetStream publish (baseline) {raw:10,.0f} msg/s")
     print(f"  write to outbox + relay          {ours:10,.0f} msg/s   ratio {ours / raw:.2f}")
+    with servers() as (nats_url, database_url):
+        matcher.report(await matcher.run(nats_url, database_url))
 
 
 if __name__ == "__main__":

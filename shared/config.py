@@ -30,6 +30,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = ".data"
     mailbox_web_port: int = 8025
     embedded_nats_port: int = 4222
+    matcher_fanout_shards: int = 16
+    matcher_long_term_late_days: int = 365
+    matcher_schedule_poll_s: float = 1.0
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix
