@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import msgspec
 
 from services.ingest import geo, people
@@ -50,6 +52,7 @@ def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prep
         order,
         order_id=order.order_id.strip(),
         channel=order.channel.strip(),
+        placed_at=order.placed_at.astimezone(UTC),
         customer=Customer(
             id=c.id.strip(), email=address, locale=language, timezone=zone, name=name
         ),

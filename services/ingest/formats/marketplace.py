@@ -17,6 +17,7 @@ from typing import IO
 
 import msgspec
 
+from services.ingest import parsing
 from services.ingest.model import (
     Aware,
     Customer,
@@ -30,7 +31,6 @@ from services.ingest.model import (
     ShipTo,
 )
 from shared.errors import Invalid, field_error
-from shared.http import validation_details
 
 CHANNEL = "marketplace"
 REQUIRED = ("order-id", "purchase-date", "buyer-id", "buyer-email", "sku", "ship-country")
@@ -64,7 +64,7 @@ def _row(values: dict[str | None, str | None]) -> Row | Rejection:
     try:
         return msgspec.convert(cells, Row, strict=False)
     except msgspec.ValidationError as exc:
-        return Rejection(validation_details(exc))
+        return Rejection(parsing.details(exc))
 
 
 def _order(rows: list[Row]) -> Order:
@@ -138,9 +138,14 @@ def _check_header(header: Iterable[str] | None) -> list[str]:
 def read_rows(text: Iterable[str]) -> Iterator[Parsed]:
     """Read the data rows of a CSV text (header first), indexed from 0."""
     reader = csv.DictReader(text)
-    reader.fieldnames = _check_header(reader.fieldnames)
-    for index, values in enumerate(reader):
-        yield index, (values.get("order-id") or "").strip(), _row(values)
+    index = 0
+    try:
+        reader.fieldnames = _check_header(reader.fieldnames)
+        for index, values in enumerate(reader):
+            yield index, (values.get("order-id") or "").strip(), _row(values)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        # A CSV that cannot be read past this point: the whole input is refused.
+        raise Invalid("the CSV cannot be read", [field_error(f"row {index}", str(exc))]) from exc
 
 
 def parse(body: bytes, content_type: str) -> list[tuple[int, Order | OrderEvent | Rejection]]:
@@ -157,12 +162,15 @@ def chunks(
 ) -> Iterator[list[tuple[int, Order | OrderEvent | Rejection]]]:
     """Read a CSV file in chunks of about `size` rows, never splitting an order."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    chunk: list[Parsed] = []
-    for parsed in read_rows(text):
-        # Rows of one order are consecutive in an export: cut only between orders.
-        if len(chunk) >= size and chunk[-1][1] != parsed[1]:
+    try:
+        chunk: list[Parsed] = []
+        for parsed in read_rows(text):
+            # Rows of one order are consecutive in an export: cut only between orders.
+            if len(chunk) >= size and chunk[-1][1] != parsed[1]:
+                yield _records(chunk)
+                chunk = []
+            chunk.append(parsed)
+        if chunk:
             yield _records(chunk)
-            chunk = []
-        chunk.append(parsed)
-    if chunk:
-        yield _records(chunk)
+    finally:
+        text.detach()  # the caller owns the stream and closes it
