@@ -13,6 +13,7 @@ async def categorize(pool: asyncpg.Pool, batch: list[Prepared]) -> None:
     skus = {line.sku for p in batch for line in p.order.lines}
     gtins = {line.gtin for p in batch for line in p.order.lines if line.gtin}
     by_sku, by_gtin = await store.catalog_categories(pool, skus, gtins)
+    by_title: dict[str, list[str]] = {}  # a batch repeats its bestsellers
     for p in batch:
         found: list[tuple[list[str], str]] = []
         for line in p.order.lines:
@@ -20,6 +21,8 @@ async def categorize(pool: asyncpg.Pool, batch: list[Prepared]) -> None:
             if known:
                 found.append((categories.expand(known), "catalog"))
             else:
-                codes = categories.from_title(line.title)
+                codes = by_title.get(line.title)
+                if codes is None:
+                    codes = by_title[line.title] = categories.from_title(line.title)
                 found.append((codes, "rule" if codes else "none"))
         p.categories = found

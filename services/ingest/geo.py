@@ -69,7 +69,10 @@ for code, lat, lon, tz, names in _rows("regions.tsv"):
 for code in [c for c in REGIONS if c.startswith("JP-")]:
     _NAMES[("JP", str(int(code[3:])))] = code
 
-_JP_POSTAL = [(int(first), int(last), region) for first, last, region in _rows("jp_postal.tsv")]
+# The prefecture of each three-digit prefix 000-999: one list lookup per order.
+_JP_POSTAL: list[str | None] = [None] * 1000
+for first, last, prefecture in _rows("jp_postal.tsv"):
+    _JP_POSTAL[int(first) : int(last) + 1] = [prefecture] * (int(last) - int(first) + 1)
 
 
 def region_code(country: str, text: str) -> str:
@@ -103,8 +106,7 @@ def postal_code(country: str, text: str) -> str:
 
 
 def _jp_region(code: str) -> str | None:
-    prefix = int(code[:3])
-    return next((r for first, last, r in _JP_POSTAL if first <= prefix <= last), None)
+    return _JP_POSTAL[int(code[:3])]
 
 
 @lru_cache(maxsize=50_000)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import unicodedata
 import zoneinfo
@@ -75,7 +74,8 @@ def timezone(text: str, country: str, region_zone: str | None, placed_at: dateti
 
 def email_key(secret: bytes, address: str) -> bytes:
     """A keyed hash of the address: ingest links channels by it without keeping the address."""
-    return hmac.new(secret, address.encode(), hashlib.sha256).digest()[:16]
+    # BLAKE2b's keyed mode is a MAC in one call, several times cheaper than HMAC.
+    return hashlib.blake2b(address.encode(), key=secret[:64], digest_size=16).digest()
 
 
 def contact_key(address: str, language: str, zone: str, name: str) -> bytes:
