@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import asyncpg
@@ -13,9 +14,12 @@ from shared.clock import Clock
 log = logging.getLogger(__name__)
 
 
-async def on_delivery(batch: m.DeliveryBatch, *, pool: asyncpg.Pool, clock: Clock) -> None:
-    """Add a batch of requested deliveries to the ledger."""
+async def on_delivery(
+    batch: m.DeliveryBatch, *, pool: asyncpg.Pool, clock: Clock, wake: asyncio.Event
+) -> None:
+    """Add a batch of requested deliveries to the ledger and wake the sender."""
     added = await store.add_deliveries(pool, batch, clock.now())
+    wake.set()
     log.info(
         "deliveries queued",
         extra={
