@@ -54,7 +54,7 @@ def test_each_kind_names_its_missing_parameters() -> None:
 def test_empty_text_is_refused() -> None:
     with pytest.raises(Invalid) as info:
         validate(_advisory(title={"en": "  "}, body={"ja": "本文"}), NOW)
-    assert _fields(info.value) == {"title.en", "body.en"}
+    assert _fields(info.value) == {"title.en", "body.en", "title.ja"}
 
 
 def test_unknown_kind_and_fields_are_validation_errors() -> None:
