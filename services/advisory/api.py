@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -27,7 +28,7 @@ NOT_YOURS = "this advisory is not one of yours, or does not exist"
 async def post_advisory(request: web.Request) -> web.Response:
     """Submit a new advisory; it stays embargoed until `embargo_until`."""
     caller = await authenticate(request)
-    advisory = decode_json(await _body(request), AdvisoryIn)
+    advisory = decode(await _body(request), AdvisoryIn)
     now = request.app[CLOCK].now()
     validate(advisory, now)
     agency_id = caller.agency_id or request.query.get("agency_id")
@@ -57,7 +58,7 @@ async def get_advisory(request: web.Request) -> web.Response:
 async def patch_advisory(request: web.Request) -> web.Response:
     """Amend an advisory before its publication; each amendment is a new version."""
     advisory = await owned(request)
-    patch = decode_json(await _body(request), AdvisoryPatch)
+    patch = decode(await _body(request), AdvisoryPatch)
     now = request.app[CLOCK].now()
 
     def change(current: AdvisoryIn) -> AdvisoryIn:
@@ -89,6 +90,22 @@ async def owned(request: web.Request) -> dict[str, Any]:
     if not caller.owns(advisory["agency_id"]):
         raise Forbidden(NOT_YOURS)
     return advisory
+
+
+def decode(data: bytes, kind: Any) -> Any:
+    """Decode a JSON body; an unknown field is named as the field, not as `$`."""
+    try:
+        return decode_json(data, kind)
+    except Invalid as exc:
+        for detail in exc.details:
+            found = _UNKNOWN.search(detail["problem"])
+            if found:
+                prefix = "" if detail["field"] == "$" else detail["field"] + "."
+                detail["field"] = prefix + found.group(1)
+        raise
+
+
+_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
 
 
 async def _body(request: web.Request) -> bytes:

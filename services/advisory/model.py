@@ -13,8 +13,9 @@ from shared.errors import Invalid, field_error
 from shared.messages import AdvisoryRule
 from shared.messages.advisories import Kind
 
-Text = Annotated[str, msgspec.Meta(max_length=20_000)]
-Title = Annotated[str, msgspec.Meta(max_length=300)]
+# Text lengths are checked in validate(), which can name the language; the request size
+# limit bounds them meanwhile.
+MAX_TEXT = {"title": 300, "body": 20_000}
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,64}$")]
 Codes = Annotated[list[Code], msgspec.Meta(max_length=200)]
 Days = Annotated[int, msgspec.Meta(ge=1, le=3650)]
@@ -25,8 +26,8 @@ Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Gtin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8,14}$")]
 Url = Annotated[str, msgspec.Meta(max_length=2000)]
 When = Annotated[datetime, msgspec.Meta(tz=True)]
-Texts = Annotated[dict[Lang, Title], msgspec.Meta(max_length=20)]
-Bodies = Annotated[dict[Lang, Text], msgspec.Meta(max_length=20)]
+Texts = Annotated[dict[Lang, str], msgspec.Meta(max_length=20)]
+Bodies = Annotated[dict[Lang, str], msgspec.Meta(max_length=20)]
 
 # English is the language every reader falls back to, so every advisory has it.
 REQUIRED_LANGS = ("en",)
@@ -142,6 +143,9 @@ def _text_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:
         for lang, text in texts.items():
             if not text.strip():
                 problems.append(field_error(f"{name}.{lang}", "must not be empty"))
+            elif len(text) > MAX_TEXT[name]:
+                limit = MAX_TEXT[name]
+                problems.append(field_error(f"{name}.{lang}", f"longer than {limit} characters"))
     # A language with a title but no body (or the reverse) would mix languages in one mail.
     for lang in sorted(advisory.title.keys() ^ advisory.body.keys()):
         missing = "body" if lang in advisory.title else "title"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -152,3 +153,46 @@ async def test_withdrawing_an_embargoed_advisory_publishes_nothing(
         await asyncio.sleep(1.5)  # three rounds of the embargo keeper
         assert await stream_messages(settings.nats_url, "ADVISORIES") == []
         assert (await (await http.get(url, headers=mine)).json())["state"] == "withdrawn"
+
+
+async def test_bad_advisories_get_clear_errors_and_leave_nothing_behind(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with running(build, settings, clock, settings.advisory_port) as base:
+        api = await contract(http, base)
+        mine = await new_agency(settings, "NITE")
+        good = power_bank_advisory(clock.now() + timedelta(hours=1))
+        url = f"{base}/v1/advisories"
+        cases: list[tuple[Any, int, str]] = [
+            (b"{not json", 400, "$"),
+            (b"[]", 400, "$"),
+            ({**good, "kind": "weekly"}, 400, "kind"),
+            ({**good, "embargo_until": "2001-01-01T00:00:00Z"}, 400, "embargo_until"),
+            ({**good, "embargo_until": "tomorrow"}, 400, "embargo_until"),
+            ({**good, "title": {**good["title"], "en": " "}}, 400, "title.en"),
+            ({**good, "body": {**good["body"], "en": "x" * 20_001}}, 400, "body.en"),
+            ({**good, "categories": []}, 400, "categories"),
+            ({**good, "source_url": "javascript:alert(1)"}, 400, "source_url"),
+            ({**good, "colour": "red"}, 400, "colour"),
+            (io.BytesIO(b'{"kind": "' + b"x" * 2 * 1024 * 1024 + b'"}'), 413, ""),
+        ]
+        for body, status, field in cases:
+            kwargs = {"json": body} if isinstance(body, dict) else {"data": body}
+            reply = await api.check(
+                await http.post(url, headers=mine, **kwargs), "/v1/advisories", status
+            )
+            assert reply["error"]
+            if field:
+                assert field in [d["field"] for d in reply["details"]], (field, reply)
+        stranger = await http.post(
+            f"{url}?agency_id=ag_nope", json=good, headers=operator(settings)
+        )
+        assert (await api.check(stranger, "/v1/advisories", 400))["details"][0][
+            "field"
+        ] == "agency_id"
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM advisory.advisories") == 0
+            assert await conn.fetchval("SELECT count(*) FROM advisory.advisory_versions") == 0
+        finally:
+            await conn.close()
