@@ -97,12 +97,18 @@ def decode(data: bytes, kind: Any) -> Any:
     try:
         return decode_json(data, kind)
     except Invalid as exc:
-        for detail in exc.details:
-            found = _UNKNOWN.search(detail["problem"])
-            if found:
-                prefix = "" if detail["field"] == "$" else detail["field"] + "."
-                detail["field"] = prefix + found.group(1)
+        name_unknown_fields(exc.details)
         raise
+
+
+def name_unknown_fields(details: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Point msgspec's "unknown field `x`" at `x` itself."""
+    for detail in details:
+        found = _UNKNOWN.search(detail["problem"])
+        if found:
+            prefix = "" if detail["field"] == "$" else detail["field"] + "."
+            detail["field"] = prefix + found.group(1)
+    return details
 
 
 _UNKNOWN = re.compile(r"unknown field `([^`]+)`")

@@ -9,6 +9,7 @@ import msgspec
 from aiohttp import web
 
 from services.advisory import cap, store_disasters
+from services.advisory.api import name_unknown_fields
 from services.advisory.auth import authenticate
 from services.advisory.feeds import Disaster, PlainEvent, UsgsFeature, from_plain, from_usgs
 from services.advisory.schemas import DisasterOut
@@ -80,7 +81,7 @@ def _parse(request: web.Request, body: bytes) -> Disaster:
             return from_usgs(feature, settings.quake_radius_km, settings.quake_min_magnitude)
         return from_plain(msgspec.convert(raw, PlainEvent))
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise Invalid("invalid event", validation_details(exc)) from exc
+        raise Invalid("invalid event", name_unknown_fields(validation_details(exc))) from exc
 
 
 def _countries(request: web.Request) -> list[str]:

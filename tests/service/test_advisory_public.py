@@ -121,7 +121,11 @@ async def test_notices_and_pages_show_only_published_advice(
 
         # Without the catalog a recall by SKU still shows; the answer says it is partial.
         clock.advance(timedelta(days=2))
-        sku_recall = recall(clock.now() + timedelta(minutes=1)) | {"gtins": [], "skus": ["GEN-7"]}
+        sku_recall = recall(clock.now() + timedelta(minutes=1)) | {
+            "gtins": [],
+            "skus": ["GEN-7"],
+            "expires_at": (clock.now() + timedelta(days=1)).isoformat(),
+        }
         await http.post(f"{base}/v1/advisories", json=sku_recall, headers=key)
         clock.advance(timedelta(minutes=2))
 
@@ -131,3 +135,7 @@ async def test_notices_and_pages_show_only_published_advice(
 
         body = await eventually(partial)
         assert not body["complete"] and body["notices"][0]["kind"] == "recall"
+        # Once it expires, the notice leaves the page and the public page says it is gone.
+        clock.advance(timedelta(days=1))
+        assert (await notices("GEN-7"))[1]["notices"] == []
+        assert (await http.get(f"{base}/safety/{body['notices'][0]['id']}")).status == 410
