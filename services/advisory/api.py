@@ -22,6 +22,8 @@ routes = web.RouteTableDef()
 MAX_ADVISORY_BYTES = 1024 * 1024
 # One answer for another agency's advisory and for one that does not exist: no hint.
 NOT_YOURS = "this advisory is not one of yours, or does not exist"
+# Answers about an advisory may hold embargoed words: no shared cache may keep them.
+PRIVATE = {"Cache-Control": "private, no-store"}
 
 
 @routes.post("/v1/advisories")
@@ -36,7 +38,8 @@ async def post_advisory(request: web.Request) -> web.Response:
         raise Invalid("an operator submits for an agency", [field_error("agency_id", "required")])
     advisory_id = await store.create_advisory(request.app[POOL], agency_id, advisory, now)
     created = Created(id=advisory_id, state="embargoed", version=1)
-    return json_response(created, status=201, headers={"Location": f"/v1/advisories/{advisory_id}"})
+    headers = PRIVATE | {"Location": f"/v1/advisories/{advisory_id}"}
+    return json_response(created, status=201, headers=headers)
 
 
 @routes.get("/v1/advisories")
@@ -44,14 +47,14 @@ async def list_advisories(request: web.Request) -> web.Response:
     """The caller's advisories (every advisory for operators)."""
     caller = await authenticate(request)
     items = await store.list_advisories(request.app[POOL], caller.agency_id)
-    return json_response(msgspec.convert({"advisories": items}, AdvisoryList))
+    return json_response(msgspec.convert({"advisories": items}, AdvisoryList), headers=PRIVATE)
 
 
 @routes.get("/v1/advisories/{advisory_id}")
 async def get_advisory(request: web.Request) -> web.Response:
     """One advisory, for its agency or an operator."""
     advisory = await owned(request)
-    return json_response(msgspec.convert(advisory, AdvisoryOut))
+    return json_response(msgspec.convert(advisory, AdvisoryOut), headers=PRIVATE)
 
 
 @routes.patch("/v1/advisories/{advisory_id}")
@@ -67,7 +70,8 @@ async def patch_advisory(request: web.Request) -> web.Response:
         return amended
 
     version = await store.amend_advisory(request.app[POOL], advisory["id"], change, now)
-    return json_response(Created(id=advisory["id"], state="embargoed", version=version))
+    answer = Created(id=advisory["id"], state="embargoed", version=version)
+    return json_response(answer, headers=PRIVATE)
 
 
 @routes.post("/v1/advisories/{advisory_id}/withdraw")
@@ -75,7 +79,8 @@ async def withdraw_advisory(request: web.Request) -> web.Response:
     """Withdraw an advisory: pending mail stops and its notice leaves the product pages."""
     advisory = await owned(request)
     await store.withdraw_advisory(request.app[POOL], advisory["id"], request.app[CLOCK].now())
-    return json_response(Created(id=advisory["id"], state="withdrawn", version=advisory["version"]))
+    answer = Created(id=advisory["id"], state="withdrawn", version=advisory["version"])
+    return json_response(answer, headers=PRIVATE)
 
 
 async def owned(request: web.Request) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from services.advisory.api import owned
+from services.advisory.api import PRIVATE, owned
 from services.advisory.ask import ask
 from services.advisory.schemas import Audience, DayCounts, Preview, Report
 from services.mailer.i18n import SUPPORTED
@@ -62,7 +62,7 @@ async def preview(request: web.Request) -> web.Response:
         text=text.get_content(),
         html=html.get_content(),
     )
-    return json_response(answer, headers={"Cache-Control": "private, no-store"})
+    return json_response(answer, headers=PRIVATE)
 
 
 @routes.get("/v1/advisories/{advisory_id}/audience")
@@ -74,7 +74,8 @@ async def audience(request: web.Request) -> web.Response:
     estimate = await ask(
         request.app[NATS], Subjects.MATCHER_AUDIENCE, question, m.AudienceEstimate, "matcher"
     )
-    return json_response(Audience(advisory_id=advisory["id"], customers=estimate.customers))
+    answer = Audience(advisory_id=advisory["id"], customers=estimate.customers)
+    return json_response(answer, headers=PRIVATE)
 
 
 @routes.get("/v1/advisories/{advisory_id}/report")
@@ -91,4 +92,5 @@ async def report(request: web.Request) -> web.Response:
         )
         counts |= reach.counts
         by_day = [DayCounts(day=d.day, counts=d.counts) for d in reach.by_day]
-    return json_response(Report(advisory_id=advisory["id"], counts=counts, by_day=by_day))
+    answer = Report(advisory_id=advisory["id"], counts=counts, by_day=by_day)
+    return json_response(answer, headers=PRIVATE)

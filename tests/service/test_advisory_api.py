@@ -41,7 +41,9 @@ async def test_an_agency_sees_only_its_own_advisories(
         url = f"{base}/v1/advisories/{created['id']}"
         missing = f"{base}/v1/advisories/adv_0000000000000000"
 
-        seen = await api.check(await http.get(url, headers=mine), ONE, 200)
+        reply = await http.get(url, headers=mine)
+        assert reply.headers["Cache-Control"] == "private, no-store"
+        seen = await api.check(reply, ONE, 200)
         assert seen["title"]["ja"] == advisory["title"]["ja"] and seen["state"] == "embargoed"
         await api.check(await http.get(url, headers=operator(settings)), ONE, 200)
         await api.check(await http.get(missing, headers=operator(settings)), ONE, 404)
