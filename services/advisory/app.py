@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.advisory import api, events, notices, openapi, owner, pages
+from services.advisory import api, console, events, notices, openapi, owner, pages
 from services.advisory.embargo import embargo_keeper
 from shared.clock import Clock
 from shared.config import Settings
@@ -21,6 +21,6 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(nats_connection("advisory"))
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
-    for module in (api, owner, events, notices, pages, openapi):
+    for module in (api, owner, events, notices, pages, console, openapi):
         app.router.add_routes(module.routes)
     return app

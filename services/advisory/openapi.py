@@ -76,6 +76,8 @@ OPS = [
        query=("lang",), secured=False),
     Op("get", "/safety/{advisory_id}", "One published advice (HTML)",
        {200: HTML, 404: HTML, 410: HTML}, query=("lang",), secured=False),
+    Op("get", "/console", "Operators' page: advisories and disasters (HTML; Bearer or Basic)",
+       {200: HTML, 401: HTML}),
     Op("get", "/openapi.json", "This document", {200: dict[str, Any]}, secured=False),
     Op("get", "/healthz", "Alive", {200: dict[str, Any]}, secured=False),
     Op("get", "/readyz", "Connected to NATS and PostgreSQL",

@@ -22,8 +22,13 @@ _env = jinja2.Environment(
 )
 
 
+def render(name: str, lang: str, **context: Any) -> str:
+    """A page of templates/ in `lang`."""
+    return _env.get_template(name).render(lang=lang, t=words(lang), names=NAMES, **context)
+
+
 def _page(name: str, lang: str, status: int = 200, **context: Any) -> web.Response:
-    html = _env.get_template(name).render(lang=lang, t=words(lang), names=NAMES, **context)
+    html = render(name, lang, **context)
     headers = {"Cache-Control": f"public, max-age={MAX_AGE}", "Vary": "Accept-Language"}
     return web.Response(text=html, content_type="text/html", status=status, headers=headers)
 

@@ -89,3 +89,10 @@ def _as_dict(row: asyncpg.Record | None) -> dict[str, Any]:
     result = dict(row)
     result["areas"] = msgspec.json.decode(result["areas"], type=list[m.Area])
     return result
+
+
+async def recent(pool: asyncpg.Pool, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest declared disasters, newest first."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT * FROM disasters ORDER BY declared_at DESC LIMIT $1", limit)
+    return [_as_dict(r) for r in rows]

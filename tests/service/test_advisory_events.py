@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from datetime import datetime, timedelta
@@ -137,6 +138,16 @@ async def test_a_disaster_activates_matching_playbooks_once(
         assert [e["event_id"] for _, e in declared] == [first["id"], quake["id"], plain["id"]]
         assert all(subject == "disasters.declared" for subject, _ in declared)
         assert declared[0][1]["advisory_ids"] == [ids["jp_quake"]]
+
+        # Operators see it all on the console; a browser signs in with Basic.
+        basic = base64.b64encode(f"operator:{settings.operator_key}".encode()).decode()
+        page = await http.get(f"{base}/console", headers={"Authorization": f"Basic {basic}"})
+        text = await page.text()
+        assert page.status == 200 and first["id"] in text and ids["embargoed"] in text
+        for headers in ({}, {"Authorization": "Basic b3A6d3Jvbmc="}):
+            refused = await http.get(f"{base}/console", headers=headers)
+            assert refused.status == 401 and "Basic" in refused.headers["WWW-Authenticate"]
+            assert ids["embargoed"] not in await refused.text()
 
 
 async def test_events_refuse_bad_input_and_other_callers(
