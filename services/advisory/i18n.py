@@ -62,7 +62,8 @@ NAMES = {"ja": "日本語", "en": "English", "fr": "Français"}
 
 
 def reader_language(request: web.Request) -> tuple[str, bool]:
-    """The language asked for with ?lang=, else by Accept-Language; and whether the header chose."""
+    """The language asked for with ?lang=, else by Accept-Language; and whether the header
+    decides (then caches must vary on it, even where it is absent)."""
     asked = request.query.get("lang")
     if asked is not None:
         if not _LANG.match(asked):
@@ -72,7 +73,7 @@ def reader_language(request: web.Request) -> tuple[str, bool]:
         tag = part.split(";")[0].strip()[:2].lower()
         if tag in SUPPORTED:
             return tag, True
-    return "en", bool(request.headers.get("Accept-Language"))
+    return "en", True
 
 
 def pick(texts: dict[str, str], lang: str) -> tuple[str, str]:

@@ -87,6 +87,9 @@ async def test_notices_and_pages_show_only_published_advice(
             await notices("PB-1", "?lang=ja", 304, **{"If-None-Match": reply.headers["ETag"]})
             _, french = await notices("PB-1", "", **{"Accept-Language": "fr-FR,fr;q=0.9"})
             assert french["notices"][0]["title"].startswith("Utiliser")
+            # Without ?lang= the header decides, so a shared cache must vary on it.
+            assert (await notices("PB-1"))[0].headers["Vary"] == "Accept-Language"
+            assert "Vary" not in reply.headers
 
             # A recall reaches the page by the product's GTIN; HTML in bodies is safe.
             _, recalled = await notices("HT-9", "?lang=en")
