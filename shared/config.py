@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 32 * 1024 * 1024
     data_dir: str = ".data"
     mailbox_web_port: int = 8025
+    embedded_nats_port: int = 4222
     # advisory: a USGS quake becomes a circle of this radius at magnitude 5, doubling per unit
     quake_radius_km: float = 30.0
     # advisory: weaker USGS quakes are heard but declare no disaster
