@@ -26,7 +26,7 @@ routes = web.RouteTableDef()
 CATALOG_TTL_SECONDS = 60.0
 CATALOG_CACHE = web.AppKey("catalog_cache", dict[str, tuple[float, m.CatalogEntry]])
 MAX_AGE = 60  # seconds a browser or CDN may keep an answer; a withdrawal shows within it
-CATALOG_TIMEOUT = 0.5  # a product page must not wait long for the catalog
+CATALOG_TIMEOUT = 1.0  # a product page must not wait long for the catalog
 
 
 @routes.get("/v1/products/{sku}/notices")

@@ -60,13 +60,19 @@ async def test_notices_and_pages_show_only_published_advice(
             )
         power_bank, heater, secret = ids
 
-        async def notices(sku: str, query: str = "", status: int = 200, **headers: str) -> Any:
-            reply = await http.get(f"{base}/v1/products/{sku}/notices{query}", headers=headers)
-            if status == 304:
-                assert reply.status == 304
-                return reply
-            body = await api.check(reply, NOTICES, status)
-            return reply, body
+        async def notices(
+            sku: str, query: str = "", status: int = 200, partial: bool = False, **headers: str
+        ) -> Any:
+            # On a loaded machine a catalog lookup may time out; such an answer is partial.
+            for _ in range(5):
+                reply = await http.get(f"{base}/v1/products/{sku}/notices{query}", headers=headers)
+                if status == 304:
+                    assert reply.status == 304
+                    return reply
+                body = await api.check(reply, NOTICES, status)
+                if partial or status != 200 or body["complete"]:
+                    return reply, body
+            raise AssertionError("the catalog never answered")
 
         async with responder(settings.nats_url, "ingest.catalog.lookup", lookup):
             _, before = await notices("PB-1", "?lang=ja")
@@ -133,12 +139,12 @@ async def test_notices_and_pages_show_only_published_advice(
         clock.advance(timedelta(minutes=2))
 
         async def partial() -> Any:
-            body = (await notices("GEN-7"))[1]
+            body = (await notices("GEN-7", partial=True))[1]
             return body if body["notices"] else None
 
         body = await eventually(partial)
         assert not body["complete"] and body["notices"][0]["kind"] == "recall"
         # Once it expires, the notice leaves the page and the public page says it is gone.
         clock.advance(timedelta(days=1))
-        assert (await notices("GEN-7"))[1]["notices"] == []
+        assert (await notices("GEN-7", partial=True))[1]["notices"] == []
         assert (await http.get(f"{base}/safety/{body['notices'][0]['id']}")).status == 410
