@@ -45,6 +45,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dkim_selector: str = ""
     dkim_key_file: str = ""
     dkim_domain: str = ""
+    # advisory: a USGS quake becomes a circle of this radius at magnitude 5, doubling per unit
+    quake_radius_km: float = 30.0
+    # advisory: weaker USGS quakes are heard but declare no disaster
+    quake_min_magnitude: float = 5.0
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix
