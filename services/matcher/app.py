@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from services.matcher import handlers
+from services.matcher import fanout, handlers, orders
+from services.matcher.responder import responder
+from services.matcher.scheduler import scheduler
 from shared import messages as m
+from shared.bus.batch import BatchConsumer
 from shared.clock import Clock
 from shared.config import Settings
-from shared.http import POOL
+from shared.http import NATS, POOL
 from shared.service import (
     CLOCK,
+    SETTINGS,
     Registry,
     base_app,
     consumers,
@@ -22,28 +31,57 @@ from shared.service import (
 )
 
 SCHEMA = "matcher"
+ORDER_BATCH = 1000
+REPLICA = web.AppKey("replica", str)
 
 
 def _registry(app: web.Application) -> Registry:
+    pool, clock, settings = app[POOL], app[CLOCK], app[SETTINGS]
     on = functools.partial
-    pool, clock = app[POOL], app[CLOCK]
     return {
-        "matcher-orders": (
-            m.OrderEvent,
-            on(handlers.on_order, pool=pool, clock=clock),
-        ),
         "matcher-advisories": (
             m.AdvisoryEvent,
-            on(handlers.on_advisory, pool=pool, clock=clock),
+            on(handlers.on_advisory, pool=pool, clock=clock, settings=settings),
+        ),
+        "matcher-disasters": (
+            m.DisasterEvent,
+            on(handlers.on_disaster, pool=pool, clock=clock, settings=settings),
+        ),
+        "matcher-fanout": (
+            m.FanoutShard,
+            on(fanout.on_shard, pool=pool, clock=clock, settings=settings, replica=app[REPLICA]),
         ),
     }
 
 
+@contextlib.asynccontextmanager
+async def _order_consumer(app: web.Application) -> AsyncIterator[None]:
+    """Orders are handled a fetched batch at a time: one transaction for hundreds of orders."""
+    handler = functools.partial(
+        orders.on_orders, pool=app[POOL], clock=app[CLOCK], settings=app[SETTINGS]
+    )
+    consumer: BatchConsumer[m.OrderEvent] = BatchConsumer(
+        app[NATS],
+        "matcher-orders",
+        m.OrderEvent,
+        handler,
+        max_deliver=app[SETTINGS].max_deliver,
+        batch=ORDER_BATCH,
+    )
+    consumer.start()
+    yield
+    await consumer.stop()
+
+
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """The matcher application: pool, NATS, outbox relay and its consumers."""
+    """The matcher application: pool, NATS, outbox relay, consumers, scheduler and responder."""
     app = base_app(settings, clock)
+    app[REPLICA] = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     app.cleanup_ctx.append(database(SCHEMA, "services.matcher", outbox=True))
     app.cleanup_ctx.append(nats_connection("matcher"))
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(consumers(_registry))
+    app.cleanup_ctx.append(_order_consumer)
+    app.cleanup_ctx.append(scheduler)
+    app.cleanup_ctx.append(responder)
     return app

@@ -1,85 +1,78 @@
-"""Matcher handlers: one per message type, `handler(message, *, pool, clock)`."""
+"""Matcher handlers for advisories and disasters: `handler(message, *, pool, clock, settings)`."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 import asyncpg
 
-from services.matcher import rules, store
+from services.matcher import fanout, store
 from shared import messages as m
 from shared.clock import Clock
-from shared.db import Conn
+from shared.config import Settings
 
 log = logging.getLogger(__name__)
 
 
-async def on_order(event: m.OrderEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
-    """Record a purchase (or its cancellation) and request what live rules now call for."""
+class RuleNotYetKnown(Exception):
+    """A disaster names an advisory whose publication the matcher has not read yet: retry."""
+
+
+async def on_advisory(
+    event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Clock, settings: Settings
+) -> None:
+    """Keep the rule of a published advisory and fan out its audience; drop a withdrawn one."""
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        match event:
-            case m.OrderPlaced():
-                await store.record_purchases(conn, event)
-                await _match_short_term(conn, event, now)
-            case m.OrderCancelled() | m.OrderReturned():
-                await store.deactivate(conn, event.channel, event.order_id, event.line_nos)
-
-
-async def _match_short_term(conn: Conn, order: m.OrderPlaced, now: datetime) -> None:
-    for advisory_id, kind, rule in await store.active_rules(conn, ["short_term"], now):
-        purchases = [
-            rules.purchase_of(order, line)
-            for line in order.lines
-            if rules.short_term_applies(rule, line.categories, order.placed_at, now)
-        ]
-        if purchases:
-            recipient = m.Recipient(
-                customer_id=order.customer_id, reason="purchase", purchases=purchases[:1]
-            )
-            await store.request_deliveries(
-                conn, advisory_id, kind, rules.PRIORITY[kind], [recipient], now
-            )
-
-
-async def on_advisory(event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
-    """Keep the rule of a published advisory and match the purchases it concerns already."""
-    now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+        await store.lock_rules(conn)
         match event:
             case m.AdvisoryPublished():
                 if not await store.save_rule(conn, event):
                     return
-                if event.rule.kind == "short_term":
-                    rows = await store.short_term_audience(conn, event.rule, now)
-                    recipients = [
-                        m.Recipient(
-                            customer_id=r["customer_id"],
-                            reason="publication",
-                            purchases=[
-                                m.Purchase(
-                                    channel=r["channel"],
-                                    order_id=r["order_id"],
-                                    sku=r["sku"],
-                                    title=r["title"],
-                                    placed_at=r["placed_at"],
-                                )
-                            ],
-                        )
-                        for r in rows
-                    ]
-                    count = await store.request_deliveries(
-                        conn,
-                        event.advisory_id,
-                        "short_term",
-                        rules.PRIORITY["short_term"],
-                        recipients,
-                        now,
-                    )
+                if event.rule.kind == "disaster":
+                    return  # a standing playbook: it waits for a declared disaster
+                started = await fanout.start(
+                    conn,
+                    job_id=f"publication:{event.advisory_id}:v{event.version}",
+                    advisory_id=event.advisory_id,
+                    shards=settings.matcher_fanout_shards,
+                    requested_at=now,
+                )
+                if started:
                     log.info(
-                        "advisory matched",
-                        extra={"advisory_id": event.advisory_id, "recipients": count},
+                        "advisory fan-out started",
+                        extra={"advisory_id": event.advisory_id, "kind": event.rule.kind},
                     )
             case m.AdvisoryWithdrawn():
                 await store.withdraw_rule(conn, event.advisory_id, event.withdrawn_at)
+
+
+async def on_disaster(
+    event: m.DisasterEvent, *, pool: asyncpg.Pool, clock: Clock, settings: Settings
+) -> None:
+    """Fan out every named disaster playbook over the declared area."""
+    now = clock.now()
+    params = fanout.DisasterParams(areas=event.areas, occurred_at=event.occurred_at)
+    async with pool.acquire() as conn, conn.transaction():
+        known = await store.known_rules(conn, event.advisory_ids)
+        for advisory_id in event.advisory_ids:
+            kind = known.get(advisory_id)
+            if kind == "disaster":
+                await fanout.start(
+                    conn,
+                    job_id=f"disaster:{event.event_id}:{advisory_id}",
+                    advisory_id=advisory_id,
+                    shards=settings.matcher_fanout_shards,
+                    requested_at=now,
+                    event_id=event.event_id,
+                    params=params,
+                )
+            elif kind is not None:
+                log.info(
+                    "disaster names an advisory that is not a live playbook",
+                    extra={"advisory_id": advisory_id, "kind": kind},
+                )
+    missing = [a for a in event.advisory_ids if a not in known]
+    if missing:
+        # The jobs above are recorded; the redelivery starts only the missing ones.
+        raise RuleNotYetKnown(f"event {event.event_id}: advisories not yet published: {missing}")

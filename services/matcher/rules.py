@@ -1,8 +1,10 @@
-"""Pure rule logic: priorities by kind, and whether a purchase falls under a rule."""
+"""Pure rule logic: priorities by kind, and whether purchases fall under a rule."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from shared import messages as m
 
@@ -14,13 +16,82 @@ PRIORITY = {
     "long_term": m.Priority.LONG_TERM,
 }
 
+# Customers hash into this many buckets (see migration 002); shards take contiguous ranges.
+BUCKETS = 1024
+
+
+class Held(NamedTuple):
+    """One purchase line of a customer as the rules see it."""
+
+    placed_at: datetime
+    categories: frozenset[str]
+    purchase: m.Purchase
+
 
 def short_term_applies(
-    rule: m.AdvisoryRule, categories: list[str], placed_at: datetime, now: datetime
+    rule: m.AdvisoryRule, categories: Sequence[str], placed_at: datetime, now: datetime
 ) -> bool:
     """A short-term rule applies to a purchase of its categories inside its window."""
     inside = now - timedelta(days=rule.window_days) <= placed_at <= now
     return inside and not set(rule.categories).isdisjoint(categories)
+
+
+def recall_applies(rule: m.AdvisoryRule, sku: str, gtin: str | None) -> bool:
+    """A recall applies to any purchase of a listed SKU or GTIN, however old."""
+    return sku in rule.skus or (gtin is not None and gtin in rule.gtins)
+
+
+def add_years(at: datetime, years: int) -> datetime:
+    """The same calendar day `years` later; 29 February becomes 28 February, as in PostgreSQL."""
+    try:
+        return at.replace(year=at.year + years)
+    except ValueError:
+        return at.replace(year=at.year + years, day=28)
+
+
+def long_term_due(
+    rule: m.AdvisoryRule, placed_at: datetime, now: datetime, late: timedelta
+) -> datetime | None:
+    """When a long-term delivery falls due; None if the anniversary passed over `late` ago."""
+    due = add_years(placed_at, rule.after_years)
+    return None if due < now - late else due
+
+
+def groups_hit(rule: m.AdvisoryRule, categories: Sequence[str]) -> bool:
+    """Whether a purchase belongs to any group of a combination."""
+    return any(not set(group).isdisjoint(categories) for group in rule.groups)
+
+
+def combination_match(
+    rule: m.AdvisoryRule, held: Sequence[Held], since: datetime
+) -> list[m.Purchase] | None:
+    """One purchase per group, all within `window_days` of each other, completed at or after
+    `since`; None when the customer's purchases hold no such combination."""
+    groups = [frozenset(g) for g in rule.groups]
+    if not groups:
+        return None
+    window = timedelta(days=rule.window_days)
+    items = sorted(held, key=lambda h: h.placed_at)
+    found: list[m.Purchase] | None = None
+    for right, last in enumerate(items):
+        if last.placed_at < since:
+            continue
+        # The latest purchase of each group inside [end - window, end] completes the set.
+        chosen: dict[int, m.Purchase] = {}
+        for item in items[: right + 1]:
+            if item.placed_at < last.placed_at - window:
+                continue
+            for index, group in enumerate(groups):
+                if not group.isdisjoint(item.categories):
+                    chosen[index] = item.purchase
+        if len(chosen) == len(groups):
+            found = [chosen[i] for i in range(len(groups))]
+    return found
+
+
+def bucket_range(shard: int, shards: int) -> tuple[int, int]:
+    """The half-open range of customer buckets that shard `shard` of `shards` covers."""
+    return shard * BUCKETS // shards, (shard + 1) * BUCKETS // shards
 
 
 def purchase_of(order: m.OrderPlaced, line: m.OrderLine) -> m.Purchase:

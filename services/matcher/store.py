@@ -1,58 +1,111 @@
-"""Matcher's SQL: purchase history, rules, matches and delivery requests through the outbox."""
+"""Matcher's SQL for purchase history, cancellations and returns, rules and locks."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import asyncpg
 import msgspec
 
 from shared import messages as m
-from shared.bus import Subjects
 from shared.db import Conn
-from shared.outbox import enqueue_encoded
 
-BATCH_RECIPIENTS = 500
+# One advisory-lock key for the set of rules: order batches share it, a publication or
+# withdrawal takes it alone, so no order slips between a rule's publication and its audience.
+RULES_LOCK = 0x616E_7368_696E
+
+_rule = msgspec.json.Decoder(m.AdvisoryRule)
+
+LineKey = tuple[str, str, int]
 
 
-async def record_purchases(conn: Conn, order: m.OrderPlaced) -> None:
-    """Add an order's categorized lines to the purchase history (idempotent)."""
-    loc = order.location
+def _customer_key(customer_id: str) -> int:
+    digest = hashlib.blake2b(customer_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_for_orders(conn: Conn, customer_ids: Sequence[str]) -> None:
+    """Share the rules lock and take each customer's lock, in key order so batches never deadlock.
+
+    Two replicas handling two orders of one customer would otherwise each miss the other's
+    purchase when checking a combination.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", RULES_LOCK)
+    keys = sorted({_customer_key(c) for c in customer_ids})
+    await conn.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) k", keys)
+
+
+async def lock_rules(conn: Conn) -> None:
+    """Wait for order batches in flight, and hold new ones back until this transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", RULES_LOCK)
+
+
+_INSERT_LINES = """
+INSERT INTO purchases (channel, order_id, line_no, category, customer_id, sku, gtin, title,
+    placed_at, country, region, lat, lon, active)
+SELECT t.*, NOT EXISTS (
+    SELECT 1 FROM voided v WHERE v.channel = t.channel AND v.order_id = t.order_id
+    AND (cardinality(v.line_nos) = 0 OR t.line_no = ANY(v.line_nos)))
+FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::float8[], $13::float8[])
+    AS t(channel, order_id, line_no, category, customer_id, sku, gtin, title, placed_at,
+    country, region, lat, lon)
+ON CONFLICT DO NOTHING
+RETURNING channel, order_id, line_no, active
+"""
+
+
+async def record_orders(conn: Conn, orders: Sequence[m.OrderPlaced]) -> set[LineKey]:
+    """Add the orders' lines to the history; return the lines new to it and still owned.
+
+    A line without safety categories is kept under category '' so a recall by SKU finds it.
+    """
+    rows = [
+        (
+            o.channel,
+            o.order_id,
+            line.line_no,
+            category,
+            o.customer_id,
+            line.sku,
+            line.gtin,
+            line.title,
+            o.placed_at,
+            o.location.country,
+            o.location.region,
+            o.location.lat,
+            o.location.lon,
+        )
+        for o in orders
+        for line in o.lines
+        for category in line.categories or [""]
+    ]
+    if not rows:
+        return set()
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    inserted = await conn.fetch(_INSERT_LINES, *columns)
+    return {(r["channel"], r["order_id"], r["line_no"]) for r in inserted if r["active"]}
+
+
+async def record_voids(conn: Conn, events: Sequence[m.OrderCancelled | m.OrderReturned]) -> None:
+    """Remember cancellations and returns, and stop counting the lines they name."""
+    if not events:
+        return
+    rows = [
+        (e.channel, e.order_id, "cancelled" if isinstance(e, m.OrderCancelled) else "returned",
+         sorted(e.line_nos), e.at)
+        for e in events
+    ]  # fmt: skip
     await conn.executemany(
-        "INSERT INTO purchases (channel, order_id, line_no, category, customer_id, sku, gtin,"
-        " title, placed_at, country, region, lat, lon)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT DO NOTHING",
-        [
-            (
-                order.channel,
-                order.order_id,
-                line.line_no,
-                category,
-                order.customer_id,
-                line.sku,
-                line.gtin,
-                line.title,
-                order.placed_at,
-                loc.country,
-                loc.region,
-                loc.lat,
-                loc.lon,
-            )
-            for line in order.lines
-            for category in line.categories
-        ],
+        "INSERT INTO voided (channel, order_id, event, line_nos, at) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT DO NOTHING",
+        rows,
     )
-
-
-async def deactivate(conn: Conn, channel: str, order_id: str, line_nos: Sequence[int]) -> None:
-    """Mark cancelled or returned lines (all lines when `line_nos` is empty) as not owned."""
-    await conn.execute(
-        "UPDATE purchases SET active = false WHERE channel = $1 AND order_id = $2"
+    await conn.executemany(
+        "UPDATE purchases SET active = false WHERE channel = $1 AND order_id = $2 AND active"
         " AND (cardinality($3::int[]) = 0 OR line_no = ANY($3::int[]))",
-        channel,
-        order_id,
-        list(line_nos),
+        [(channel, order_id, line_nos) for channel, order_id, _, line_nos, _ in rows],
     )
 
 
@@ -74,14 +127,14 @@ async def save_rule(conn: Conn, event: m.AdvisoryPublished) -> bool:
     )
     if row is not None:
         return True
-    withdrawn = await conn.fetchval(
-        "SELECT withdrawn_at FROM rules WHERE advisory_id = $1", event.advisory_id
+    kept = await conn.fetchrow(
+        "SELECT version, withdrawn_at FROM rules WHERE advisory_id = $1", event.advisory_id
     )
-    return withdrawn is None
+    return kept is not None and kept["withdrawn_at"] is None and kept["version"] == event.version
 
 
 async def withdraw_rule(conn: Conn, advisory_id: str, at: datetime) -> None:
-    """Mark a rule withdrawn, remembering it even if its publication arrives later."""
+    """Mark a rule withdrawn (kept even if its publication comes later); drop its schedule."""
     await conn.execute(
         "INSERT INTO rules (advisory_id, version, kind, rule, published_at, withdrawn_at)"
         " VALUES ($1, 0, 'withdrawn', '{}'::jsonb, $2, $2)"
@@ -89,74 +142,37 @@ async def withdraw_rule(conn: Conn, advisory_id: str, at: datetime) -> None:
         advisory_id,
         at,
     )
+    await conn.execute("DELETE FROM schedule WHERE advisory_id = $1", advisory_id)
 
 
-async def active_rules(
-    conn: Conn, kinds: Sequence[str], now: datetime
-) -> list[tuple[str, str, m.AdvisoryRule]]:
-    """Return (advisory_id, kind, rule) of every live rule of the given kinds."""
+async def active_rules(conn: Conn, now: datetime) -> list[tuple[str, str, m.AdvisoryRule]]:
+    """Return (advisory_id, kind, rule) of every live rule."""
     rows = await conn.fetch(
-        "SELECT advisory_id, kind, rule FROM rules WHERE kind = ANY($1) AND withdrawn_at IS NULL"
-        " AND (expires_at IS NULL OR expires_at > $2)",
-        list(kinds),
+        "SELECT advisory_id, kind, rule FROM rules WHERE withdrawn_at IS NULL"
+        " AND kind <> 'withdrawn' AND (expires_at IS NULL OR expires_at > $1)",
         now,
     )
-    decode = msgspec.json.Decoder(m.AdvisoryRule).decode
-    return [(r["advisory_id"], r["kind"], decode(r["rule"])) for r in rows]
+    return [(r["advisory_id"], r["kind"], _rule.decode(r["rule"])) for r in rows]
 
 
-async def short_term_audience(
-    conn: Conn, rule: m.AdvisoryRule, now: datetime
-) -> list[asyncpg.Record]:
-    """Each customer's latest purchase in the categories still inside the window."""
-    return await conn.fetch(
-        "SELECT DISTINCT ON (customer_id) customer_id, channel, order_id, sku, title, placed_at"
-        " FROM purchases WHERE active AND category = ANY($1) AND placed_at >= $2"
-        " AND placed_at <= $3 ORDER BY customer_id, placed_at DESC",
-        rule.categories,
-        now - timedelta(days=rule.window_days),
-        now,
+async def live_rule(conn: Conn, advisory_id: str, now: datetime) -> m.AdvisoryRule | None:
+    """The rule if live, read under a share lock: a withdrawal waits for us, or we for it."""
+    row = await conn.fetchrow(
+        "SELECT rule, withdrawn_at, expires_at FROM rules WHERE advisory_id = $1 FOR SHARE",
+        advisory_id,
     )
+    if row is None or row["withdrawn_at"] is not None:
+        return None
+    if row["expires_at"] is not None and row["expires_at"] <= now:
+        return None
+    return _rule.decode(row["rule"])
 
 
-async def request_deliveries(
-    conn: Conn,
-    advisory_id: str,
-    kind: str,
-    priority: int,
-    recipients: list[m.Recipient],
-    now: datetime,
-) -> int:
-    """Record new matches and put delivery batches for them in the outbox; return how many.
-
-    Customers already matched for this advisory are skipped: the matches table, not the
-    broker, is what makes a redelivered order or publication harmless.
-    """
-    if not recipients:
-        return 0
-    new_ids = {
-        r["customer_id"]
-        for r in await conn.fetch(
-            "INSERT INTO matches (advisory_id, customer_id, matched_at)"
-            " SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING RETURNING customer_id",
-            advisory_id,
-            [r.customer_id for r in recipients],
-            now,
-        )
-    }
-    fresh = [r for r in recipients if r.customer_id in new_ids]
-    events = []
-    for start in range(0, len(fresh), BATCH_RECIPIENTS):
-        chunk = fresh[start : start + BATCH_RECIPIENTS]
-        batch_id = f"{advisory_id}:{chunk[0].customer_id}:{len(chunk)}"
-        batch = m.DeliveryBatch(
-            batch_id=batch_id,
-            advisory_id=advisory_id,
-            kind=kind,
-            priority=priority,
-            requested_at=now,
-            recipients=chunk,
-        )
-        events.append((Subjects.DELIVERIES_REQUESTED, f"deliveries:{batch_id}", m.encode(batch)))
-    await enqueue_encoded(conn, events)
-    return len(fresh)
+async def known_rules(conn: Conn, advisory_ids: Sequence[str]) -> dict[str, str]:
+    """Kind of each named advisory the matcher has heard of ('withdrawn' once withdrawn)."""
+    rows = await conn.fetch(
+        "SELECT advisory_id, CASE WHEN withdrawn_at IS NULL THEN kind ELSE 'withdrawn' END AS kind"
+        " FROM rules WHERE advisory_id = ANY($1::text[])",
+        list(advisory_ids),
+    )
+    return {r["advisory_id"]: r["kind"] for r in rows}

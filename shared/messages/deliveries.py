@@ -48,6 +48,8 @@ class DeliveryBatch(Message, tag="deliveries.requested"):
     requested_at: datetime
     recipients: list[Recipient]
     v: int = 1
+    # The declared disaster that triggered a playbook ("" otherwise): one playbook, many events.
+    event_id: str = ""
 
 
 DeliveryEvent = DeliveryBatch

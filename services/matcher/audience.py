@@ -1,0 +1,175 @@
+"""Who a rule reaches in the purchase history: one WHERE clause per kind, read by shard."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.matcher import rules
+from shared import messages as m
+from shared.db import Conn
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+class Where:
+    """A WHERE clause over owned purchases, with its $n parameters."""
+
+    def __init__(self) -> None:
+        self.parts = ["active"]
+        self.params: list[Any] = []
+
+    def p(self, value: Any) -> str:
+        """Bind a parameter and return its placeholder."""
+        self.params.append(value)
+        return f"${len(self.params)}"
+
+    def add(self, sql: str) -> Where:
+        """AND one more condition."""
+        self.parts.append(sql)
+        return self
+
+    def shard(self, lo: int, hi: int) -> Where:
+        """Keep the customers whose bucket lies in [lo, hi)."""
+        return self.add(f"bucket >= {self.p(lo)} AND bucket < {self.p(hi)}")
+
+    @property
+    def sql(self) -> str:
+        """The clause."""
+        return " AND ".join(self.parts)
+
+
+def _categories(w: Where, categories: list[str]) -> Where:
+    return w.add(f"category = ANY({w.p(categories)}::text[])")
+
+
+def short_term(rule: m.AdvisoryRule, now: datetime) -> Where:
+    """Purchases of the categories still inside the window."""
+    w = _categories(Where(), rule.categories)
+    since = now - timedelta(days=rule.window_days)
+    return w.add(f"placed_at >= {w.p(since)} AND placed_at <= {w.p(now)}")
+
+
+def recall(rule: m.AdvisoryRule) -> Where:
+    """Purchases of a listed SKU or GTIN, ever."""
+    w = Where()
+    return w.add(f"(sku = ANY({w.p(rule.skus)}::text[]) OR gtin = ANY({w.p(rule.gtins)}::text[]))")
+
+
+def long_term(rule: m.AdvisoryRule, now: datetime, late: timedelta) -> Where:
+    """Purchases of the categories whose anniversary is ahead, or passed less than `late` ago."""
+    w = _categories(Where(), rule.categories)
+    years = w.p(rule.after_years)
+    return w.add(f"placed_at + make_interval(years => {years}::int) >= {w.p(now - late)}")
+
+
+def combination(rule: m.AdvisoryRule, now: datetime) -> Where:
+    """Purchases that could be part of a combination completed inside the last window."""
+    w = _categories(Where(), sorted({c for group in rule.groups for c in group}))
+    return w.add(f"placed_at >= {w.p(now - timedelta(days=2 * rule.window_days))}")
+
+
+def disaster(
+    rule: m.AdvisoryRule, occurred_at: datetime, areas: list[m.Area] | None = None
+) -> Where:
+    """Purchases of the categories within the lookback, shipped into the area (any area)."""
+    w = _categories(Where(), rule.categories)
+    since = occurred_at - timedelta(days=rule.lookback_days)
+    w.add(f"placed_at >= {w.p(since)} AND placed_at <= {w.p(occurred_at)}")
+    if rule.countries:
+        w.add(f"country = ANY({w.p(rule.countries)}::text[])")
+    if areas is not None:
+        w.add("(" + " OR ".join(_area(w, a) for a in areas) + ")" if areas else "false")
+    return w
+
+
+def _area(w: Where, area: m.Area) -> str:
+    match area:
+        case m.Regions(codes=codes):
+            # An ISO 3166-2 code names a region, a two-letter code a whole country.
+            c = w.p(codes)
+            return f"(region = ANY({c}::text[]) OR country = ANY({c}::text[]))"
+        case m.Circle(lat=lat, lon=lon, radius_km=radius):
+            a, o = w.p(lat), w.p(lon)
+            haversine = (
+                f"power(sin(radians(lat - {a}::float8) / 2), 2) + cos(radians({a}::float8))"
+                f" * cos(radians(lat)) * power(sin(radians(lon - {o}::float8) / 2), 2)"
+            )
+            return (
+                f"(lat IS NOT NULL AND 2 * {EARTH_RADIUS_KM} * asin(least(1, sqrt({haversine})))"
+                f" <= {w.p(radius)}::float8)"
+            )
+        case m.Polygon(points=points):
+            ring = asyncpg.Polygon(*((lon, lat) for lat, lon in points))
+            return f"(lat IS NOT NULL AND {w.p(ring)}::polygon @> point(lon, lat))"
+
+
+async def recipients(conn: Conn, w: Where, reason: str) -> list[m.Recipient]:
+    """Each customer's latest purchase under the clause."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (customer_id) customer_id, channel, order_id, sku, title, placed_at"
+        f" FROM purchases WHERE {w.sql} ORDER BY customer_id, placed_at DESC",
+        *w.params,
+    )
+    return [
+        m.Recipient(
+            customer_id=r["customer_id"],
+            reason=reason,
+            purchases=[
+                m.Purchase(
+                    channel=r["channel"],
+                    order_id=r["order_id"],
+                    sku=r["sku"],
+                    title=r["title"],
+                    placed_at=r["placed_at"],
+                )
+            ],
+        )
+        for r in rows
+    ]
+
+
+async def count(conn: Conn, w: Where) -> int:
+    """How many customers the clause reaches."""
+    value = await conn.fetchval(
+        f"SELECT count(DISTINCT customer_id) FROM purchases WHERE {w.sql}", *w.params
+    )
+    return int(value or 0)
+
+
+async def held(conn: Conn, w: Where) -> dict[str, list[rules.Held]]:
+    """Each customer's owned lines under the clause, categories gathered per line."""
+    rows = await conn.fetch(
+        "SELECT customer_id, channel, order_id, array_agg(category) AS categories,"
+        " min(sku) AS sku, min(title) AS title, min(placed_at) AS placed_at"
+        f" FROM purchases WHERE {w.sql} GROUP BY customer_id, channel, order_id, line_no",
+        *w.params,
+    )
+    by_customer: dict[str, list[rules.Held]] = defaultdict(list)
+    for r in rows:
+        purchase = m.Purchase(
+            channel=r["channel"],
+            order_id=r["order_id"],
+            sku=r["sku"],
+            title=r["title"],
+            placed_at=r["placed_at"],
+        )
+        line = rules.Held(r["placed_at"], frozenset(r["categories"]), purchase)
+        by_customer[r["customer_id"]].append(line)
+    return by_customer
+
+
+async def combinations(
+    conn: Conn, rule: m.AdvisoryRule, w: Where, now: datetime, reason: str
+) -> list[m.Recipient]:
+    """Customers holding a combination completed within the last window, with its purchases."""
+    since = now - timedelta(days=rule.window_days)
+    found = []
+    for customer_id, lines in sorted((await held(conn, w)).items()):
+        purchases = rules.combination_match(rule, lines, since)
+        if purchases is not None:
+            found.append(m.Recipient(customer_id=customer_id, reason=reason, purchases=purchases))
+    return found

@@ -1,0 +1,146 @@
+"""A large audience split into shards on matcher.fanout, so every replica shares the work.
+
+A job is recorded once (its id names the publication or the disaster event) together with
+its shard messages in the outbox. Each shard reads only its slice of customer buckets,
+requests deliveries and records itself done in one transaction, acked after commit: a
+replica killed mid-shard leaves the message unacked and another replica redoes the shard.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import asyncpg
+import msgspec
+
+from services.matcher import audience, deliveries, metrics, rules, schedule, store
+from shared import messages as m
+from shared.bus import Subjects
+from shared.clock import Clock
+from shared.config import Settings
+from shared.db import Conn
+from shared.outbox import enqueue_encoded
+
+log = logging.getLogger(__name__)
+
+
+class DisasterParams(msgspec.Struct, kw_only=True):
+    """What a disaster job needs beyond its rule: where and when."""
+
+    areas: list[m.Area]
+    occurred_at: datetime
+
+
+_params = msgspec.json.Decoder(DisasterParams)
+
+
+async def start(
+    conn: Conn,
+    *,
+    job_id: str,
+    advisory_id: str,
+    shards: int,
+    requested_at: datetime,
+    event_id: str = "",
+    params: DisasterParams | None = None,
+) -> bool:
+    """Record a job and put its shards in the outbox; False when the job exists already."""
+    created = await conn.fetchval(
+        "INSERT INTO fanout_jobs (job_id, advisory_id, event_id, shards, params, requested_at)"
+        " VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT DO NOTHING RETURNING job_id",
+        job_id,
+        advisory_id,
+        event_id,
+        shards,
+        msgspec.json.encode(params).decode() if params else "{}",
+        requested_at,
+    )
+    if created is None:
+        return False
+    shard_messages = [
+        m.FanoutShard(
+            job_id=job_id,
+            advisory_id=advisory_id,
+            shard=k,
+            shards=shards,
+            requested_at=requested_at,
+            event_id=event_id,
+        )
+        for k in range(shards)
+    ]
+    await enqueue_encoded(
+        conn,
+        [
+            (Subjects.MATCHER_FANOUT, f"fanout:{job_id}:{s.shard}", m.encode(s))
+            for s in shard_messages
+        ],
+    )
+    return True
+
+
+async def on_shard(
+    shard: m.FanoutShard, *, pool: asyncpg.Pool, clock: Clock, settings: Settings, replica: str
+) -> None:
+    """Evaluate one slice of a job's audience, once."""
+    done: deliveries.Requested | None = None
+    async with pool.acquire() as conn, conn.transaction():
+        # The done row doubles as a claim: a second replica on the same shard waits here,
+        # then finds it done.
+        claimed = await conn.fetchval(
+            "INSERT INTO fanout_done (job_id, shard, replica) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING RETURNING shard",
+            shard.job_id,
+            shard.shard,
+            replica,
+        )
+        if claimed is None:
+            metrics.SHARDS.labels("duplicate").inc()
+            return
+        rule = await store.live_rule(conn, shard.advisory_id, clock.now())
+        if rule is None:  # withdrawn (or expired) mid-way: what is left is not requested
+            metrics.SHARDS.labels("withdrawn").inc()
+            return
+        lo, hi = rules.bucket_range(shard.shard, shard.shards)
+        done = await _evaluate(conn, shard, rule, lo, hi, settings)
+        await conn.execute(
+            "UPDATE fanout_done SET recipients = $3 WHERE job_id = $1 AND shard = $2",
+            shard.job_id,
+            shard.shard,
+            done.recipients,
+        )
+    metrics.count([done])
+    metrics.SHARDS.labels("done").inc()
+
+
+async def _evaluate(
+    conn: Conn, shard: m.FanoutShard, rule: m.AdvisoryRule, lo: int, hi: int, settings: Settings
+) -> deliveries.Requested:
+    now, kind = shard.requested_at, rule.kind
+    match kind:
+        case "short_term":
+            found = await audience.recipients(
+                conn, audience.short_term(rule, now).shard(lo, hi), "publication"
+            )
+        case "recall":
+            found = await audience.recipients(conn, audience.recall(rule).shard(lo, hi), "recall")
+        case "combination":
+            w = audience.combination(rule, now).shard(lo, hi)
+            found = await audience.combinations(conn, rule, w, now, "combination")
+        case "disaster":
+            raw = await conn.fetchval(
+                "SELECT params FROM fanout_jobs WHERE job_id = $1", shard.job_id
+            )
+            params = _params.decode(raw)
+            w = audience.disaster(rule, params.occurred_at, params.areas).shard(lo, hi)
+            found = await audience.recipients(conn, w, "disaster")
+        case "long_term":
+            late = timedelta(days=settings.matcher_long_term_late_days)
+            w = audience.long_term(rule, now, late).shard(lo, hi)
+            added = await schedule.add_matching(conn, shard.advisory_id, rule.after_years, w)
+            metrics.SCHEDULED.inc(added)
+            # The scheduler sends what is due already; this shard only fills the schedule.
+            return deliveries.Requested(kind, 0, 0)
+    return await deliveries.request(
+        conn, shard.advisory_id, kind, found, now, event_id=shard.event_id
+    )

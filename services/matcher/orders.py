@@ -1,0 +1,115 @@
+"""Orders against the live rules: a whole fetched batch in one transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from services.matcher import audience, deliveries, metrics, rules, schedule, store
+from shared import messages as m
+from shared.clock import Clock
+from shared.config import Settings
+from shared.db import Conn
+
+Live = tuple[str, str, m.AdvisoryRule]  # advisory_id, kind, rule
+
+
+class RuleIndex:
+    """The live rules by the category, SKU or GTIN that can trigger them."""
+
+    def __init__(self, live: list[Live]) -> None:
+        self.by_category: dict[str, list[Live]] = defaultdict(list)
+        self.by_product: dict[str, list[Live]] = defaultdict(list)
+        for entry in live:
+            _, kind, rule = entry
+            if kind == "recall":
+                for code in {*rule.skus, *rule.gtins}:
+                    self.by_product[code].append(entry)
+            elif kind in ("short_term", "long_term"):
+                for category in set(rule.categories):
+                    self.by_category[category].append(entry)
+            elif kind == "combination":
+                for category in {c for group in rule.groups for c in group}:
+                    self.by_category[category].append(entry)
+
+    def for_line(self, line: m.OrderLine) -> list[Live]:
+        """Each rule the line may trigger, once."""
+        found: dict[str, Live] = {}
+        for key in line.categories:
+            for entry in self.by_category.get(key, ()):
+                found[entry[0]] = entry
+        for code in (line.sku, line.gtin or ""):
+            for entry in self.by_product.get(code, ()):
+                found[entry[0]] = entry
+        return list(found.values())
+
+
+async def on_orders(
+    events: list[m.OrderEvent], *, pool: asyncpg.Pool, clock: Clock, settings: Settings
+) -> None:
+    """Record purchases, cancellations and returns, and request what live rules now call for."""
+    now = clock.now()
+    placed = [e for e in events if isinstance(e, m.OrderPlaced)]
+    voids = [e for e in events if not isinstance(e, m.OrderPlaced)]
+    async with pool.acquire() as conn, conn.transaction():
+        await store.lock_for_orders(conn, [e.customer_id for e in events])
+        # Voids first: a cancellation in the same batch as its order still counts.
+        await store.record_voids(conn, voids)
+        fresh = await store.record_orders(conn, placed)
+        done = await _evaluate(conn, placed, fresh, now, settings) if fresh else []
+    metrics.ORDERS.inc(len(events))
+    metrics.count(done)
+
+
+async def _evaluate(
+    conn: Conn,
+    placed: list[m.OrderPlaced],
+    fresh: set[store.LineKey],
+    now: datetime,
+    settings: Settings,
+) -> list[deliveries.Requested]:
+    index = RuleIndex(await store.active_rules(conn, now))
+    late = timedelta(days=settings.matcher_long_term_late_days)
+    wanted: dict[tuple[str, str], list[m.Recipient]] = defaultdict(list)
+    due: dict[str, list[schedule.Due]] = defaultdict(list)
+    combos: dict[str, tuple[m.AdvisoryRule, set[str]]] = {}
+    for order in placed:
+        for line in order.lines:
+            if (order.channel, order.order_id, line.line_no) not in fresh:
+                continue  # seen before, or cancelled already
+            for advisory_id, kind, rule in index.for_line(line):
+                customer = order.customer_id
+                if kind == "short_term" and rules.short_term_applies(
+                    rule, line.categories, order.placed_at, now
+                ):
+                    purchase = rules.purchase_of(order, line)
+                    wanted[advisory_id, kind].append(_recipient(customer, "purchase", purchase))
+                elif kind == "recall" and rules.recall_applies(rule, line.sku, line.gtin):
+                    purchase = rules.purchase_of(order, line)
+                    wanted[advisory_id, kind].append(_recipient(customer, "recall", purchase))
+                elif kind == "long_term":
+                    at = rules.long_term_due(rule, order.placed_at, now, late)
+                    if at is not None:
+                        due[advisory_id].append(
+                            (order.channel, order.order_id, line.line_no, customer, at)
+                        )
+                elif kind == "combination":
+                    combos.setdefault(advisory_id, (rule, set()))[1].add(customer)
+    for advisory_id, lines in due.items():
+        metrics.SCHEDULED.inc(await schedule.add(conn, advisory_id, lines))
+    for advisory_id, (rule, customers) in combos.items():
+        # The combination may be completed by purchases of earlier orders, on any channel.
+        w = audience.combination(rule, now)
+        w.add(f"customer_id = ANY({w.p(sorted(customers))}::text[])")
+        found = await audience.combinations(conn, rule, w, now, "combination")
+        wanted[advisory_id, "combination"].extend(found)
+    return [
+        await deliveries.request(conn, advisory_id, kind, recipients, now)
+        for (advisory_id, kind), recipients in wanted.items()
+    ]
+
+
+def _recipient(customer_id: str, reason: str, purchase: m.Purchase) -> m.Recipient:
+    return m.Recipient(customer_id=customer_id, reason=reason, purchases=[purchase])

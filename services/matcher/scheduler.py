@@ -1,0 +1,58 @@
+"""The long-term scheduler: every replica polls the durable schedule, driven by the clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import asyncpg
+from aiohttp import web
+
+from services.matcher import deliveries, metrics, schedule
+from shared.clock import Clock
+from shared.http import POOL
+from shared.service import CLOCK, SETTINGS
+
+log = logging.getLogger(__name__)
+
+CLAIM = 1000
+
+
+async def run_due(pool: asyncpg.Pool, clock: Clock, limit: int = CLAIM) -> int:
+    """Claim due entries, request those that still apply, and return how many were claimed."""
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        claimed = await schedule.claim_due(conn, now, limit)
+        if not claimed:
+            return 0
+        due = await schedule.still_due(conn, claimed, now)
+        done = [
+            await deliveries.request(conn, advisory_id, "long_term", recipients, now)
+            for advisory_id, recipients in due.items()
+        ]
+    metrics.count(done)
+    return len(claimed)
+
+
+async def _loop(pool: asyncpg.Pool, clock: Clock, poll_s: float) -> None:
+    while True:
+        try:
+            claimed = await run_due(pool, clock)
+        except Exception:
+            log.warning("schedule run failed; retrying", exc_info=True)
+            claimed = 0
+        if claimed < CLAIM:
+            await asyncio.sleep(poll_s)
+
+
+@contextlib.asynccontextmanager
+async def scheduler(app: web.Application) -> AsyncIterator[None]:
+    """A cleanup context: the scheduler loop of this replica."""
+    poll_s = app[SETTINGS].matcher_schedule_poll_s
+    task = asyncio.create_task(_loop(app[POOL], app[CLOCK], poll_s), name="matcher:schedule")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,243 @@
+"""Each rule of the matcher against real NATS and PostgreSQL, with a clock the tests move."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import aiohttp
+import msgspec
+
+from shared import messages as m
+from shared.bus import Subjects
+from shared.clock import Clock
+from shared.config import Settings
+from tests.service.test_matcher_kit import (
+    BOSTON,
+    JP_17,
+    TOKYO,
+    matcher,
+    placed,
+    published,
+    shop,
+    small,
+)
+
+DAY = timedelta(days=1)
+YEAR = timedelta(days=365)
+
+
+async def test_short_term_at_publication_then_at_purchase(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    async with shop(settings) as s, matcher(settings, clock) as url:
+        recent = placed("c-recent", now - 10 * DAY, ["power_bank"])
+        await s.send(recent)
+        await s.send(placed("c-old", now - 40 * DAY, ["power_bank"]))
+        await s.send(placed("c-other", now - 2 * DAY, ["portable_generator"]))
+        cancelled = placed("c-cancelled", now - 3 * DAY, ["power_bank"])
+        await s.send(cancelled)
+        await s.send(
+            m.OrderCancelled(
+                channel="web", order_id=cancelled.order_id, customer_id="c-cancelled", at=now
+            )
+        )
+        await s.idle(clock)
+        rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=30)
+        await s.send(published("adv-st", rule, now))
+        assert await s.wait_for("adv-st", 1) == ["c-recent"]
+
+        await s.send(placed("c-new", clock.now(), ["power_bank"], channel="app"))
+        await s.send(recent)  # a redelivered order is harmless
+        await s.idle(clock)
+        assert await s.requested("adv-st") == ["c-recent", "c-new"]
+        [first, second] = [b for b in await s.batches() if b.advisory_id == "adv-st"]
+        assert first.recipients[0].reason == "publication"
+        assert first.priority == m.Priority.SHORT_TERM
+        assert second.recipients[0].purchases[0].channel == "app"
+
+        async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics") as reply:
+            text = await reply.text()
+        assert 'anshin_matcher_matches_total{kind="short_term"}' in text
+
+
+async def test_long_term_across_ten_years_and_a_restart(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    heater = ["heater"]
+    rule = m.AdvisoryRule(kind="long_term", categories=heater, after_years=10)
+    async with shop(settings) as s:
+        async with matcher(settings, clock):
+            await s.send(placed("c-2y", now - 2 * YEAR, heater))
+            await s.send(placed("c-passed", now - 10 * YEAR - 100 * DAY, heater))
+            await s.send(placed("c-ancient", now - 12 * YEAR, heater))
+            returned = placed("c-returned", now - 3 * YEAR, heater)
+            await s.send(returned)
+            await s.send(
+                m.OrderReturned(
+                    channel="web", order_id=returned.order_id, customer_id="c-returned", at=now
+                )
+            )
+            await s.idle(clock)
+            await s.send(published("adv-lt", rule, now))
+            # An anniversary that passed within the limit is sent now; one long past never.
+            assert await s.wait_for("adv-lt", 1) == ["c-passed"]
+            await s.send(placed("c-today", clock.now(), heater))
+            await s.idle(clock)
+        # The schedule is durable: eight years pass while no replica runs.
+        clock.advance(8 * YEAR + 5 * DAY)
+        async with matcher(settings, clock):
+            assert await s.wait_for("adv-lt", 2) == ["c-passed", "c-2y"]
+            await s.idle(clock)
+            clock.advance(2 * YEAR + 5 * DAY)
+            assert await s.wait_for("adv-lt", 3) == ["c-passed", "c-2y", "c-today"]
+            await s.idle(clock)
+        assert [b.priority for b in await s.batches()] == [m.Priority.LONG_TERM] * 3
+        assert (await s.batches())[1].recipients[0].reason == "anniversary"
+
+
+async def test_withdrawal_stops_what_is_still_scheduled(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.AdvisoryRule(kind="long_term", categories=["fan"], after_years=10)
+    async with shop(settings) as s, matcher(settings, clock):
+        await s.send(placed("c-early", now - 9 * YEAR, ["fan"]))
+        await s.send(placed("c-late", now - 5 * YEAR, ["fan"]))
+        await s.idle(clock)
+        await s.send(published("adv-fan", rule, now))
+        await s.idle(clock)
+        clock.advance(YEAR + 5 * DAY)
+        assert await s.wait_for("adv-fan", 1) == ["c-early"]
+        await s.send(m.AdvisoryWithdrawn(advisory_id="adv-fan", withdrawn_at=clock.now()))
+        await s.idle(clock)
+        clock.advance(5 * YEAR)
+        await s.send(placed("c-after", clock.now(), ["fan"]))
+        await s.idle(clock)
+        assert await s.requested("adv-fan") == ["c-early"]
+
+
+async def test_combination_across_channels(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.AdvisoryRule(
+        kind="combination", groups=[["honey"], ["baby_food", "baby_bottle"]], window_days=30
+    )
+    async with shop(settings) as s, matcher(settings, clock):
+        # Complete before publication, on two channels: found at publication.
+        await s.send(placed("c-before", now - 20 * DAY, ["honey"], channel="store"))
+        await s.send(placed("c-before", now - 5 * DAY, ["baby_food"], channel="web"))
+        # Too far apart, and incomplete.
+        await s.send(placed("c-apart", now - 60 * DAY, ["honey"]))
+        await s.send(placed("c-apart", now - 2 * DAY, ["baby_bottle"]))
+        await s.send(placed("c-half", now - 2 * DAY, ["honey"]))
+        await s.idle(clock)
+        await s.send(published("adv-combo", rule, now))
+        assert await s.wait_for("adv-combo", 1) == ["c-before"]
+        await s.idle(clock)
+        # Completed after publication, the second purchase on the shop's app.
+        clock.advance(3 * DAY)
+        await s.send(placed("c-half", clock.now(), ["baby_bottle"], channel="app", sku="BB-1"))
+        await s.send(placed("c-apart", clock.now(), ["honey"], channel="app"))
+        await s.idle(clock)
+        assert sorted(await s.requested("adv-combo")) == ["c-apart", "c-before", "c-half"]
+        half = next(r for b in await s.batches() for r in b.recipients if r.customer_id == "c-half")
+        assert [p.sku for p in half.purchases] == ["SKU-1", "BB-1"]
+        assert half.reason == "combination"
+
+
+async def test_recall_by_sku_or_gtin_ever(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.AdvisoryRule(kind="recall", skus=["HT-9"], gtins=["4901234567894"])
+    async with shop(settings) as s, matcher(settings, clock):
+        await s.send(placed("c-sku", now - 9 * YEAR, ["heater"], sku="HT-9"))
+        await s.send(placed("c-gtin", now - 1 * YEAR, [], sku="X", gtin="4901234567894"))
+        await s.send(placed("c-other", now - 1 * YEAR, ["heater"], sku="HT-10"))
+        await s.idle(clock)
+        await s.send(published("adv-recall", rule, now))
+        assert sorted(await s.wait_for("adv-recall", 2)) == ["c-gtin", "c-sku"]
+        await s.send(placed("c-late", clock.now(), [], sku="HT-9"))
+        await s.idle(clock)
+        assert sorted(await s.requested("adv-recall")) == ["c-gtin", "c-late", "c-sku"]
+        assert {b.priority for b in await s.batches()} == {m.Priority.RECALL}
+
+
+async def test_disaster_reaches_the_area_each_time(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    gen = ["portable_generator"]
+    rule = m.AdvisoryRule(
+        kind="disaster", categories=gen, hazards=["earthquake"], lookback_days=180
+    )
+    noto = m.Circle(lat=37.5, lon=137.0, radius_km=50)
+    kanazawa = m.Polygon(points=[(36.4, 136.4), (36.8, 136.4), (36.8, 136.9), (36.4, 136.9)])
+    async with shop(settings) as s, matcher(settings, clock):
+        # The playbook names an event the matcher has not read yet: it waits and retries.
+        event = m.DisasterDeclared(
+            event_id="eq-1",
+            hazard="earthquake",
+            title="Noto",
+            occurred_at=now,
+            areas=[noto, kanazawa, m.Regions(codes=["JP-15", "US"])],
+            countries=["JP", "US"],
+            advisory_ids=["adv-gen"],
+        )
+        await s.send(placed("c-circle", now - 30 * DAY, gen, where=JP_17))
+        await s.send(placed("c-stale", now - 200 * DAY, gen, where=JP_17))
+        await s.send(placed("c-tokyo", now - 30 * DAY, gen, where=TOKYO))
+        await s.send(placed("c-other-cat", now - 30 * DAY, ["heater"], where=JP_17))
+        kz = m.Location(country="JP", region="JP-17", lat=36.56, lon=136.65)
+        await s.send(placed("c-polygon", now - 10 * DAY, gen, where=kz))
+        niigata = m.Location(country="JP", region="JP-15")
+        await s.send(placed("c-region", now - 10 * DAY, gen, where=niigata))
+        await s.send(placed("c-country", now - 10 * DAY, gen, where=BOSTON))
+        await s.idle(clock)
+        await s.send(event)
+        await s.send(published("adv-gen", rule, now))
+        expected = ["c-circle", "c-country", "c-polygon", "c-region"]
+        assert sorted(await s.wait_for("adv-gen", 4)) == expected
+        await s.send(event)  # a repeated declaration changes nothing
+        await s.idle(clock)
+        assert len(await s.requested("adv-gen")) == 4
+        # A standing playbook: the next earthquake reaches the area again.
+        clock.advance(DAY)
+        again = msgspec.structs.replace(
+            event, event_id="eq-2", areas=[noto], occurred_at=clock.now()
+        )
+        await s.send(again)
+        await s.idle(clock)
+        batches = [b for b in await s.batches() if b.event_id == "eq-2"]
+        assert [r.customer_id for b in batches for r in b.recipients] == ["c-circle"]
+        assert {b.priority for b in batches} == {m.Priority.DISASTER}
+
+
+async def test_audience_estimate_over_request_reply(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    async with shop(settings) as s, matcher(settings, clock):
+        for n in range(5):
+            await s.send(placed(f"c-{n}", now - n * 10 * DAY, ["power_bank"]))
+        await s.idle(clock)
+        rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=25)
+        reply = await s.nc.request(
+            Subjects.MATCHER_AUDIENCE, m.encode(m.AudienceRequest(rule=rule)), timeout=5
+        )
+        assert m.decoder(m.AudienceEstimate).decode(reply.data).customers == 3
+        assert await s.batches() == []  # an estimate requests nothing
+
+
+async def test_a_poison_order_does_not_hold_up_its_batch(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"])
+    async with shop(settings) as s:
+        await s.send(published("adv-pb", rule, now))
+        # Undecodable, and decodable but refused by PostgreSQL (a NUL in a text column).
+        await s.nc.jetstream().publish(Subjects.ORDERS_PLACED, b"{not json")
+        await s.send(placed("c-nul\x00", now, ["power_bank"]))
+        await s.send_many([placed(f"c-{n}", now, ["power_bank"]) for n in range(20)])
+        async with matcher(settings, clock):
+            found = await s.wait_for("adv-pb", 20)
+            await s.idle(clock)
+        assert sorted(found) == sorted(f"c-{n}" for n in range(20))
+        dead = await s.nc.jetstream().stream_info("DEAD")
+        assert dead.state.messages == 2

@@ -1,0 +1,171 @@
+"""The matcher's fan-out: two replicas on one surge, a replica killed mid-shard, a withdrawal."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import asyncpg
+import msgspec
+import pytest
+
+from deploy.servers import free_port
+from services.matcher import fanout, handlers, rules
+from shared import bus
+from shared import messages as m
+from shared.clock import Clock
+from shared.config import Settings
+from shared.outbox import OutboxRelay
+from tests.service.test_matcher_kit import (
+    JP_17,
+    TOKYO,
+    matcher,
+    matcher_pool,
+    placed,
+    published,
+    shop,
+    small,
+)
+
+DAY = timedelta(days=1)
+GEN = ["portable_generator"]
+PLAYBOOK = m.AdvisoryRule(kind="disaster", categories=GEN, hazards=["earthquake"])
+
+
+def _surge(clock: Clock, inside: int, outside: int) -> tuple[list[m.OrderPlaced], list[str]]:
+    now = clock.now()
+    orders = [placed(f"in-{n}", now - (n % 90) * DAY, GEN, where=JP_17) for n in range(inside)]
+    orders += [placed(f"out-{n}", now - DAY, GEN, where=TOKYO) for n in range(outside)]
+    return orders, sorted(f"in-{n}" for n in range(inside))
+
+
+def _quake(clock: Clock, advisory_id: str) -> m.DisasterDeclared:
+    return m.DisasterDeclared(
+        event_id="eq-1",
+        hazard="earthquake",
+        title="Noto",
+        occurred_at=clock.now(),
+        areas=[m.Regions(codes=["JP-17"])],
+        countries=["JP"],
+        advisory_ids=[advisory_id],
+    )
+
+
+async def test_two_replicas_share_one_surge(settings: Settings, clock: Clock) -> None:
+    settings = small(settings, matcher_fanout_shards=8)
+    orders, expected = _surge(clock, inside=1200, outside=300)
+    async with (
+        shop(settings) as s,
+        matcher(settings, clock),
+        matcher(settings, clock, free_port()),
+    ):
+        await s.send_many(orders)
+        await s.idle(clock)
+        await s.send(published("adv-quake", PLAYBOOK, clock.now()))
+        await s.send(_quake(clock, "adv-quake"))
+        found = await s.wait_for("adv-quake", len(expected))
+        await s.idle(clock)
+        found = await s.requested("adv-quake")
+        assert sorted(found) == expected  # no duplicate, no loss
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            replicas = await conn.fetchval(
+                "SELECT count(DISTINCT replica) FROM matcher.fanout_done"
+            )
+        finally:
+            await conn.close()
+        assert replicas == 2  # every replica took part
+
+
+async def test_a_replica_killed_mid_shard_loses_nothing(
+    settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A short ack wait, so the shard of the dead replica comes back within the test.
+    spec = msgspec.structs.replace(bus.CONSUMERS["matcher-fanout"], ack_wait_s=2.0)
+    monkeypatch.setitem(bus.CONSUMERS, "matcher-fanout", spec)
+    settings = small(settings)
+    orders, expected = _surge(clock, inside=300, outside=50)
+    async with shop(settings) as s:
+        async with matcher(settings, clock):
+            await s.send_many(orders)
+            await s.send(published("adv-quake", PLAYBOOK, clock.now()))
+            await s.idle(clock)
+        # No replica runs: the disaster's shards are put on the bus as a replica would.
+        pool = await matcher_pool(settings)
+        try:
+            await handlers.on_disaster(
+                _quake(clock, "adv-quake"), pool=pool, clock=clock, settings=settings
+            )
+            assert await OutboxRelay(pool, s.nc, "matcher").relay_once() == 4
+        finally:
+            await pool.close()
+        # A replica takes a shard, starts on it, and dies before commit and ack.
+        sub = await s.nc.jetstream().pull_subscribe_bind(durable="matcher-fanout", stream="FANOUT")
+        [taken] = await sub.fetch(1, timeout=5)
+        shard = m.decoder(m.FanoutShard).decode(taken.data)
+        dying = await asyncpg.connect(settings.database_url)
+        await dying.execute("BEGIN")
+        await dying.execute(
+            "INSERT INTO matcher.fanout_done (job_id, shard, replica) VALUES ($1, $2, 'dying')",
+            shard.job_id,
+            shard.shard,
+        )
+        dying.terminate()
+        await sub.unsubscribe()
+        async with matcher(settings, clock):
+            await s.wait_for("adv-quake", len(expected))
+            await s.idle(clock)
+        assert sorted(await s.requested("adv-quake")) == expected
+
+
+async def test_withdrawal_mid_fanout_stops_the_shards_left(
+    settings: Settings, clock: Clock
+) -> None:
+    settings = small(settings)
+    now = clock.now()
+    async with shop(settings) as s:
+        async with matcher(settings, clock):
+            await s.send_many([placed(f"c-{n}", now - DAY, ["power_bank"]) for n in range(200)])
+            await s.idle(clock)
+        pool = await matcher_pool(settings)
+        try:
+            rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"])
+            deps = {"pool": pool, "clock": clock, "settings": settings}
+            await handlers.on_advisory(published("adv-pb", rule, now), **deps)
+            rows = await pool.fetch(
+                "SELECT payload FROM outbox WHERE subject = 'matcher.fanout' ORDER BY id"
+            )
+            shards = [m.decoder(m.FanoutShard).decode(r["payload"]) for r in rows]
+            assert [x.shard for x in shards] == [0, 1, 2, 3]
+            # Two replicas on the same shard (a redelivery): it is evaluated once.
+            await asyncio.gather(
+                *(fanout.on_shard(shards[0], replica=r, **deps) for r in ("r1", "r2"))
+            )
+            await fanout.on_shard(shards[1], replica="r1", **deps)
+            await handlers.on_advisory(
+                m.AdvisoryWithdrawn(advisory_id="adv-pb", withdrawn_at=clock.now()),
+                **deps,
+            )
+            for shard in shards[2:]:
+                await fanout.on_shard(shard, replica="r2", **deps)
+            lo, hi = rules.bucket_range(0, 4)[0], rules.bucket_range(1, 4)[1]
+            early = await pool.fetch(
+                "SELECT DISTINCT customer_id FROM purchases WHERE bucket >= $1 AND bucket < $2",
+                lo,
+                hi,
+            )
+            matched = await pool.fetch("SELECT customer_id FROM matches")
+            batches = await pool.fetch(
+                "SELECT payload FROM outbox WHERE subject = 'deliveries.requested'"
+            )
+        finally:
+            await pool.close()
+        expected = sorted(r["customer_id"] for r in early)
+        assert 0 < len(expected) < 200
+        assert sorted(r["customer_id"] for r in matched) == expected
+        requested = [
+            r.customer_id
+            for b in batches
+            for r in m.decoder(m.DeliveryBatch).decode(b["payload"]).recipients
+        ]
+        assert sorted(requested) == expected
