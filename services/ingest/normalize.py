@@ -24,8 +24,16 @@ class Prepared(msgspec.Struct, kw_only=True):
 
 def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prepared | Rejection:
     """Normalize an order, or name each field that cannot be normalized."""
-    errors: list[dict[str, str]] = []
     s, c = order.ship_to, order.customer
+    errors = [
+        field_error(name, "must not be blank")
+        for name, value in (
+            ("order_id", order.order_id),
+            ("channel", order.channel),
+            ("customer.id", c.id),
+        )
+        if not value.strip()
+    ]
     country = s.country.upper()
     try:
         place = geo.locate(country, s.region, s.postal_code, s.lat, s.lon)
