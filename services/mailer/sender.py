@@ -14,9 +14,9 @@ from email.utils import parseaddr
 
 import asyncpg
 from aiohttp import web
-from prometheus_client import Counter
 
 from services.mailer import claim, ledger, policy, signing, tokens
+from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
 from services.mailer.render import compose, domain_of
 from services.mailer.smtp import Envelope, Outcome, Result, SmtpPool
 from shared.clock import Clock
@@ -25,8 +25,6 @@ from shared.http import POOL
 from shared.service import CLOCK, SETTINGS
 
 log = logging.getLogger(__name__)
-
-MAILS = Counter("anshin_mails_total", "Mails handed to SMTP, by outcome.", ["outcome"])
 
 IDLE_SECONDS = 0.5
 IN_FLIGHT = 2  # claims being delivered at once: the connections never wait for the database
@@ -152,7 +150,7 @@ class Sender:
         sent, failed, errors, suppress = [], [], [], []
         retry, until, why = [], [], []
         for mail, result in zip(mails, results, strict=True):
-            MAILS.labels(result.outcome.value).inc()
+            SMTP_OUTCOMES.labels(result.outcome.value).inc()
             if result.outcome is Outcome.SENT:
                 sent += mail.keys
             elif result.outcome is Outcome.FAILED or mail.attempts >= MAX_ATTEMPTS:
@@ -168,6 +166,8 @@ class Sender:
             await ledger.mark_sent(conn, sent, now)
             await ledger.wait(conn, retry, until, ["retry"] * len(retry), why)
             await ledger.mark_failed(conn, failed, errors, suppress)
+        for state, keys in (("sent", sent), ("deferred", retry), ("failed", failed)):
+            DELIVERIES.labels(state).inc(len(keys))
         log.info(
             "mail round",
             extra={"sent": len(sent), "retry": len(retry), "failed": len(failed)},
