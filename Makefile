@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: setup up down test unit service e2e lint bench clean
+.PHONY: setup up down test unit service e2e lint bench clean reliability
 
 $(BIN)/anshin: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ e2e: setup
 
 test: lint  ## lint, type check, then every tier of tests
 	$(PY) -m pytest -q
+
+reliability: setup  ## faults, load and hostile input at full scale (long); prints the table
+	ANSHIN_RELIABILITY_TABLE=$${ANSHIN_RELIABILITY_TABLE:-.data/reliability.md} \
+	  $(PY) -m pytest tests/reliability -m 'not reliability_fast' -p no:cacheprovider -q
 
 bench: setup  ## benchmarks, each printing its figures beside a raw baseline
 	$(PY) -m bench
