@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.advisory import api, console, events, notices, openapi, owner, pages
+from services.advisory import api, console, events, notices, openapi, owner, pages, throttle
 from services.advisory.embargo import embargo_keeper
 from shared.clock import Clock
 from shared.config import Settings
@@ -17,6 +17,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The advisory application with its pool, NATS, outbox relay and embargo keeper."""
     app = base_app(settings, clock)
     app[notices.CATALOG_CACHE] = {}
+    throttle.install(app)  # key guessing: 429 after too many refused keys from one address
     app.cleanup_ctx.append(database(SCHEMA, "services.advisory", outbox=True))
     app.cleanup_ctx.append(nats_connection("advisory"))
     app.cleanup_ctx.append(outbox_relay(SCHEMA))

@@ -28,6 +28,7 @@ _WHY = {
     410: "Withdrawn",
     413: "Body too large",
     415: "Unsupported content type",
+    429: "Too many failed authentications from this address; see Retry-After",
     503: "The service asked did not answer",
 }
 
@@ -135,6 +136,9 @@ def _operation(op: Op, lookup: dict[int, dict[str, Any]]) -> dict[str, Any]:
         result["requestBody"] = {"required": True, "content": content}
     if op.secured:
         result["security"] = [{"key": []}]
+        # services/advisory/throttle.py answers any request with credentials this way
+        error = {"application/json": {"schema": lookup[id(s.ErrorOut)]}}
+        result["responses"]["429"] = {"description": _WHY[429], "content": error}
     return result
 
 
