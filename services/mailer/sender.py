@@ -30,6 +30,7 @@ IDLE_SECONDS = 0.5
 IN_FLIGHT = 2  # claims being delivered at once: the connections never wait for the database
 SWEEP_SECONDS = 5.0
 MAX_ATTEMPTS = 30  # with backoff capped at an hour: about a day of 4xx before giving up
+RECORD_PATIENCE = 0.8  # share of the lease spent retrying to record what SMTP accepted
 WAKE = web.AppKey("mailer_wake", asyncio.Event)
 
 
@@ -126,7 +127,26 @@ class Sender:
         # A generator: each mail is rendered when a connection is free to take it.
         envelopes = (self._envelope(m) for m in mails)
         results = await self.smtp.send_all(envelopes, len(mails))
-        await self._record(mails, results)
+        await self._record_surely(mails, results)
+
+    async def _record_surely(self, mails: Sequence[claim.Mail], results: Sequence[Result]) -> None:
+        """Record what SMTP said, waiting out a database that is restarting.
+
+        The mails are out: a round left unrecorded stays `sending` until its lease runs out
+        and is then sent a second time. So keep trying while the lease holds.
+        """
+        deadline = time.monotonic() + self.config.lease.total_seconds() * RECORD_PATIENCE
+        delay = 0.2
+        while True:
+            try:
+                await self._record(mails, results)
+                return
+            except Exception:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("could not record a mail round; retrying", exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
 
     def _envelope(self, mail: claim.Mail) -> Envelope:
         first = mail.deliveries[0]
@@ -150,7 +170,6 @@ class Sender:
         sent, failed, errors, suppress = [], [], [], []
         retry, until, why = [], [], []
         for mail, result in zip(mails, results, strict=True):
-            SMTP_OUTCOMES.labels(result.outcome.value).inc()
             if result.outcome is Outcome.SENT:
                 sent += mail.keys
             elif result.outcome is Outcome.FAILED or mail.attempts >= MAX_ATTEMPTS:
@@ -166,6 +185,8 @@ class Sender:
             await ledger.mark_sent(conn, sent, now)
             await ledger.wait(conn, retry, until, ["retry"] * len(retry), why)
             await ledger.mark_failed(conn, failed, errors, suppress)
+        for result in results:  # counted once recorded: a retried record counts nothing twice
+            SMTP_OUTCOMES.labels(result.outcome.value).inc()
         for state, keys in (("sent", sent), ("deferred", retry), ("failed", failed)):
             DELIVERIES.labels(state).inc(len(keys))
         log.info(
