@@ -36,7 +36,9 @@ from tests.support.surge import (
     wait_delivered,
 )
 
-FAST = pytest.param("fast", marks=pytest.mark.reliability_fast, id="fast")
+FAST = pytest.param(
+    "fast", marks=[pytest.mark.reliability_fast, pytest.mark.timeout(400)], id="fast"
+)
 FULL = pytest.param("full", marks=[pytest.mark.reliability, pytest.mark.timeout(1500)], id="full")
 CUSTOMERS = {"fast": 1500, "full": 6000}
 EMBARGO_SECONDS = 8
@@ -161,5 +163,169 @@ async def test_a_surge_survives_smtp_deferring_a_fifth(
     report(f"SMTP 451 to 1/5 of mail ({scale})", found, faults,
            f"{sink.deferred:,} mails deferred and retried")  # fmt: skip
     assert sink.deferred > 0
+    assert_whole(found)
+    assert found.duplicates == 0, found
+
+
+# Which service dies when: before the embargo (ingest takes orders, advisory holds the
+# embargo), during the fan-out (matcher) and mid-send (mailer); the full run repeats it.
+ROUNDS = {
+    "fast": [[("ingest", None), ("advisory", None), ("matcher", "published")]],
+    "full": [
+        [("ingest", None), ("advisory", None), ("matcher", "published"), ("mailer", 0.15)],
+        [("ingest", 0.3), ("matcher", 0.35), ("advisory", 0.4), ("mailer", 0.5)],
+        [("matcher", 0.6), ("ingest", 0.65), ("advisory", 0.7), ("mailer", 0.8)],
+    ],
+}
+
+
+@pytest.mark.parametrize("scale", [FAST, FULL])
+async def test_a_surge_survives_sigkill_of_each_service(
+    scale: str, tmp_path: Path, database_url: str, nats_url: str
+) -> None:
+    sink = CountingSink()
+    await sink.start()
+    restarts: list[float] = []
+
+    async def fault(run: Surge) -> int:
+        for round_ in ROUNDS[scale]:
+            for service, when in round_:
+                if when == "published":
+                    await run.until_published()
+                    await asyncio.sleep(0.3)
+                elif isinstance(when, float):
+                    await run.until(when)
+                restarts.append(await run.stack.kill(service, run.http))
+        return len(restarts)
+
+    try:
+        async with launched(
+            tmp_path / "data", NATS_URL=nats_url, DATABASE_URL=database_url,
+            ANSHIN_SMTP_PORT=str(sink.port),
+        ) as stack:  # fmt: skip
+            # A mailer killed mid-send leaves its claim to the sweep after the 5-minute lease.
+            found, faults = await surge("SIGKILL each service", scale, stack, sink,
+                                        database_url, fault, timeout=1200)  # fmt: skip
+            kills = dict(stack.kills)
+    finally:
+        await sink.stop()
+    killed = ", ".join(f"{s} x{n}" for s, n in kills.items() if n)
+    report(f"SIGKILL {killed} ({scale})", found, faults,
+           f"back ready in {max(restarts):.1f} s at most", explained=found.explained)  # fmt: skip
+    assert_whole(found)
+    # A second copy only where the mailer died between SMTP's 250 and the ledger's record.
+    assert found.duplicates == found.explained, found
+    if not kills["mailer"]:
+        assert found.duplicates == 0, found
+
+
+@pytest.mark.parametrize("scale", [FAST, FULL])
+async def test_a_surge_survives_nats_restarting(
+    scale: str, tmp_path: Path, database_url: str
+) -> None:
+    nats = NatsServer(tmp_path / "nats").start()
+    sink = CountingSink()
+    await sink.start()
+    times = {"fast": [0.3], "full": [0.2, 0.5, 0.8]}[scale]
+
+    async def fault(run: Surge) -> int:
+        for share in times:
+            await run.until(share)
+            assert nats.process is not None
+            os.kill(nats.process.pid, signal.SIGKILL)
+            nats.process.wait()
+            await asyncio.sleep(2)
+            await asyncio.to_thread(nats.start)
+        return len(times)
+
+    try:
+        async with launched(
+            tmp_path / "data", NATS_URL=nats.url, DATABASE_URL=database_url,
+            ANSHIN_SMTP_PORT=str(sink.port),
+        ) as stack:  # fmt: skip
+            found, faults = await surge("NATS restarted", scale, stack, sink, database_url, fault)
+    finally:
+        await sink.stop()
+        nats.stop()
+    report(f"NATS SIGKILLed and restarted x{faults} ({scale})", found, faults)
+    assert_whole(found)
+    assert found.duplicates == 0, found
+
+
+@pytest.mark.parametrize("scale", [FULL])
+async def test_a_surge_survives_losing_a_node_of_a_nats_cluster(
+    scale: str, tmp_path: Path, database_url: str
+) -> None:
+    cluster = await asyncio.to_thread(NatsCluster(tmp_path / "cluster").start)
+    sink = CountingSink()
+    await sink.start()
+    lost: list[str] = []
+
+    async def fault(run: Surge) -> int:
+        await run.until(0.3)
+        # The node that leads the deliveries stream: the worst one to lose.
+        from shared import bus
+
+        nc = await bus.connect(cluster.url, "fault")
+        try:
+            info = await nc.jetstream().stream_info("DELIVERIES")
+            leader = info.cluster.leader if info.cluster else None
+        finally:
+            await nc.close()
+        node = next((n for n in cluster.nodes if n.name == leader), cluster.nodes[0])
+        cluster.kill(node)
+        lost.append(node.name)
+        return 1
+
+    try:
+        async with launched(
+            tmp_path / "data", NATS_URL=cluster.url, DATABASE_URL=database_url,
+            ANSHIN_SMTP_PORT=str(sink.port), ANSHIN_STREAM_REPLICAS="3",
+        ) as stack:  # fmt: skip
+            found, faults = await surge("cluster node lost", scale, stack, sink, database_url,
+                                        fault)  # fmt: skip
+    finally:
+        await sink.stop()
+        cluster.stop()
+    report(f"NATS cluster of 3, R3, node {lost} SIGKILLed ({scale})", found, faults,
+           "the node leading DELIVERIES")  # fmt: skip
+    assert_whole(found)
+    assert found.duplicates == 0, found
+
+
+@pytest.mark.parametrize("scale", [FAST, FULL])
+async def test_a_surge_survives_postgres_restarting(
+    scale: str, tmp_path: Path, nats_url: str
+) -> None:
+    from deploy.servers import Postgres
+    from tests.support.pg import postgres_home
+
+    times = {"fast": [0.3], "full": [0.2, 0.5, 0.8]}[scale]
+    sink = CountingSink()
+    await sink.start()
+    with postgres_home() as home:
+        pg = await asyncio.to_thread(Postgres(home / "pg", durable=False).start)
+        database_url = pg.create_database("anshin")
+
+        async def fault(run: Surge) -> int:
+            nonlocal pg
+            for share in times:
+                await run.until(share)
+                await asyncio.to_thread(pg.stop)
+                await asyncio.sleep(2)
+                pg = await asyncio.to_thread(Postgres(home / "pg", durable=False).start)
+            return len(times)
+
+        try:
+            async with launched(
+                tmp_path / "data", NATS_URL=nats_url, DATABASE_URL=database_url,
+                ANSHIN_SMTP_PORT=str(sink.port),
+            ) as stack:  # fmt: skip
+                found, faults = await surge("PostgreSQL restarted", scale, stack, sink,
+                                            database_url, fault)  # fmt: skip
+        finally:
+            await sink.stop()
+            await asyncio.to_thread(pg.stop)
+    report(f"PostgreSQL restarted x{faults} ({scale})", found, faults)
     assert_whole(found)
     assert found.duplicates == 0, found
