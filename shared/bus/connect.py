@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import nats
+import nats.errors
 from nats.aio.client import Client
 from nats.js.api import (
     AckPolicy,
@@ -14,7 +16,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, ServiceUnavailableError
 
 from shared.bus.topology import CONSUMERS, STREAMS
 
@@ -46,19 +48,36 @@ def _stream_config(spec_name: str, replicas: int) -> StreamConfig:
     )
 
 
+DECLARE_TRIES = 6
+
+
 async def declare(nc: Client, *, replicas: int = 1, max_deliver: int = 8) -> None:
-    """Create or update every stream and durable consumer; safe to run from every replica."""
+    """Create or update every stream and durable consumer; safe to run from every replica.
+
+    A cluster that is still forming, or creating replicated streams for other services at
+    the same moment, can leave a JetStream request unanswered for a while: try again.
+    """
+    for attempt in range(1, DECLARE_TRIES + 1):
+        try:
+            await _declare(nc, replicas, max_deliver)
+            return
+        except (nats.errors.TimeoutError, ServiceUnavailableError):
+            if attempt == DECLARE_TRIES:
+                raise
+            log.warning("JetStream did not answer the declaration; retrying", exc_info=True)
+            await asyncio.sleep(attempt)
+
+
+async def _declare(nc: Client, replicas: int, max_deliver: int) -> None:
     js = nc.jetstream()
     for spec in STREAMS:
         config = _stream_config(spec.name, replicas)
         try:
-            await js.update_stream(config)
-        except NotFoundError:
-            try:
-                await js.add_stream(config)
-            except BadRequestError:
-                # Another replica created it between our two calls.
-                await js.update_stream(config)
+            # Creating a stream that exists with the same configuration is a no-op; updating
+            # one that other services are creating at the same moment stalls a forming cluster.
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)  # it exists, configured otherwise
     for cspec in CONSUMERS.values():
         consumer = ConsumerConfig(
             durable_name=cspec.durable,
