@@ -35,13 +35,21 @@ async def post_orders(request: web.Request) -> web.Response:
     return json_response(outcome, status=202)
 
 
+def _path_part(request: web.Request, name: str) -> str:
+    """A part of the URL, refused when PostgreSQL could not store it (NUL), as bodies are."""
+    value = request.match_info[name]
+    if "\x00" in value:
+        raise Invalid("invalid path", [field_error(name, "NUL characters are not allowed")])
+    return value
+
+
 async def _order_event(request: web.Request, event: str) -> web.Response:
     body = await read_body(request, request.app[SETTINGS].max_body_bytes)
     details = decode_json(body, EventBody) if body.strip() else EventBody()
     record = OrderEvent(
         event="cancelled" if event == "cancelled" else "returned",
-        channel=request.match_info["channel"],
-        order_id=request.match_info["order_id"],
+        channel=_path_part(request, "channel"),
+        order_id=_path_part(request, "order_id"),
         at=details.at,
         line_nos=details.line_nos,
         skus=details.skus,
@@ -80,7 +88,7 @@ async def get_order(request: web.Request) -> web.Response:
     if not key or not hmac.compare_digest(given.encode(), key.encode()):
         raise Unauthorized("an operator key is required (Authorization: Bearer KEY)")
     found = await store.order_audit(
-        request.app[POOL], request.match_info["channel"], request.match_info["order_id"]
+        request.app[POOL], _path_part(request, "channel"), _path_part(request, "order_id")
     )
     if found is None:
         raise NotFound(intake.UNKNOWN_ORDER)
