@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 import requests
 import schemathesis
@@ -40,7 +39,7 @@ from shared import bus
 from tests.support import hostile
 from tests.support.faults import CountingSink
 from tests.support.figures import record
-from tests.support.stack import LaunchedStack, create_agency, launch_env
+from tests.support.stack import LaunchedStack, create_agency, fresh_database, launch_env
 from tests.support.surge import load_shop, post_recall
 
 SCALES = [
@@ -68,14 +67,7 @@ async def target(
 ) -> AsyncIterator[Hostile]:
     root = tmp_path_factory.mktemp("hostile")
     nats = NatsServer(root / "nats").start()
-    name = f"h_{secrets.token_hex(5)}"
-    admin = await asyncpg.connect(postgres_admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    head, _, rest = postgres_admin_url.partition("://")
-    authority, _, tail = rest.partition("/")
-    query = tail.partition("?")[2]
-    database_url = f"{head}://{authority}/{name}" + (f"?{query}" if query else "")
+    database_url = await fresh_database(postgres_admin_url)
     sink = CountingSink()
     await sink.start()
     operator_key = secrets.token_urlsafe(24)

@@ -26,7 +26,7 @@ import pytest
 from deploy.servers import NatsServer
 from tests.support.faults import CountingSink, NatsCluster
 from tests.support.figures import record
-from tests.support.stack import LaunchedStack, create_agency, launch_env
+from tests.support.stack import SERVICES, LaunchedStack, create_agency, launch_env
 from tests.support.surge import (
     Verdict,
     email_of,
@@ -35,6 +35,7 @@ from tests.support.surge import (
     verdict,
     wait_delivered,
 )
+from tests.support.watch import metrics_texts, personal_data
 
 FAST = pytest.param(
     "fast", marks=[pytest.mark.reliability_fast, pytest.mark.timeout(400)], id="fast"
@@ -112,6 +113,10 @@ async def surge(
         found = await verdict(sink, run.advisory_id, addresses, database_url, started)
         # From the embargo to the last mail recorded: the surge's own duration.
         found.seconds = delivered - started - EMBARGO_SECONDS
+        # No address, name or street of the shop's customers in any log line or metric.
+        texts = {p.name: p.read_text(errors="replace") for p in stack.log_files()}
+        texts |= await metrics_texts(stack.url(s) for s in SERVICES)
+        found.leaks = personal_data(texts, [r"@shop\d+\.example", "Sakuraba", "Hoshimi"])
         return found, faults
 
 
@@ -126,6 +131,7 @@ def report(name: str, found: Verdict, faults: int, note: str = "", explained: in
         survived=survived,
         lost=found.lost,
         duplicates=found.duplicates,
+        leaks=len(found.leaks),
         seconds=found.seconds,
         note=f"{found.expected / found.seconds:,.0f} mail/s from the embargo{extra}; {note}",
     )
@@ -135,6 +141,7 @@ def assert_whole(found: Verdict) -> None:
     """Every customer got the mail, and the ledger says so with the same Message-IDs."""
     assert found.lost == 0, found
     assert found.ledger_agrees, found
+    assert found.leaks == [], found.leaks[:5]
 
 
 @pytest.mark.parametrize("scale", [FAST, FULL])

@@ -142,3 +142,21 @@ async def create_agency(env: dict[str, str], name: str) -> str:
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     return next(line.split()[1] for line in out.decode().splitlines() if line.startswith("key:"))
+
+
+async def fresh_database(admin_url: str) -> str:
+    """Create an empty database on the server of `admin_url`; return its DSN."""
+    import secrets
+
+    import asyncpg
+
+    name = f"r_{secrets.token_hex(5)}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    head, _, rest = admin_url.partition("://")
+    authority, _, tail = rest.partition("/")
+    query = tail.partition("?")[2]
+    return f"{head}://{authority}/{name}" + (f"?{query}" if query else "")

@@ -34,6 +34,7 @@ class Verdict(msgspec.Struct, kw_only=True):
     # mailer documents (SMTP accepted, the process died before the ledger recorded it)
     explained: int
     seconds: float
+    leaks: list[str] = []  # log lines and metrics holding a customer's personal data
 
 
 def email_of(prefix: str, i: int) -> str:

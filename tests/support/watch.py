@@ -62,3 +62,29 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 def emails_in(text: str, allowed: Iterable[str] = ()) -> set[str]:
     """E-mail addresses in a text, but those allowed (the service's own From:)."""
     return set(EMAIL.findall(text)) - set(allowed)
+
+
+async def metrics_texts(urls: Iterable[str]) -> dict[str, str]:
+    """The /metrics page of each service base URL (those that answer)."""
+    import aiohttp
+
+    pages = {}
+    async with aiohttp.ClientSession() as http:
+        for url in urls:
+            try:
+                async with http.get(f"{url}/metrics") as reply:
+                    pages[url] = await reply.text()
+            except aiohttp.ClientError:
+                pass
+    return pages
+
+
+def personal_data(texts: dict[str, str], patterns: Iterable[str]) -> list[str]:
+    """Every line of the texts (logs, metrics) that matches a pattern of personal data."""
+    compiled = [re.compile(p) for p in patterns]
+    return [
+        f"{name}: {line[:200]}"
+        for name, text in texts.items()
+        for line in text.splitlines()
+        if any(c.search(line) for c in compiled)
+    ]
