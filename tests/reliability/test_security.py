@@ -1,0 +1,272 @@
+"""Security on the running stack: agencies isolated, markup inert, no personal data in logs.
+
+One stack as `make up` runs it. Two agencies; one posts an advisory whose texts, whose
+agency name and whose product's title are attempts at HTML and script injection; shoppers
+with recognizable names, addresses and streets buy it. The other agency tries every
+operation on the first one's advisory (embargoed, published, withdrawn) and learns no more
+than about an advisory that does not exist. The mail and the pages carry the markup as
+text only. No log line and no metric names a shopper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import html.parser
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from deploy.servers import NatsServer
+from tests.support.faults import CountingSink
+from tests.support.figures import record
+from tests.support.stack import SERVICES, LaunchedStack, create_agency, fresh_database, launch_env
+from tests.support.watch import metrics_texts, personal_data
+
+TITLE = '<script>alert("title")</script><img src=x onerror=alert(1)>Recall'
+BODY = (
+    "Stop using it. <script>alert(2)</script> <iframe src=//evil.example></iframe>\n\n"
+    '[details](javascript:alert(3)) "><svg/onload=alert(4)> ![x](https://evil.example/x.png)'
+    '\n\n<a href="javascript:alert(5)" onclick="alert(6)">click</a>'
+)
+AGENCY = "<b onmouseover=alert(7)>Evil</b> & Co"
+PRODUCT = '<script>alert("product")</script>Heater "Z"'
+SHOPPERS = 12
+
+
+class Markup(html.parser.HTMLParser):
+    """What a browser would run or load from an HTML document."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dangers: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "iframe", "object", "embed", "svg", "math", "base", "form"):
+            self.dangers.append(f"<{tag}>")
+        for name, value in attrs:
+            v = (value or "").strip().lower()
+            if name.startswith("on"):
+                self.dangers.append(f"{tag} {name}=")
+            if name in ("href", "src", "action", "formaction") and v.startswith(
+                ("javascript:", "data:", "vbscript:")
+            ):
+                self.dangers.append(f"{tag} {name}={v[:30]}")
+            if tag == "img" and name == "src" and "evil.example" in v:
+                self.dangers.append("an image loaded from outside")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def inspect(document: str) -> Markup:
+    """Parse a document and return what it would run."""
+    parser = Markup()
+    parser.feed(document)
+    parser.close()
+    return parser
+
+
+@dataclass
+class Secured:
+    """The stack, its SMTP server and the two agencies' keys."""
+
+    stack: LaunchedStack
+    sink: CountingSink
+    mine: dict[str, str]
+    theirs: dict[str, str]
+    operator: dict[str, str]
+    advisory_id: str = ""
+
+
+@pytest.fixture(scope="module")
+async def secured(
+    tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str
+) -> AsyncIterator[Secured]:
+    root = tmp_path_factory.mktemp("security")
+    nats = NatsServer(root / "nats").start()
+    sink = CountingSink(keep=True)
+    await sink.start()
+    env = launch_env(
+        root / "data",
+        NATS_URL=nats.url,
+        DATABASE_URL=await fresh_database(postgres_admin_url),
+        ANSHIN_SMTP_PORT=str(sink.port),
+        ANSHIN_OPERATOR_KEY="op-security-test-key",
+    )
+    stack = LaunchedStack(root / "data", env)
+    await asyncio.to_thread(stack.start)
+    try:
+        mine = {"Authorization": f"Bearer {await create_agency(env, AGENCY)}"}
+        theirs = {"Authorization": f"Bearer {await create_agency(env, 'Other Agency')}"}
+        yield Secured(stack, sink, mine, theirs, {"Authorization": "Bearer op-security-test-key"})
+    finally:
+        await asyncio.to_thread(stack.stop)
+        await sink.stop()
+        nats.stop()
+
+
+def _shopper(i: int, sku: str) -> dict[str, Any]:
+    return {
+        "order_id": f"S-{i}", "channel": "web",
+        "placed_at": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+        "customer": {"id": f"sec-{i}", "email": f"yamada.hanako{i}@privacy.example",
+                     "locale": ("ja-JP", "en-US", "fr-FR")[i % 3], "timezone": "Asia/Tokyo",
+                     "name": f"Yamadaname{i} <script>alert(8)</script>"},
+        "ship_to": {"country": "JP", "region": "JP-13", "postal_code": "100-0001",
+                    "street": f"{i}-2-3 Kasumigaseki Privatestreet"},
+        "lines": [{"sku": sku, "title": PRODUCT, "quantity": 1}],
+    }  # fmt: skip
+
+
+async def _advisory(http: aiohttp.ClientSession, s: Secured, sku: str, embargo: datetime) -> str:
+    body = {
+        "kind": "recall", "skus": [sku], "title": {"en": TITLE, "ja": TITLE, "fr": TITLE},
+        "body": {"en": BODY, "ja": BODY, "fr": BODY}, "embargo_until": embargo.isoformat(),
+        "source_url": "https://agency.example/recall",
+    }  # fmt: skip
+    async with http.post(
+        f"{s.stack.url('advisory')}/v1/advisories", json=body, headers=s.mine
+    ) as reply:
+        assert reply.status == 201, await reply.text()
+        advisory_id: str = (await reply.json())["id"]
+        return advisory_id
+
+
+async def _as_other(http: aiohttp.ClientSession, s: Secured, advisory_id: str) -> list[Any]:
+    """Every operation of the other agency on the advisory: (status, body) of each."""
+    base, answers = f"{s.stack.url('advisory')}/v1/advisories/{advisory_id}", []
+    for method, suffix, body in [
+        ("GET", "", None), ("PATCH", "", {"title": {"en": "Hijacked"}}),
+        ("POST", "/withdraw", None), ("GET", "/preview?lang=en", None),
+        ("GET", "/audience", None), ("GET", "/report", None),
+    ]:  # fmt: skip
+        async with http.request(method, base + suffix, json=body, headers=s.theirs) as reply:
+            answers.append((method, suffix, reply.status, await reply.text()))
+    return answers
+
+
+async def test_agencies_are_isolated_and_learn_nothing(secured: Secured) -> None:
+    s, tried = secured, 0
+    async with aiohttp.ClientSession() as http:
+        ingest = s.stack.url("ingest")
+        catalog = [{"sku": "SEC-1", "title": PRODUCT, "categories": ["electric_heater"]}]
+        async with http.put(f"{ingest}/v1/catalog", json=catalog) as reply:
+            assert reply.status == 200
+        lines = "\n".join(json.dumps(_shopper(i, "SEC-1")) for i in range(SHOPPERS))
+        ndjson = {"Content-Type": "application/x-ndjson"}
+        async with http.post(f"{ingest}/v1/orders", data=lines.encode(), headers=ndjson) as reply:
+            assert (await reply.json())["accepted"] == SHOPPERS
+        embargo = datetime.now(UTC) + timedelta(seconds=5)
+        s.advisory_id = await _advisory(http, s, "SEC-1", embargo)
+        missing = "adv_0000000000000000"
+        leaks: list[str] = []
+        for phase in ("embargoed", "published"):
+            if phase == "published":
+                async with asyncio.timeout(60):
+                    while len(s.sink.addresses_of(s.advisory_id)) < SHOPPERS:
+                        await asyncio.sleep(0.3)
+            theirs = await _as_other(http, s, s.advisory_id)
+            absent = await _as_other(http, s, missing)
+            tried += len(theirs) * 2
+            for (method, suffix, status, body), (*_, status2, body2) in zip(
+                theirs, absent, strict=True
+            ):
+                if status != 403 or (status, body) != (status2, body2) or TITLE[:8] in body:
+                    leaks.append(f"{phase} {method} {suffix}: {status} {body[:100]}")
+            async with http.get(f"{s.stack.url('advisory')}/v1/advisories",
+                                headers=s.theirs) as reply:  # fmt: skip
+                if s.advisory_id in await reply.text():
+                    leaks.append(f"{phase}: listed to the other agency")
+            # An agency cannot post in another's name either.
+            async with http.post(f"{s.stack.url('advisory')}/v1/advisories?agency_id=x",
+                                 json={}, headers=s.theirs) as reply:  # fmt: skip
+                tried += 1
+                if reply.status != 400:
+                    leaks.append(f"posting with ?agency_id answered {reply.status}")
+        async with http.get(f"{s.stack.url('advisory')}/v1/advisories/{s.advisory_id}",
+                            headers=s.mine) as reply:  # fmt: skip
+            mine = await reply.json()
+    record("security: agency isolation", inputs=tried, leaks=len(leaks),
+           note="every operation, embargoed and published, alike for a missing id")  # fmt: skip
+    assert leaks == []
+    assert mine["version"] == 1 and mine["state"] == "published", "the other agency changed it"
+
+
+def _html_of(raw: bytes) -> tuple[str, str]:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None and text_part is not None
+    return html_part.get_content(), str(message["Subject"])
+
+
+async def test_injected_markup_is_inert_in_mail_and_pages(secured: Secured) -> None:
+    s = secured
+    if not s.advisory_id:
+        pytest.skip("needs the advisory of test_agencies_are_isolated_and_learn_nothing")
+    documents: dict[str, str] = {}
+    mails = [raw for _, raw in s.sink.kept if s.advisory_id.encode() in raw]
+    for n, raw in enumerate(mails):
+        documents[f"mail {n}"], subject = _html_of(raw)
+        assert "<script" not in subject.lower() or "alert" in subject  # plain text header
+    advisory, mailer = s.stack.url("advisory"), s.stack.url("mailer")
+    async with aiohttp.ClientSession() as http:
+        for lang in ("en", "ja", "fr"):
+            for path in ("/safety", f"/safety/{s.advisory_id}"):
+                async with http.get(f"{advisory}{path}?lang={lang}") as reply:
+                    assert reply.status == 200
+                    documents[f"{path} {lang}"] = await reply.text()
+            url = f"{advisory}/v1/advisories/{s.advisory_id}/preview?lang={lang}"
+            async with http.get(url, headers=s.mine) as reply:
+                documents[f"preview {lang}"] = (await reply.json())["html"]
+            url = f"{mailer}/v1/preview/{s.advisory_id}?lang={lang}&format=html"
+            async with http.get(url, headers=s.operator) as reply:
+                documents[f"mailer preview {lang}"] = await reply.text()
+        async with http.get(f"{advisory}/console", headers=s.operator) as reply:
+            documents["console"] = await reply.text()
+    dangers = {name: inspect(doc).dangers for name, doc in documents.items()}
+    dangers = {name: found for name, found in dangers.items() if found}
+    shown = sum("alert(" in "".join(inspect(doc).text) for doc in documents.values())
+    record("security: HTML/script injection", inputs=len(documents), leaks=len(dangers),
+           note=f"{len(mails)} mails and {len(documents) - len(mails)} pages; markup shown "
+                f"as text in {shown}")  # fmt: skip
+    assert len(mails) == SHOPPERS
+    assert dangers == {}
+    assert shown == len(documents), "the texts are there, as text"
+
+
+async def test_no_personal_data_in_logs_or_metrics(secured: Secured) -> None:
+    s = secured
+    if not s.advisory_id:
+        pytest.skip("needs the shoppers of test_agencies_are_isolated_and_learn_nothing")
+    texts = {p.name: p.read_text(errors="replace") for p in s.stack.log_files()}
+    texts |= await metrics_texts(s.stack.url(x) for x in SERVICES)
+    patterns = [r"yamada\.hanako", r"@privacy\.example", "Yamadaname", "Kasumigaseki",
+                "Privatestreet", "100-0001"]  # fmt: skip
+    found = personal_data(texts, patterns)
+    lines = sum(t.count("\n") for t in texts.values())
+    record(
+        "security: personal data in logs and /metrics",
+        inputs=lines,
+        leaks=len(found),
+        note=f"{len(texts)} logs and metric pages, {SHOPPERS} shoppers' data searched",
+    )
+    assert found == []
+
+
+def test_the_markup_detector_sees_what_it_must(tmp_path: Path) -> None:
+    """The detector is not blind: raw injections are caught, escaped ones are not."""
+    assert inspect(TITLE).dangers and inspect(BODY).dangers and inspect(AGENCY).dangers
+    import html as html_module
+
+    assert inspect(html_module.escape(TITLE + BODY + AGENCY)).dangers == []
