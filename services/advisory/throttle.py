@@ -4,7 +4,8 @@ Every answer 401 to a request that carried an `Authorization` header counts as a
 attempt of its client address. After `limit` failures within `window` seconds, every
 request from that address that carries credentials is answered 429 (with `Retry-After`)
 without looking at the key, until the window of its oldest failure has passed. Requests
-without credentials (public pages) are never held up. The state lives in the application,
+without credentials, and the public routes (those /openapi.json lists as unsecured: pages,
+notices, health, metrics), are never held up. The state lives in the application,
 per replica: a guesser spread over N replicas gets N times the rate, still a few hundred
 tries a minute against keys of 256 random bits.
 """
@@ -18,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from services.advisory.openapi import OPS
 from shared.errors import AnshinError
 from shared.http import error_body, json_response
 
@@ -70,13 +72,16 @@ class Throttle:
 
 
 THROTTLE = web.AppKey("auth_throttle", Throttle)
+PUBLIC = {(op.method.upper(), op.path) for op in OPS if not op.secured}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
 async def throttle_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer 429 to credentials from an address that guessed too often; count each 401."""
-    if "Authorization" not in request.headers:
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else ""
+    if "Authorization" not in request.headers or (request.method, route) in PUBLIC:
         return await handler(request)
     throttle = request.app[THROTTLE]
     address = request.remote or "-"
