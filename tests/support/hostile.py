@@ -173,3 +173,47 @@ def error_shape_problem(status: int, content_type: str, body: bytes) -> str:
                 and isinstance(parsed.get("details"), list)):  # fmt: skip
             return f"{status} without error and details: {parsed!r:.200}"
     return ""
+
+
+@st.composite
+def plausible_caps(draw: st.DrawFn) -> str:
+    """A well-formed CAP alert of the last days, with random places, hazards and codes."""
+    import datetime as dt
+
+    sent = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=draw(st.integers(0, 9000)))
+    lat, lon = draw(st.floats(-90, 90)), draw(st.floats(-180, 180))
+    radius = draw(st.floats(0, 5000))
+    points = draw(st.lists(st.tuples(st.floats(-90, 90), st.floats(-180, 180)),
+                           min_size=0, max_size=8))  # fmt: skip
+    polygon = " ".join(f"{a},{b}" for a, b in points)
+    code = draw(st.sampled_from(["JP-17", "JP-13", "US-CA", "FR-75", "JP", "XX-99"]))
+    event = draw(st.sampled_from(["地震", "earthquake", "台風", "typhoon", "flood", "大雨"]))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">'
+        f"<identifier>fuzz-{draw(st.integers(0, 10**9))}</identifier><sender>jma.fuzz</sender>"
+        f"<sent>{sent.isoformat()}</sent><status>Actual</status>"
+        f"<msgType>{draw(st.sampled_from(['Alert', 'Update']))}</msgType><scope>Public</scope>"
+        f"<info><event>{event}</event><headline>{_escape(draw(_TEXT))}</headline><area>"
+        f"<areaDesc>{_escape(draw(_TEXT))}</areaDesc><circle>{lat},{lon} {radius}</circle>"
+        + (f"<polygon>{polygon}</polygon>" if points else "")
+        + f"<geocode><valueName>ISO 3166-2</valueName><value>{code}</value></geocode>"
+        "</area></info></alert>"
+    )
+
+
+@st.composite
+def plausible_quakes(draw: st.DrawFn) -> dict[str, Any]:
+    """A well-formed USGS Feature of the last days, anywhere, of any magnitude."""
+    import time as time_module
+
+    when = int((time_module.time() - draw(st.integers(0, 600_000))) * 1000)
+    quake_id = f"us{draw(st.integers(0, 10**9))}"
+    return {
+        "type": "Feature",
+        "id": quake_id,
+        "properties": {"mag": draw(st.floats(0, 10)), "place": draw(_TEXT), "time": when,
+                       "type": "earthquake", "ids": f",{quake_id},", "title": draw(_TEXT)},
+        "geometry": {"type": "Point", "coordinates": [draw(st.floats(-180, 180)),
+                                                      draw(st.floats(-90, 90)), 10.0]},
+    }  # fmt: skip
