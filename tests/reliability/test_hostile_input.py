@@ -496,7 +496,7 @@ async def test_malformed_bus_messages_are_dead_lettered_counted_and_passed(
         while len(target.sink.addresses_of(advisory_id)) < 50:
             await asyncio.sleep(0.3)
     total = sum(expected.values())
-    record("malformed bus messages", inputs=total, survived=len(expected),
+    record("malformed bus messages", inputs=total, faults=len(expected), survived=len(expected),
            note=f"{int(sum(seen.values()))} counted poison, {dead} dead-lettered, "
                 f"{len(expected)} consumers still working")  # fmt: skip
     assert seen == expected
