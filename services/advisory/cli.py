@@ -27,6 +27,8 @@ TYPES = {
     "json": "application/json",
 }
 REPORT_STATES = ("matched", "sent", "waiting", "suppressed", "failed")
+# The mailer's ledger states, where the service passes them through: shown after the five.
+LEDGER_STATES = ("queued", "sending", "deferred", "cancelled")
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -90,18 +92,24 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 async def create_agency(args: argparse.Namespace, settings: Settings) -> int:
     """Create an agency; its key is printed once and stored only as a hash."""
-    pool = await db.create_pool(settings.database_url, SCHEMA, min_size=1, max_size=2)
-    try:
-        await db.migrate(pool, SCHEMA, "services.advisory")
-        key = auth.new_key()
-        agency_id = await store.create_agency(pool, args.name, auth.hash_key(key))
-    finally:
-        await pool.close()
+    agency_id, key = await new_agency(settings, args.name)
     print(f"agency: {agency_id}")
     print(f"name:   {args.name}")
     print(f"key:    {key}")
     print("Keep the key safe: it is shown only this once.")
     return 0
+
+
+async def new_agency(settings: Settings, name: str) -> tuple[str, str]:
+    """Create an agency; return its id and its key (Conflict if the name is taken)."""
+    pool = await db.create_pool(settings.database_url, SCHEMA, min_size=1, max_size=2)
+    try:
+        await db.migrate(pool, SCHEMA, "services.advisory")
+        key = auth.new_key()
+        agency_id = await store.create_agency(pool, name, auth.hash_key(key))
+    finally:
+        await pool.close()
+    return agency_id, key
 
 
 # Only this listing needs it, and advisory's store.py belongs to the service.
@@ -115,15 +123,20 @@ GROUP BY g.id ORDER BY g.created_at, g.id
 """
 
 
-async def list_agencies(args: argparse.Namespace, settings: Settings) -> int:
-    """Print every agency with its advisories by state; keys are never shown."""
+async def agencies(settings: Settings) -> list[dict[str, Any]]:
+    """Every agency with its advisories by state, oldest first."""
     pool = await db.create_pool(settings.database_url, SCHEMA, min_size=1, max_size=1)
     try:
         await db.migrate(pool, SCHEMA, "services.advisory")
         async with pool.acquire() as conn:
-            rows = await conn.fetch(_AGENCIES)
+            return [dict(r) for r in await conn.fetch(_AGENCIES)]
     finally:
         await pool.close()
+
+
+async def list_agencies(args: argparse.Namespace, settings: Settings) -> int:
+    """Print every agency with its advisories by state; keys are never shown."""
+    rows = await agencies(settings)
     if not rows:
         print("No agencies yet: create one with `anshin agency create NAME`.")
         return 0
@@ -219,16 +232,20 @@ async def report_advisory(args: argparse.Namespace, settings: Settings) -> int:
     if advisory["state"] == "embargoed":
         print(f"  embargoed until {advisory['embargo_until']}: nothing is sent before")
     print()
-    counts = report["counts"]
-    print(table(("state", "customers"), [(s, str(counts.get(s, 0))) for s in REPORT_STATES], [1]))
-    if report["by_day"]:
-        print()
-        rows = [
-            (d["day"], *(str(d["counts"].get(s, 0)) for s in REPORT_STATES))
-            for d in report["by_day"]
-        ]
-        print(table(("day", *REPORT_STATES), rows, right=range(1, 6)))
+    print(reach_table(report))
     return 0
+
+
+def reach_table(report: dict[str, Any]) -> str:
+    """The counts of a report, then its days, as tables: the documented states first."""
+    counts = report["counts"]
+    known = [s for s in (*REPORT_STATES, *LEDGER_STATES) if s in counts or s in REPORT_STATES]
+    states = known + sorted(set(counts) - set(known))
+    text = table(("state", "customers"), [(s, str(counts.get(s, 0))) for s in states], [1])
+    if report["by_day"]:
+        rows = [(d["day"], *(str(d["counts"].get(s, 0)) for s in states)) for d in report["by_day"]]
+        text += "\n\n" + table(("day", *states), rows, right=range(1, len(states) + 1))
+    return text
 
 
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: Any = ()) -> str:
