@@ -1,0 +1,97 @@
+"""The portal's advisory form: its fields, and a posted form as a validated AdvisoryIn.
+
+The form says in words what the JSON API takes: lists are comma-separated, a combination's
+groups are one per line, times are UTC. Problems are named by the form's own field names.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from services.advisory.api import name_unknown_fields
+from services.advisory.model import AdvisoryIn, validate
+from shared.errors import Invalid
+from shared.http import validation_details
+
+LANGS = {"en": "English", "ja": "日本語", "fr": "Français"}
+KINDS = {
+    "short_term": "Short term: buyers of the categories, within a window after purchase",
+    "long_term": "Long term: buyers of the categories, some years after purchase",
+    "combination": "Combination: buyers of every group, within a window",
+    "disaster": "Disaster playbook: buyers of the categories in the area of a disaster",
+    "recall": "Recall: buyers of the SKUs or GTINs, ever",
+}
+LISTS = ("categories", "hazards", "countries", "skus", "gtins")
+NUMBERS = ("window_days", "after_years", "lookback_days")
+TIMES = ("embargo_until", "expires_at")
+_SPLIT = re.compile(r"[\s,、]+")
+
+
+def split(text: str) -> list[str]:
+    """`a, b c` → ["a", "b", "c"]."""
+    return [part for part in _SPLIT.split(text.strip()) if part]
+
+
+def utc(text: str) -> datetime:
+    """A datetime-local value (`2026-12-01T10:00`) read as UTC."""
+    value = datetime.fromisoformat(text.strip())
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def as_advisory(form: dict[str, str], now: datetime) -> tuple[AdvisoryIn | None, dict[str, str]]:
+    """The advisory of a posted form, or None and each form field's problem."""
+    raw: dict[str, Any] = {"kind": form.get("kind", ""), "title": {}, "body": {}}
+    problems: dict[str, str] = {}
+    for lang in LANGS:
+        title, body = form.get(f"title_{lang}", "").strip(), form.get(f"body_{lang}", "").strip()
+        if title or body or lang == "en":
+            raw["title"][lang], raw["body"][lang] = title, body
+    for name in LISTS:
+        raw[name] = split(form.get(name, ""))
+    raw["countries"] = [c.upper() for c in raw["countries"]]
+    raw["groups"] = [split(line) for line in form.get("groups", "").splitlines() if line.strip()]
+    for name in NUMBERS:
+        if form.get(name, "").strip():
+            try:
+                raw[name] = int(form[name])
+            except ValueError:
+                problems[name] = "a whole number of days or years"
+    for name in TIMES:
+        if form.get(name, "").strip():
+            try:
+                raw[name] = utc(form[name]).isoformat()
+            except ValueError:
+                problems[name] = "a date and time such as 2026-12-01T10:00"
+        elif name == "embargo_until":
+            problems[name] = "required"
+    if form.get("source_url", "").strip():
+        raw["source_url"] = form["source_url"].strip()
+    if problems:
+        return None, problems
+    try:
+        advisory = msgspec.convert(raw, AdvisoryIn)
+        validate(advisory, now)
+    except (msgspec.ValidationError, Invalid) as exc:
+        details = (
+            exc.details
+            if isinstance(exc, Invalid)
+            else name_unknown_fields(validation_details(exc))
+        )
+        for detail in details:
+            problems.setdefault(form_field(detail["field"]), detail["problem"])
+        return None, problems
+    return advisory, {}
+
+
+def form_field(path: str) -> str:
+    """The form field of an API field path: `title.ja` → title_ja, `groups[1][0]` → groups."""
+    head, _, rest = path.partition(".")
+    head = head.split("[")[0]
+    if head in ("title", "body"):
+        lang = rest.split(".")[0]
+        return f"{head}_{lang if lang in LANGS else 'en'}"
+    return head or "kind"
