@@ -12,7 +12,6 @@ from typing import Any
 
 import msgspec
 
-from services.advisory.api import name_unknown_fields
 from services.advisory.model import AdvisoryIn, validate
 from shared.errors import Invalid
 from shared.http import validation_details
@@ -70,21 +69,42 @@ def as_advisory(form: dict[str, str], now: datetime) -> tuple[AdvisoryIn | None,
             problems[name] = "required"
     if form.get("source_url", "").strip():
         raw["source_url"] = form["source_url"].strip()
-    if problems:
+    problems |= _type_problems(raw)
+    if any(name in problems for name in ("kind", "embargo_until", "expires_at")):
         return None, problems
     try:
         advisory = msgspec.convert(raw, AdvisoryIn)
         validate(advisory, now)
-    except (msgspec.ValidationError, Invalid) as exc:
-        details = (
-            exc.details
-            if isinstance(exc, Invalid)
-            else name_unknown_fields(validation_details(exc))
-        )
-        for detail in details:
-            problems.setdefault(form_field(detail["field"]), detail["problem"])
+    except msgspec.ValidationError as exc:  # a text map the per-field check let through
+        problems.setdefault(form_field(validation_details(exc)[0]["field"]), str(exc))
         return None, problems
-    return advisory, {}
+    except Invalid as exc:
+        for detail in exc.details:
+            problems.setdefault(form_field(detail["field"]), detail["problem"])
+    return (None, problems) if problems else (advisory, {})
+
+
+def _type_problems(raw: dict[str, Any]) -> dict[str, str]:
+    """Each field checked against its type on its own, so that every problem is named at
+    once; a field in error is dropped from `raw`, so the rest can still be validated."""
+    problems: dict[str, str] = {}
+    for field in msgspec.structs.fields(AdvisoryIn):
+        if field.name not in raw:
+            continue
+        try:
+            msgspec.convert(raw[field.name], field.type)
+        except msgspec.ValidationError as exc:
+            for detail in validation_details(exc):
+                inner = detail["field"]
+                path = (
+                    field.name
+                    if inner in ("$", "") or inner.startswith("[")
+                    else f"{field.name}.{inner}"
+                )
+                problems.setdefault(form_field(path), detail["problem"])
+            if field.name not in ("title", "body"):
+                del raw[field.name]
+    return problems
 
 
 def form_field(path: str) -> str:
