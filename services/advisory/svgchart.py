@@ -43,9 +43,10 @@ def reach_chart(days: list[Day], title: str) -> Markup:
     ]
     top = nice_ceiling(max((d.counts.get("matched", 0) for d in days), default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    for i in range(5):  # horizontal grid lines with their values
-        value = top * i // 4
-        y = TOP + plot_h - plot_h * i / 4
+    lines = 5 if top % 5 == 0 else top  # whole numbers on every grid line (top: 1, 2, 5, 10…)
+    for i in range(lines + 1):
+        value = top * i // lines
+        y = TOP + plot_h - plot_h * i / lines
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d0d0"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12"'
