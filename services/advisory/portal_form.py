@@ -24,6 +24,15 @@ KINDS = {
     "disaster": "Disaster playbook: buyers of the categories in the area of a disaster",
     "recall": "Recall: buyers of the SKUs or GTINs, ever",
 }
+# The form's labels, also named in the summary of problems at the top of the form.
+LABELS = {
+    "kind": "Kind", "categories": "Product categories", "window_days": "Window in days",
+    "after_years": "Years after purchase", "groups": "Groups of a combination",
+    "hazards": "Hazards", "countries": "Countries", "lookback_days": "Look back in days",
+    "skus": "SKUs", "gtins": "GTINs", "embargo_until": "Embargo until",
+    "expires_at": "Expires", "source_url": "Your agency's page",
+} | {f"{part}_{code}": f"{name}: {'title' if part == 'title' else 'text'}"
+     for code, name in LANGS.items() for part in ("title", "body")}  # fmt: skip
 LISTS = ("categories", "hazards", "countries", "skus", "gtins")
 NUMBERS = ("window_days", "after_years", "lookback_days")
 TIMES = ("embargo_until", "expires_at")

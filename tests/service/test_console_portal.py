@@ -90,6 +90,7 @@ async def test_an_agency_signs_in_submits_through_the_form_and_previews(
         assert bad.status == 400
         for field in ("title_en", "categories", "title_fr"):
             assert f'id="{field}-error"' in text, field
+        assert 'href="#categories">Product categories</a>' in text  # the summary names labels
         assert 'value="Power Bank!"' in text  # what was typed comes back to be corrected
 
         created = await browser.post(url, data=form(later, csrf=csrf), allow_redirects=False)
