@@ -33,14 +33,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     matcher_fanout_shards: int = 16
     matcher_long_term_late_days: int = 365
     matcher_schedule_poll_s: float = 1.0
-    # Mailer policy and delivery (appended; see docs/mailer.md). Quiet hours are off unless
-    # set (e.g. "21-08"), so that a test's outcome never depends on the hour it runs at.
+    # Mailer policy and delivery (see docs/mailer.md). Routine mail waits out the quiet hours
+    # in the customer's own time zone ("off" for none; tests turn them off unless testing them).
     public_url: str = "http://127.0.0.1:8082"
     send_rate_per_second: float = 200.0
     send_rate_per_domain: float = 50.0
     routine_cap: int = 3
     cap_period_days: int = 7
-    quiet_hours: str = ""
+    quiet_hours: str = "21-08"
     smtp_connections: int = 4
     dkim_selector: str = ""
     dkim_key_file: str = ""

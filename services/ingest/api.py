@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 import msgspec
@@ -9,7 +10,7 @@ from aiohttp import web
 
 from services.ingest import categories, formats, intake, parsing, store
 from services.ingest.model import CatalogItem, EventBody, OrderEvent, Rejection
-from shared.errors import Invalid, NotFound, field_error
+from shared.errors import Invalid, NotFound, Unauthorized, field_error
 from shared.http import POOL, decode_json, json_response, read_body
 from shared.service import CLOCK, SETTINGS
 
@@ -69,6 +70,21 @@ async def cancel_order(request: web.Request) -> web.Response:
 async def return_order(request: web.Request) -> web.Response:
     """Record the return of an order, or of some of its lines."""
     return await _order_event(request, "returned")
+
+
+@routes.get("/v1/orders/{channel}/{order_id}")
+async def get_order(request: web.Request) -> web.Response:
+    """For operators: the stored order, its lines' categories and how they were found."""
+    key = request.app[SETTINGS].operator_key
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not key or not hmac.compare_digest(given.encode(), key.encode()):
+        raise Unauthorized("an operator key is required (Authorization: Bearer KEY)")
+    found = await store.order_audit(
+        request.app[POOL], request.match_info["channel"], request.match_info["order_id"]
+    )
+    if found is None:
+        raise NotFound(intake.UNKNOWN_ORDER)
+    return json_response(found)
 
 
 @routes.put("/v1/catalog")

@@ -126,6 +126,15 @@ def locate(
     lon: float | None,
 ) -> Place:
     """Normalize a ship-to and fill in coordinates and region where the order has none."""
+    place = _place(country, region, postal)
+    if lat is None or lon is None:
+        return place
+    return msgspec.structs.replace(place, lat=lat, lon=lon, source="order")
+
+
+@lru_cache(maxsize=100_000)
+def _place(country: str, region: str | None, postal: str | None) -> Place:
+    # Customers order again and again from the same address: remember the answer.
     region = region_code(country, region) if region else None
     postal = postal_code(country, postal) if postal else None
     zip_place = _zip(postal) if country == "US" and postal else None
@@ -133,9 +142,9 @@ def locate(
         region = zip_place[0] if zip_place else _jp_region(postal) if country == "JP" else None
     known = REGIONS.get(region) if region else None
     timezone = zip_place[3] if zip_place else known.timezone if known else None
-    if lat is not None and lon is not None:
-        source = "order"
-    elif zip_place:
+    lat: float | None
+    lon: float | None
+    if zip_place:
         lat, lon, source = zip_place[1], zip_place[2], "postal_code"
     elif known:
         lat, lon, source = known.lat, known.lon, "region"

@@ -7,7 +7,7 @@ from datetime import UTC
 import msgspec
 
 from services.ingest import geo, people
-from services.ingest.model import Customer, Order, Rejection, ShipTo
+from services.ingest.model import Order, Rejection
 from shared.errors import field_error
 
 
@@ -24,8 +24,16 @@ class Prepared(msgspec.Struct, kw_only=True):
 
 def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prepared | Rejection:
     """Normalize an order, or name each field that cannot be normalized."""
-    errors: list[dict[str, str]] = []
     s, c = order.ship_to, order.customer
+    errors = [
+        field_error(name, "must not be blank")
+        for name, value in (
+            ("order_id", order.order_id),
+            ("channel", order.channel),
+            ("customer.id", c.id),
+        )
+        if not value.strip()
+    ]
     country = s.country.upper()
     try:
         place = geo.locate(country, s.region, s.postal_code, s.lat, s.lon)
@@ -47,27 +55,22 @@ def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prep
         zone = "UTC"
     if errors:
         return Rejection(errors)
-    name = c.name.strip()
-    normalized = msgspec.structs.replace(
-        order,
-        order_id=order.order_id.strip(),
-        channel=order.channel.strip(),
-        placed_at=order.placed_at.astimezone(UTC),
-        customer=Customer(
-            id=c.id.strip(), email=address, locale=language, timezone=zone, name=name
-        ),
-        ship_to=ShipTo(
-            country=country,
-            region=place.region,
-            postal_code=place.postal_code,
-            lat=place.lat,
-            lon=place.lon,
-        ),
+    # The order was decoded for this call alone: normalize it in place, it is cheaper.
+    order.order_id, order.channel = order.order_id.strip(), order.channel.strip()
+    order.placed_at = order.placed_at.astimezone(UTC)
+    c.id, c.email, c.locale, c.timezone, c.name = (
+        c.id.strip(),
+        address,
+        language,
+        zone,
+        c.name.strip(),
     )
+    s.country, s.region, s.postal_code = country, place.region, place.postal_code
+    s.lat, s.lon = place.lat, place.lon
     return Prepared(
-        order=normalized,
+        order=order,
         geo_source=place.source,
         email_key=people.email_key(secret, address),
-        contact_key=people.contact_key(address, language, zone, name),
+        contact_key=people.contact_key(address, language, zone, c.name),
         link_by_email=link_by_email,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -20,7 +19,6 @@ NDJSON_TYPES = {
 }
 
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
-_MISSING = re.compile(r"Object missing required field `([^`]+)`")
 
 
 def split(body: bytes, content_type: str) -> list[bytes]:
@@ -78,15 +76,4 @@ def decode(raw: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
     try:
         return decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return Rejection(details(exc))
-
-
-def details(exc: msgspec.ValidationError | msgspec.DecodeError) -> list[dict[str, str]]:
-    """The field and problem of a msgspec error; a missing field is named, not its parent."""
-    found = validation_details(exc)
-    missing = _MISSING.match(found[0]["problem"])
-    if missing:
-        parent = found[0]["field"]
-        name = missing.group(1)
-        found[0]["field"] = name if parent == "$" else f"{parent}.{name}"
-    return found
+        return Rejection(validation_details(exc))

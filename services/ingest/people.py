@@ -33,6 +33,7 @@ _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|
 _ZONES = frozenset(zoneinfo.available_timezones())
 
 
+@lru_cache(maxsize=100_000)
 def email(text: str) -> str:
     """Return an e-mail address trimmed and lower-cased, so that one person has one spelling."""
     return unicodedata.normalize("NFKC", text).strip().lower()
@@ -72,12 +73,14 @@ def timezone(text: str, country: str, region_zone: str | None, placed_at: dateti
     return f"Etc/GMT{-hours:+d}" if hours and not rest else "UTC"
 
 
+@lru_cache(maxsize=100_000)
 def email_key(secret: bytes, address: str) -> bytes:
     """A keyed hash of the address: ingest links channels by it without keeping the address."""
     # BLAKE2b's keyed mode is a MAC in one call, several times cheaper than HMAC.
     return hashlib.blake2b(address.encode(), key=secret[:64], digest_size=16).digest()
 
 
+@lru_cache(maxsize=100_000)
 def contact_key(address: str, language: str, zone: str, name: str) -> bytes:
     """A hash of the contact data: a change is published, a repeat is not."""
     data = "\x1f".join((address, language, zone, name)).encode()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
@@ -12,9 +14,9 @@ from email.utils import parseaddr
 
 import asyncpg
 from aiohttp import web
-from prometheus_client import Counter
 
 from services.mailer import claim, ledger, policy, signing, tokens
+from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
 from services.mailer.render import compose, domain_of
 from services.mailer.smtp import Envelope, Outcome, Result, SmtpPool
 from shared.clock import Clock
@@ -24,9 +26,8 @@ from shared.service import CLOCK, SETTINGS
 
 log = logging.getLogger(__name__)
 
-MAILS = Counter("anshin_mails_total", "Mails handed to SMTP, by outcome.", ["outcome"])
-
 IDLE_SECONDS = 0.5
+IN_FLIGHT = 2  # claims being delivered at once: the connections never wait for the database
 SWEEP_SECONDS = 5.0
 MAX_ATTEMPTS = 30  # with backoff capped at an hour: about a day of 4xx before giving up
 WAKE = web.AppKey("mailer_wake", asyncio.Event)
@@ -75,11 +76,11 @@ class Sender:
     async def run(self, *, until_idle: bool = False) -> None:
         """Send until stopped (or, with `until_idle`, until nothing is due).
 
-        The next claim overlaps the delivery of the previous one, so the database and SMTP
-        work at the same time. A delivery in progress always finishes: nothing sent twice.
+        Claims overlap the delivery of earlier ones (IN_FLIGHT at most), so the database and
+        SMTP work at the same time. Deliveries in progress always finish: nothing sent twice.
         """
         swept = 0.0
-        inflight: asyncio.Task[None] | None = None
+        inflight: collections.deque[asyncio.Task[None]] = collections.deque()
         while not self._stopping.is_set():
             pause = 0.0
             try:
@@ -88,17 +89,19 @@ class Sender:
                     if released := await ledger.release_stale(self._pool, self._clock.now()):
                         log.warning("re-queued unconfirmed mail", extra={"deliveries": released})
                 claimed = await claim.claim(self._pool, self._clock.now(), self.config)
-                if inflight is not None:
-                    task, inflight = inflight, None
-                    await task
+                while len(inflight) >= IN_FLIGHT or (inflight and not claimed.mails):
+                    await inflight.popleft()
                 if claimed.mails:
-                    inflight = asyncio.create_task(self._deliver(claimed.mails))
+                    inflight.append(asyncio.create_task(self._deliver(claimed.mails)))
                 elif claimed.rows == 0:
                     if until_idle:
                         break
                     pause = IDLE_SECONDS
                 elif claimed.rate_limited:
-                    pause = min(IDLE_SECONDS, 1 / max(self.config.overall_rate, 1))
+                    # Jitter, so that replicas waiting for the same bucket take turns
+                    # instead of one of them always arriving just after the refill.
+                    refill = 1 / max(self.config.overall_rate, 1)
+                    pause = min(IDLE_SECONDS, refill * random.uniform(0.5, 1.5))
             except Exception:
                 log.warning("sender round failed; retrying", exc_info=True)
                 pause = 1.0
@@ -107,8 +110,11 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(pause):
                         await self._wake.wait()
-        if inflight is not None:
-            await inflight
+        while inflight:
+            try:
+                await inflight.popleft()
+            except Exception:
+                log.warning("a delivery failed while stopping", exc_info=True)
 
     async def stop(self) -> None:
         """Let the delivery in progress finish, then stop."""
@@ -117,12 +123,9 @@ class Sender:
 
     async def _deliver(self, mails: Sequence[claim.Mail]) -> None:
         """Render, send and record the mails of one claim."""
-        envelopes = [self._envelope(m) for m in mails]
-        ready = [i for i, e in enumerate(envelopes) if e.data]
-        results = [Result(Outcome.RETRY, "could not render")] * len(envelopes)
-        answers = await self.smtp.send_all([envelopes[i] for i in ready])
-        for i, answer in zip(ready, answers, strict=True):
-            results[i] = answer
+        # A generator: each mail is rendered when a connection is free to take it.
+        envelopes = (self._envelope(m) for m in mails)
+        results = await self.smtp.send_all(envelopes, len(mails))
         await self._record(mails, results)
 
     def _envelope(self, mail: claim.Mail) -> Envelope:
@@ -147,7 +150,7 @@ class Sender:
         sent, failed, errors, suppress = [], [], [], []
         retry, until, why = [], [], []
         for mail, result in zip(mails, results, strict=True):
-            MAILS.labels(result.outcome.value).inc()
+            SMTP_OUTCOMES.labels(result.outcome.value).inc()
             if result.outcome is Outcome.SENT:
                 sent += mail.keys
             elif result.outcome is Outcome.FAILED or mail.attempts >= MAX_ATTEMPTS:
@@ -163,6 +166,8 @@ class Sender:
             await ledger.mark_sent(conn, sent, now)
             await ledger.wait(conn, retry, until, ["retry"] * len(retry), why)
             await ledger.mark_failed(conn, failed, errors, suppress)
+        for state, keys in (("sent", sent), ("deferred", retry), ("failed", failed)):
+            DELIVERIES.labels(state).inc(len(keys))
         log.info(
             "mail round",
             extra={"sent": len(sent), "retry": len(retry), "failed": len(failed)},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import aiosmtplib
 import msgspec
@@ -73,6 +73,8 @@ class SmtpPool:
 
     async def send(self, envelope: Envelope) -> Result:
         """Send one mail over a free connection; never raises for a refusal or lost link."""
+        if not envelope.data:
+            return Result(Outcome.RETRY, "nothing to send: the mail could not be rendered")
         slot = await self._slots.get()
         try:
             smtp = await self._open(slot)
@@ -100,9 +102,21 @@ class SmtpPool:
             self._slots.put_nowait(slot)
         return Result(Outcome.SENT)
 
-    async def send_all(self, envelopes: Sequence[Envelope]) -> list[Result]:
-        """Send many mails over the pool's connections; results in the same order."""
-        return list(await asyncio.gather(*(self.send(e) for e in envelopes)))
+    async def send_all(self, envelopes: Iterable[Envelope], count: int) -> list[Result]:
+        """Send `count` mails over the pool's connections, in order; results in that order.
+
+        `envelopes` may be a generator: each connection takes the next mail when it is free,
+        so rendering one mail overlaps the relay's answer to another.
+        """
+        results: list[Result] = [Result(Outcome.RETRY, "not sent")] * count
+        todo = iter(enumerate(envelopes))
+
+        async def worker() -> None:  # one per connection, not a task per mail
+            for i, envelope in todo:
+                results[i] = await self.send(envelope)
+
+        await asyncio.gather(*(worker() for _ in range(min(len(self._all), count))))
+        return results
 
     async def close(self) -> None:
         """Quit every open connection."""

@@ -72,6 +72,7 @@ def _launch_env(data: Path, **servers: str) -> dict[str, str]:
     env.update(
         {
             "ANSHIN_DATA_DIR": str(data),
+            "ANSHIN_QUIET_HOURS": "off",
             "ANSHIN_EMBEDDED_NATS_PORT": str(free_port()),
             "ANSHIN_SMTP_PORT": str(free_port()),
             "ANSHIN_MAILBOX_WEB_PORT": str(free_port()),

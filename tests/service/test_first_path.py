@@ -89,6 +89,7 @@ async def test_bad_input_gets_json_errors_naming_the_field(
         assert body["accepted"] == 1
         assert body["rejected"][0]["index"] == 1
         assert body["rejected"][0]["errors"][0]["problem"].startswith("Object missing")
+        assert body["rejected"][0]["errors"][0]["field"] in ("channel", "placed_at", "customer")
         body = await expect(await http.post(f"{ingest}/v1/orders?format=telex", json=[]), 400)
         assert body["details"] == [{"field": "format", "problem": "'telex' is not a known format"}]
         body = await expect(await http.post(f"{advisory}/v1/advisories", json={}), 401)

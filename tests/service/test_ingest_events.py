@@ -74,3 +74,19 @@ async def test_cancel_and_return_by_endpoint_and_in_a_batch(
         assert isinstance(partial, m.OrderCancelled)
         assert (partial.customer_id, partial.line_nos) == ("c-42", [2])
         assert isinstance(events["order:web:A:returned"], m.OrderReturned)
+
+        # Operators can see how the order was understood, and only operators.
+        audit_url = f"{url}/web/A"
+        await expect(await http.get(audit_url), 401)
+        operator = {"Authorization": f"Bearer {settings.operator_key}"}
+        audit = await expect(await http.get(audit_url, headers=operator), 200)
+        assert [(line["categories"], line["categorized_by"]) for line in audit["lines"]] == [
+            (["honey"], "rule"),
+            (["baby_products"], "rule"),
+        ]
+        assert (audit["region"], audit["geo_source"]) == ("JP-17", "order")
+        assert sorted((e["event"], e["line_nos"]) for e in audit["events"]) == [
+            ("cancelled", [2]),
+            ("returned", []),
+        ]
+        await expect(await http.get(f"{url}/web/NOPE", headers=operator), 404)

@@ -83,6 +83,12 @@ async def test_a_batch_becomes_one_localized_mail_per_customer(
         assert reach.counts == {"sent": 3, "suppressed": 1}
         assert [(d.day, d.counts) for d in reach.by_day] == [(today, {"sent": 3, "suppressed": 1})]
 
+        # Both of Hanako's ids in one batch: one mail goes out.
+        await advisory(nc, "adv-1b")
+        await deliveries(nc, "adv-1b", ["c-ja", "c-guest"])
+        await wait_states(settings.database_url, {"sent": 1, "suppressed": 1}, "adv-1b")
+        assert [str(m["X-Anshin-Advisory"]) for m in smtp_sink.messages[3:]] == ["adv-1b"]
+
 
 async def test_withdrawal_cancels_what_still_waits(
     settings: Settings, clock: Clock, smtp_sink: SmtpSink

@@ -129,3 +129,11 @@ def test_canonical_event_rows_and_unknown_formats() -> None:
     assert isinstance(bad, Rejection)
     with pytest.raises(Invalid):
         get("telex")
+
+
+def test_blank_ids_are_refused_by_name() -> None:
+    raw = order("  ", NOW)
+    raw["customer"]["id"] = " "
+    refused = prepare(msgspec.convert(raw, Order), b"k" * 32)
+    assert isinstance(refused, Rejection)
+    assert [e["field"] for e in refused.errors] == ["order_id", "customer.id"]

@@ -17,7 +17,6 @@ from typing import IO
 
 import msgspec
 
-from services.ingest import parsing
 from services.ingest.model import (
     Aware,
     Customer,
@@ -31,6 +30,7 @@ from services.ingest.model import (
     ShipTo,
 )
 from shared.errors import Invalid, field_error
+from shared.http import validation_details
 
 CHANNEL = "marketplace"
 REQUIRED = ("order-id", "purchase-date", "buyer-id", "buyer-email", "sku", "ship-country")
@@ -64,7 +64,7 @@ def _row(values: dict[str | None, str | None]) -> Row | Rejection:
     try:
         return msgspec.convert(cells, Row, strict=False)
     except msgspec.ValidationError as exc:
-        return Rejection(parsing.details(exc))
+        return Rejection(validation_details(exc))
 
 
 def _order(rows: list[Row]) -> Order:

@@ -1,5 +1,6 @@
 """Ingest's SQL: the catalog, accepted orders and their events (outbox in the same transaction)."""
 
+from services.ingest.store.audit import order_audit
 from services.ingest.store.catalog import catalog_categories, lookup, upsert_catalog
 from services.ingest.store.order_events import Known, Resolved, known_orders
 from services.ingest.store.order_events import record as record_events
@@ -13,6 +14,7 @@ __all__ = [
     "known_orders",
     "linked_customers",
     "lookup",
+    "order_audit",
     "record_events",
     "upsert_catalog",
 ]

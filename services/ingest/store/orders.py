@@ -86,16 +86,14 @@ async def accept_orders(conn: Conn, batch: list[Prepared]) -> list[bool]:
             fresh.discard(key)
             new[i] = True
     accepted = [p for p, is_new in zip(batch, new, strict=True) if is_new]
-    await conn.copy_records_to_table(
-        "order_lines",
-        records=[
-            (o.channel, o.order_id, n, line.sku, line.gtin, line.title, line.quantity, cats, how)
-            for p in accepted
-            for o in [p.order]
-            for n, (line, (cats, how)) in enumerate(zip(o.lines, p.categories, strict=True), 1)
-        ],
-        columns=_LINE_COLUMNS,
-    )
+    records = []
+    for p in accepted:
+        channel, order_id = p.order.channel, p.order.order_id
+        for n, (line, (cats, how)) in enumerate(zip(p.order.lines, p.categories, strict=True), 1):
+            records.append(
+                (channel, order_id, n, line.sku, line.gtin, line.title, line.quantity, cats, how)
+            )
+    await conn.copy_records_to_table("order_lines", records=records, columns=_LINE_COLUMNS)
     outbox = [publishing.placed(p) for p in accepted if any(cats for cats, _ in p.categories)]
     outbox += await _changed_customers(conn, accepted)
     await enqueue_encoded(conn, outbox)
