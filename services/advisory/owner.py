@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
+from services.advisory import reach
 from services.advisory.api import PRIVATE, owned
 from services.advisory.ask import ask
 from services.advisory.mailpreview import mail_preview
@@ -17,9 +18,6 @@ from shared.http import NATS, json_response
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
-
-REPORT_STATES = ("matched", "sent", "waiting", "suppressed", "failed")
-
 
 @routes.get("/v1/advisories/{advisory_id}/preview")
 async def preview(request: web.Request) -> web.Response:
@@ -47,17 +45,17 @@ async def audience(request: web.Request) -> web.Response:
 
 @routes.get("/v1/advisories/{advisory_id}/report")
 async def report(request: web.Request) -> web.Response:
-    """How far the advisory has reached, as the mailer counts it."""
+    """How far the advisory has reached: the mailer's ledger states in five series."""
     advisory = await owned(request)
-    counts = dict.fromkeys(REPORT_STATES, 0)
+    counts = dict.fromkeys(reach.SERIES, 0)
     by_day: list[DayCounts] = []
     # Before publication nothing was sent, and the embargoed id need not cross the bus.
     if advisory["published_at"] is not None:
         question = m.ReportRequest(advisory_id=advisory["id"])
-        reach = await ask(
+        ledger = await ask(
             request.app[NATS], Subjects.MAILER_REPORT, question, m.ReachReport, "mailer"
         )
-        counts |= reach.counts
-        by_day = [DayCounts(day=d.day, counts=d.counts) for d in reach.by_day]
+        counts = reach.five(ledger.counts)
+        by_day = [DayCounts(day=d.day, counts=reach.five(d.counts)) for d in ledger.by_day]
     answer = Report(advisory_id=advisory["id"], counts=counts, by_day=by_day)
     return json_response(answer, headers=PRIVATE)
