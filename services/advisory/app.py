@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.advisory import api, console, events, notices, openapi, owner, pages
+from services.advisory import (
+    api,
+    console,
+    console_pages,
+    events,
+    notices,
+    openapi,
+    owner,
+    pages,
+    portal,
+)
 from services.advisory.embargo import embargo_keeper
 from shared.clock import Clock
 from shared.config import Settings
@@ -21,6 +31,6 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(nats_connection("advisory"))
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
-    for module in (api, owner, events, notices, pages, console, openapi):
+    for module in (api, owner, events, notices, pages, console, console_pages, portal, openapi):
         app.router.add_routes(module.routes)
     return app
