@@ -171,7 +171,7 @@ async def run(args: argparse.Namespace) -> int:
             print("  (the bus is still busy; going on)")
         agency_id = await agency(stack, args.agency)
         published = await publish(stack, agency_id, args.lead)
-        await replay_quake(stack)
+        quake = await replay_quake(stack)
         print("  waiting for the mail to settle...")
 
         async def progress() -> object:
@@ -180,7 +180,8 @@ async def run(args: argparse.Namespace) -> int:
             return None if busy or not await stack.bus_idle() else (reach, stack.mails())
 
         settled = await settle(progress, quiet=3, timeout=args.wait)
-        summary(stack, published, await reports(stack, published), before, settled)
+        reach = await reports(stack, published)
+        summary(stack, published, reach, before, settled, quake["id"])
     return 0
 
 
@@ -190,6 +191,7 @@ def summary(
     reach: dict[str, Any],
     before: int | None,
     settled: bool,
+    disaster_id: str,
 ) -> None:
     """What the demo did, in numbers, and where to look."""
     counts = {name: r["counts"] for name, r in reach.items()}
@@ -211,7 +213,10 @@ def summary(
         print(f"  read them at http://127.0.0.1:{stack.settings.mailbox_web_port}")
     if not settled:
         print("  (still sending when the demo stopped waiting: see the console for the rest)")
-    print(f"Console: {stack.url('advisory')}/console (any user name, the operator key as password)")
+    console = f"{stack.url('advisory')}/console"
+    print(f"Console: {console} (any user name, the operator key as password)")
+    if disaster_id:
+        print(f"  the quake's area and reach: {console}/disasters/{disaster_id}")
     quiet = stack.settings.quiet_hours
     if quiet != "off":
         print(
