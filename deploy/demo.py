@@ -175,9 +175,8 @@ async def run(args: argparse.Namespace) -> int:
         print("  waiting for the mail to settle...")
 
         async def progress() -> object:
-            reach = await reports(stack, published)
-            busy = any(r["counts"].get(s) for r in reach.values() for s in ("queued", "sending"))
-            return None if busy or not await stack.bus_idle() else (reach, stack.mails())
+            idle = await stack.bus_idle()
+            return (await reports(stack, published), stack.mails()) if idle else None
 
         settled = await settle(progress, quiet=3, timeout=args.wait)
         reach = await reports(stack, published)
@@ -196,8 +195,7 @@ def summary(
     """What the demo did, in numbers, and where to look."""
     counts = {name: r["counts"] for name, r in reach.items()}
     seen = {state for c in counts.values() for state in c}
-    states = [s for s in (*advisory_cli.REPORT_STATES, *advisory_cli.LEDGER_STATES) if s in seen]
-    states += sorted(seen - set(states))
+    states = [*advisory_cli.REPORT_STATES, *sorted(seen - set(advisory_cli.REPORT_STATES))]
     rows = [
         (a["id"], name, a["kind"], *(str(counts[name].get(s, 0)) for s in states))
         for name, a in published.items()

@@ -27,8 +27,6 @@ TYPES = {
     "json": "application/json",
 }
 REPORT_STATES = ("matched", "sent", "waiting", "suppressed", "failed")
-# The mailer's ledger states, where the service passes them through: shown after the five.
-LEDGER_STATES = ("queued", "sending", "deferred", "cancelled")
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -239,8 +237,7 @@ async def report_advisory(args: argparse.Namespace, settings: Settings) -> int:
 def reach_table(report: dict[str, Any]) -> str:
     """The counts of a report, then its days, as tables: the documented states first."""
     counts = report["counts"]
-    known = [s for s in (*REPORT_STATES, *LEDGER_STATES) if s in counts or s in REPORT_STATES]
-    states = known + sorted(set(counts) - set(known))
+    states = [*REPORT_STATES, *sorted(set(counts) - set(REPORT_STATES))]
     text = table(("state", "customers"), [(s, str(counts.get(s, 0))) for s in states], [1])
     if report["by_day"]:
         rows = [(d["day"], *(str(d["counts"].get(s, 0)) for s in states)) for d in report["by_day"]]
