@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -87,6 +88,13 @@ def combination_match(
         if len(chosen) == len(groups):
             found = [chosen[i] for i in range(len(groups))]
     return found
+
+
+def bucket_of(customer_id: str) -> int:
+    """A customer's bucket, as the SQL function customer_bucket computes it."""
+    return int(hashlib.md5(customer_id.encode(), usedforsecurity=False).hexdigest()[:4], 16) & (
+        BUCKETS - 1
+    )
 
 
 def bucket_range(shard: int, shards: int) -> tuple[int, int]:
