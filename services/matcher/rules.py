@@ -58,11 +58,6 @@ def long_term_due(
     return None if due < now - late else due
 
 
-def groups_hit(rule: m.AdvisoryRule, categories: Sequence[str]) -> bool:
-    """Whether a purchase belongs to any group of a combination."""
-    return any(not set(group).isdisjoint(categories) for group in rule.groups)
-
-
 def combination_match(
     rule: m.AdvisoryRule, held: Sequence[Held], since: datetime
 ) -> list[m.Purchase] | None:

@@ -74,6 +74,8 @@ async def still_due(
         " JOIN purchases p ON p.customer_id = s.customer_id"
         " AND p.bucket = customer_bucket(s.customer_id) AND (p.channel, p.order_id, p.line_no)"
         " = (s.channel, s.order_id, s.line_no) AND p.active"
+        # An amended advisory may have dropped the category the entry was scheduled for.
+        " AND p.category IN (SELECT jsonb_array_elements_text(r.rule->'categories'))"
         " ORDER BY s.advisory_id, p.customer_id, p.placed_at",
         [r["advisory_id"] for r in claimed],
         [r["channel"] for r in claimed],
