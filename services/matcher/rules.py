@@ -17,7 +17,7 @@ PRIORITY = {
     "long_term": m.Priority.LONG_TERM,
 }
 
-# Customers hash into this many buckets (see migration 002); shards take contiguous ranges.
+# Customers hash into this many buckets (see migration 003); shards take contiguous ranges.
 BUCKETS = 1024
 
 
