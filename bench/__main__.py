@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import matcher, outbox
+from bench import ingest, mailer, matcher, outbox
 from bench.servers import servers
 
 
@@ -12,10 +12,15 @@ async def main() -> None:
     """Run the benchmarks one after another."""
     with servers() as (nats_url, database_url):
         figures = await outbox.run(nats_url, database_url)
+        mail = await mailer.run(database_url)
+    with servers() as (nats_url, database_url):
+        ingest_figures = await ingest.run(nats_url, database_url)
     raw, ours = figures["raw_publish_per_s"], figures["outbox_per_s"]
     print(f"outbox relay: {outbox.N} events")
     print(f"  raw JetStream publish (baseline) {raw:10,.0f} msg/s")
     print(f"  write to outbox + relay          {ours:10,.0f} msg/s   ratio {ours / raw:.2f}")
+    mailer.report(mail)
+    ingest.report(ingest_figures)
     with servers() as (nats_url, database_url):
         matcher.report(await matcher.run(nats_url, database_url))
 

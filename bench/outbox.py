@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import time
 
-import asyncpg
-
 from shared import bus, db
 from shared import messages as m
 from shared.bus import Subjects
-from shared.outbox import DDL, OutboxRelay, enqueue_encoded
+from shared.outbox import OutboxRelay, enqueue_encoded, install_outbox
 
 N = 20_000
 
@@ -29,12 +27,8 @@ async def run(nats_url: str, database_url: str) -> dict[str, float]:
     """Return messages per second for the raw publish and for the outbox relay."""
     nc = await bus.connect(nats_url, "bench")
     await bus.declare(nc)
-    conn = await asyncpg.connect(database_url)
-    await conn.execute("CREATE SCHEMA IF NOT EXISTS ingest")
-    await conn.close()
     pool = await db.create_pool(database_url, "ingest")
-    async with pool.acquire() as c:
-        await c.execute(DDL)
+    await install_outbox(pool)
 
     raw = _events("raw")
     started = time.perf_counter()

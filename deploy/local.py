@@ -69,8 +69,11 @@ class Stack:
         env = dict(os.environ)
         env.setdefault(env_name("operator_key"), _secret(self.data / "operator_key"))
         env.setdefault(env_name("secret_key"), _secret(self.data / "secret_key"))
+        launch = config.load(env)
         if not os.environ.get("NATS_URL"):
-            self.nats = NatsServer(self.data / "nats", port=4222, log_file=self.logs / "nats.log")
+            self.nats = NatsServer(
+                self.data / "nats", port=launch.embedded_nats_port, log_file=self.logs / "nats.log"
+            )
             env["NATS_URL"] = self.nats.start().url
         if not os.environ.get("DATABASE_URL"):
             self.postgres = Postgres(self.data / "pg").start()

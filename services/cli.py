@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from services.advisory import cli as advisory_cli
+from services.ingest import cli as ingest_cli
 from shared import config
 from shared.errors import AnshinError
 
@@ -16,6 +17,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="anshin", description="Operate Anshin.")
     commands = root.add_subparsers(dest="command", required=True)
     advisory_cli.register(commands)
+    ingest_cli.register(commands)
     return root
 
 

@@ -29,9 +29,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 32 * 1024 * 1024
     data_dir: str = ".data"
     mailbox_web_port: int = 8025
+    embedded_nats_port: int = 4222
     matcher_fanout_shards: int = 16
     matcher_long_term_late_days: int = 365
     matcher_schedule_poll_s: float = 1.0
+    # Mailer policy and delivery (see docs/mailer.md). Routine mail waits out the quiet hours
+    # in the customer's own time zone ("off" for none; tests turn them off unless testing them).
+    public_url: str = "http://127.0.0.1:8082"
+    send_rate_per_second: float = 200.0
+    send_rate_per_domain: float = 50.0
+    routine_cap: int = 3
+    cap_period_days: int = 7
+    quiet_hours: str = "21-08"
+    smtp_connections: int = 4
+    dkim_selector: str = ""
+    dkim_key_file: str = ""
+    dkim_domain: str = ""
+    # advisory: a USGS quake becomes a circle of this radius at magnitude 5, doubling per unit
+    quake_radius_km: float = 30.0
+    # advisory: weaker USGS quakes are heard but declare no disaster
+    quake_min_magnitude: float = 5.0
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix

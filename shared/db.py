@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -26,7 +27,19 @@ _MIGRATION_NAME = re.compile(r"^(\d{3,})_[a-z0-9_]+\.sql$")
 async def create_pool(
     dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10
 ) -> asyncpg.Pool:
-    """Open a pool whose connections see only `schema` (and public) on their search path."""
+    """Open a pool whose connections see only `schema` (and public) on their search path.
+
+    The schema is created first: on a search path that names a missing schema, an
+    unqualified CREATE TABLE would land in public.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            # Replicas starting together would race on the catalog without the lock.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(schema))
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        await conn.close()
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -58,17 +71,22 @@ def _lock_key(schema: str) -> int:
     )
 
 
-async def migrate(pool: asyncpg.Pool, schema: str, package: str) -> list[str]:
+async def migrate(
+    pool: asyncpg.Pool, schema: str, package: str, *, prelude: Sequence[str] = ()
+) -> list[str]:
     """Apply the package's pending migrations under an advisory lock; return the names applied.
 
     Every replica calls this at start-up; the lock makes the second one wait and then find
-    nothing left to do.
+    nothing left to do. `prelude` holds idempotent DDL shared by services (the outbox), run
+    under the same lock.
     """
     applied: list[str] = []
     async with pool.acquire() as conn:
         await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(schema))
         try:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            for ddl in prelude:
+                await conn.execute(ddl)
             await conn.execute(
                 f'CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations ('
                 " version int PRIMARY KEY, name text NOT NULL,"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -76,13 +77,23 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_MISSING = re.compile(r"Object missing required field `([^`]+)`")
+
+
 def validation_details(exc: msgspec.ValidationError | msgspec.DecodeError) -> list[dict[str, str]]:
-    """Turn a msgspec error ("... - at `$.a.b`") into a detail that names the field."""
+    """Turn a msgspec error ("... - at `$.a.b`") into a detail that names the field.
+
+    A missing field is named itself, not the object that lacks it.
+    """
     text = str(exc)
     message, sep, path = text.rpartition(" - at `")
     if not sep:
-        return [field_error("$", text)]
-    return [field_error(path.rstrip("`").removeprefix("$.").removeprefix("$") or "$", message)]
+        message, path = text, "$"
+    field = path.rstrip("`").removeprefix("$.").removeprefix("$") or "$"
+    missing = _MISSING.match(message)
+    if missing:
+        field = missing.group(1) if field == "$" else f"{field}.{missing.group(1)}"
+    return [field_error(field, message)]
 
 
 def decode_json(data: bytes, kind: Any) -> Any:

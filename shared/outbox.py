@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 _CHANNEL = "anshin_outbox"
 
 
+async def install_outbox(pool: asyncpg.Pool) -> None:
+    """Create the outbox table in the pool's schema if it is not there yet."""
+    async with pool.acquire() as conn:
+        await conn.execute(DDL)
+
+
 async def enqueue(conn: Conn, subject: str, msg_id: str, message: Message) -> None:
     """Add one event to the outbox inside the caller's transaction."""
     await enqueue_encoded(conn, [(subject, msg_id, encode(message))])

@@ -41,28 +41,13 @@ def database(
     @contextlib.asynccontextmanager
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        await _ensure_schema(settings.database_url, schema)
         pool = await db.create_pool(settings.database_url, schema, max_size=max_size)
-        if outbox:
-            async with pool.acquire() as conn:
-                await conn.execute(OUTBOX_DDL)
-        await db.migrate(pool, schema, package)
+        await db.migrate(pool, schema, package, prelude=[OUTBOX_DDL] if outbox else [])
         app[POOL] = pool
         yield
         await pool.close()
 
     return ctx
-
-
-async def _ensure_schema(dsn: str, schema: str) -> None:
-    """Create the schema before a pool puts it on its search path."""
-    import asyncpg
-
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    finally:
-        await conn.close()
 
 
 def nats_connection(

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.advisory.api import routes
+from services.advisory import (
+    api,
+    console,
+    console_pages,
+    events,
+    notices,
+    openapi,
+    owner,
+    pages,
+    portal,
+)
 from services.advisory.embargo import embargo_keeper
 from shared.clock import Clock
 from shared.config import Settings
@@ -16,9 +26,11 @@ SCHEMA = "advisory"
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The advisory application with its pool, NATS, outbox relay and embargo keeper."""
     app = base_app(settings, clock)
+    app[notices.CATALOG_CACHE] = {}
     app.cleanup_ctx.append(database(SCHEMA, "services.advisory", outbox=True))
     app.cleanup_ctx.append(nats_connection("advisory"))
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
-    app.router.add_routes(routes)
+    for module in (api, owner, events, notices, pages, console, console_pages, portal, openapi):
+        app.router.add_routes(module.routes)
     return app

@@ -25,10 +25,14 @@ class Caller(msgspec.Struct, frozen=True):
         """Operators see and act on every advisory."""
         return self.agency_id is None
 
-    def check_owns(self, agency_id: str) -> None:
-        """Raise Forbidden unless the caller may act on an advisory of `agency_id`."""
-        if not self.is_operator and self.agency_id != agency_id:
-            raise Forbidden("this advisory belongs to another agency")
+    def owns(self, agency_id: str) -> bool:
+        """Whether the caller may see and act on an advisory of `agency_id`."""
+        return self.is_operator or self.agency_id == agency_id
+
+    def require_operator(self) -> None:
+        """Raise Forbidden unless the caller is an operator."""
+        if not self.is_operator:
+            raise Forbidden("only operators may do this")
 
 
 def new_key() -> str:

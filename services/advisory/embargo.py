@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from services.advisory import store
+from services.advisory import publication
 from shared.http import POOL
 from shared.service import CLOCK
 
@@ -23,7 +23,7 @@ async def keep_embargoes(app: web.Application) -> None:
     pool, clock = app[POOL], app[CLOCK]
     while True:
         try:
-            for advisory_id in await store.publish_due(pool, clock.now()):
+            for advisory_id in await publication.publish_due(pool, clock.now()):
                 log.info("advisory published", extra={"advisory_id": advisory_id})
         except Exception:
             log.warning("embargo check failed; retrying", exc_info=True)

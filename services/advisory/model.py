@@ -1,21 +1,35 @@
-"""An advisory as an agency submits it, and its validation."""
+"""An advisory as an agency submits or amends it, and its validation."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from shared.errors import Invalid, field_error
 from shared.messages import AdvisoryRule
 from shared.messages.advisories import Kind
 
-Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+# Text lengths are checked in validate(), which can name the language; the request size
+# limit bounds them meanwhile.
+MAX_TEXT = {"title": 300, "body": 20_000}
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,64}$")]
+Codes = Annotated[list[Code], msgspec.Meta(max_length=200)]
 Days = Annotated[int, msgspec.Meta(ge=1, le=3650)]
+Years = Annotated[int, msgspec.Meta(ge=1, le=50)]
 Lang = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")]
+Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
+Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Gtin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8,14}$")]
+Url = Annotated[str, msgspec.Meta(max_length=2000)]
+When = Annotated[datetime, msgspec.Meta(tz=True)]
+Texts = Annotated[dict[Lang, str], msgspec.Meta(max_length=20)]
+Bodies = Annotated[dict[Lang, str], msgspec.Meta(max_length=20)]
 
+# English is the language every reader falls back to, so every advisory has it.
 REQUIRED_LANGS = ("en",)
 
 
@@ -23,20 +37,20 @@ class AdvisoryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """An advisory submitted by an agency."""
 
     kind: Kind
-    title: dict[Lang, Annotated[str, msgspec.Meta(max_length=300)]]
-    body: dict[Lang, Text]
-    embargo_until: Annotated[datetime, msgspec.Meta(tz=True)]
-    categories: list[Code] = []
+    title: Texts
+    body: Bodies
+    embargo_until: When
+    categories: Codes = []
     window_days: Days = 30
-    after_years: Annotated[int, msgspec.Meta(ge=1, le=50)] = 10
-    groups: list[list[Code]] = []
-    hazards: list[Code] = []
-    countries: list[Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]] = []
+    after_years: Years = 10
+    groups: Annotated[list[Codes], msgspec.Meta(max_length=20)] = []
+    hazards: Codes = []
+    countries: Annotated[list[Country], msgspec.Meta(max_length=250)] = []
     lookback_days: Days = 180
-    skus: list[str] = []
-    gtins: list[str] = []
-    source_url: Annotated[str, msgspec.Meta(max_length=2000)] = ""
-    expires_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+    skus: Annotated[list[Sku], msgspec.Meta(max_length=1000)] = []
+    gtins: Annotated[list[Gtin], msgspec.Meta(max_length=1000)] = []
+    source_url: Url = ""
+    expires_at: When | None = None
 
     def rule(self) -> AdvisoryRule:
         """The part of the advisory that decides who receives it."""
@@ -54,8 +68,50 @@ class AdvisoryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         )
 
 
+class AdvisoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An amendment before publication: only the fields given change."""
+
+    kind: Kind | UnsetType = UNSET
+    title: Texts | UnsetType = UNSET
+    body: Bodies | UnsetType = UNSET
+    embargo_until: When | UnsetType = UNSET
+    categories: Codes | UnsetType = UNSET
+    window_days: Days | UnsetType = UNSET
+    after_years: Years | UnsetType = UNSET
+    groups: Annotated[list[Codes], msgspec.Meta(max_length=20)] | UnsetType = UNSET
+    hazards: Codes | UnsetType = UNSET
+    countries: Annotated[list[Country], msgspec.Meta(max_length=250)] | UnsetType = UNSET
+    lookback_days: Days | UnsetType = UNSET
+    skus: Annotated[list[Sku], msgspec.Meta(max_length=1000)] | UnsetType = UNSET
+    gtins: Annotated[list[Gtin], msgspec.Meta(max_length=1000)] | UnsetType = UNSET
+    source_url: Url | UnsetType = UNSET
+    expires_at: When | UnsetType | None = UNSET
+
+
+def amend(current: AdvisoryIn, patch: AdvisoryPatch) -> AdvisoryIn:
+    """The advisory with the patch's fields replacing the current ones."""
+    merged: dict[str, Any] = msgspec.to_builtins(current)
+    merged.update(msgspec.to_builtins(patch))
+    result: AdvisoryIn = msgspec.convert(merged, AdvisoryIn)
+    return result
+
+
 def validate(advisory: AdvisoryIn, now: datetime) -> None:
     """Check what the types cannot: per-kind parameters, texts, times. Raise Invalid."""
+    problems = _kind_problems(advisory) + _text_problems(advisory)
+    if advisory.embargo_until < now:
+        problems.append(field_error("embargo_until", "must not be in the past"))
+    if advisory.expires_at is not None and advisory.expires_at <= advisory.embargo_until:
+        problems.append(field_error("expires_at", "must be after embargo_until"))
+    if advisory.source_url:
+        parts = urlsplit(advisory.source_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(field_error("source_url", "must be an http or https URL"))
+    if problems:
+        raise Invalid("invalid advisory", problems)
+
+
+def _kind_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:
     problems = []
     needs = {
         "short_term": ("categories",),
@@ -71,14 +127,27 @@ def validate(advisory: AdvisoryIn, now: datetime) -> None:
         problems.append(field_error("skus", "a recall names at least one SKU or GTIN"))
     if advisory.kind == "combination" and len(advisory.groups) < 2:
         problems.append(field_error("groups", "a combination needs at least two groups"))
+    if advisory.kind == "combination" and any(not group for group in advisory.groups):
+        problems.append(field_error("groups", "every group names at least one category"))
+    return problems
+
+
+def _text_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:
+    problems = []
     for lang in REQUIRED_LANGS:
-        if not advisory.title.get(lang, "").strip():
-            problems.append(field_error(f"title.{lang}", "must not be empty"))
-        if not advisory.body.get(lang, "").strip():
-            problems.append(field_error(f"body.{lang}", "must not be empty"))
-    if advisory.embargo_until < now:
-        problems.append(field_error("embargo_until", "must not be in the past"))
-    if advisory.expires_at is not None and advisory.expires_at <= advisory.embargo_until:
-        problems.append(field_error("expires_at", "must be after embargo_until"))
-    if problems:
-        raise Invalid("invalid advisory", problems)
+        if lang not in advisory.title:
+            problems.append(field_error(f"title.{lang}", "required"))
+        if lang not in advisory.body:
+            problems.append(field_error(f"body.{lang}", "required"))
+    for name, texts in (("title", advisory.title), ("body", advisory.body)):
+        for lang, text in texts.items():
+            if not text.strip():
+                problems.append(field_error(f"{name}.{lang}", "must not be empty"))
+            elif len(text) > MAX_TEXT[name]:
+                limit = MAX_TEXT[name]
+                problems.append(field_error(f"{name}.{lang}", f"longer than {limit} characters"))
+    # A language with a title but no body (or the reverse) would mix languages in one mail.
+    for lang in sorted(advisory.title.keys() ^ advisory.body.keys()):
+        missing = "body" if lang in advisory.title else "title"
+        problems.append(field_error(f"{missing}.{lang}", "required in every language given"))
+    return problems

@@ -1,9 +1,10 @@
-"""Advisory's SQL: agencies, advisories, versions, and publication through the outbox."""
+"""Advisory's SQL: agencies, advisories and their versions, amendment and withdrawal."""
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,14 +14,16 @@ import msgspec
 from services.advisory.model import AdvisoryIn
 from shared import messages as m
 from shared.bus import Subjects
-from shared.errors import Conflict, NotFound
+from shared.db import Conn
+from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.outbox import enqueue
 
-_COLUMNS = (
+COLUMNS = (
     "a.id, a.agency_id, g.name AS agency_name, a.version, a.state, a.kind, a.rule, a.title,"
     " a.body, a.source_url, a.embargo_until, a.expires_at, a.created_at, a.published_at,"
     " a.withdrawn_at"
 )
+FROM = "FROM advisories a JOIN agencies g ON g.id = a.agency_id"
 
 
 async def create_agency(pool: asyncpg.Pool, name: str, key_hash: str) -> str:
@@ -53,105 +56,140 @@ async def create_advisory(
 ) -> str:
     """Store a new embargoed advisory and its first version; return its id."""
     advisory_id = "adv_" + secrets.token_hex(8)
-    content = msgspec.json.encode(advisory).decode()
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO advisories (id, agency_id, kind, rule, title, body, source_url,"
-            " embargo_until, expires_at, created_at)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9, $10)",
-            advisory_id,
-            agency_id,
-            advisory.kind,
-            msgspec.json.encode(advisory.rule()).decode(),
-            json.dumps(advisory.title),
-            json.dumps(advisory.body),
-            advisory.source_url,
-            advisory.embargo_until,
-            advisory.expires_at,
-            now,
-        )
-        await conn.execute(
-            "INSERT INTO advisory_versions (advisory_id, version, content, created_at)"
-            " VALUES ($1, 1, $2::jsonb, $3)",
-            advisory_id,
-            content,
-            now,
-        )
+        try:
+            await conn.execute(
+                "INSERT INTO advisories (id, agency_id, kind, rule, title, body, source_url,"
+                " embargo_until, expires_at, created_at)"
+                " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9, $10)",
+                advisory_id,
+                agency_id,
+                *_content_columns(advisory),
+                now,
+            )
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise Invalid("unknown agency", [field_error("agency_id", "no such agency")]) from exc
+        await _add_version(conn, advisory_id, 1, advisory, now)
     return advisory_id
+
+
+def _content_columns(advisory: AdvisoryIn) -> tuple[Any, ...]:
+    """kind, rule, title, body, source_url, embargo_until, expires_at as stored."""
+    return (
+        advisory.kind,
+        msgspec.json.encode(advisory.rule()).decode(),
+        json.dumps(advisory.title),
+        json.dumps(advisory.body),
+        advisory.source_url,
+        advisory.embargo_until,
+        advisory.expires_at,
+    )
+
+
+async def _add_version(
+    conn: Conn, advisory_id: str, version: int, advisory: AdvisoryIn, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO advisory_versions (advisory_id, version, content, created_at)"
+        " VALUES ($1, $2, $3::jsonb, $4)",
+        advisory_id,
+        version,
+        msgspec.json.encode(advisory).decode(),
+        now,
+    )
 
 
 async def get_advisory(pool: asyncpg.Pool, advisory_id: str) -> dict[str, Any]:
     """Return one advisory as a dict, or raise NotFound."""
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM advisories a JOIN agencies g ON g.id = a.agency_id"
-            " WHERE a.id = $1",
-            advisory_id,
-        )
+        row = await conn.fetchrow(f"SELECT {COLUMNS} {FROM} WHERE a.id = $1", advisory_id)
     if row is None:
         raise NotFound("no such advisory")
-    return _as_dict(row)
+    return as_dict(row)
 
 
 async def list_advisories(pool: asyncpg.Pool, agency_id: str | None) -> list[dict[str, Any]]:
     """Return an agency's advisories (every advisory for operators), newest first."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM advisories a JOIN agencies g ON g.id = a.agency_id"
+            f"SELECT {COLUMNS} {FROM}"
             " WHERE $1::text IS NULL OR a.agency_id = $1 ORDER BY a.created_at DESC LIMIT 500",
             agency_id,
         )
-    return [_as_dict(r) for r in rows]
+    return [as_dict(r) for r in rows]
 
 
-def _as_dict(row: asyncpg.Record) -> dict[str, Any]:
+def as_dict(row: asyncpg.Record) -> dict[str, Any]:
+    """A row of COLUMNS as a dict, its JSON columns decoded."""
     result = dict(row)
     for key in ("rule", "title", "body"):
         result[key] = json.loads(result[key])
     return result
 
 
-async def publish_due(pool: asyncpg.Pool, now: datetime, limit: int = 100) -> list[str]:
-    """Publish every embargoed advisory whose time has come; return their ids.
+async def amend_advisory(
+    pool: asyncpg.Pool,
+    advisory_id: str,
+    change: Callable[[AdvisoryIn], AdvisoryIn],
+    now: datetime,
+) -> int:
+    """Apply `change` to the current version and store the result as a new one; return it.
 
-    The state change and the event commit together (outbox), and SKIP LOCKED lets several
-    replicas run this at once without publishing anything twice.
+    The row lock keeps the embargo keeper (SKIP LOCKED) off the advisory meanwhile, so an
+    amendment and a publication never interleave.
     """
     async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM advisories a JOIN agencies g ON g.id = a.agency_id"
-            " WHERE a.state = 'embargoed' AND a.embargo_until <= $1"
-            " ORDER BY a.embargo_until LIMIT $2 FOR UPDATE OF a SKIP LOCKED",
-            now,
-            limit,
+        row = await conn.fetchrow(
+            "SELECT state, embargo_until, version FROM advisories WHERE id = $1 FOR UPDATE",
+            advisory_id,
         )
-        for row in rows:
-            await conn.execute(
-                "UPDATE advisories SET state = 'published', published_at = $2 WHERE id = $1",
-                row["id"],
-                now,
-            )
-            event = published_event(_as_dict(row), now)
+        if row is None:
+            raise NotFound("no such advisory")
+        if row["state"] != "embargoed" or row["embargo_until"] <= now:
+            raise Conflict(f"a {_shown_state(row, now)} advisory cannot be amended")
+        content = await conn.fetchval(
+            "SELECT content FROM advisory_versions WHERE advisory_id = $1 AND version = $2",
+            advisory_id,
+            row["version"],
+        )
+        amended = change(msgspec.json.decode(content, type=AdvisoryIn))
+        version: int = row["version"] + 1
+        await conn.execute(
+            "UPDATE advisories SET version = $2, kind = $3, rule = $4::jsonb,"
+            " title = $5::jsonb, body = $6::jsonb, source_url = $7, embargo_until = $8,"
+            " expires_at = $9 WHERE id = $1",
+            advisory_id,
+            version,
+            *_content_columns(amended),
+        )
+        await _add_version(conn, advisory_id, version, amended, now)
+    return version
+
+
+def _shown_state(row: asyncpg.Record, now: datetime) -> str:
+    if row["state"] == "embargoed" and row["embargo_until"] <= now:
+        return "published"
+    return str(row["state"])
+
+
+async def withdraw_advisory(pool: asyncpg.Pool, advisory_id: str, now: datetime) -> None:
+    """Withdraw an advisory; once it was public, tell the bus (outbox). Idempotent."""
+    async with pool.acquire() as conn, conn.transaction():
+        state = await conn.fetchval(
+            "SELECT state FROM advisories WHERE id = $1 FOR UPDATE", advisory_id
+        )
+        if state is None:
+            raise NotFound("no such advisory")
+        if state == "withdrawn":
+            return
+        await conn.execute(
+            "UPDATE advisories SET state = 'withdrawn', withdrawn_at = $2 WHERE id = $1",
+            advisory_id,
+            now,
+        )
+        # An embargoed advisory never reached the bus, so there is nothing to take back.
+        if state == "published":
+            event = m.AdvisoryWithdrawn(advisory_id=advisory_id, withdrawn_at=now)
             await enqueue(
-                conn,
-                Subjects.ADVISORIES_PUBLISHED,
-                f"advisory:{row['id']}:v{row['version']}:published",
-                event,
+                conn, Subjects.ADVISORIES_WITHDRAWN, f"advisory:{advisory_id}:withdrawn", event
             )
-    return [r["id"] for r in rows]
-
-
-def published_event(advisory: dict[str, Any], now: datetime) -> m.AdvisoryPublished:
-    """The bus event announcing a published advisory."""
-    return m.AdvisoryPublished(
-        advisory_id=advisory["id"],
-        version=advisory["version"],
-        agency_id=advisory["agency_id"],
-        agency_name=advisory["agency_name"],
-        rule=msgspec.convert(advisory["rule"], m.AdvisoryRule),
-        title=advisory["title"],
-        body=advisory["body"],
-        published_at=now,
-        source_url=advisory["source_url"],
-        expires_at=advisory["expires_at"],
-    )

@@ -1,99 +1,122 @@
-"""Ingest's HTTP API: orders and the catalog."""
+"""Ingest's HTTP API: orders in every channel format, order events, the catalog."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from services.ingest import categories, store
-from services.ingest.model import CatalogItem, Order
-from services.ingest.parsing import split_records
-from shared.errors import Invalid, field_error
-from shared.http import POOL, json_response, read_body, validation_details
+from services.ingest import categories, formats, intake, parsing, store
+from services.ingest.model import CatalogItem, EventBody, OrderEvent, Rejection
+from shared.errors import Invalid, NotFound, Unauthorized, field_error
+from shared.http import POOL, decode_json, json_response, read_body
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
+EMAIL_SECRET = web.AppKey("email_secret", bytes)
 
-
-def _convert(record: Any, kind: type[Any]) -> Any:
-    """Validate one decoded record, raising the msgspec error for the caller to report."""
-    if isinstance(record, msgspec.DecodeError):
-        raise record
-    return msgspec.convert(record, kind)
+_catalog_item = msgspec.json.Decoder(CatalogItem)
 
 
 @routes.post("/v1/orders")
 async def post_orders(request: web.Request) -> web.Response:
-    """Accept one order, an array or NDJSON; answer what was accepted, duplicated, rejected."""
-    fmt = request.query.get("format", "canonical")
-    if fmt != "canonical":
-        raise Invalid("unknown format", [field_error("format", f"{fmt!r} is not a known format")])
+    """Accept orders and order events in a channel's format; answer what became of each."""
+    fmt = formats.get(request.query.get("format", "canonical"))
     body = await read_body(request, request.app[SETTINGS].max_body_bytes)
-    records = split_records(body, request.content_type)
-    valid: list[tuple[int, Order]] = []
-    rejected: list[dict[str, Any]] = []
-    for index, record in enumerate(records):
-        try:
-            valid.append((index, _convert(record, Order)))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            rejected.append({"index": index, "errors": validation_details(exc)})
-    pool = request.app[POOL]
-    orders = [order for _, order in valid]
-    categorized = await categorize(pool, orders)
-    new = await store.accept_orders(
-        pool, list(zip(orders, categorized, strict=True)), request.app[CLOCK].now()
+    outcome = await intake.ingest(
+        request.app[POOL],
+        fmt.parse(body, request.content_type),
+        secret=request.app[EMAIL_SECRET],
+        now=request.app[CLOCK].now(),
+        link_by_email=fmt.link_by_email,
     )
-    accepted = sum(new)
-    return json_response(
-        {"accepted": accepted, "duplicates": len(new) - accepted, "rejected": rejected},
-        status=202,
-    )
+    return json_response(outcome, status=202)
 
 
-async def categorize(pool: Any, orders: list[Order]) -> list[list[tuple[list[str], str]]]:
-    """Find each line's categories: the catalog first, then the title rules."""
-    skus = {line.sku for o in orders for line in o.lines}
-    gtins = {line.gtin for o in orders for line in o.lines if line.gtin}
-    by_sku, by_gtin = await store.catalog_categories(pool, skus, gtins)
-    result = []
-    for order in orders:
-        lines = []
-        for line in order.lines:
-            known = by_sku.get(line.sku) or (by_gtin.get(line.gtin) if line.gtin else None)
-            if known:
-                lines.append((known, "catalog"))
-            else:
-                found = categories.from_title(line.title)
-                lines.append((found, "rule" if found else "none"))
-        result.append(lines)
-    return result
+async def _order_event(request: web.Request, event: str) -> web.Response:
+    body = await read_body(request, request.app[SETTINGS].max_body_bytes)
+    details = decode_json(body, EventBody) if body.strip() else EventBody()
+    record = OrderEvent(
+        event="cancelled" if event == "cancelled" else "returned",
+        channel=request.match_info["channel"],
+        order_id=request.match_info["order_id"],
+        at=details.at,
+        line_nos=details.line_nos,
+        skus=details.skus,
+    )
+    outcome = await intake.ingest(
+        request.app[POOL],
+        [(0, record)],
+        secret=request.app[EMAIL_SECRET],
+        now=request.app[CLOCK].now(),
+    )
+    if outcome.rejected:
+        errors = outcome.rejected[0]["errors"]
+        if errors[0]["problem"].startswith(intake.UNKNOWN_ORDER):
+            raise NotFound(intake.UNKNOWN_ORDER, errors)
+        raise Invalid(f"the {event} event names lines the order does not have", errors)
+    return json_response(outcome, status=202)
+
+
+@routes.post("/v1/orders/{channel}/{order_id}/cancel")
+async def cancel_order(request: web.Request) -> web.Response:
+    """Cancel an order, or some of its lines (`line_nos` or `skus` in the body)."""
+    return await _order_event(request, "cancelled")
+
+
+@routes.post("/v1/orders/{channel}/{order_id}/return")
+async def return_order(request: web.Request) -> web.Response:
+    """Record the return of an order, or of some of its lines."""
+    return await _order_event(request, "returned")
+
+
+@routes.get("/v1/orders/{channel}/{order_id}")
+async def get_order(request: web.Request) -> web.Response:
+    """For operators: the stored order, its lines' categories and how they were found."""
+    key = request.app[SETTINGS].operator_key
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not key or not hmac.compare_digest(given.encode(), key.encode()):
+        raise Unauthorized("an operator key is required (Authorization: Bearer KEY)")
+    found = await store.order_audit(
+        request.app[POOL], request.match_info["channel"], request.match_info["order_id"]
+    )
+    if found is None:
+        raise NotFound(intake.UNKNOWN_ORDER)
+    return json_response(found)
 
 
 @routes.put("/v1/catalog")
 async def put_catalog(request: web.Request) -> web.Response:
     """Insert or replace catalog entries (JSON array or NDJSON)."""
     body = await read_body(request, request.app[SETTINGS].max_body_bytes)
-    records = split_records(body, request.content_type)
     items: list[CatalogItem] = []
     errors: list[dict[str, Any]] = []
-    for index, record in enumerate(records):
-        try:
-            items.append(_convert(record, CatalogItem))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            errors.append({"index": index, "errors": validation_details(exc)})
+    for index, raw in enumerate(parsing.split(body, request.content_type)):
+        item = parsing.decode(raw, _catalog_item)
+        if not isinstance(item, Rejection) and categories.unknown(item.categories):
+            problems = [f"unknown category {c!r}" for c in categories.unknown(item.categories)]
+            item = Rejection([field_error("categories", p) for p in problems])
+        if isinstance(item, Rejection):
+            errors.append({"index": index, "errors": item.errors})
         else:
-            unknown = [c for c in items[-1].categories if c not in categories.BY_CODE]
-            if unknown:
-                items.pop()
-                errors.append(
-                    {
-                        "index": index,
-                        "errors": [
-                            field_error("categories", f"unknown category {c!r}") for c in unknown
-                        ],
-                    }
-                )
+            items.append(item)
     written = await store.upsert_catalog(request.app[POOL], items)
     return json_response({"written": written, "rejected": errors})
+
+
+@routes.get("/v1/categories")
+async def get_categories(_: web.Request) -> web.Response:
+    """The safety categories: the codes agencies name in their advisories."""
+    return json_response(
+        [
+            {
+                "code": c.code,
+                "names": c.names,
+                "google_taxonomy_id": c.google_taxonomy_id,
+                "implies": list(c.implies),
+            }
+            for c in categories.CATEGORIES
+        ]
+    )

@@ -1,24 +1,27 @@
-"""The shop's canonical order and catalog entry, as accepted on the HTTP API."""
+"""The shop's canonical order, order events and catalog entry, as accepted on the HTTP API."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
-Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
+Email = Annotated[str, msgspec.Meta(pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$", max_length=320)]
+Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}$")]
+Aware = Annotated[datetime, msgspec.Meta(tz=True)]
+LineNo = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+Quantity = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 
-class Customer(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """The buyer as the channel knows them."""
+class Customer(msgspec.Struct, kw_only=True):
+    """The buyer as the channel knows them; locale and time zone default from the ship-to."""
 
     id: NonEmpty
     email: Email
-    locale: str = "en"
-    timezone: str = "UTC"
+    locale: str = ""
+    timezone: str = ""
     name: str = ""
 
 
@@ -38,7 +41,7 @@ class Line(msgspec.Struct, kw_only=True):
     sku: NonEmpty
     title: str = ""
     gtin: str | None = None
-    quantity: Annotated[int, msgspec.Meta(ge=1)] = 1
+    quantity: Quantity = 1
 
 
 class Order(msgspec.Struct, kw_only=True):
@@ -46,10 +49,29 @@ class Order(msgspec.Struct, kw_only=True):
 
     order_id: NonEmpty
     channel: NonEmpty
-    placed_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    placed_at: Aware
     customer: Customer
     ship_to: ShipTo
     lines: Annotated[list[Line], msgspec.Meta(min_length=1)]
+
+
+class EventBody(msgspec.Struct, kw_only=True):
+    """The body of a cancel or return request: when, and which lines (none: all)."""
+
+    at: Aware | None = None
+    line_nos: list[LineNo] = []
+    skus: list[NonEmpty] = []
+
+
+class OrderEvent(msgspec.Struct, kw_only=True):
+    """A cancellation or return, as a row of a batch or from the cancel/return endpoints."""
+
+    event: Literal["cancelled", "returned"]
+    channel: NonEmpty
+    order_id: NonEmpty
+    at: Aware | None = None
+    line_nos: list[LineNo] = []
+    skus: list[NonEmpty] = []
 
 
 class CatalogItem(msgspec.Struct, kw_only=True):
@@ -59,3 +81,9 @@ class CatalogItem(msgspec.Struct, kw_only=True):
     title: str
     categories: list[str]
     gtin: str | None = None
+
+
+class Rejection(msgspec.Struct):
+    """A record that cannot be accepted, with each field and its problem."""
+
+    errors: list[dict[str, str]]

@@ -1,42 +1,126 @@
-"""Mailer's HTTP API: unsubscribe (RFC 8058 one-click)."""
+"""Mailer's HTTP API: unsubscribe (RFC 8058 one-click) and the operators' mail preview."""
 
 from __future__ import annotations
 
+import hmac
+
+import jinja2
+import msgspec
 from aiohttp import web
 
 from services.mailer import store, tokens
-from shared.errors import NotFound
+from services.mailer.i18n import STRINGS, SUPPORTED, language_for
+from services.mailer.render import Delivery, compose, parse
+from services.mailer.sender import claim_config, unsubscribe_url
+from shared.errors import Invalid, NotFound, Unauthorized, field_error
 from shared.http import POOL, json_response
 from shared.service import SETTINGS
 
 routes = web.RouteTableDef()
 
-_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Unsubscribe</title></head>
-<body style="font-family:sans-serif;max-width:36em;margin:2em auto;padding:0 1em">
-<h1>Safety messages</h1>
-<form method="post"><p>Stop receiving safety messages from our shop?</p>
-<button type="submit">Unsubscribe</button></form></body></html>"""
+_page = jinja2.Environment(
+    loader=jinja2.PackageLoader("services.mailer", "templates"), autoescape=True
+).get_template("unsubscribe.html.j2")
+
+# The stand-in customer of a preview, in each language.
+_SAMPLE = {
+    "ja": ("山田 花子", "モバイルバッテリー 10000mAh"),
+    "en": ("Jane Doe", "Power bank 10000 mAh"),
+    "fr": ("Camille Martin", "Batterie externe 10000 mAh"),
+}
 
 
-def _customer(request: web.Request) -> str:
+def _masked(email: str) -> str:
+    """Enough of an address to recognize it, not enough to harvest it from a link."""
+    local, _, domain = email.partition("@")
+    return f"{local[:2]}***@{domain}"
+
+
+async def _contact(request: web.Request) -> tuple[str, str, str, bool]:
     customer_id = tokens.verify(request.app[SETTINGS].secret_key, request.match_info["token"])
     if customer_id is None:
         raise NotFound("unknown or invalid unsubscribe link")
-    return customer_id
+    row = await store.contact(request.app[POOL], customer_id)
+    if row is None:
+        raise NotFound("unknown or invalid unsubscribe link")
+    return customer_id, row["email"], language_for(row["locale"]), row["suppressed"]
+
+
+def _html(lang: str, email: str, done: bool) -> web.Response:
+    body = _page.render(lang=lang, t=STRINGS[lang], email=_masked(email), done=done)
+    return web.Response(text=body, content_type="text/html")
 
 
 @routes.get("/u/{token}")
 async def unsubscribe_page(request: web.Request) -> web.Response:
     """A page with one button; GET never unsubscribes (mail scanners follow links)."""
-    _customer(request)
-    return web.Response(text=_PAGE, content_type="text/html")
+    _, email, lang, suppressed = await _contact(request)
+    return _html(lang, email, suppressed)
 
 
 @routes.post("/u/{token}")
 async def unsubscribe(request: web.Request) -> web.Response:
     """Unsubscribe at once (RFC 8058 one-click, or the page's button)."""
-    customer_id = _customer(request)
-    await store.unsubscribe(request.app[POOL], customer_id)
-    return json_response({"unsubscribed": True})
+    customer_id, _, lang, _ = await _contact(request)
+    email = await store.unsubscribe(request.app[POOL], customer_id)
+    if email is None:
+        raise NotFound("unknown or invalid unsubscribe link")
+    return _html(lang, email, True)
+
+
+def _operator(request: web.Request) -> None:
+    key = request.app[SETTINGS].operator_key
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not key or not hmac.compare_digest(given.encode(), key.encode()):
+        raise Unauthorized("an operator key is required (Authorization: Bearer KEY)")
+
+
+@routes.get("/v1/preview/{advisory_id}")
+async def preview(request: web.Request) -> web.Response:
+    """The mail of an advisory as a customer would receive it, for operators."""
+    _operator(request)
+    lang = request.query.get("lang", "en")
+    if lang not in SUPPORTED:
+        raise Invalid("unsupported language", [field_error("lang", f"one of {SUPPORTED}")])
+    settings = request.app[SETTINGS]
+    row = await store.advisory(request.app[POOL], request.match_info["advisory_id"])
+    if row is None:
+        raise NotFound("no published advisory with this id")
+    name, product = _SAMPLE[lang]
+    delivery = Delivery(
+        advisory_id=row["advisory_id"],
+        customer_id="preview",
+        email="customer@example.com",
+        name=name,
+        locale=lang,
+        agency_name=row["agency_name"],
+        title=msgspec.json.decode(row["title"]),
+        body=msgspec.json.decode(row["body"]),
+        source_url=row["source_url"],
+        purchases=[{"order_id": "A-0001", "sku": "SAMPLE", "title": product}],
+        kind=row["kind"],
+        page_url=f"{claim_config(settings).public_url}/safety/{row['advisory_id']}",
+    )
+    _, raw = compose(
+        [delivery],
+        sender=settings.mail_from,
+        unsubscribe_url=unsubscribe_url(settings, "preview"),
+        list_id="preview",
+    )
+    mail = parse(raw)
+    html = mail.get_body(("html",))
+    text = mail.get_body(("plain",))
+    assert html is not None and text is not None
+    if request.query.get("format") == "html":
+        return web.Response(text=html.get_content(), content_type="text/html")
+    return json_response(
+        {
+            "advisory_id": row["advisory_id"],
+            "lang": lang,
+            "withdrawn": row["withdrawn_at"] is not None,
+            "subject": str(mail["Subject"]),
+            "headers": {k: str(v) for k, v in mail.items()},
+            "text": text.get_content(),
+            "html": html.get_content(),
+        }
+    )

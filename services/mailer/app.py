@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
 from aiohttp import web
 
 from services.mailer import handlers
 from services.mailer.api import routes
-from services.mailer.sender import sending
+from services.mailer.report import responder
+from services.mailer.sender import WAKE, sending
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
@@ -32,16 +34,18 @@ def _registry(app: web.Application) -> Registry:
         ),
         "mailer-deliveries": (
             m.DeliveryEvent,
-            on(handlers.on_delivery, pool=pool, clock=clock),
+            on(handlers.on_delivery, pool=pool, clock=clock, wake=app[WAKE]),
         ),
     }
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """The mailer application: pool, NATS, consumers and the sender."""
+    """The mailer application: pool, NATS, the report responder, consumers and the sender."""
     app = base_app(settings, clock)
+    app[WAKE] = asyncio.Event()
     app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
     app.cleanup_ctx.append(nats_connection("mailer"))
+    app.cleanup_ctx.append(responder)
     app.cleanup_ctx.append(consumers(_registry))
     app.cleanup_ctx.append(sending)
     app.router.add_routes(routes)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import asyncpg
 
 from services.mailer import store
+from services.mailer.metrics import DELIVERIES
 from shared import messages as m
 from shared.clock import Clock
 
 log = logging.getLogger(__name__)
 
 
-async def on_delivery(batch: m.DeliveryBatch, *, pool: asyncpg.Pool, clock: Clock) -> None:
-    """Add a batch of requested deliveries to the ledger."""
+async def on_delivery(
+    batch: m.DeliveryBatch, *, pool: asyncpg.Pool, clock: Clock, wake: asyncio.Event
+) -> None:
+    """Add a batch of requested deliveries to the ledger and wake the sender."""
     added = await store.add_deliveries(pool, batch, clock.now())
+    DELIVERIES.labels("queued").inc(added)
+    wake.set()
     log.info(
         "deliveries queued",
         extra={
@@ -38,6 +44,7 @@ async def on_advisory(event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Cloc
             await store.save_advisory(pool, event)
         case m.AdvisoryWithdrawn():
             cancelled = await store.withdraw(pool, event.advisory_id, event.withdrawn_at)
+            DELIVERIES.labels("cancelled").inc(cancelled)
             log.info(
                 "advisory withdrawn",
                 extra={"advisory_id": event.advisory_id, "cancelled": cancelled},

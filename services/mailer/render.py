@@ -1,29 +1,34 @@
-"""Rendering a delivery into a multipart e-mail in the customer's language."""
+"""Rendering deliveries into a multipart e-mail in the customer's language."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import functools
 import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from typing import Any
 
 import jinja2
 import msgspec
 
-from services.mailer.i18n import STRINGS, language_for, pick
+from services.mailer import mime
+from services.mailer.i18n import STRINGS, language_for, pick, why
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("services.mailer", "templates"),
     autoescape=jinja2.select_autoescape(["html", "html.j2"]),
-    trim_blocks=False,
     undefined=jinja2.StrictUndefined,
 )
-_text = _env.get_template("advisory.txt.j2")
-_html = _env.get_template("advisory.html.j2")
+_text = _env.get_template("mail.txt.j2")
+_html = _env.get_template("mail.html.j2")
 
 
 class Delivery(msgspec.Struct, kw_only=True):
-    """Everything needed to render one mail."""
+    """Everything needed to render one advisory for one customer."""
 
     advisory_id: str
     customer_id: str
@@ -35,6 +40,9 @@ class Delivery(msgspec.Struct, kw_only=True):
     body: dict[str, str]
     source_url: str
     purchases: list[dict[str, Any]]
+    kind: str = ""
+    reason: str = ""
+    page_url: str = ""
 
 
 def message_id(advisory_id: str, customer_id: str, domain: str) -> str:
@@ -43,31 +51,121 @@ def message_id(advisory_id: str, customer_id: str, domain: str) -> str:
     return f"<{advisory_id}.{digest}@{domain}>"
 
 
-def render(delivery: Delivery, *, sender: str, unsubscribe_url: str, list_id: str) -> EmailMessage:
-    """Build the multipart (text and HTML) message for one delivery."""
-    lang = language_for(delivery.locale)
+def digest_id(advisory_ids: Sequence[str], customer_id: str, domain: str) -> str:
+    """The Message-ID of a digest: the same advisories for the same customer, the same id."""
+    key = "\0".join([customer_id, *sorted(advisory_ids)])
+    return f"<digest.{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def mail_id(deliveries: Sequence[Delivery], domain: str) -> str:
+    """The Message-ID of the mail carrying these deliveries (one advisory, or a digest)."""
+    first = deliveries[0]
+    if len(deliveries) == 1:
+        return message_id(first.advisory_id, first.customer_id, domain)
+    return digest_id([d.advisory_id for d in deliveries], first.customer_id, domain)
+
+
+def _purchase(p: dict[str, Any], t: dict[str, str]) -> dict[str, str]:
+    details = []
+    if p.get("order_id"):
+        details.append(t["order"].format(order_id=p["order_id"]))
+    if p.get("placed_at"):
+        details.append(t["ordered_on"].format(date=str(p["placed_at"])[:10]))
+    return {"title": p.get("title") or p.get("sku") or "", "details": ", ".join(details)}
+
+
+def _item(d: Delivery, lang: str) -> dict[str, Any]:
+    t = STRINGS[lang]
+    body = pick(d.body, lang)
+    return {
+        "title": pick(d.title, lang),
+        "advice_from": t["advice_from"].format(agency=d.agency_name),
+        "paragraphs": [p.strip() for p in body.split("\n\n") if p.strip()],
+        "purchases": [_purchase(p, t) for p in d.purchases],
+        "why": why(lang, d.kind),
+        "page_url": d.page_url,
+        "source_url": d.source_url,
+    }
+
+
+@functools.lru_cache(maxsize=16)
+def domain_of(sender: str) -> str:
+    """The domain of the From address, which also names Message-IDs."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "anshin.invalid"
+
+
+@functools.lru_cache(maxsize=16)
+def _from(sender: str) -> str:
+    return mime.address(*parseaddr(sender))
+
+
+def compose(
+    deliveries: Sequence[Delivery],
+    *,
+    sender: str,
+    unsubscribe_url: str,
+    list_id: str,
+    date: datetime | None = None,
+) -> tuple[str, bytes]:
+    """Return (Message-ID, wire bytes) of one mail: one advisory, or a digest of several."""
+    first = deliveries[0]
+    lang = language_for(first.locale)
+    t = STRINGS[lang]
+    items = [_item(d, lang) for d in deliveries]
+    digest = len(items) > 1
+    subject: str = t["digest_subject"].format(count=len(items)) if digest else items[0]["title"]
+    greeting = t["greeting"].format(name=first.name) if first.name else t["greeting_anonymous"]
     context = {
         "lang": lang,
-        "t": STRINGS[lang],
-        "name": delivery.name,
-        "agency": delivery.agency_name,
-        "title": pick(delivery.title, lang),
-        "body": pick(delivery.body, lang),
-        "purchases": delivery.purchases,
-        "source_url": delivery.source_url,
+        "t": t,
+        "digest": digest,
+        "subject": subject,
+        "greeting": greeting,
+        "intro": t["digest_intro"] if digest else t["intro"].format(agency=first.agency_name),
+        "items": items,
         "unsubscribe_url": unsubscribe_url,
     }
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "anshin.invalid"
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = formataddr((delivery.name, delivery.email)) if delivery.name else delivery.email
-    msg["Subject"] = context["title"]
-    msg["Message-ID"] = message_id(delivery.advisory_id, delivery.customer_id, domain)
-    msg["Content-Language"] = lang
-    msg["List-Id"] = list_id
-    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["X-Anshin-Advisory"] = delivery.advisory_id
-    msg.set_content(_text.render(context))
-    msg.add_alternative(_html.render(context), subtype="html")
-    return msg
+    mid = mail_id(deliveries, domain_of(sender))
+    headers = [
+        ("From", _from(sender)),
+        ("To", mime.address(first.name, first.email)),
+        ("Subject", mime.header_value(subject)),
+        ("Date", format_datetime(date or datetime.now(UTC))),
+        ("Message-ID", mid),
+        ("Content-Language", lang),
+        ("List-Id", list_id),
+        ("List-Unsubscribe", f"<{unsubscribe_url}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("X-Anshin-Advisory", ",".join(d.advisory_id for d in deliveries)),
+    ]
+    return mid, mime.alternative(headers, _text.render(context), _html.render(context))
+
+
+def parse(raw: bytes) -> EmailMessage:
+    """Wire bytes as an EmailMessage (for previews and tests; the sender sends the bytes)."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def render(
+    delivery: Delivery,
+    *,
+    sender: str,
+    unsubscribe_url: str,
+    list_id: str,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """Build the multipart (text and HTML) message for one delivery."""
+    _, raw = compose(
+        [delivery], sender=sender, unsubscribe_url=unsubscribe_url, list_id=list_id, date=date
+    )
+    return parse(raw)
+
+
+def render_digest(
+    deliveries: Sequence[Delivery], *, sender: str, unsubscribe_url: str, list_id: str
+) -> EmailMessage:
+    """Build one digest mail carrying several advisories for the same customer."""
+    _, raw = compose(deliveries, sender=sender, unsubscribe_url=unsubscribe_url, list_id=list_id)
+    return parse(raw)

@@ -1,20 +1,24 @@
-"""The sender: claims due deliveries, renders them and hands them to SMTP."""
+"""The sender: claims due mail, renders it, hands it to SMTP and records what SMTP said."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import json
 import logging
-from collections.abc import AsyncIterator
+import random
+import time
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from email.utils import parseaddr
 
-import aiosmtplib
 import asyncpg
 from aiohttp import web
 
-from services.mailer import store, tokens
-from services.mailer.render import Delivery, render
+from services.mailer import claim, ledger, policy, signing, tokens
+from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
+from services.mailer.render import compose, domain_of
+from services.mailer.smtp import Envelope, Outcome, Result, SmtpPool
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import POOL
@@ -22,8 +26,11 @@ from shared.service import CLOCK, SETTINGS
 
 log = logging.getLogger(__name__)
 
-CLAIM = 50
 IDLE_SECONDS = 0.5
+IN_FLIGHT = 2  # claims being delivered at once: the connections never wait for the database
+SWEEP_SECONDS = 5.0
+MAX_ATTEMPTS = 30  # with backoff capped at an hour: about a day of 4xx before giving up
+WAKE = web.AppKey("mailer_wake", asyncio.Event)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -36,120 +43,143 @@ def unsubscribe_url(settings: Settings, customer_id: str) -> str:
     return f"{settings.mailer_public_url}/u/{tokens.make(settings.secret_key, customer_id)}"
 
 
-def delivery_of(row: asyncpg.Record) -> Delivery:
-    """A claimed ledger row as a renderable delivery."""
-    return Delivery(
-        advisory_id=row["advisory_id"],
-        customer_id=row["customer_id"],
-        email=row["email"],
-        name=row["name"],
-        locale=row["locale"],
-        agency_name=row["agency_name"],
-        title=json.loads(row["title"]),
-        body=json.loads(row["body"]),
-        source_url=row["source_url"],
-        purchases=json.loads(row["purchases"]),
+def claim_config(settings: Settings, *, limit: int = 200) -> claim.Config:
+    """The claim's view of the settings."""
+    return claim.Config(
+        limit=limit,
+        rules=policy.Rules(
+            cap=settings.routine_cap,
+            period=timedelta(days=settings.cap_period_days),
+            quiet=policy.quiet_hours(settings.quiet_hours),
+        ),
+        overall_rate=settings.send_rate_per_second,
+        domain_rate=settings.send_rate_per_domain,
+        sender_domain=domain_of(settings.mail_from),
+        public_url=settings.public_url.rstrip("/"),
     )
 
 
 class Sender:
-    """Delivers the ledger's due mail over one reused SMTP connection."""
+    """Delivers the ledger's due mail over a pool of reused SMTP connections."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: Settings, clock: Clock) -> None:
-        self._pool = pool
-        self._settings = settings
-        self._clock = clock
-        self._smtp: aiosmtplib.SMTP | None = None
+    def __init__(
+        self, pool: asyncpg.Pool, settings: Settings, clock: Clock, wake: asyncio.Event
+    ) -> None:
+        self._pool, self._settings, self._clock, self._wake = pool, settings, clock, wake
+        self.config = claim_config(settings)
+        self.smtp = SmtpPool(settings.smtp_host, settings.smtp_port, settings.smtp_connections)
+        self._signer = signing.from_settings(settings, self.config.sender_domain)
+        self._from = parseaddr(settings.mail_from)[1]
+        self._list_id = f"Safety messages <safety.{self.config.sender_domain}>"
+        self._stopping = asyncio.Event()
 
-    async def run(self) -> None:
-        """Send for ever: claim, send, record; sweep what a crashed sender left behind."""
-        while True:
+    async def run(self, *, until_idle: bool = False) -> None:
+        """Send until stopped (or, with `until_idle`, until nothing is due).
+
+        Claims overlap the delivery of earlier ones (IN_FLIGHT at most), so the database and
+        SMTP work at the same time. Deliveries in progress always finish: nothing sent twice.
+        """
+        swept = 0.0
+        inflight: collections.deque[asyncio.Task[None]] = collections.deque()
+        while not self._stopping.is_set():
+            pause = 0.0
             try:
-                await store.release_stale(self._pool, self._clock.now())
-                sent = await self.send_due()
+                if time.monotonic() - swept > SWEEP_SECONDS:
+                    swept = time.monotonic()
+                    if released := await ledger.release_stale(self._pool, self._clock.now()):
+                        log.warning("re-queued unconfirmed mail", extra={"deliveries": released})
+                claimed = await claim.claim(self._pool, self._clock.now(), self.config)
+                while len(inflight) >= IN_FLIGHT or (inflight and not claimed.mails):
+                    await inflight.popleft()
+                if claimed.mails:
+                    inflight.append(asyncio.create_task(self._deliver(claimed.mails)))
+                elif claimed.rows == 0:
+                    if until_idle:
+                        break
+                    pause = IDLE_SECONDS
+                elif claimed.rate_limited:
+                    # Jitter, so that replicas waiting for the same bucket take turns
+                    # instead of one of them always arriving just after the refill.
+                    refill = 1 / max(self.config.overall_rate, 1)
+                    pause = min(IDLE_SECONDS, refill * random.uniform(0.5, 1.5))
             except Exception:
                 log.warning("sender round failed; retrying", exc_info=True)
-                sent = 0
-                await asyncio.sleep(1.0)
-            if sent == 0:
-                await asyncio.sleep(IDLE_SECONDS)
+                pause = 1.0
+            if pause:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self._wake.wait()
+        while inflight:
+            try:
+                await inflight.popleft()
+            except Exception:
+                log.warning("a delivery failed while stopping", exc_info=True)
 
-    async def send_due(self) -> int:
-        """Claim and send one round of due deliveries; return how many were claimed."""
-        rows = await store.claim_due(self._pool, self._clock.now(), CLAIM)
-        for row in rows:
-            await self._send(row)
-        return len(rows)
+    async def stop(self) -> None:
+        """Let the delivery in progress finish, then stop."""
+        self._stopping.set()
+        self._wake.set()
 
-    async def _send(self, row: asyncpg.Record) -> None:
-        delivery = delivery_of(row)
-        settings = self._settings
-        msg = render(
-            delivery,
-            sender=settings.mail_from,
-            unsubscribe_url=unsubscribe_url(settings, delivery.customer_id),
-            list_id="Anshin safety messages <safety.anshin>",
-        )
-        ids = (delivery.advisory_id, delivery.customer_id)
+    async def _deliver(self, mails: Sequence[claim.Mail]) -> None:
+        """Render, send and record the mails of one claim."""
+        # A generator: each mail is rendered when a connection is free to take it.
+        envelopes = (self._envelope(m) for m in mails)
+        results = await self.smtp.send_all(envelopes, len(mails))
+        await self._record(mails, results)
+
+    def _envelope(self, mail: claim.Mail) -> Envelope:
+        first = mail.deliveries[0]
         try:
-            smtp = await self._connection()
-            await smtp.send_message(msg)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            code = min(e.code for e in exc.recipients)
-            await self._failed(row, code, str(exc))
-        except aiosmtplib.SMTPResponseException as exc:
-            await self._failed(row, exc.code, exc.message)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            await self._close()
-            await store.mark_retry(
-                self._pool, *ids, repr(exc), self._clock.now() + retry_delay(row["attempts"])
+            _, data = compose(
+                mail.deliveries,
+                sender=self._settings.mail_from,
+                unsubscribe_url=unsubscribe_url(self._settings, first.customer_id),
+                list_id=self._list_id,
+                date=self._clock.now(),
             )
-        else:
-            await store.mark_sent(self._pool, *ids, msg["Message-ID"], self._clock.now())
-            log.info(
-                "mail sent",
-                extra={"advisory_id": delivery.advisory_id, "customer_id": delivery.customer_id},
-            )
+            if self._signer is not None:
+                data = self._signer.sign(data)
+        except Exception:
+            log.exception("could not render a mail", extra={"advisory_id": first.advisory_id})
+            data = b""  # not sent: retried with backoff, so a fixed release picks it up
+        return Envelope(self._from, mail.email, data)
 
-    async def _failed(self, row: asyncpg.Record, code: int, error: str) -> None:
-        ids = (row["advisory_id"], row["customer_id"])
-        if 400 <= code < 500:
-            await store.mark_retry(
-                self._pool,
-                *ids,
-                f"{code} {error}",
-                self._clock.now() + retry_delay(row["attempts"]),
-            )
-        else:
-            await store.mark_failed(self._pool, *ids, row["email"], f"{code} {error}")
-            await self._close()
-
-    async def _connection(self) -> aiosmtplib.SMTP:
-        if self._smtp is None or not self._smtp.is_connected:
-            smtp = aiosmtplib.SMTP(
-                hostname=self._settings.smtp_host,
-                port=self._settings.smtp_port,
-                timeout=30,
-                start_tls=False,
-            )
-            await smtp.connect()
-            self._smtp = smtp
-        return self._smtp
-
-    async def _close(self) -> None:
-        if self._smtp is not None:
-            with contextlib.suppress(Exception):
-                await self._smtp.quit()
-            self._smtp = None
+    async def _record(self, mails: Sequence[claim.Mail], results: Sequence[Result]) -> None:
+        now = self._clock.now()
+        sent, failed, errors, suppress = [], [], [], []
+        retry, until, why = [], [], []
+        for mail, result in zip(mails, results, strict=True):
+            SMTP_OUTCOMES.labels(result.outcome.value).inc()
+            if result.outcome is Outcome.SENT:
+                sent += mail.keys
+            elif result.outcome is Outcome.FAILED or mail.attempts >= MAX_ATTEMPTS:
+                failed += mail.keys
+                errors += [result.error] * len(mail.keys)
+                if result.outcome is Outcome.FAILED:
+                    suppress.append(mail.email)
+            else:
+                retry += mail.keys
+                until += [now + retry_delay(mail.attempts)] * len(mail.keys)
+                why += [result.error] * len(mail.keys)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await ledger.mark_sent(conn, sent, now)
+            await ledger.wait(conn, retry, until, ["retry"] * len(retry), why)
+            await ledger.mark_failed(conn, failed, errors, suppress)
+        for state, keys in (("sent", sent), ("deferred", retry), ("failed", failed)):
+            DELIVERIES.labels(state).inc(len(keys))
+        log.info(
+            "mail round",
+            extra={"sent": len(sent), "retry": len(retry), "failed": len(failed)},
+        )
 
 
 @contextlib.asynccontextmanager
 async def sending(app: web.Application) -> AsyncIterator[None]:
     """A cleanup context running the sender in the background."""
-    sender = Sender(app[POOL], app[SETTINGS], app[CLOCK])
+    sender = Sender(app[POOL], app[SETTINGS], app[CLOCK], app[WAKE])
     task = asyncio.create_task(sender.run(), name="sender")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await sender._close()
+    await sender.stop()
+    await task
+    await sender.smtp.close()

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 import msgspec
 
 from shared import messages as m
 from shared.db import Conn
-
-LEASE = timedelta(minutes=5)
 
 
 async def upsert_contact(pool: asyncpg.Pool, c: m.CustomerUpserted, now: datetime) -> None:
@@ -40,7 +39,8 @@ async def save_advisory(pool: asyncpg.Pool, a: m.AdvisoryPublished) -> None:
             " source_url, published_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8)"
             " ON CONFLICT (advisory_id) DO UPDATE SET version = excluded.version,"
             " title = excluded.title, body = excluded.body, source_url = excluded.source_url,"
-            " agency_name = excluded.agency_name WHERE advisories.version < excluded.version",
+            " agency_name = excluded.agency_name, kind = excluded.kind,"
+            " published_at = excluded.published_at WHERE advisories.version < excluded.version",
             a.advisory_id,
             a.version,
             a.rule.kind,
@@ -71,102 +71,37 @@ async def withdraw(pool: asyncpg.Pool, advisory_id: str, at: datetime) -> int:
 
 
 async def add_deliveries(pool: asyncpg.Pool, batch: m.DeliveryBatch, now: datetime) -> int:
-    """Add a batch to the ledger; (advisory, customer) already there is skipped."""
+    """Add a batch to the ledger in one statement; (advisory, customer) already there is skipped.
+
+    A delivery of a withdrawn advisory starts cancelled, one to a suppressed address
+    starts suppressed: neither is ever claimed.
+    """
     encode = msgspec.json.encode
-    rows = [
-        (
-            batch.advisory_id,
-            r.customer_id,
-            batch.priority,
-            batch.kind,
-            r.reason,
-            encode(r.purchases).decode(),
-            batch.requested_at,
-            now,
-        )
-        for r in batch.recipients
-    ]
+    n = len(batch.recipients)
     async with pool.acquire() as conn:
         status = await conn.fetch(
             "INSERT INTO deliveries (advisory_id, customer_id, priority, kind, reason, purchases,"
-            " requested_at, next_attempt_at)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],"
-            " $6::jsonb[], $7::timestamptz[], $8::timestamptz[])"
+            " requested_at, next_attempt_at, state)"
+            " SELECT u.*, CASE WHEN a.withdrawn_at IS NOT NULL THEN 'cancelled'"
+            "   WHEN s.email IS NOT NULL THEN 'suppressed' ELSE 'queued' END"
+            " FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],"
+            "   $6::jsonb[], $7::timestamptz[], $8::timestamptz[])"
+            "   AS u(advisory_id, customer_id, priority, kind, reason, purchases, requested_at,"
+            "   next_attempt_at)"
+            " LEFT JOIN advisories a ON a.advisory_id = u.advisory_id"
+            " LEFT JOIN contacts c ON c.customer_id = u.customer_id"
+            " LEFT JOIN suppressions s ON s.email = c.email"
             " ON CONFLICT DO NOTHING RETURNING 1",
-            *[list(col) for col in zip(*rows, strict=True)],
+            [batch.advisory_id] * n,
+            [r.customer_id for r in batch.recipients],
+            [batch.priority] * n,
+            [batch.kind] * n,
+            [r.reason for r in batch.recipients],
+            [encode(r.purchases).decode() for r in batch.recipients],
+            [batch.requested_at] * n,
+            [now] * n,
         )
     return len(status)
-
-
-async def claim_due(pool: asyncpg.Pool, now: datetime, limit: int) -> list[asyncpg.Record]:
-    """Claim queued deliveries that can be sent now, highest priority first."""
-    async with pool.acquire() as conn, conn.transaction():
-        # Deliveries whose address is suppressed never go out.
-        await conn.execute(
-            "UPDATE deliveries d SET state = 'suppressed' FROM contacts c, suppressions s"
-            " WHERE d.state = 'queued' AND c.customer_id = d.customer_id AND s.email = c.email"
-        )
-        return await conn.fetch(
-            "WITH due AS ("
-            "  SELECT d.advisory_id, d.customer_id FROM deliveries d"
-            "  JOIN contacts c ON c.customer_id = d.customer_id"
-            "  JOIN advisories a ON a.advisory_id = d.advisory_id AND a.withdrawn_at IS NULL"
-            "  WHERE d.state = 'queued' AND d.next_attempt_at <= $1"
-            "  ORDER BY d.priority DESC, d.next_attempt_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED)"
-            " UPDATE deliveries d SET state = 'sending', claimed_at = $1, attempts = attempts + 1"
-            " FROM due, contacts c, advisories a"
-            " WHERE d.advisory_id = due.advisory_id AND d.customer_id = due.customer_id"
-            " AND c.customer_id = d.customer_id AND a.advisory_id = d.advisory_id"
-            " RETURNING d.advisory_id, d.customer_id, d.purchases, d.attempts, c.email, c.name,"
-            " c.locale, a.agency_name, a.title, a.body, a.source_url",
-            now,
-            limit,
-        )
-
-
-async def mark_sent(
-    pool: asyncpg.Pool, advisory_id: str, customer_id: str, message_id: str, now: datetime
-) -> None:
-    """Record that SMTP accepted the mail."""
-    async with pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE deliveries SET state = 'sent', sent_at = $3, message_id = $4, error = NULL"
-            " WHERE advisory_id = $1 AND customer_id = $2",
-            advisory_id,
-            customer_id,
-            now,
-            message_id,
-        )
-
-
-async def mark_retry(
-    pool: asyncpg.Pool, advisory_id: str, customer_id: str, error: str, at: datetime
-) -> None:
-    """Put a delivery back in the queue after a transient failure."""
-    async with pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE deliveries SET state = 'queued', next_attempt_at = $3, error = $4"
-            " WHERE advisory_id = $1 AND customer_id = $2",
-            advisory_id,
-            customer_id,
-            at,
-            error[:500],
-        )
-
-
-async def mark_failed(
-    pool: asyncpg.Pool, advisory_id: str, customer_id: str, email: str, error: str
-) -> None:
-    """Record a permanent failure and suppress the address."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "UPDATE deliveries SET state = 'failed', error = $3"
-            " WHERE advisory_id = $1 AND customer_id = $2",
-            advisory_id,
-            customer_id,
-            error[:500],
-        )
-        await suppress(conn, email, "bounce")
 
 
 async def suppress(conn: Conn, email: str, reason: str) -> None:
@@ -178,30 +113,56 @@ async def suppress(conn: Conn, email: str, reason: str) -> None:
     )
 
 
-async def unsubscribe(pool: asyncpg.Pool, customer_id: str) -> bool:
-    """Suppress the customer's address; return False when the customer is unknown."""
+async def unsubscribe(pool: asyncpg.Pool, customer_id: str) -> str | None:
+    """Suppress the customer's address and what still waits for it; None if unknown."""
     async with pool.acquire() as conn, conn.transaction():
-        email = await conn.fetchval(
+        email: str | None = await conn.fetchval(
             "SELECT email FROM contacts WHERE customer_id = $1", customer_id
         )
         if email is None:
-            return False
+            return None
         await suppress(conn, email, "unsubscribe")
         await conn.execute(
-            "UPDATE deliveries SET state = 'suppressed' WHERE customer_id = $1"
-            " AND state IN ('queued', 'deferred')",
+            "UPDATE deliveries d SET state = 'suppressed' FROM contacts c"
+            " WHERE c.email = $1 AND d.customer_id = c.customer_id"
+            " AND d.state IN ('queued', 'deferred')",
+            email,
+        )
+    return email
+
+
+async def contact(pool: asyncpg.Pool, customer_id: str) -> asyncpg.Record | None:
+    """A customer's address and language, for the unsubscribe page."""
+    async with pool.acquire() as conn:
+        return await conn.fetchrow(
+            "SELECT c.email, c.locale, s.email IS NOT NULL AS suppressed FROM contacts c"
+            " LEFT JOIN suppressions s ON s.email = c.email WHERE c.customer_id = $1",
             customer_id,
         )
-    return True
 
 
-async def release_stale(pool: asyncpg.Pool, now: datetime) -> int:
-    """Put back deliveries claimed by a sender that never confirmed them (a crashed replica)."""
+async def advisory(pool: asyncpg.Pool, advisory_id: str) -> asyncpg.Record | None:
+    """The published content of an advisory, as the mailer holds it."""
     async with pool.acquire() as conn:
-        status = await conn.execute(
-            "UPDATE deliveries SET state = 'queued', next_attempt_at = $1"
-            " WHERE state = 'sending' AND claimed_at < $2",
-            now,
-            now - LEASE,
+        return await conn.fetchrow(
+            "SELECT advisory_id, kind, agency_name, title, body, source_url, withdrawn_at"
+            " FROM advisories WHERE advisory_id = $1 AND version > 0",
+            advisory_id,
         )
-    return int(status.split()[-1])
+
+
+async def reach(pool: asyncpg.Pool, advisory_id: str) -> tuple[dict[str, int], list[Any]]:
+    """Deliveries of an advisory by state, overall and by UTC day (sent, else requested)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT to_char(coalesce(sent_at, requested_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+            " AS day, state, count(*) AS n FROM deliveries WHERE advisory_id = $1"
+            " GROUP BY 1, 2 ORDER BY 1, 2",
+            advisory_id,
+        )
+    counts: dict[str, int] = {}
+    days: dict[str, dict[str, int]] = {}
+    for r in rows:
+        counts[r["state"]] = counts.get(r["state"], 0) + r["n"]
+        days.setdefault(r["day"], {})[r["state"]] = r["n"]
+    return counts, sorted(days.items())

@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 
 async def connect(url: str, name: str) -> Client:
-    """Connect to NATS, retrying for ever while the server is away."""
+    """Connect to NATS (`url` may list several servers, comma-separated), retrying for ever."""
     return await nats.connect(
-        url,
+        servers=[server.strip() for server in url.split(",") if server.strip()],
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,

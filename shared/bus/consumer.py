@@ -81,6 +81,8 @@ class Consumer(Generic[T]):
             try:
                 msgs = await sub.fetch(self.spec.fetch_batch, timeout=1.0)
             except (FetchTimeoutError, TimeoutError):
+                # Nothing waiting for this replica: a stale lag would keep an alert firing.
+                CONSUMER_PENDING.labels(self.spec.durable).set(0)
                 continue
             except ConnectionClosedError:
                 break

@@ -17,6 +17,8 @@ import aiohttp
 import pytest
 
 from deploy.servers import free_port
+from shared import bus
+from tests.support.pg import postgres_home
 from tests.support.shop import expect, order, power_bank_advisory
 
 
@@ -63,14 +65,15 @@ class Launcher:
         return list(mailbox.Maildir(str(self.data / "mail"), create=False))
 
 
-@pytest.fixture
-def launcher(tmp_path: Path, database_url: str, nats_url: str) -> Iterator[Launcher]:
-    env = dict(os.environ)
+def _launch_env(data: Path, **servers: str) -> dict[str, str]:
+    """The environment of a launcher on free ports; NATS_URL/DATABASE_URL only where given."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
+    env.update(servers)
     env.update(
         {
-            "NATS_URL": nats_url,
-            "DATABASE_URL": database_url,
-            "ANSHIN_DATA_DIR": str(tmp_path / "data"),
+            "ANSHIN_DATA_DIR": str(data),
+            "ANSHIN_QUIET_HOURS": "off",
+            "ANSHIN_EMBEDDED_NATS_PORT": str(free_port()),
             "ANSHIN_SMTP_PORT": str(free_port()),
             "ANSHIN_MAILBOX_WEB_PORT": str(free_port()),
             **{
@@ -80,6 +83,12 @@ def launcher(tmp_path: Path, database_url: str, nats_url: str) -> Iterator[Launc
         }
     )
     env.pop("ANSHIN_SMTP_HOST", None)
+    return env
+
+
+@pytest.fixture
+def launcher(tmp_path: Path, database_url: str, nats_url: str) -> Iterator[Launcher]:
+    env = _launch_env(tmp_path / "data", NATS_URL=nats_url, DATABASE_URL=database_url)
     stack = Launcher(tmp_path / "data", env)
     stack.start()
     try:
@@ -156,3 +165,40 @@ async def test_first_path_through_the_running_stack(
     launcher.start()
     await asyncio.sleep(3)
     assert len(launcher.mails()) == 1
+
+
+async def test_make_up_starts_embedded_servers_and_keeps_their_data() -> None:
+    # No pooled connections: the services on the same ports are new processes after a restart.
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+    with postgres_home() as home:
+        await _first_and_second_make_up(home / "data", http)
+    await http.close()
+
+
+async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> None:
+    stack = Launcher(data, _launch_env(data))
+    the_order = order("A-7", datetime.now(UTC))
+    stack.start()
+    try:
+        answer = await expect(
+            await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order), 202
+        )
+        assert answer["accepted"] == 1
+        assert (data / "pg" / "PG_VERSION").exists() and (data / "nats" / "jetstream").exists()
+    finally:
+        stack.stop()
+    stack.start()  # a second `make up` on the same data
+    try:
+        again = await expect(
+            await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order), 202
+        )
+        assert again == {"accepted": 0, "duplicates": 1, "rejected": []}
+        nc = await bus.connect(f"nats://127.0.0.1:{stack.env['ANSHIN_EMBEDDED_NATS_PORT']}", "t")
+        try:
+            stored = await nc.jetstream().stream_info("CUSTOMERS")
+        finally:
+            await nc.close()
+        assert stored.state.messages == 1, "the event published before the restart is kept"
+    finally:
+        stack.stop()
+    assert not (data / "anshin.pid").exists()

@@ -10,7 +10,7 @@ from nats.aio.client import Client
 from shared import bus, db
 from shared import messages as m
 from shared.bus import Subjects
-from shared.outbox import DDL, OutboxRelay, enqueue
+from shared.outbox import OutboxRelay, enqueue, install_outbox
 
 
 async def test_migrations_are_idempotent_and_safe_for_concurrent_replicas(
@@ -34,12 +34,8 @@ async def test_migrations_are_idempotent_and_safe_for_concurrent_replicas(
 
 
 async def _outbox_pool(database_url: str) -> asyncpg.Pool:
-    admin = await asyncpg.connect(database_url)
-    await admin.execute('CREATE SCHEMA IF NOT EXISTS "ingest"')
-    await admin.close()
     pool = await db.create_pool(database_url, "ingest")
-    async with pool.acquire() as conn:
-        await conn.execute(DDL)
+    await install_outbox(pool)
     return pool
 
 

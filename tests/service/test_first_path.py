@@ -10,14 +10,10 @@ import aiohttp
 
 from services.advisory import auth
 from services.advisory import store as advisory_store
-from services.advisory.app import build as build_advisory
-from services.ingest.app import build as build_ingest
-from services.mailer.app import build as build_mailer
-from services.matcher.app import build as build_matcher
 from shared import db
 from shared.clock import Clock
 from shared.config import Settings
-from tests.support.fixtures import running
+from tests.support.fixtures import run_services
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
 
@@ -36,18 +32,8 @@ async def test_embargoed_advice_reaches_the_buyer_once(
     settings: Settings, clock: Clock, smtp_sink: SmtpSink, http: aiohttp.ClientSession
 ) -> None:
     async with contextlib.AsyncExitStack() as stack:
-        ingest = await stack.enter_async_context(
-            running(build_ingest, settings, clock, settings.ingest_port)
-        )
-        advisory = await stack.enter_async_context(
-            running(build_advisory, settings, clock, settings.advisory_port)
-        )
-        await stack.enter_async_context(
-            running(build_matcher, settings, clock, settings.matcher_port)
-        )
-        await stack.enter_async_context(
-            running(build_mailer, settings, clock, settings.mailer_port)
-        )
+        urls = await run_services(stack, settings, clock, "ingest", "advisory", "matcher", "mailer")
+        ingest, advisory = urls["ingest"], urls["advisory"]
         key = await _agency(settings)
         headers = {"Authorization": f"Bearer {key}"}
 
@@ -94,12 +80,8 @@ async def test_bad_input_gets_json_errors_naming_the_field(
     settings: Settings, clock: Clock, http: aiohttp.ClientSession
 ) -> None:
     async with contextlib.AsyncExitStack() as stack:
-        ingest = await stack.enter_async_context(
-            running(build_ingest, settings, clock, settings.ingest_port)
-        )
-        advisory = await stack.enter_async_context(
-            running(build_advisory, settings, clock, settings.advisory_port)
-        )
+        urls = await run_services(stack, settings, clock, "ingest", "advisory")
+        ingest, advisory = urls["ingest"], urls["advisory"]
         body = await expect(await http.post(f"{ingest}/v1/orders", data=b"{nope"), 400)
         assert body["error"] and body["details"][0]["field"] == "$"
         mixed = [order("A-1", clock.now()), {"order_id": "A-2"}]
@@ -107,6 +89,7 @@ async def test_bad_input_gets_json_errors_naming_the_field(
         assert body["accepted"] == 1
         assert body["rejected"][0]["index"] == 1
         assert body["rejected"][0]["errors"][0]["problem"].startswith("Object missing")
+        assert body["rejected"][0]["errors"][0]["field"] in ("channel", "placed_at", "customer")
         body = await expect(await http.post(f"{ingest}/v1/orders?format=telex", json=[]), 400)
         assert body["details"] == [{"field": "format", "problem": "'telex' is not a known format"}]
         body = await expect(await http.post(f"{advisory}/v1/advisories", json={}), 401)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,19 @@ async def running(build: Build, settings: Settings, clock: Clock, port: int) -> 
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+async def run_services(
+    stack: contextlib.AsyncExitStack, settings: Settings, clock: Clock, *names: str
+) -> dict[str, str]:
+    """Run the named services in-process on their configured ports; return their base URLs."""
+
+    urls = {}
+    for name in names:
+        build = importlib.import_module(f"services.{name}.app").build
+        port = getattr(settings, f"{name}_port")
+        urls[name] = await stack.enter_async_context(running(build, settings, clock, port))
+    return urls
 
 
 @pytest.fixture

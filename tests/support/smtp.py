@@ -5,24 +5,41 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import time
 from collections.abc import Callable
 from email.message import EmailMessage
 
+import msgspec
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from deploy.servers import free_port
 
 # Decides the reply to one recipient: None accepts, a string such as "451 try later" refuses.
 Verdict = Callable[[str], str | None]
+# Decides the reply to a whole message at DATA: None accepts, "451 …" defers, "554 …" refuses.
+DataVerdict = Callable[[EmailMessage], str | None]
+
+
+class Arrival(msgspec.Struct, frozen=True):
+    """When an accepted message arrived, and over which client connection."""
+
+    at: float
+    peer: str
+    message: EmailMessage
+    raw: bytes
 
 
 class SmtpSink:
-    """Accepts mail into a list; `verdict` can refuse some recipients with 4xx or 5xx."""
+    """Accepts mail into a list; `verdict` and `data_verdict` can refuse with 4xx or 5xx."""
 
     def __init__(self, verdict: Verdict | None = None) -> None:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
+        self.arrivals: list[Arrival] = []
+        self.rcpt_attempts: list[str] = []
+        self.data_attempts: list[str] = []  # the Message-ID of every DATA, accepted or not
         self.verdict: Verdict = verdict or (lambda _: None)
+        self.data_verdict: DataVerdict = lambda _: None
         self._server: asyncio.Server | None = None
         self.arrived = asyncio.Event()
 
@@ -43,6 +60,7 @@ class SmtpSink:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         """Accept or refuse one recipient."""
+        self.rcpt_attempts.append(address)
         refusal = self.verdict(address)
         if refusal is not None:
             return refusal
@@ -50,13 +68,22 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        """Keep the message."""
+        """Keep the message, unless `data_verdict` refuses it."""
         raw = envelope.original_content or b""
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
+        self.data_attempts.append(str(message["Message-ID"]))
+        refusal = self.data_verdict(message)
+        if refusal is not None:
+            return refusal
         self.messages.append(message)
+        self.arrivals.append(Arrival(time.monotonic(), str(session.peer), message, raw))
         self.arrived.set()
         return "250 Message accepted"
+
+    def message_ids(self) -> list[str]:
+        """The Message-ID of every accepted message, in arrival order."""
+        return [str(m["Message-ID"]) for m in self.messages]
 
     async def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         """Wait until at least `count` messages arrived; return them all."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from services.advisory.model import AdvisoryIn, validate
+from services.advisory.model import AdvisoryIn, AdvisoryPatch, amend, validate
 from shared.errors import Invalid
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
@@ -54,7 +54,7 @@ def test_each_kind_names_its_missing_parameters() -> None:
 def test_empty_text_is_refused() -> None:
     with pytest.raises(Invalid) as info:
         validate(_advisory(title={"en": "  "}, body={"ja": "本文"}), NOW)
-    assert _fields(info.value) == {"title.en", "body.en"}
+    assert _fields(info.value) == {"title.en", "body.en", "title.ja"}
 
 
 def test_unknown_kind_and_fields_are_validation_errors() -> None:
@@ -62,3 +62,27 @@ def test_unknown_kind_and_fields_are_validation_errors() -> None:
         _advisory(kind="weekly")
     with pytest.raises(msgspec.ValidationError, match="colour"):
         _advisory(colour="red")
+
+
+def test_a_source_url_must_be_a_web_address() -> None:
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(source_url="javascript:alert(1)"), NOW)
+    assert _fields(info.value) == {"source_url"}
+    validate(_advisory(source_url="https://agency.example/advice"), NOW)
+
+
+def test_every_language_has_both_a_title_and_a_body() -> None:
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(title={"en": "T", "fr": "Titre"}), NOW)
+    assert info.value.details == [
+        {"field": "body.fr", "problem": "required in every language given"}
+    ]
+
+
+def test_an_amendment_changes_only_the_fields_it_names() -> None:
+    patch = msgspec.convert({"window_days": 14, "expires_at": None}, AdvisoryPatch)
+    amended = amend(_advisory(expires_at=(NOW + timedelta(days=9)).isoformat()), patch)
+    assert amended.window_days == 14 and amended.expires_at is None
+    assert amended.title == {"en": "T"} and amended.categories == ["power_bank"]
+    with pytest.raises(msgspec.ValidationError, match="kind"):
+        msgspec.convert({"kind": "weekly"}, AdvisoryPatch)

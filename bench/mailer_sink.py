@@ -1,0 +1,47 @@
+"""An SMTP sink for the mailer benchmark, in its own process: counts what it accepts."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+_MESSAGE_ID = re.compile(rb"^Message-ID: *(<[^>]+>)", re.MULTILINE | re.IGNORECASE)
+
+
+class Counter:
+    """Accepts every message and remembers its Message-ID."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.ids: set[bytes] = set()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Count one message."""
+        data = envelope.original_content or b""
+        found = _MESSAGE_ID.search(data, 0, 4096)
+        self.accepted += 1
+        if found:
+            self.ids.add(found.group(1))
+        return "250 OK"
+
+
+async def serve(port: int) -> None:
+    """Listen; on each `count` line from stdin print `accepted unique` and reset; stop at EOF."""
+    counter = Counter()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(counter, hostname="sink"), "127.0.0.1", port)
+    commands = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
+    print("ready", flush=True)
+    while line := await commands.readline():
+        if line.strip() == b"count":
+            print(f"{counter.accepted} {len(counter.ids)}", flush=True)
+            counter.accepted, counter.ids = 0, set()
+    server.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(int(sys.argv[1])))

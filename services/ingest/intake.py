@@ -1,0 +1,129 @@
+"""The one path of every order into ingest, for the HTTP API and the backfill alike.
+
+Records are normalized, categorized and stored with their bus events in one transaction;
+the answer counts what was new, what was a duplicate, and names each rejected record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from services.ingest import store
+from services.ingest.categorize import categorize
+from services.ingest.formats import Indexed
+from services.ingest.model import Order, OrderEvent, Rejection
+from services.ingest.normalize import Prepared, prepare
+from shared.db import Conn
+from shared.errors import field_error
+
+UNKNOWN_ORDER = "no such order"
+
+
+class Outcome(msgspec.Struct, kw_only=True):
+    """What became of a batch: new, already known, and rejected by index."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = []
+
+
+def email_secret(secret_key: str) -> bytes:
+    """The key of the e-mail hashes, derived from the service secret."""
+    return hmac.new(secret_key.encode(), b"anshin:ingest:email", hashlib.sha256).digest()
+
+
+async def ingest(
+    pool: asyncpg.Pool,
+    records: Indexed,
+    *,
+    secret: bytes,
+    now: datetime,
+    link_by_email: bool = False,
+) -> Outcome:
+    """Normalize, categorize and store a batch of orders and order events."""
+    rejected: list[tuple[int, list[dict[str, str]]]] = []
+    orders: list[tuple[int, Prepared]] = []
+    order_events: list[tuple[int, OrderEvent]] = []
+    for index, record in records:
+        if isinstance(record, Order):
+            ready = prepare(record, secret, link_by_email=link_by_email)
+            if isinstance(ready, Prepared):
+                orders.append((index, ready))
+            else:
+                rejected.append((index, ready.errors))
+        elif isinstance(record, Rejection):
+            rejected.append((index, record.errors))
+        else:
+            order_events.append((index, record))
+    batch = [p for _, p in orders]
+    await categorize(pool, batch)
+    async with pool.acquire() as conn, conn.transaction():
+        if link_by_email:
+            await _link(conn, batch)
+        new = await store.accept_orders(conn, batch)
+        resolved, refused = await _resolve(conn, order_events, now)
+        new += await store.record_events(conn, [e for _, e in resolved])
+    rejected += refused
+    accepted = sum(new)
+    return Outcome(
+        accepted=accepted,
+        duplicates=len(new) - accepted,
+        rejected=[{"index": i, "errors": e} for i, e in sorted(rejected, key=lambda r: r[0])],
+    )
+
+
+async def _link(conn: Conn, batch: list[Prepared]) -> None:
+    """Give a marketplace buyer the shop's customer id of the same e-mail address."""
+    known = await store.linked_customers(conn, [p.email_key for p in batch if p.link_by_email])
+    for p in batch:
+        shop_id = known.get(p.email_key)
+        if p.link_by_email and shop_id and shop_id != p.order.customer.id:
+            customer = msgspec.structs.replace(p.order.customer, id=shop_id)
+            p.order = msgspec.structs.replace(p.order, customer=customer)
+
+
+async def _resolve(
+    conn: Conn, rows: list[tuple[int, OrderEvent]], now: datetime
+) -> tuple[list[tuple[int, store.Resolved]], list[tuple[int, list[dict[str, str]]]]]:
+    """Find each event's order and name its lines; refuse events of unknown orders or lines."""
+    known = await store.known_orders(conn, list({(e.channel, e.order_id) for _, e in rows}))
+    resolved: list[tuple[int, store.Resolved]] = []
+    refused: list[tuple[int, list[dict[str, str]]]] = []
+    for index, e in rows:
+        order = known.get((e.channel, e.order_id))
+        if order is None:
+            refused.append((index, [field_error("order_id", f"{UNKNOWN_ORDER} on {e.channel}")]))
+            continue
+        count = len(order.skus)
+        errors = [
+            field_error("line_nos", f"line {n} does not exist (the order has {count})")
+            for n in e.line_nos
+            if n > count
+        ]
+        errors += [
+            field_error("skus", f"{sku!r} is not in the order")
+            for sku in e.skus
+            if sku not in order.skus
+        ]
+        if errors:
+            refused.append((index, errors))
+            continue
+        lines = set(e.line_nos) | {n for n, sku in enumerate(order.skus, 1) if sku in e.skus}
+        # Naming every line is the same fact as naming none: the whole order.
+        line_nos = sorted(lines) if len(lines) < count else []
+        event = store.Resolved(
+            event=e.event,
+            channel=e.channel,
+            order_id=e.order_id,
+            customer_id=order.customer_id,
+            at=e.at or now,
+            line_nos=line_nos,
+        )
+        resolved.append((index, event))
+    return resolved, refused

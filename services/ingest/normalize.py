@@ -1,0 +1,76 @@
+"""One canonical order, normalized: customer, ship-to with coordinates, and hashing keys."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import msgspec
+
+from services.ingest import geo, people
+from services.ingest.model import Order, Rejection
+from shared.errors import field_error
+
+
+class Prepared(msgspec.Struct, kw_only=True):
+    """An order ready to store: normalized, located, with the keys of its customer."""
+
+    order: Order
+    geo_source: str
+    email_key: bytes
+    contact_key: bytes
+    link_by_email: bool = False
+    categories: list[tuple[list[str], str]] = []
+
+
+def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prepared | Rejection:
+    """Normalize an order, or name each field that cannot be normalized."""
+    s, c = order.ship_to, order.customer
+    errors = [
+        field_error(name, "must not be blank")
+        for name, value in (
+            ("order_id", order.order_id),
+            ("channel", order.channel),
+            ("customer.id", c.id),
+        )
+        if not value.strip()
+    ]
+    country = s.country.upper()
+    try:
+        place = geo.locate(country, s.region, s.postal_code, s.lat, s.lon)
+    except geo.PlaceError as exc:
+        errors.append(field_error(f"ship_to.{exc.field}", str(exc)))
+        place = geo.Place(
+            country=country, region=None, postal_code=None, lat=None, lon=None, source="none"
+        )
+    address = people.email(c.email)
+    try:
+        language = people.locale(c.locale, country)
+    except ValueError as exc:
+        errors.append(field_error("customer.locale", str(exc)))
+        language = "en"
+    try:
+        zone = people.timezone(c.timezone, country, place.timezone, order.placed_at)
+    except ValueError as exc:
+        errors.append(field_error("customer.timezone", str(exc)))
+        zone = "UTC"
+    if errors:
+        return Rejection(errors)
+    # The order was decoded for this call alone: normalize it in place, it is cheaper.
+    order.order_id, order.channel = order.order_id.strip(), order.channel.strip()
+    order.placed_at = order.placed_at.astimezone(UTC)
+    c.id, c.email, c.locale, c.timezone, c.name = (
+        c.id.strip(),
+        address,
+        language,
+        zone,
+        c.name.strip(),
+    )
+    s.country, s.region, s.postal_code = country, place.region, place.postal_code
+    s.lat, s.lon = place.lat, place.lon
+    return Prepared(
+        order=order,
+        geo_source=place.source,
+        email_key=people.email_key(secret, address),
+        contact_key=people.contact_key(address, language, zone, c.name),
+        link_by_email=link_by_email,
+    )

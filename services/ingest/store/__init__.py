@@ -1,0 +1,20 @@
+"""Ingest's SQL: the catalog, accepted orders and their events (outbox in the same transaction)."""
+
+from services.ingest.store.audit import order_audit
+from services.ingest.store.catalog import catalog_categories, lookup, upsert_catalog
+from services.ingest.store.order_events import Known, Resolved, known_orders
+from services.ingest.store.order_events import record as record_events
+from services.ingest.store.orders import accept_orders, linked_customers
+
+__all__ = [
+    "Known",
+    "Resolved",
+    "accept_orders",
+    "catalog_categories",
+    "known_orders",
+    "linked_customers",
+    "lookup",
+    "order_audit",
+    "record_events",
+    "upsert_catalog",
+]

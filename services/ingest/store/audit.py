@@ -1,0 +1,37 @@
+"""Ingest's SQL for operators: how an order was understood."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+
+async def order_audit(pool: asyncpg.Pool, channel: str, order_id: str) -> dict[str, Any] | None:
+    """The stored order with each line's categories and how they were found; None if unknown."""
+    async with pool.acquire() as conn:
+        order = await conn.fetchrow(
+            "SELECT channel, order_id, customer_id, placed_at, received_at, country, region,"
+            " postal_code, lat, lon, geo_source FROM orders WHERE channel = $1 AND order_id = $2",
+            channel,
+            order_id,
+        )
+        if order is None:
+            return None
+        lines = await conn.fetch(
+            "SELECT line_no, sku, gtin, title, quantity, categories, categorized_by"
+            " FROM order_lines WHERE channel = $1 AND order_id = $2 ORDER BY line_no",
+            channel,
+            order_id,
+        )
+        events = await conn.fetch(
+            "SELECT event, line_nos, at FROM order_events WHERE channel = $1 AND order_id = $2"
+            " ORDER BY at, event",
+            channel,
+            order_id,
+        )
+    return {
+        **dict(order),
+        "lines": [{**dict(r), "categories": list(r["categories"])} for r in lines],
+        "events": [{**dict(r), "line_nos": list(r["line_nos"])} for r in events],
+    }

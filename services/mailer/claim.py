@@ -1,0 +1,157 @@
+"""One claim: lock due deliveries, apply the policy and the send rates, mark the mails in flight."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from services.mailer import ledger, policy, ratelimit
+from services.mailer.ledger import Key
+from services.mailer.render import Delivery, mail_id
+from shared.messages import Priority
+
+_json = msgspec.json.Decoder()
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True):
+    """What a claim needs to know from the settings."""
+
+    limit: int = 200
+    rules: policy.Rules = policy.Rules()
+    overall_rate: float = 0.0
+    domain_rate: float = 0.0
+    lease: timedelta = timedelta(minutes=5)
+    sender_domain: str = "anshin.invalid"
+    public_url: str = ""
+
+
+class Mail(msgspec.Struct, kw_only=True):
+    """One mail to send: a single advisory, or a digest of several, to one address."""
+
+    message_id: str
+    email: str
+    attempts: int
+    deliveries: list[Delivery]
+
+    @property
+    def keys(self) -> list[Key]:
+        """The ledger rows this mail carries."""
+        return [(d.advisory_id, d.customer_id) for d in self.deliveries]
+
+
+class Claim(msgspec.Struct, kw_only=True):
+    """The mails of one claim, and whether the overall rate held some back."""
+
+    mails: list[Mail]
+    rows: int
+    rate_limited: bool = False
+
+
+def domain(address: str) -> str:
+    """The recipient domain that a per-domain rate applies to."""
+    return address.rpartition("@")[2].lower()
+
+
+def _delivery(row: asyncpg.Record, cfg: Config, cache: dict[str, Any]) -> Delivery:
+    # Many rows of one claim share an advisory: decode its texts once.
+    if row["advisory_id"] not in cache:
+        cache[row["advisory_id"]] = (_json.decode(row["title"]), _json.decode(row["body"]))
+    title, body = cache[row["advisory_id"]]
+    return Delivery(
+        advisory_id=row["advisory_id"],
+        customer_id=row["customer_id"],
+        email=row["email"],
+        name=row["name"],
+        locale=row["locale"],
+        agency_name=row["agency_name"],
+        title=title,
+        body=body,
+        source_url=row["source_url"],
+        purchases=_json.decode(row["purchases"]),
+        kind=row["kind"],
+        reason=row["reason"],
+        page_url=f"{cfg.public_url}/safety/{row['advisory_id']}" if cfg.public_url else "",
+    )
+
+
+def _key(row: asyncpg.Record) -> Key:
+    return row["advisory_id"], row["customer_id"]
+
+
+async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
+    """Claim the mails that may go out now; everything else waits in the ledger."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await ledger.due(conn, now, cfg.limit)
+        live = [r for r in rows if not r["suppressed"]]
+        await ledger.lock_addresses(conn, [r["email"] for r in live])
+        # One person may shop under two customer ids: one advisory reaches an address once.
+        seen = await ledger.mailed(
+            conn, [r["advisory_id"] for r in live], [r["email"] for r in live]
+        )
+        unwanted = [_key(r) for r in rows if r["suppressed"]]
+        kept = []
+        for r in live:
+            if (r["advisory_id"], r["email"]) in seen:
+                unwanted.append(_key(r))
+            else:
+                seen.add((r["advisory_id"], r["email"]))
+                kept.append(r)
+        live = kept
+        await ledger.set_state(conn, unwanted, "suppressed")
+        routine = [r["customer_id"] for r in live if not policy.urgent(r["priority"])]
+        since = now - cfg.rules.period
+        sent = await ledger.routine_sent(conn, routine, since, Priority.RECALL)
+        due = [
+            policy.Due(r["advisory_id"], r["customer_id"], r["priority"], r["timezone"])
+            for r in live
+        ]
+        plan = policy.plan(due, sent, now, cfg.rules)
+        await ledger.wait(
+            conn,
+            [_key(live[i]) for i, _, _ in plan.deferred],
+            [until for _, until, _ in plan.deferred],
+            [hold for _, _, hold in plan.deferred],
+        )
+        domains = [domain(live[mail[0]]["email"]) for mail in plan.mails]
+        rates = await ratelimit.lock(conn, domains, cfg.overall_rate, cfg.domain_rate)
+        granted: list[list[int]] = []
+        postponed: list[tuple[Key, datetime]] = []
+        waiting: dict[str, int] = {}
+        for mail, dom in zip(plan.mails, domains, strict=True):
+            if rates.allow(dom):
+                granted.append(mail)
+            elif rates.exhausted():
+                break  # the rest stays due and goes in a later claim
+            else:
+                # Spread a busy domain's mail over the coming seconds, so that the next
+                # claims reach other domains instead of the same blocked rows.
+                waiting[dom] = waiting.get(dom, 0) + 1
+                later = now + timedelta(seconds=waiting[dom] / cfg.domain_rate)
+                postponed += [(_key(live[i]), later) for i in mail]
+        await ratelimit.save(conn, rates)
+        await ledger.wait(
+            conn, [k for k, _ in postponed], [t for _, t in postponed], [None] * len(postponed)
+        )
+        cache: dict[str, Any] = {}
+        mails = []
+        for mail in granted:
+            deliveries = [_delivery(live[i], cfg, cache) for i in mail]
+            mails.append(
+                Mail(
+                    message_id=mail_id(deliveries, cfg.sender_domain),
+                    email=deliveries[0].email,
+                    attempts=max(live[i]["attempts"] for i in mail) + 1,
+                    deliveries=deliveries,
+                )
+            )
+        await ledger.start_sending(
+            conn,
+            [k for m in mails for k in m.keys],
+            [m.message_id for m in mails for _ in m.deliveries],
+            now,
+            cfg.lease,
+        )
+    return Claim(mails=mails, rows=len(rows), rate_limited=len(granted) < len(plan.mails))

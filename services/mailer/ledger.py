@@ -1,0 +1,172 @@
+"""The delivery ledger's SQL: claiming due rows, recording outcomes, the stale-claim sweep."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from shared.db import Conn
+
+Key = tuple[str, str]  # (advisory_id, customer_id)
+
+_DUE = (
+    "SELECT d.advisory_id, d.customer_id, d.priority, d.kind, d.reason, d.purchases,"
+    " d.attempts, c.email, c.name, c.locale, c.timezone, a.agency_name, a.title, a.body,"
+    " a.source_url, s.email IS NOT NULL AS suppressed"
+    " FROM deliveries d"
+    " JOIN contacts c ON c.customer_id = d.customer_id"
+    " JOIN advisories a ON a.advisory_id = d.advisory_id AND a.withdrawn_at IS NULL"
+    " LEFT JOIN suppressions s ON s.email = c.email"
+    " WHERE d.state IN ('queued', 'deferred') AND d.next_attempt_at <= $1"
+    " ORDER BY d.priority DESC, d.next_attempt_at LIMIT $2"
+    " FOR UPDATE OF d SKIP LOCKED"
+)
+
+
+def _columns(keys: Sequence[Key]) -> tuple[list[str], list[str]]:
+    return [k[0] for k in keys], [k[1] for k in keys]
+
+
+async def due(conn: Conn, now: datetime, limit: int) -> list[asyncpg.Record]:
+    """Lock up to `limit` deliveries whose time has come, highest priority first."""
+    return await conn.fetch(_DUE, now, limit)
+
+
+async def set_state(conn: Conn, keys: Sequence[Key], state: str) -> None:
+    """Move deliveries to a final state such as 'suppressed'."""
+    if keys:
+        await conn.execute(
+            "UPDATE deliveries d SET state = $3, hold = NULL"
+            " FROM unnest($1::text[], $2::text[]) AS u(a, c)"
+            " WHERE d.advisory_id = u.a AND d.customer_id = u.c",
+            *_columns(keys),
+            state,
+        )
+
+
+async def lock_addresses(conn: Conn, emails: Sequence[str]) -> None:
+    """Serialize decisions per address across replicas (until commit): the cap, duplicates."""
+    if emails:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('anshin:mail:' || e, 0))"
+            " FROM unnest($1::text[]) AS e ORDER BY e",
+            sorted(set(emails)),
+        )
+
+
+async def mailed(
+    conn: Conn, advisory_ids: Sequence[str], emails: Sequence[str]
+) -> set[tuple[str, str]]:
+    """Which (advisory, address) pairs are already sent or in flight, under any customer id."""
+    rows = await conn.fetch(
+        "SELECT d.advisory_id, c.email FROM contacts c"
+        " JOIN deliveries d ON d.customer_id = c.customer_id"
+        " WHERE c.email = ANY($2::text[]) AND d.advisory_id = ANY($1::text[])"
+        " AND d.state IN ('sent', 'sending')",
+        list(set(advisory_ids)),
+        list(set(emails)),
+    )
+    return {(r["advisory_id"], r["email"]) for r in rows}
+
+
+async def routine_sent(
+    conn: Conn, customer_ids: Sequence[str], since: datetime, below: int
+) -> dict[str, list[datetime]]:
+    """When each customer's routine mails (priority below `below`) went out since `since`."""
+    rows = await conn.fetch(
+        "SELECT customer_id, min(coalesce(sent_at, claimed_at)) AS at FROM deliveries"
+        " WHERE customer_id = ANY($1::text[]) AND priority < $3"
+        " AND state IN ('sent', 'sending') AND coalesce(sent_at, claimed_at) > $2"
+        " GROUP BY customer_id, message_id",
+        list(set(customer_ids)),
+        since,
+        below,
+    )
+    sent: dict[str, list[datetime]] = {}
+    for r in rows:
+        sent.setdefault(r["customer_id"], []).append(r["at"])
+    return sent
+
+
+async def start_sending(
+    conn: Conn, keys: Sequence[Key], message_ids: Sequence[str], now: datetime, lease: timedelta
+) -> None:
+    """Mark deliveries as in flight under a lease on the database clock."""
+    if keys:
+        await conn.execute(
+            "UPDATE deliveries d SET state = 'sending', claimed_at = $4, hold = NULL,"
+            " attempts = attempts + 1, message_id = u.m, lease_until = clock_timestamp() + $5"
+            " FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, c, m)"
+            " WHERE d.advisory_id = u.a AND d.customer_id = u.c",
+            *_columns(keys),
+            list(message_ids),
+            now,
+            lease,
+        )
+
+
+async def wait(
+    conn: Conn,
+    keys: Sequence[Key],
+    until: Sequence[datetime],
+    holds: Sequence[str | None],
+    error: Sequence[str | None] | None = None,
+) -> None:
+    """Defer deliveries until a time; a None hold only moves the time (a rate limit)."""
+    if keys:
+        await conn.execute(
+            "UPDATE deliveries d SET next_attempt_at = u.t,"
+            " state = CASE WHEN u.h IS NULL THEN d.state ELSE 'deferred' END,"
+            " hold = coalesce(u.h, d.hold), error = coalesce(u.e, d.error)"
+            " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[])"
+            " AS u(a, c, t, h, e) WHERE d.advisory_id = u.a AND d.customer_id = u.c",
+            *_columns(keys),
+            list(until),
+            list(holds),
+            list(error) if error is not None else [None] * len(keys),
+        )
+
+
+async def mark_sent(conn: Conn, keys: Sequence[Key], now: datetime) -> None:
+    """Record that SMTP accepted these deliveries' mails."""
+    if keys:
+        await conn.execute(
+            "UPDATE deliveries d SET state = 'sent', sent_at = $3, error = NULL, hold = NULL,"
+            " lease_until = NULL FROM unnest($1::text[], $2::text[]) AS u(a, c)"
+            " WHERE d.advisory_id = u.a AND d.customer_id = u.c AND d.state = 'sending'",
+            *_columns(keys),
+            now,
+        )
+
+
+async def mark_failed(
+    conn: Conn, keys: Sequence[Key], errors: Sequence[str], suppress: Sequence[str]
+) -> None:
+    """Record permanent failures; suppress the addresses a 5xx condemned."""
+    if keys:
+        await conn.execute(
+            "UPDATE deliveries d SET state = 'failed', error = u.e, lease_until = NULL"
+            " FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, c, e)"
+            " WHERE d.advisory_id = u.a AND d.customer_id = u.c",
+            *_columns(keys),
+            [e[:500] for e in errors],
+        )
+    if suppress:
+        await conn.execute(
+            "INSERT INTO suppressions (email, reason) SELECT DISTINCT e, 'bounce'"
+            " FROM unnest($1::text[]) AS e ON CONFLICT DO NOTHING",
+            list(suppress),
+        )
+
+
+async def release_stale(pool: asyncpg.Pool, now: datetime) -> int:
+    """Put back what a crashed replica claimed but never confirmed, to be sent again."""
+    async with pool.acquire() as conn:
+        status = await conn.execute(
+            "UPDATE deliveries SET state = 'queued', next_attempt_at = $1, lease_until = NULL"
+            " WHERE state = 'sending' AND lease_until < clock_timestamp()",
+            now,
+        )
+    return int(status.split()[-1])

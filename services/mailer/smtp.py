@@ -1,0 +1,124 @@
+"""A pool of reused SMTP connections (aiosmtplib), and what each reply means for the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+from collections.abc import Iterable
+
+import aiosmtplib
+import msgspec
+
+
+class Outcome(enum.Enum):
+    """What became of one mail at the relay."""
+
+    SENT = "sent"
+    RETRY = "retry"  # 4xx, a lost connection, a timeout: try again later
+    FAILED = "failed"  # 5xx for the recipient or the message: suppress the address
+
+
+class Result(msgspec.Struct, frozen=True):
+    """The relay's answer to one mail."""
+
+    outcome: Outcome
+    error: str = ""
+
+
+class Envelope(msgspec.Struct, frozen=True):
+    """One mail as SMTP carries it."""
+
+    sender: str
+    recipient: str
+    data: bytes
+
+
+def _verdict(code: int, text: str) -> Result:
+    outcome = Outcome.FAILED if 500 <= code < 600 else Outcome.RETRY
+    return Result(outcome, f"{code} {text}"[:500])
+
+
+class _Slot:
+    """One connection of the pool, opened when first needed and kept open."""
+
+    def __init__(self) -> None:
+        self.smtp: aiosmtplib.SMTP | None = None
+
+    async def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(Exception):
+                await self.smtp.quit()
+            self.smtp = None
+
+
+class SmtpPool:
+    """Sends over at most `size` connections, each reused from mail to mail."""
+
+    def __init__(self, host: str, port: int, size: int = 4, timeout: float = 30.0) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self._all = [_Slot() for _ in range(max(1, size))]
+        self._slots: asyncio.Queue[_Slot] = asyncio.Queue()
+        for slot in self._all:
+            self._slots.put_nowait(slot)
+
+    async def _open(self, slot: _Slot) -> aiosmtplib.SMTP:
+        if slot.smtp is None or not slot.smtp.is_connected:
+            smtp = aiosmtplib.SMTP(
+                hostname=self.host, port=self.port, timeout=self.timeout, start_tls=False
+            )
+            await smtp.connect()
+            slot.smtp = smtp
+        return slot.smtp
+
+    async def send(self, envelope: Envelope) -> Result:
+        """Send one mail over a free connection; never raises for a refusal or lost link."""
+        if not envelope.data:
+            return Result(Outcome.RETRY, "nothing to send: the mail could not be rendered")
+        slot = await self._slots.get()
+        try:
+            smtp = await self._open(slot)
+            await smtp.sendmail(envelope.sender, [envelope.recipient], envelope.data)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refusal = exc.recipients[0]
+            return _verdict(refusal.code, refusal.message)
+        except aiosmtplib.SMTPSenderRefused as exc:
+            # Our own envelope sender was refused: not the recipient's fault.
+            return Result(Outcome.RETRY, f"{exc.code} {exc.message}"[:500])
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code == 421:  # the server is closing this connection
+                await slot.close()
+            return _verdict(exc.code, exc.message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await slot.close()
+            return Result(Outcome.RETRY, repr(exc)[:500])
+        except asyncio.CancelledError:
+            # Cut off mid-conversation: the connection's state is unknown, drop it.
+            if slot.smtp is not None:
+                slot.smtp.close()
+                slot.smtp = None
+            raise
+        finally:
+            self._slots.put_nowait(slot)
+        return Result(Outcome.SENT)
+
+    async def send_all(self, envelopes: Iterable[Envelope], count: int) -> list[Result]:
+        """Send `count` mails over the pool's connections, in order; results in that order.
+
+        `envelopes` may be a generator: each connection takes the next mail when it is free,
+        so rendering one mail overlaps the relay's answer to another.
+        """
+        results: list[Result] = [Result(Outcome.RETRY, "not sent")] * count
+        todo = iter(enumerate(envelopes))
+
+        async def worker() -> None:  # one per connection, not a task per mail
+            for i, envelope in todo:
+                results[i] = await self.send(envelope)
+
+        await asyncio.gather(*(worker() for _ in range(min(len(self._all), count))))
+        return results
+
+    async def close(self) -> None:
+        """Quit every open connection."""
+        for slot in self._all:
+            await slot.close()

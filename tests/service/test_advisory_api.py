@@ -1,0 +1,200 @@
+"""The agency API: isolation between agencies, amendment, withdrawal, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from services.advisory.app import build
+from shared.clock import Clock
+from shared.config import Settings
+from tests.support.advisory import (
+    contract,
+    eventually,
+    new_agency,
+    operator,
+    stream_messages,
+)
+from tests.support.fixtures import running
+from tests.support.shop import power_bank_advisory
+
+ONE = "/v1/advisories/{advisory_id}"
+
+
+async def test_an_agency_sees_only_its_own_advisories(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with running(build, settings, clock, settings.advisory_port) as base:
+        api = await contract(http, base)
+        mine, theirs = await new_agency(settings, "NITE"), await new_agency(settings, "CCJ")
+        advisory = power_bank_advisory(clock.now() + timedelta(hours=1))
+        created = await api.check(
+            await http.post(f"{base}/v1/advisories", json=advisory, headers=mine),
+            "/v1/advisories",
+            201,
+        )
+        url = f"{base}/v1/advisories/{created['id']}"
+        missing = f"{base}/v1/advisories/adv_0000000000000000"
+
+        reply = await http.get(url, headers=mine)
+        assert reply.headers["Cache-Control"] == "private, no-store"
+        seen = await api.check(reply, ONE, 200)
+        assert seen["title"]["ja"] == advisory["title"]["ja"] and seen["state"] == "embargoed"
+        await api.check(await http.get(url, headers=operator(settings)), ONE, 200)
+        await api.check(await http.get(missing, headers=operator(settings)), ONE, 404)
+
+        # Another agency: the same 403 for an advisory that exists and for one that does not.
+        other = await api.check(await http.get(url, headers=theirs), ONE, 403)
+        absent = await api.check(await http.get(missing, headers=theirs), ONE, 403)
+        assert other == absent
+        for action in ("/withdraw",):
+            await api.check(await http.post(url + action, headers=theirs), ONE + action, 403)
+        for action in ("/preview", "/audience", "/report"):
+            await api.check(await http.get(url + action, headers=theirs), ONE + action, 403)
+        patch = await http.patch(url, json={"title": {"en": "Hijacked"}}, headers=theirs)
+        await api.check(patch, ONE, 403)
+        listed = await api.check(
+            await http.get(f"{base}/v1/advisories", headers=theirs), "/v1/advisories", 200
+        )
+        assert listed["advisories"] == []
+
+        for headers in ({}, {"Authorization": "Bearer ak_wrong"}, {"Authorization": "Basic x"}):
+            await api.check(await http.get(url, headers=headers), ONE, 401)
+        unchanged = await api.check(await http.get(url, headers=mine), ONE, 200)
+        assert unchanged["version"] == 1 and unchanged["state"] == "embargoed"
+
+
+async def test_amending_before_publication_makes_a_new_version(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with running(build, settings, clock, settings.advisory_port) as base:
+        api = await contract(http, base)
+        mine = await new_agency(settings, "NITE")
+        advisory = power_bank_advisory(clock.now() + timedelta(hours=1))
+        created = await (
+            await http.post(f"{base}/v1/advisories", json=advisory, headers=mine)
+        ).json()
+        url = f"{base}/v1/advisories/{created['id']}"
+
+        new_title = {**advisory["title"], "en": "Power banks: charge them where you can see them"}
+        amended = await api.check(
+            await http.patch(url, json={"title": new_title, "window_days": 14}, headers=mine),
+            ONE,
+            200,
+        )
+        assert amended == {"id": created["id"], "state": "embargoed", "version": 2}
+        bad = await http.patch(url, json={"embargo_until": "2001-01-01T00:00:00Z"}, headers=mine)
+        assert [d["field"] for d in (await api.check(bad, ONE, 400))["details"]] == [
+            "embargo_until"
+        ]
+        current = await api.check(await http.get(url, headers=mine), ONE, 200)
+        assert current["version"] == 2 and current["title"]["en"] == new_title["en"]
+        assert current["rule"]["window_days"] == 14
+        assert current["body"] == advisory["body"]
+
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            versions = await conn.fetch(
+                "SELECT version, content->'title'->>'en' AS en FROM advisory.advisory_versions"
+                " WHERE advisory_id = $1 ORDER BY version",
+                created["id"],
+            )
+        finally:
+            await conn.close()
+        assert [(v["version"], v["en"]) for v in versions] == [
+            (1, advisory["title"]["en"]),
+            (2, new_title["en"]),
+        ]
+
+        # Nothing on the bus until the embargo; then version 2, once.
+        assert await stream_messages(settings.nats_url, "ADVISORIES") == []
+        clock.advance(timedelta(hours=1, seconds=1))
+        [(subject, event)] = await eventually(
+            lambda: stream_messages(settings.nats_url, "ADVISORIES")
+        )
+        assert subject == "advisories.published" and event["version"] == 2
+        assert event["title"]["en"] == new_title["en"]
+        late = await http.patch(url, json={"title": new_title}, headers=mine)
+        assert "published" in (await api.check(late, ONE, 409))["error"]
+
+        # Withdrawing after publication tells the bus; a second withdrawal changes nothing.
+        for _ in range(2):
+            gone = await api.check(
+                await http.post(url + "/withdraw", headers=mine), ONE + "/withdraw", 200
+            )
+            assert gone["state"] == "withdrawn"
+        messages = await eventually(
+            lambda: _at_least(settings.nats_url, "ADVISORIES", 2), timeout=10
+        )
+        assert [s for s, _ in messages] == ["advisories.published", "advisories.withdrawn"]
+
+
+async def _at_least(nats_url: str, stream: str, count: int) -> list[tuple[str, Any]]:
+    found = await stream_messages(nats_url, stream)
+    return found if len(found) >= count else []
+
+
+async def test_withdrawing_an_embargoed_advisory_publishes_nothing(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with running(build, settings, clock, settings.advisory_port) as base:
+        mine = await new_agency(settings, "NITE")
+        advisory = power_bank_advisory(clock.now() + timedelta(minutes=5))
+        created = await (
+            await http.post(f"{base}/v1/advisories", json=advisory, headers=mine)
+        ).json()
+        url = f"{base}/v1/advisories/{created['id']}"
+        reply = await http.post(url + "/withdraw", headers=mine)
+        assert (await reply.json())["state"] == "withdrawn"
+        clock.advance(timedelta(minutes=6))
+        await asyncio.sleep(1.5)  # three rounds of the embargo keeper
+        assert await stream_messages(settings.nats_url, "ADVISORIES") == []
+        assert (await (await http.get(url, headers=mine)).json())["state"] == "withdrawn"
+
+
+async def test_bad_advisories_get_clear_errors_and_leave_nothing_behind(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with running(build, settings, clock, settings.advisory_port) as base:
+        api = await contract(http, base)
+        mine = await new_agency(settings, "NITE")
+        good = power_bank_advisory(clock.now() + timedelta(hours=1))
+        url = f"{base}/v1/advisories"
+        cases: list[tuple[Any, int, str]] = [
+            (b"{not json", 400, "$"),
+            (b"[]", 400, "$"),
+            ({**good, "kind": "weekly"}, 400, "kind"),
+            ({**good, "embargo_until": "2001-01-01T00:00:00Z"}, 400, "embargo_until"),
+            ({**good, "embargo_until": "tomorrow"}, 400, "embargo_until"),
+            ({**good, "title": {**good["title"], "en": " "}}, 400, "title.en"),
+            ({**good, "body": {**good["body"], "en": "x" * 20_001}}, 400, "body.en"),
+            ({**good, "categories": []}, 400, "categories"),
+            ({**good, "source_url": "javascript:alert(1)"}, 400, "source_url"),
+            ({**good, "colour": "red"}, 400, "colour"),
+            (io.BytesIO(b'{"kind": "' + b"x" * 2 * 1024 * 1024 + b'"}'), 413, ""),
+        ]
+        for body, status, field in cases:
+            kwargs = {"json": body} if isinstance(body, dict) else {"data": body}
+            reply = await api.check(
+                await http.post(url, headers=mine, **kwargs), "/v1/advisories", status
+            )
+            assert reply["error"]
+            if field:
+                assert field in [d["field"] for d in reply["details"]], (field, reply)
+        stranger = await http.post(
+            f"{url}?agency_id=ag_nope", json=good, headers=operator(settings)
+        )
+        assert (await api.check(stranger, "/v1/advisories", 400))["details"][0][
+            "field"
+        ] == "agency_id"
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM advisory.advisories") == 0
+            assert await conn.fetchval("SELECT count(*) FROM advisory.advisory_versions") == 0
+        finally:
+            await conn.close()

@@ -1,0 +1,70 @@
+"""`anshin orders load` and `anshin catalog load` against real servers."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import pytest
+
+from services.ingest import cli
+from shared import bus
+from shared.clock import Clock
+from shared.config import Settings
+from tests.service.test_ingest_orders import MARKETPLACE_CSV, _closing, stored
+from tests.support.shop import order
+
+
+def _args(file: Path, **extra: object) -> argparse.Namespace:
+    defaults = {"format": None, "batch": 40, "rejects": None, "quiet": True}
+    return argparse.Namespace(file=str(file), **{**defaults, **extra})
+
+
+async def test_backfill_streams_a_file_through_the_same_intake(
+    settings: Settings, clock: Clock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = tmp_path / "catalog.ndjson"
+    catalog.write_text('{"sku": "DIA-M", "title": "Diapers", "categories": ["baby_products"]}\n')
+    assert await cli.load_catalog(_args(catalog), settings) == 0
+
+    years_ago = clock.now() - timedelta(days=3650)
+    records = [
+        order(f"H-{n}", years_ago + timedelta(hours=n), customer=f"c-{n % 30}") for n in range(150)
+    ]
+    records[7]["lines"] = [{"sku": "TEE", "title": "T-shirt"}]  # in no category: not published
+    lines = [msgspec.json.encode(r) for r in records]
+    lines.insert(100, b'{"order_id": "broken"}')
+    lines.append(lines[3])  # sent twice
+    path = tmp_path / "orders.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    rejects = tmp_path / "rejects.ndjson"
+
+    assert await cli.load_orders(_args(path, rejects=str(rejects)), settings) == 2
+    assert "150 accepted, 1 duplicates, 1 rejected" in capsys.readouterr().out
+    [rejected] = [msgspec.json.decode(line) for line in rejects.read_bytes().splitlines()]
+    assert rejected["index"] == 100 and rejected["errors"][0]["field"] == "channel"
+
+    nc = await bus.connect(settings.nats_url, "test")
+    async with _closing(nc):
+        assert len(await stored(nc, "ORDERS", 149)) == 149
+        assert len(await stored(nc, "CUSTOMERS", 30)) == 30  # one per customer, not per order
+
+        # A second run finds everything known: nothing new is stored or published.
+        assert await cli.load_orders(_args(path), settings) == 2
+        assert "0 accepted, 151 duplicates" in capsys.readouterr().out
+        csv = tmp_path / "marketplace.csv"
+        csv.write_text(MARKETPLACE_CSV)
+        assert await cli.load_orders(_args(csv), settings) == 0
+        placed = await stored(nc, "ORDERS", 150)
+        assert placed[-1][1].lines[0].categories == ["baby_products"]  # from the catalog
+        assert len(placed) == 150
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM ingest.orders") == 151
+        assert await conn.fetchval("SELECT count(*) FROM ingest.outbox") == 0
+    finally:
+        await conn.close()

@@ -1,0 +1,170 @@
+"""Orders from three channels into one canonical stream of facts, against real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import asyncpg
+import msgspec
+from nats.aio.client import Client
+
+from services.ingest.app import build
+from shared import bus
+from shared import messages as m
+from shared.clock import Clock
+from shared.config import Settings
+from tests.support.fixtures import running
+from tests.support.shop import expect, order
+
+NDJSON = {"Content-Type": "application/x-ndjson"}
+_decoder = m.decoder(m.OrderEvent | m.CustomerEvent)
+
+
+async def stored(nc: Client, stream: str, count: int, timeout: float = 10.0) -> list[Any]:
+    """Wait until `stream` holds `count` messages; return (Nats-Msg-Id, message) of each."""
+    js = nc.jetstream()
+    async with asyncio.timeout(timeout):
+        while (info := await js.stream_info(stream)).state.messages < count:
+            await asyncio.sleep(0.05)
+    found = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        raw = await js.get_msg(stream, seq)
+        found.append(((raw.headers or {}).get("Nats-Msg-Id"), _decoder.decode(raw.data or b"")))
+    return found
+
+
+def grocery_order() -> dict[str, Any]:
+    """Honey bought on the grocery channel, in its own format and local time."""
+    return {
+        "orderNo": "G-778",
+        "orderedAt": "2024-01-01T16:10:00+09:00",
+        "member": {
+            "memberId": "c-42",
+            "mail": "Hanako@Example.JP",
+            "lang": "ja_JP",
+            "name": "花子",
+        },
+        "delivery": {
+            "address": {"country": "JP", "prefecture": "石川県", "zip": "９２７－１２１４"},
+            "geo": {"latitude": 37.39, "longitude": 136.90},
+        },
+        "items": [{"itemCode": "HNY-500", "jan": "4901234567894", "itemName": "国産はちみつ 500g"}],
+    }
+
+
+MARKETPLACE_CSV = (
+    "order-id,purchase-date,order-status,buyer-id,buyer-email,buyer-name,sku,product-name,"
+    "quantity-purchased,ship-country,ship-state,ship-postal-code\n"
+    "M-1,2024-01-03T09:00:00Z,Shipped,AMZ-9,hanako@example.jp,花子,DIA-M,Diapers M,2,JP,,9271214\n"
+    "M-1,2024-01-03T09:00:00Z,Shipped,AMZ-9,hanako@example.jp,花子,MUG-1,Mug,1,JP,,9271214\n"
+)
+
+
+async def test_three_channels_make_one_customer_and_coarse_locations(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    nc = await bus.connect(settings.nats_url, "test")
+    try:
+        await _three_channels(settings, clock, http, nc)
+    finally:
+        await nc.close()
+
+
+async def _three_channels(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession, nc: Client
+) -> None:
+    async with running(build, settings, clock, settings.ingest_port) as ingest:
+        catalog = [{"sku": "DIA-M", "title": "Diapers", "categories": ["baby_products"]}]
+        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+        url = f"{ingest}/v1/orders"
+        answer = await expect(await http.post(f"{url}?format=grocery", json=grocery_order()), 202)
+        assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
+        answer = await expect(
+            await http.post(f"{url}?format=marketplace", data=MARKETPLACE_CSV.encode()), 202
+        )
+        assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
+        us = order("W-1", clock.now(), customer="c-7", locale="", email="jo@example.com")
+        us["customer"]["timezone"] = ""
+        us["ship_to"] = {"country": "US", "postal_code": "94103"}
+        us["lines"] = [{"sku": "GEN-2", "title": "Portable inverter generator", "quantity": 1}]
+        await expect(await http.post(url, json=us), 202)
+
+        placed = {msg.order_id: msg for _, msg in await stored(nc, "ORDERS", 3)}
+        honey, diapers, generator = placed["G-778"], placed["M-1"], placed["W-1"]
+        assert honey.customer_id == diapers.customer_id == "c-42"  # linked by e-mail
+        assert honey.placed_at.isoformat() == "2024-01-01T07:10:00+00:00"
+        assert [line.categories for line in honey.lines] == [["honey"]]
+        assert [(line.sku, line.categories) for line in diapers.lines] == [
+            ("DIA-M", ["baby_products"])  # the mug is in no category: kept out
+        ]
+        assert honey.location == m.Location(
+            country="JP", region="JP-17", postal_code="927-1214", lat=37.39, lon=136.9
+        )
+        assert (diapers.location.region, diapers.location.lat) == ("JP-17", 36.77)  # centroid
+        assert (generator.location.region, generator.location.lat) == ("US-CA", 37.7725)
+        assert generator.lines[0].categories == ["portable_generator"]
+
+        # The same contact data from the second channel is not published again.
+        people = {msg.customer_id: msg for _, msg in await stored(nc, "CUSTOMERS", 2)}
+        assert set(people) == {"c-42", "c-7"}
+        hanako, jo = people["c-42"], people["c-7"]
+        assert (hanako.email, hanako.locale, hanako.timezone) == (
+            "hanako@example.jp",
+            "ja-JP",
+            "Asia/Tokyo",
+        )
+        assert (jo.locale, jo.timezone) == ("en-US", "America/Los_Angeles")
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        audit = await conn.fetch(
+            "SELECT order_id, sku, categories, categorized_by FROM ingest.order_lines"
+            " ORDER BY order_id, line_no"
+        )
+        sources = dict(await conn.fetch("SELECT order_id, geo_source FROM ingest.orders"))
+        columns = await conn.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ingest'"
+        )
+    finally:
+        await conn.close()
+    assert [(r["sku"], r["categorized_by"]) for r in audit] == [
+        ("HNY-500", "rule"),
+        ("DIA-M", "catalog"),
+        ("MUG-1", "none"),
+        ("GEN-2", "rule"),
+    ]
+    assert sources == {"G-778": "order", "M-1": "region", "W-1": "postal_code"}
+    assert not any("mail" in r["column_name"] and "key" not in r["column_name"] for r in columns)
+
+
+async def test_an_order_sent_again_hours_later_is_a_duplicate(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    nc = await bus.connect(settings.nats_url, "test")
+    first, second = order("A-1", clock.now()), order("A-2", clock.now(), customer="c-8")
+    async with running(build, settings, clock, settings.ingest_port) as ingest, _closing(nc):
+        url = f"{ingest}/v1/orders"
+
+        body = b"".join(msgspec.json.encode(o) + b"\n" for o in (first, second, first))
+        answer = await expect(await http.post(url, data=body, headers=NDJSON), 202)
+        assert answer == {"accepted": 2, "duplicates": 1, "rejected": []}
+        await stored(nc, "ORDERS", 2)
+        clock.advance(timedelta(hours=5))  # far beyond the broker's duplicate window
+        answer = await expect(await http.post(url, json=first), 202)
+        assert answer == {"accepted": 0, "duplicates": 1, "rejected": []}
+        await asyncio.sleep(1.5)
+        ids = [msg_id for msg_id, _ in await stored(nc, "ORDERS", 2)]
+        assert ids == ["order:web:A-1:placed", "order:web:A-2:placed"]
+
+
+@contextlib.asynccontextmanager
+async def _closing(nc: Client) -> AsyncIterator[Client]:
+    try:
+        yield nc
+    finally:
+        await nc.close()

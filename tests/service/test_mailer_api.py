@@ -1,0 +1,98 @@
+"""The mailer's HTTP API: one-click unsubscribe that cannot be forged, and the preview."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from services.mailer import tokens
+from services.mailer.app import build
+from shared.clock import Clock
+from shared.config import Settings
+from tests.support.fixtures import running
+from tests.support.mailer import advisory, customers, deliveries, nats, states, wait_states
+from tests.support.shop import expect
+from tests.support.smtp import SmtpSink
+
+
+async def test_one_click_unsubscribe_works_and_cannot_be_forged(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink, http: aiohttp.ClientSession
+) -> None:
+    async with (
+        running(build, settings, clock, settings.mailer_port) as url,
+        nats(settings.nats_url) as nc,
+    ):
+        await customers(
+            nc,
+            ("c-a", "alice@example.jp", "ja-JP", "Asia/Tokyo"),
+            ("c-b", "bob@example.jp", "en", "UTC"),
+        )
+        await advisory(nc, "adv-1")
+        await deliveries(nc, "adv-1", ["c-a", "c-b"])
+        mails = await smtp_sink.wait_for(2)
+        # The links name the public URL; this test's mailer listens on its own port.
+        link = {str(m["To"]): m["List-Unsubscribe"].strip("<>").partition("/u/")[2] for m in mails}
+        alice = f"{url}/u/" + next(v for k, v in link.items() if "alice" in k)
+        bob_token = next(v for k, v in link.items() if "bob" in k)
+
+        # Alice tries to unsubscribe Bob: his id with her signature, or a guessed secret.
+        her_signature = alice.rpartition(".")[2]
+        forged = [
+            bob_token.partition(".")[0] + "." + her_signature,
+            tokens.make("dev-secret-change-me", "c-b"),
+            "not-a-token",
+        ]
+        for token in forged:
+            body = await expect(await http.post(f"{url}/u/{token}"), 404)
+            assert body["error"] == "unknown or invalid unsubscribe link"
+            await expect(await http.get(f"{url}/u/{token}"), 404)
+
+        # GET shows a page and changes nothing (mail scanners follow links).
+        page = await http.get(alice)
+        assert page.status == 200
+        assert "配信を停止" in await page.text() and "al***@example.jp" in await page.text()
+        # RFC 8058: a POST with List-Unsubscribe=One-Click unsubscribes at once.
+        done = await http.post(alice, data={"List-Unsubscribe": "One-Click"})
+        assert done.status == 200 and "停止しました" in await done.text()
+
+        await advisory(nc, "adv-2")
+        await deliveries(nc, "adv-2", ["c-a", "c-b"])
+        await smtp_sink.wait_for(3)
+        await wait_states(settings.database_url, {"sent": 1, "suppressed": 1}, "adv-2")
+        await asyncio.sleep(1.0)
+        assert [str(m["To"]) for m in smtp_sink.messages[2:]] == ["bob@example.jp"]
+        assert "alice@example.jp" not in smtp_sink.rcpt_attempts[2:]
+        assert await states(settings.database_url, "adv-1") == {"sent": 2}
+
+
+async def test_operators_preview_an_advisory_in_each_language(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with (
+        running(build, settings, clock, settings.mailer_port) as url,
+        nats(settings.nats_url) as nc,
+    ):
+        await advisory(nc, "adv-p", "recall")
+        operator = {"Authorization": f"Bearer {settings.operator_key}"}
+        await expect(await http.get(f"{url}/v1/preview/adv-p"), 401)
+        wrong = {"Authorization": "Bearer nope"}
+        await expect(await http.get(f"{url}/v1/preview/adv-p", headers=wrong), 401)
+        await expect(await http.get(f"{url}/v1/preview/nope", headers=operator), 404)
+        body = await expect(
+            await http.get(f"{url}/v1/preview/adv-p?lang=de", headers=operator), 400
+        )
+        assert body["details"][0]["field"] == "lang"
+        for _ in range(50):
+            reply = await http.get(f"{url}/v1/preview/adv-p?lang=fr", headers=operator)
+            if reply.status == 200:
+                break
+            await asyncio.sleep(0.1)
+        preview = await expect(reply, 200)
+        assert preview["subject"] == "Conseil adv-p"
+        assert "Consumer Safety Institute" in preview["text"]
+        assert "fait l'objet d'un rappel" in preview["text"]  # why: a recall
+        assert f"{settings.public_url}/safety/adv-p" in preview["html"]
+        assert preview["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html = await http.get(f"{url}/v1/preview/adv-p?lang=ja&format=html", headers=operator)
+        assert html.content_type == "text/html" and "お知らせ adv-p" in await html.text()

@@ -1,0 +1,171 @@
+"""The mailer against a real SMTP server: refusals, DKIM, a restart and a crash mid-batch."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import dkim
+import msgspec
+import pytest
+
+from services.mailer import claim, store
+from services.mailer.app import build
+from shared import db
+from shared import messages as m
+from shared.clock import Clock
+from shared.config import Settings
+from tests.support.fixtures import running
+from tests.support.mailer import advisory, customers, deliveries, nats, states, wait_states
+from tests.support.smtp import SmtpSink
+
+
+async def test_4xx_is_retried_with_backoff_and_5xx_suppresses_the_address(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    smtp_sink.verdict = lambda rcpt: "550 5.1.1 no such user" if rcpt.startswith("gone") else None
+    refused: set[str] = set()
+
+    def greylist(message: object) -> str | None:
+        mid = str(message["Message-ID"])  # type: ignore[index]
+        if "grey" in str(message["To"]) and mid not in refused:  # type: ignore[index]
+            refused.add(mid)
+            return "451 4.7.1 greylisted, try again later"
+        return None
+
+    smtp_sink.data_verdict = greylist
+    people = [(f"c-{n}", f"{n}@example.jp", "en", "UTC") for n in ("ok", "grey", "gone")]
+    async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
+        await customers(nc, *people)
+        await advisory(nc, "adv-a")
+        await deliveries(nc, "adv-a", ["c-ok", "c-grey", "c-gone"])
+        await wait_states(settings.database_url, {"sent": 1, "failed": 1, "deferred": 1})
+        # Backoff: the greylisted mail is not tried again at once.
+        await asyncio.sleep(1.5)
+        assert len(smtp_sink.data_attempts) == 2
+        clock.advance(timedelta(seconds=6))
+        await wait_states(settings.database_url, {"sent": 2, "failed": 1})
+        grey = [mid for mid in smtp_sink.data_attempts if mid in refused]
+        assert len(grey) == 2 and grey[0] == grey[1]  # the same Message-ID both times
+        assert sorted(smtp_sink.message_ids()) == sorted(set(smtp_sink.message_ids()))
+
+        # The bounced address is suppressed: a later advisory never even tries it.
+        tried = len(smtp_sink.rcpt_attempts)
+        await advisory(nc, "adv-b")
+        await deliveries(nc, "adv-b", ["c-ok", "c-gone"])
+        await wait_states(settings.database_url, {"sent": 1, "suppressed": 1}, "adv-b")
+        assert smtp_sink.rcpt_attempts[tried:] == ["ok@example.jp"]
+
+
+@pytest.fixture
+def dkim_key(tmp_path: Path) -> tuple[Path, bytes]:
+    """A fresh RSA key and the DNS TXT record that publishes its public half."""
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+async def test_mail_carries_a_dkim_signature_that_verifies(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink, dkim_key: tuple[Path, bytes]
+) -> None:
+    key, record = dkim_key
+    settings = msgspec.structs.replace(settings, dkim_selector="s1", dkim_key_file=str(key))
+    async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
+        await customers(nc, ("c-1", "one@example.jp", "ja", "Asia/Tokyo"))
+        await advisory(nc, "adv-d")
+        await deliveries(nc, "adv-d", ["c-1"])
+        await smtp_sink.wait_for(1)
+    raw = smtp_sink.arrivals[0].raw
+    assert raw.startswith(b"DKIM-Signature:")
+    lookups: list[bytes] = []
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        lookups.append(name)
+        return record
+
+    assert dkim.verify(raw, dnsfunc=dns)
+    assert lookups == [b"s1._domainkey.anshin.example."]
+    assert not dkim.verify(raw.replace(b"Subject:", b"Subject: Re:"), dnsfunc=dns)
+
+
+async def test_a_restart_mid_batch_loses_nothing_and_sends_nothing_twice(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    settings = msgspec.structs.replace(
+        settings, send_rate_per_second=60.0, send_rate_per_domain=0.0, smtp_connections=2
+    )
+    ids = [f"c-{n}" for n in range(200)]
+    async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
+        await customers(nc, *[(c, f"{c}@example.jp", "en", "UTC") for c in ids])
+        await advisory(nc, "adv-r")
+        await deliveries(nc, "adv-r", ids)
+        await smtp_sink.wait_for(70)
+    # Stopped mid-batch: what was claimed finished, the rest waits in the ledger.
+    halfway = await states(settings.database_url)
+    assert set(halfway) == {"sent", "queued"}, halfway
+    assert halfway["sent"] == len(smtp_sink.messages)
+    async with running(build, settings, clock, settings.mailer_port):
+        await smtp_sink.wait_for(200)
+        await asyncio.sleep(1.0)
+    assert len(smtp_sink.messages) == 200
+    assert len(set(smtp_sink.message_ids())) == 200
+    assert await states(settings.database_url) == {"sent": 200}
+
+
+async def test_the_sweep_resends_what_a_crashed_replica_claimed(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    pool = await db.create_pool(settings.database_url, "mailer", min_size=1)
+    try:
+        conn = await asyncpg.connect(settings.database_url)
+        await conn.execute("CREATE SCHEMA IF NOT EXISTS mailer")
+        await conn.close()
+        await db.migrate(pool, "mailer", "services.mailer")
+        now = clock.now()
+        for n in range(12):
+            contact = m.CustomerUpserted(customer_id=f"c-{n}", email=f"{n}@example.jp")
+            await store.upsert_contact(pool, contact, now)
+        await store.save_advisory(
+            pool,
+            m.AdvisoryPublished(
+                advisory_id="adv-s",
+                version=1,
+                agency_id="ag",
+                agency_name="Fire Department",
+                rule=m.AdvisoryRule(kind="recall"),
+                title={"en": "Recall"},
+                body={"en": "Stop using it."},
+                published_at=now,
+            ),
+        )
+        batch = m.DeliveryBatch(
+            batch_id="b",
+            advisory_id="adv-s",
+            kind="recall",
+            priority=m.Priority.RECALL,
+            requested_at=now,
+            recipients=[m.Recipient(customer_id=f"c-{n}", reason="sku") for n in range(12)],
+        )
+        await store.add_deliveries(pool, batch, now)
+        # A replica claims five mails and dies before sending them.
+        dead = claim.Config(limit=5, lease=timedelta(seconds=1), sender_domain="anshin.example")
+        lost = await claim.claim(pool, clock.now(), dead)
+        assert len(lost.mails) == 5
+    finally:
+        await pool.close()
+    async with running(build, settings, clock, settings.mailer_port):
+        await smtp_sink.wait_for(7)
+        # The five come back once their lease has run out and the sweep finds them.
+        await smtp_sink.wait_for(12, timeout=15)
+        await asyncio.sleep(1.0)
+    assert len(set(smtp_sink.message_ids())) == len(smtp_sink.messages) == 12
+    assert await states(settings.database_url) == {"sent": 12}

@@ -1,0 +1,139 @@
+"""Disaster feeds: CAP 1.2 XML (safely), USGS GeoJSON and plain JSON become one shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from services.advisory import cap
+from services.advisory.feeds import PlainEvent, UsgsFeature, from_plain, from_usgs
+from shared.errors import Invalid
+from shared.messages import Circle, Polygon, Regions
+
+
+def alert(
+    info: str, *, identifier: str = "JMA-2024-0001", status: str = "Actual", extra: str = ""
+) -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>{identifier}</identifier><sender>jma@example.jp</sender>
+  <sent>2024-01-01T16:10:00+09:00</sent><status>{status}</status>
+  <msgType>{"Update" if extra else "Alert"}</msgType><scope>Public</scope>{extra}
+  <info><category>Geo</category><event>地震 Earthquake</event><urgency>Immediate</urgency>
+    <severity>Extreme</severity><certainty>Observed</certainty>
+    <headline>Noto Peninsula earthquake</headline>{info}</info>
+</alert>""".encode()
+
+
+AREAS = """<area><areaDesc>Noto</areaDesc>
+  <polygon>37.0,136.5 37.6,136.5 37.6,137.4 37.0,137.4 37.0,136.5</polygon>
+  <circle>37.5,137.27 80</circle>
+  <geocode><valueName>ISO 3166-2</valueName><value>JP-17</value></geocode>
+  <geocode><valueName>JMA</valueName><value>390</value></geocode></area>"""
+
+
+def test_cap_areas_are_read_as_lat_lon() -> None:
+    disaster = cap.parse(alert(AREAS))
+    assert disaster.hazard == "earthquake"
+    assert disaster.keys == ["cap:jma@example.jp:JMA-2024-0001"]
+    assert disaster.title == "Noto Peninsula earthquake"
+    assert disaster.occurred_at.isoformat() == "2024-01-01T07:10:00+00:00"
+    polygon, circle, regions = disaster.areas
+    assert isinstance(polygon, Polygon) and polygon.points[1] == (37.6, 136.5)
+    assert circle == Circle(lat=37.5, lon=137.27, radius_km=80.0)
+    assert regions == Regions(codes=["JP-17"])
+    assert disaster.countries == ["JP"] and disaster.actionable
+
+
+def test_a_cap_update_names_the_alert_it_updates() -> None:
+    refs = "<references>jma@example.jp,JMA-2024-0001,2024-01-01T16:10:00+09:00</references>"
+    update = cap.parse(alert(AREAS, identifier="JMA-2024-0002", extra=refs))
+    assert update.updates == ["cap:jma@example.jp:JMA-2024-0001"]
+
+
+def test_cap_exercises_are_heard_but_not_acted_upon() -> None:
+    assert not cap.parse(alert(AREAS, status="Exercise")).actionable
+
+
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&lol3;</identifier></alert>"""
+EXTERNAL = b"""<?xml version="1.0"?>
+<!DOCTYPE alert [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&xxe;</identifier></alert>"""
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (BOMB, "DTD"),
+        (EXTERNAL, "DTD"),
+        (b"<alert><unclosed></alert>", "malformed"),
+        (b"<feed xmlns='http://www.w3.org/2005/Atom'/>", "not a CAP"),
+        (alert("<area><circle>37.5 137.2 80</circle></area>"), "area"),
+        (alert("<area><areaDesc>nowhere</areaDesc></area>"), "area"),
+    ],
+)
+def test_unsafe_or_broken_xml_is_refused(data: bytes, error: str) -> None:
+    with pytest.raises(Invalid, match=error):
+        cap.parse(data)
+
+
+def quake(mag: float, **props: Any) -> UsgsFeature:
+    feature = {
+        "type": "Feature",
+        "id": "us6000m0xl",
+        "properties": {"mag": mag, "time": 1704093010000, "title": f"M {mag} - Noto, Japan"}
+        | props,
+        "geometry": {"type": "Point", "coordinates": [137.27, 37.49, 10.0]},
+    }
+    return msgspec.convert(feature, UsgsFeature)
+
+
+def test_a_usgs_quake_is_a_circle_growing_with_magnitude() -> None:
+    strong = from_usgs(quake(7.0, ids=",us6000m0xl,jma2024abc,"), 30.0, 5.0)
+    assert strong.areas == [Circle(lat=37.49, lon=137.27, radius_km=120.0)]
+    assert strong.keys == ["usgs:us6000m0xl", "usgs:jma2024abc"]
+    assert strong.hazard == "earthquake" and strong.actionable
+    assert from_usgs(quake(6.0), 10.0, 5.0).areas[0] == Circle(
+        lat=37.49, lon=137.27, radius_km=20.0
+    )
+    weak = from_usgs(quake(4.2), 30.0, 5.0)
+    assert not weak.actionable and "4.2" in weak.reason
+    assert not from_usgs(quake(5.5, type="quarry blast"), 30.0, 5.0).actionable
+
+
+def plain(**changes: Any) -> PlainEvent:
+    event = {
+        "hazard": "typhoon",
+        "title": "Typhoon No. 7",
+        "time": "2024-08-15T00:00:00Z",
+        "area": {"type": "regions", "codes": ["JP-27", "JP-28"]},
+    } | changes
+    return msgspec.convert(event, PlainEvent)
+
+
+def test_plain_json_without_an_id_is_named_by_its_content() -> None:
+    first, again = from_plain(plain()), from_plain(plain())
+    assert first.keys == again.keys and first.countries == ["JP"]
+    assert from_plain(plain(title="Typhoon No. 8")).keys != first.keys
+    assert from_plain(plain(id="tp-7")).keys == ["json:tp-7"]
+
+
+@pytest.mark.parametrize(
+    ("area", "field"),
+    [
+        ({"type": "circle", "lat": 95.0, "lon": 0.0, "radius_km": 10.0}, "area"),
+        ({"type": "circle", "lat": 35.0, "lon": 135.0, "radius_km": 0.0}, "area"),
+        ({"type": "polygon", "points": [[35.0, 135.0], [36.0, 135.0]]}, "area"),
+        ({"type": "regions", "codes": ["Osaka"]}, "area"),
+        (None, "area"),
+    ],
+)
+def test_bad_areas_name_the_field(area: Any, field: str) -> None:
+    with pytest.raises(Invalid) as info:
+        from_plain(plain(area=area))
+    assert [d["field"] for d in info.value.details] == [field]
