@@ -19,6 +19,7 @@ from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
 
+
 @routes.get("/v1/advisories/{advisory_id}/preview")
 async def preview(request: web.Request) -> web.Response:
     """The mail as a customer would get it, rendered by the mailer's own templates."""

@@ -107,31 +107,6 @@ def _area(w: Where, area: m.Area) -> str:
             return f"(lat IS NOT NULL AND {w.p(ring)}::polygon @> point(lon, lat))"
 
 
-async def recipients(conn: Conn, w: Where, reason: str) -> list[m.Recipient]:
-    """Each customer's latest purchase under the clause."""
-    rows = await conn.fetch(
-        "SELECT DISTINCT ON (customer_id) customer_id, channel, order_id, sku, title, placed_at"
-        f" FROM purchases WHERE {w.sql} ORDER BY customer_id, placed_at DESC",
-        *w.params,
-    )
-    return [
-        m.Recipient(
-            customer_id=r["customer_id"],
-            reason=reason,
-            purchases=[
-                m.Purchase(
-                    channel=r["channel"],
-                    order_id=r["order_id"],
-                    sku=r["sku"],
-                    title=r["title"],
-                    placed_at=r["placed_at"],
-                )
-            ],
-        )
-        for r in rows
-    ]
-
-
 async def count(conn: Conn, w: Where) -> int:
     """How many customers the clause reaches."""
     value = await conn.fetchval(

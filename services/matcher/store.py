@@ -43,8 +43,8 @@ async def lock_rules(conn: Conn) -> None:
 
 _INSERT_LINES = """
 INSERT INTO purchases (channel, order_id, line_no, category, customer_id, sku, gtin, title,
-    placed_at, country, region, lat, lon, active)
-SELECT t.*, NOT EXISTS (
+    placed_at, country, region, lat, lon, bucket, active)
+SELECT t.*, customer_bucket(t.customer_id), NOT EXISTS (
     SELECT 1 FROM voided v WHERE v.channel = t.channel AND v.order_id = t.order_id
     AND (cardinality(v.line_nos) = 0 OR t.line_no = ANY(v.line_nos)))
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -103,9 +103,10 @@ async def record_voids(conn: Conn, events: Sequence[m.OrderCancelled | m.OrderRe
         rows,
     )
     await conn.executemany(
-        "UPDATE purchases SET active = false WHERE channel = $1 AND order_id = $2 AND active"
-        " AND (cardinality($3::int[]) = 0 OR line_no = ANY($3::int[]))",
-        [(channel, order_id, line_nos) for channel, order_id, _, line_nos, _ in rows],
+        "UPDATE purchases SET active = false WHERE customer_id = $1"
+        " AND bucket = customer_bucket($1) AND channel = $2 AND order_id = $3 AND active"
+        " AND (cardinality($4::int[]) = 0 OR line_no = ANY($4::int[]))",
+        [(e.customer_id, e.channel, e.order_id, sorted(e.line_nos)) for e in events],
     )
 
 
