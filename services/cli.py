@@ -16,6 +16,7 @@ import msgspec
 import nats.errors
 
 from services.advisory import cli as advisory_cli
+from services.advisory import cli_dead
 from services.ingest import cli as ingest_cli
 from shared import config
 from shared.config import Settings, env_name
@@ -39,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     advisory_cli.register(commands)
+    cli_dead.register(commands)
     ingest_cli.register(commands)
     return root
 
