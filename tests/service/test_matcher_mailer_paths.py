@@ -1,0 +1,77 @@
+"""Matcher and mailer together, in-process: what the customer finds in the mailbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import msgspec
+
+from services.mailer.render import message_id
+from shared import bus
+from shared import messages as m
+from shared.bus import Subjects
+from shared.clock import Clock
+from shared.config import Settings
+from tests.service.test_matcher_kit import JP_17, TOKYO, placed, published, shop, small
+from tests.support.fixtures import run_services
+from tests.support.mailer import customers, wait_states
+from tests.support.smtp import SmtpSink
+
+DAY = timedelta(days=1)
+
+
+async def test_each_disaster_declared_for_a_playbook_mails_its_buyers_again(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    settings = small(settings)
+    now = clock.now()
+    gen = ["portable_generator"]
+    rule = m.AdvisoryRule(kind="disaster", categories=gen, hazards=["earthquake"])
+    noto = m.DisasterDeclared(
+        event_id="eq-1",
+        hazard="earthquake",
+        title="Noto",
+        occurred_at=now,
+        areas=[m.Regions(codes=["JP-17"])],
+        countries=["JP"],
+        advisory_ids=["adv-gen"],
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        await run_services(stack, settings, clock, "matcher", "mailer")
+        s = await stack.enter_async_context(shop(settings))
+        await customers(
+            s.nc,
+            ("c-wajima", "hanako@example.jp", "ja-JP", "Asia/Tokyo"),
+            ("c-tokyo", "taro@example.jp", "ja-JP", "Asia/Tokyo"),
+        )
+        await s.send(published("adv-gen", rule, now))
+        await s.send(placed("c-wajima", now - 30 * DAY, gen, where=JP_17))
+        await s.send(placed("c-tokyo", now - 30 * DAY, gen, where=TOKYO))
+        await s.idle(clock)
+
+        await s.send(noto)
+        [first] = await smtp_sink.wait_for(1)
+        assert first["To"].addresses[0].addr_spec == "hanako@example.jp"
+        assert first["Message-ID"] == message_id("adv-gen", "c-wajima", "anshin.example", "eq-1")
+
+        # The aftershock a week later is a new disaster: the playbook reaches her again.
+        clock.advance(7 * DAY)
+        aftershock = msgspec.structs.replace(noto, event_id="eq-2", occurred_at=clock.now())
+        await s.send(aftershock)
+        await smtp_sink.wait_for(2)
+        second = smtp_sink.messages[1]
+        assert second["To"].addresses[0].addr_spec == "hanako@example.jp"
+        assert second["Message-ID"] == message_id("adv-gen", "c-wajima", "anshin.example", "eq-2")
+
+        # The same declaration again, and every delivery batch replayed past the broker's
+        # duplicate window: nothing more reaches her.
+        await s.send(aftershock)
+        await s.idle(clock)
+        for n, batch in enumerate(await s.batches()):
+            await bus.publish(s.nc, Subjects.DELIVERIES_REQUESTED, batch, f"replay:{n}")
+        await wait_states(settings.database_url, {"sent": 2})
+        await asyncio.sleep(1.5)
+        assert len(smtp_sink.messages) == 2
+        assert [b.event_id for b in await s.batches()][:2] == ["eq-1", "eq-2"]
