@@ -14,13 +14,26 @@ from shared.db import Conn
 
 EARTH_RADIUS_KM = 6371.0088
 
+# Every owned line by product, categorized or not: what a recall reads. The quals of a WHERE
+# reach both branches (PostgreSQL pushes them into a UNION ALL), so each uses its SKU and GTIN
+# indexes.
+ANY_LINE = """(
+    SELECT customer_id, bucket, channel, order_id, line_no, sku, gtin, title, placed_at, active
+    FROM purchases
+    UNION ALL
+    SELECT customer_id, bucket, channel, order_id, line_no, sku, gtin, title, placed_at, active
+    FROM uncategorized_lines
+) AS purchases"""
+
 
 class Where:
-    """A WHERE clause over owned purchases, with its $n parameters."""
+    """A WHERE clause over owned purchases, with its $n parameters and the rows it reads."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "purchases") -> None:
         self.parts = ["active"]
         self.params: list[Any] = []
+        # The category history; a recall reads ANY_LINE, uncategorized lines included.
+        self.source = source
 
     def p(self, value: Any) -> str:
         """Bind a parameter and return its placeholder."""
@@ -54,8 +67,8 @@ def short_term(rule: m.AdvisoryRule, now: datetime) -> Where:
 
 
 def recall(rule: m.AdvisoryRule) -> Where:
-    """Purchases of a listed SKU or GTIN, ever."""
-    w = Where()
+    """Purchases of a listed SKU or GTIN, ever, whether the product has safety categories or not."""
+    w = Where(ANY_LINE)
     return w.add(f"(sku = ANY({w.p(rule.skus)}::text[]) OR gtin = ANY({w.p(rule.gtins)}::text[]))")
 
 
@@ -110,7 +123,7 @@ def _area(w: Where, area: m.Area) -> str:
 async def count(conn: Conn, w: Where) -> int:
     """How many customers the clause reaches."""
     value = await conn.fetchval(
-        f"SELECT count(DISTINCT customer_id) FROM purchases WHERE {w.sql}", *w.params
+        f"SELECT count(DISTINCT customer_id) FROM {w.source} WHERE {w.sql}", *w.params
     )
     return int(value or 0)
 

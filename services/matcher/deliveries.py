@@ -66,7 +66,7 @@ async def request(
 _MATCHING = """
 WITH audience AS (
     SELECT DISTINCT ON (customer_id) customer_id, channel, order_id, sku, title, placed_at
-    FROM purchases WHERE {where} ORDER BY customer_id, placed_at DESC
+    FROM {source} WHERE {where} ORDER BY customer_id, placed_at DESC
 ), fresh AS (
     INSERT INTO matches (advisory_id, event_id, customer_id, matched_at)
     SELECT {advisory}, {event}, customer_id, {now} FROM audience
@@ -92,6 +92,7 @@ async def request_matching(
     """Match every customer under the clause (their latest purchase) not matched yet, and put
     delivery batches for them in the outbox."""
     sql = _MATCHING.format(
+        source=w.source,
         where=w.sql,
         advisory=w.p(advisory_id),
         event=w.p(event_id),
