@@ -13,10 +13,12 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 
 import jinja2
+import markupsafe
 import msgspec
 
 from services.mailer import mime
 from services.mailer.i18n import STRINGS, language_for, pick, why
+from shared import richtext
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("services.mailer", "templates"),
@@ -83,6 +85,12 @@ def _purchase(p: dict[str, Any], t: dict[str, str]) -> dict[str, str]:
     return {"title": p.get("title") or p.get("sku") or "", "details": ", ".join(details)}
 
 
+@functools.lru_cache(maxsize=256)
+def _body_html(body: str) -> markupsafe.Markup:
+    """The agency's Markdown as sanitized HTML; cached: one advisory, many mails."""
+    return markupsafe.Markup(richtext.to_html(body))
+
+
 def _item(d: Delivery, lang: str) -> dict[str, Any]:
     t = STRINGS[lang]
     body = pick(d.body, lang)
@@ -90,6 +98,7 @@ def _item(d: Delivery, lang: str) -> dict[str, Any]:
         "title": pick(d.title, lang),
         "advice_from": t["advice_from"].format(agency=d.agency_name),
         "paragraphs": [p.strip() for p in body.split("\n\n") if p.strip()],
+        "body_html": _body_html(body),
         "purchases": [_purchase(p, t) for p in d.purchases],
         "why": why(lang, d.kind),
         "page_url": d.page_url,

@@ -102,3 +102,18 @@ def test_unsubscribe_tokens_cannot_be_forged() -> None:
         is None
     )
     assert tokens.verify("secret", "!!!") is None
+
+
+def test_the_agency_markdown_becomes_a_list_in_html_and_stays_readable_in_text() -> None:
+    body = "Before charging:\n\n- keep it off the bed\n- **never** leave it unattended"
+    msg = render(_delivery(body=body), sender="s@shop.example", unsubscribe_url="u", list_id="l")
+    html = msg.get_body(("html",)).get_content()
+    assert "<li>keep it off the bed</li>" in html
+    assert "<strong>never</strong>" in html
+    text = msg.get_body(("plain",)).get_content()
+    assert "- keep it off the bed" in text
+    link = _delivery(body="[see](javascript:alert(1)) and [agency](https://agency.example/x)")
+    html = render(link, sender="s@shop.example", unsubscribe_url="u", list_id="l")
+    rich = html.get_body(("html",)).get_content()
+    assert 'href="javascript' not in rich  # left as inert text, never a link
+    assert 'href="https://agency.example/x"' in rich
