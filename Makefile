@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: setup up down test unit service e2e lint bench clean reliability
+.PHONY: setup up down demo test unit service e2e lint bench clean reliability
 
 $(BIN)/anshin: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ up: setup  ## the whole stack on this machine (embedded NATS, PostgreSQL, mailbo
 
 down:  ## stop what `make up` started
 	$(PY) -m deploy.local down
+
+demo: setup  ## on the running stack: a synthetic shop, advisories, the 2024 Noto quake replayed
+	$(PY) -m deploy.demo $(DEMO_ARGS)
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .

@@ -31,7 +31,7 @@ CUSTOMERS = int(os.environ.get("ANSHIN_BENCH_CUSTOMERS", "1000000"))
 REPLICAS = int(os.environ.get("ANSHIN_BENCH_REPLICAS", "2"))
 ORDERS = int(os.environ.get("ANSHIN_BENCH_ORDERS", "50000"))
 COLUMNS = ["channel", "order_id", "line_no", "category", "customer_id", "sku", "gtin", "title"]
-COLUMNS += ["placed_at", "country", "region", "lat", "lon"]
+COLUMNS += ["placed_at", "country", "region", "lat", "lon", "bucket"]
 PLAYBOOK = m.AdvisoryRule(
     kind="disaster",
     categories=matcher_shop.PLAYBOOK_CATEGORIES,
@@ -59,7 +59,7 @@ async def run(nats_url: str, database_url: str) -> dict[str, float]:
         await c.copy_records_to_table(
             "purchases", records=matcher_shop.rows(CUSTOMERS, now), columns=COLUMNS
         )
-        await c.execute("ANALYZE purchases")
+        await c.execute("VACUUM ANALYZE purchases")
     figures: dict[str, float] = {"customers": CUSTOMERS, "load_s": time.perf_counter() - started}
     nc = await bus.connect(nats_url, "bench-matcher")
     await bus.declare(nc)

@@ -8,6 +8,8 @@ import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from services.matcher.rules import bucket_of
+
 # (region, population in millions, lat, lon): enough prefectures and states to spread people.
 JP = [
     ("JP-01", 5.1, 43.06, 141.35), ("JP-04", 2.3, 38.27, 140.87), ("JP-07", 1.8, 37.75, 140.47),
@@ -44,7 +46,7 @@ YEARS = 10
 RECENT_SHARE = 0.5  # a growing shop with active customers: much of it is recent
 RECENT_DAYS = 180
 
-Row = tuple[str, str, int, str, str, str, str | None, str, datetime, str, str, float, float]
+Row = tuple[str, str, int, str, str, str, str | None, str, datetime, str, str, float, float, int]
 
 
 def _cumulative(weights: list[float]) -> list[float]:
@@ -68,6 +70,7 @@ def rows(customers: int, now: datetime, seed: int = 42) -> Iterator[Row]:
     order = 0
     for n in range(customers):
         customer = f"c-{n:07d}"
+        bucket = bucket_of(customer)
         pick = rng.choices(range(len(places)), cum_weights=place_cum)[0]
         country, region, _, lat0, lon0 = places[pick]
         lat, lon = lat0 + rng.gauss(0, 0.25), lon0 + rng.gauss(0, 0.25)
@@ -96,4 +99,5 @@ def rows(customers: int, now: datetime, seed: int = 42) -> Iterator[Row]:
                 region,
                 round(lat, 4),
                 round(lon, 4),
+                bucket,
             )

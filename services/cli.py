@@ -1,39 +1,115 @@
-"""The `anshin` command line: one entry point, sub-commands contributed by each service."""
+"""The `anshin` command line: one entry point, sub-commands contributed by each service.
+
+Errors print one line (`anshin: ...`) and exit 1; nothing prints a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import nats.errors
 
 from services.advisory import cli as advisory_cli
+from services.advisory import cli_dead
 from services.ingest import cli as ingest_cli
 from shared import config
+from shared.config import Settings, env_name
 from shared.errors import AnshinError
+
+EPILOG = """\
+Under `make up` the CLI finds the running stack by itself: its database, NATS server,
+operator key and secret are read from the data directory (ANSHIN_DATA_DIR, default .data)
+wherever DATABASE_URL, NATS_URL, ANSHIN_OPERATOR_KEY or ANSHIN_SECRET_KEY are unset.
+Services are reached on http://127.0.0.1:<ANSHIN_*_PORT>.
+"""
 
 
 def parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    root = argparse.ArgumentParser(prog="anshin", description="Operate Anshin.")
-    commands = root.add_subparsers(dest="command", required=True)
+    root = argparse.ArgumentParser(
+        prog="anshin",
+        description="Operate Anshin: agencies, catalog and orders, disasters, advisory reach.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     advisory_cli.register(commands)
+    cli_dead.register(commands)
     ingest_cli.register(commands)
     return root
+
+
+def stack_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment, completed from a `make up` data directory where unset.
+
+    `make up` starts embedded servers and generates the operator key and the secret into its
+    data directory; an operator's shell has none of them in its environment.
+    """
+    env = dict(os.environ if environ is None else environ)
+    data = Path(config.load(env).data_dir)
+    if not env.get("DATABASE_URL"):
+        dsn = _embedded_postgres(data / "pg")
+        if dsn:
+            env["DATABASE_URL"] = dsn
+    if not env.get("NATS_URL") and (data / "anshin.pid").exists():
+        env["NATS_URL"] = f"nats://127.0.0.1:{config.load(env).embedded_nats_port}"
+    for field in ("operator_key", "secret_key"):
+        kept = data / field
+        if not env.get(env_name(field)) and kept.is_file():
+            env[env_name(field)] = kept.read_text().strip()
+    return config.load(env)
+
+
+def _embedded_postgres(pgdata: Path) -> str:
+    """The DSN of a running embedded PostgreSQL, read from its postmaster.pid; "" if none."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return ""
+    # postmaster.pid: pid, data dir, start time, port, socket directory, listen address, ...
+    if len(lines) < 5 or not lines[3].strip().isdigit() or not lines[4].strip():
+        return ""
+    return f"postgresql://postgres@/anshin?host={lines[4].strip()}&port={lines[3].strip()}"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors are printed as one line, not a traceback."""
     args = parser().parse_args(argv)
-    settings = config.load()
     try:
+        settings = stack_settings()
         code: int = asyncio.run(args.run(args, settings))
-    except AnshinError as exc:
-        print(f"anshin: {exc.message}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"anshin: cannot reach the database: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("anshin: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # every failure is one line: the operator reads, never debugs
+        print(f"anshin: {describe(exc)}", file=sys.stderr)
         return 1
     return code
+
+
+def describe(exc: BaseException) -> str:
+    """One line naming what went wrong."""
+    match exc:
+        case AnshinError():
+            return exc.message
+        case OSError(filename=str() as name):
+            return f"cannot read {name}: {exc.strerror}"
+        case asyncpg.PostgresError() | asyncpg.InterfaceError():
+            return f"database: {exc}"
+        case OSError() | TimeoutError():
+            return f"cannot reach the database or NATS (is the stack running?): {exc}"
+        case msgspec.DecodeError() | msgspec.ValidationError() | UnicodeDecodeError():
+            return f"cannot read the input: {exc}"
+        case nats.errors.Error():
+            return f"NATS: {exc}"
+        case _:
+            return f"{type(exc).__name__}: {exc}"
 
 
 if __name__ == "__main__":

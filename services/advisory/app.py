@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.advisory import api, console, events, notices, openapi, owner, pages, throttle
+from services.advisory import (
+    api,
+    console,
+    console_pages,
+    events,
+    notices,
+    openapi,
+    owner,
+    pages,
+    portal,
+    throttle,
+)
 from services.advisory.embargo import embargo_keeper
 from shared.clock import Clock
 from shared.config import Settings
@@ -22,6 +33,6 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(nats_connection("advisory"))
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
-    for module in (api, owner, events, notices, pages, console, openapi):
+    for module in (api, owner, events, notices, pages, console, console_pages, portal, openapi):
         app.router.add_routes(module.routes)
     return app

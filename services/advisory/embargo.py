@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from services.advisory import publication
+from services.advisory.metrics import PUBLISHED
 from shared.http import POOL
 from shared.service import CLOCK
 
@@ -24,6 +25,7 @@ async def keep_embargoes(app: web.Application) -> None:
     while True:
         try:
             for advisory_id in await publication.publish_due(pool, clock.now()):
+                PUBLISHED.inc()
                 log.info("advisory published", extra={"advisory_id": advisory_id})
         except Exception:
             log.warning("embargo check failed; retrying", exc_info=True)

@@ -12,6 +12,7 @@ from services.advisory import cap, store_disasters
 from services.advisory.api import name_unknown_fields
 from services.advisory.auth import authenticate
 from services.advisory.feeds import Disaster, PlainEvent, UsgsFeature, from_plain, from_usgs
+from services.advisory.metrics import DISASTERS
 from services.advisory.schemas import DisasterOut
 from shared.errors import AnshinError, Invalid, field_error
 from shared.http import POOL, json_response, read_body, validation_details
@@ -48,6 +49,7 @@ async def post_event(request: web.Request) -> web.Response:
     if not disaster.actionable:
         return json_response(_answer(disaster, "", [], duplicate=False), status=202)
     row, duplicate = await store_disasters.declare(request.app[POOL], disaster, now)
+    DISASTERS.labels("duplicate" if duplicate else "declared").inc()
     # A repeat answers with the disaster as first declared, not as this copy says.
     first = Disaster(
         keys=disaster.keys,

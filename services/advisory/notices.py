@@ -9,11 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
-from services.advisory import richtext, store_public
+from services.advisory import store_public
 from services.advisory.ask import Unavailable, ask
 from services.advisory.i18n import pick, reader_language
 from services.advisory.schemas import Notice, Notices
 from shared import messages as m
+from shared import richtext
 from shared.bus import Subjects
 from shared.errors import Invalid, field_error
 from shared.http import NATS, POOL, json_response

@@ -5,11 +5,12 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
+from services.advisory import reach
 from services.advisory.api import PRIVATE, owned
 from services.advisory.ask import ask
-from services.advisory.schemas import Audience, DayCounts, Preview, Report
+from services.advisory.mailpreview import mail_preview
+from services.advisory.schemas import Audience, DayCounts, Report
 from services.mailer.i18n import SUPPORTED
-from services.mailer.render import Delivery, render
 from shared import messages as m
 from shared.bus import Subjects
 from shared.errors import Invalid, field_error
@@ -17,9 +18,6 @@ from shared.http import NATS, json_response
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
-
-REPORT_STATES = ("matched", "sent", "waiting", "suppressed", "failed")
-SAMPLE_NAME = {"ja": "山田 花子", "en": "Alex Smith", "fr": "Camille Martin"}
 
 
 @routes.get("/v1/advisories/{advisory_id}/preview")
@@ -29,39 +27,7 @@ async def preview(request: web.Request) -> web.Response:
     lang = request.query.get("lang", "en")
     if lang not in SUPPORTED:
         raise Invalid("invalid query", [field_error("lang", f"one of {', '.join(SUPPORTED)}")])
-    settings, now = request.app[SETTINGS], request.app[CLOCK].now()
-    rule = advisory["rule"]
-    example = (rule["skus"] or rule["gtins"] or rule["categories"] or ["product"])[0]
-    delivery = Delivery(
-        advisory_id=advisory["id"],
-        customer_id="preview",
-        email="customer@example.invalid",
-        name=SAMPLE_NAME.get(lang, ""),
-        locale=lang,
-        agency_name=advisory["agency_name"],
-        title=advisory["title"],
-        body=advisory["body"],
-        source_url=advisory["source_url"],
-        purchases=[
-            {"channel": "web", "order_id": "PREVIEW", "sku": example, "title": example,
-             "placed_at": now.isoformat()}
-        ],
-    )  # fmt: skip
-    mail = render(
-        delivery,
-        sender=settings.mail_from,
-        unsubscribe_url=f"{settings.mailer_public_url}/u/preview",
-        list_id="Anshin safety messages <safety.anshin>",
-    )
-    text, html = mail.get_body(("plain",)), mail.get_body(("html",))
-    assert text is not None and html is not None
-    answer = Preview(
-        advisory_id=advisory["id"],
-        lang=lang,
-        subject=str(mail["Subject"]),
-        text=text.get_content(),
-        html=html.get_content(),
-    )
+    answer = mail_preview(advisory, lang, request.app[SETTINGS], request.app[CLOCK].now())
     return json_response(answer, headers=PRIVATE)
 
 
@@ -80,17 +46,17 @@ async def audience(request: web.Request) -> web.Response:
 
 @routes.get("/v1/advisories/{advisory_id}/report")
 async def report(request: web.Request) -> web.Response:
-    """How far the advisory has reached, as the mailer counts it."""
+    """How far the advisory has reached: the mailer's ledger states in five series."""
     advisory = await owned(request)
-    counts = dict.fromkeys(REPORT_STATES, 0)
+    counts = dict.fromkeys(reach.SERIES, 0)
     by_day: list[DayCounts] = []
     # Before publication nothing was sent, and the embargoed id need not cross the bus.
     if advisory["published_at"] is not None:
         question = m.ReportRequest(advisory_id=advisory["id"])
-        reach = await ask(
+        ledger = await ask(
             request.app[NATS], Subjects.MAILER_REPORT, question, m.ReachReport, "mailer"
         )
-        counts |= reach.counts
-        by_day = [DayCounts(day=d.day, counts=d.counts) for d in reach.by_day]
+        counts = reach.five(ledger.counts)
+        by_day = [DayCounts(day=d.day, counts=reach.five(d.counts)) for d in ledger.by_day]
     answer = Report(advisory_id=advisory["id"], counts=counts, by_day=by_day)
     return json_response(answer, headers=PRIVATE)

@@ -21,6 +21,6 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(database(SCHEMA, "services.ingest", outbox=True))
     app.cleanup_ctx.append(nats_connection("ingest"))
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
-    app.cleanup_ctx.append(catalog_responder())
+    app.cleanup_ctx.append(catalog_responder)
     app.router.add_routes(routes)
     return app

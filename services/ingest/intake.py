@@ -17,6 +17,7 @@ import msgspec
 from services.ingest import store
 from services.ingest.categorize import categorize
 from services.ingest.formats import Indexed
+from services.ingest.metrics import RECORDS
 from services.ingest.model import Order, OrderEvent, Rejection
 from services.ingest.normalize import Prepared, prepare
 from shared.db import Conn
@@ -71,6 +72,9 @@ async def ingest(
         new += await store.record_events(conn, [e for _, e in resolved])
     rejected += refused
     accepted = sum(new)
+    RECORDS.labels("accepted").inc(accepted)
+    RECORDS.labels("duplicate").inc(len(new) - accepted)
+    RECORDS.labels("rejected").inc(len(rejected))
     return Outcome(
         accepted=accepted,
         duplicates=len(new) - accepted,

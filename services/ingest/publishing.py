@@ -12,7 +12,8 @@ Outgoing = tuple[str, str, bytes]
 
 
 def placed(p: Prepared) -> Outgoing:
-    """orders.placed: customer id, time, location and the categorized lines; no e-mail."""
+    """orders.placed: customer id, time, location and every line with its categories (none
+    for a product in no safety category: a recall by SKU or GTIN still needs it); no e-mail."""
     o, s = p.order, p.order.ship_to
     event = m.OrderPlaced(
         channel=o.channel,
@@ -32,7 +33,6 @@ def placed(p: Prepared) -> Outgoing:
                 categories=cats,
             )
             for n, (line, (cats, _)) in enumerate(zip(o.lines, p.categories, strict=True), 1)
-            if cats
         ],
     )
     return Subjects.ORDERS_PLACED, f"order:{o.channel}:{o.order_id}:placed", m.encode(event)

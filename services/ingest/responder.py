@@ -5,31 +5,19 @@ The advisory service asks it for product pages; replicas share the work in one q
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import AsyncIterator, Callable
+import functools
 
 import asyncpg
-import msgspec
-from aiohttp import web
-from nats.aio.msg import Msg
 
 from services.ingest import categories, store
 from shared import messages as m
 from shared.bus import Subjects
-from shared.http import NATS, POOL
-
-log = logging.getLogger(__name__)
-
-_lookup = m.decoder(m.CatalogLookup)
+from shared.bus.reply import responder
+from shared.http import POOL
 
 
-async def answer(pool: asyncpg.Pool, data: bytes) -> m.CatalogEntry:
+async def answer(pool: asyncpg.Pool, question: m.CatalogLookup) -> m.CatalogEntry:
     """The catalog entry of the product a lookup names (found=False where there is none)."""
-    try:
-        question = _lookup.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return m.CatalogEntry(sku="", found=False)
     row = await store.lookup(pool, question.sku)
     if row is None:
         return m.CatalogEntry(sku=question.sku, found=False)
@@ -42,27 +30,9 @@ async def answer(pool: asyncpg.Pool, data: bytes) -> m.CatalogEntry:
     )
 
 
-def catalog_responder() -> Callable[
-    [web.Application], contextlib.AbstractAsyncContextManager[None]
-]:
-    """A cleanup context: answer catalog lookups while the service runs."""
-
-    @contextlib.asynccontextmanager
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        pool, nc = app[POOL], app[NATS]
-
-        async def on_lookup(msg: Msg) -> None:
-            try:
-                reply = await answer(pool, msg.data)
-            except Exception:
-                # No answer: the asker times out and knows it does not know.
-                log.exception("catalog lookup failed")
-                return
-            await msg.respond(m.encode(reply))
-
-        sub = await nc.subscribe(Subjects.INGEST_CATALOG_LOOKUP, queue="ingest", cb=on_lookup)
-        yield
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-
-    return ctx
+catalog_responder = responder(
+    Subjects.INGEST_CATALOG_LOOKUP,
+    "ingest",
+    m.CatalogLookup,
+    lambda app: functools.partial(answer, app[POOL]),
+)

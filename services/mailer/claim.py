@@ -39,7 +39,7 @@ class Mail(msgspec.Struct, kw_only=True):
     @property
     def keys(self) -> list[Key]:
         """The ledger rows this mail carries."""
-        return [(d.advisory_id, d.customer_id) for d in self.deliveries]
+        return [(d.advisory_id, d.event_id, d.customer_id) for d in self.deliveries]
 
 
 class Claim(msgspec.Struct, kw_only=True):
@@ -74,11 +74,17 @@ def _delivery(row: asyncpg.Record, cfg: Config, cache: dict[str, Any]) -> Delive
         kind=row["kind"],
         reason=row["reason"],
         page_url=f"{cfg.public_url}/safety/{row['advisory_id']}" if cfg.public_url else "",
+        event_id=row["event_id"],
     )
 
 
 def _key(row: asyncpg.Record) -> Key:
-    return row["advisory_id"], row["customer_id"]
+    return row["advisory_id"], row["event_id"], row["customer_id"]
+
+
+def _sent_to(row: asyncpg.Record) -> tuple[str, str, str]:
+    """What one address may receive once: an advisory (per declared disaster, for playbooks)."""
+    return row["advisory_id"], row["event_id"], row["email"]
 
 
 async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
@@ -87,17 +93,18 @@ async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
         rows = await ledger.due(conn, now, cfg.limit)
         live = [r for r in rows if not r["suppressed"]]
         await ledger.lock_addresses(conn, [r["email"] for r in live])
-        # One person may shop under two customer ids: one advisory reaches an address once.
+        # One person may shop under two customer ids: one advisory (of one declared
+        # disaster, for a playbook) reaches an address once.
         seen = await ledger.mailed(
             conn, [r["advisory_id"] for r in live], [r["email"] for r in live]
         )
         unwanted = [_key(r) for r in rows if r["suppressed"]]
         kept = []
         for r in live:
-            if (r["advisory_id"], r["email"]) in seen:
+            if _sent_to(r) in seen:
                 unwanted.append(_key(r))
             else:
-                seen.add((r["advisory_id"], r["email"]))
+                seen.add(_sent_to(r))
                 kept.append(r)
         live = kept
         await ledger.set_state(conn, unwanted, "suppressed")
@@ -105,7 +112,9 @@ async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
         since = now - cfg.rules.period
         sent = await ledger.routine_sent(conn, routine, since, Priority.RECALL)
         due = [
-            policy.Due(r["advisory_id"], r["customer_id"], r["priority"], r["timezone"])
+            policy.Due(
+                r["advisory_id"], r["customer_id"], r["priority"], r["timezone"], r["event_id"]
+            )
             for r in live
         ]
         plan = policy.plan(due, sent, now, cfg.rules)

@@ -9,10 +9,11 @@ import asyncpg
 
 from shared.db import Conn
 
-Key = tuple[str, str]  # (advisory_id, customer_id)
+# (advisory_id, event_id, customer_id): event_id names a declared disaster, '' for the rest.
+Key = tuple[str, str, str]
 
 _DUE = (
-    "SELECT d.advisory_id, d.customer_id, d.priority, d.kind, d.reason, d.purchases,"
+    "SELECT d.advisory_id, d.event_id, d.customer_id, d.priority, d.kind, d.reason, d.purchases,"
     " d.attempts, c.email, c.name, c.locale, c.timezone, a.agency_name, a.title, a.body,"
     " a.source_url, s.email IS NOT NULL AS suppressed"
     " FROM deliveries d"
@@ -25,8 +26,12 @@ _DUE = (
 )
 
 
-def _columns(keys: Sequence[Key]) -> tuple[list[str], list[str]]:
-    return [k[0] for k in keys], [k[1] for k in keys]
+def _columns(keys: Sequence[Key]) -> tuple[list[str], list[str], list[str]]:
+    return [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
+
+
+# Joins the unnested keys u(a, e, c, …) to their ledger rows.
+_MATCH = "d.advisory_id = u.a AND d.event_id = u.e AND d.customer_id = u.c"
 
 
 async def due(conn: Conn, now: datetime, limit: int) -> list[asyncpg.Record]:
@@ -38,9 +43,8 @@ async def set_state(conn: Conn, keys: Sequence[Key], state: str) -> None:
     """Move deliveries to a final state such as 'suppressed'."""
     if keys:
         await conn.execute(
-            "UPDATE deliveries d SET state = $3, hold = NULL"
-            " FROM unnest($1::text[], $2::text[]) AS u(a, c)"
-            " WHERE d.advisory_id = u.a AND d.customer_id = u.c",
+            "UPDATE deliveries d SET state = $4, hold = NULL"
+            f" FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, e, c) WHERE {_MATCH}",
             *_columns(keys),
             state,
         )
@@ -58,17 +62,17 @@ async def lock_addresses(conn: Conn, emails: Sequence[str]) -> None:
 
 async def mailed(
     conn: Conn, advisory_ids: Sequence[str], emails: Sequence[str]
-) -> set[tuple[str, str]]:
-    """Which (advisory, address) pairs are already sent or in flight, under any customer id."""
+) -> set[tuple[str, str, str]]:
+    """Which (advisory, event, address) are already sent or in flight, under any customer id."""
     rows = await conn.fetch(
-        "SELECT d.advisory_id, c.email FROM contacts c"
+        "SELECT d.advisory_id, d.event_id, c.email FROM contacts c"
         " JOIN deliveries d ON d.customer_id = c.customer_id"
         " WHERE c.email = ANY($2::text[]) AND d.advisory_id = ANY($1::text[])"
         " AND d.state IN ('sent', 'sending')",
         list(set(advisory_ids)),
         list(set(emails)),
     )
-    return {(r["advisory_id"], r["email"]) for r in rows}
+    return {(r["advisory_id"], r["event_id"], r["email"]) for r in rows}
 
 
 async def routine_sent(
@@ -96,10 +100,10 @@ async def start_sending(
     """Mark deliveries as in flight under a lease on the database clock."""
     if keys:
         await conn.execute(
-            "UPDATE deliveries d SET state = 'sending', claimed_at = $4, hold = NULL,"
-            " attempts = attempts + 1, message_id = u.m, lease_until = clock_timestamp() + $5"
-            " FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, c, m)"
-            " WHERE d.advisory_id = u.a AND d.customer_id = u.c",
+            "UPDATE deliveries d SET state = 'sending', claimed_at = $5, hold = NULL,"
+            " attempts = attempts + 1, message_id = u.m, lease_until = clock_timestamp() + $6"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a, e, c, m)"
+            f" WHERE {_MATCH}",
             *_columns(keys),
             list(message_ids),
             now,
@@ -119,9 +123,9 @@ async def wait(
         await conn.execute(
             "UPDATE deliveries d SET next_attempt_at = u.t,"
             " state = CASE WHEN u.h IS NULL THEN d.state ELSE 'deferred' END,"
-            " hold = coalesce(u.h, d.hold), error = coalesce(u.e, d.error)"
-            " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[])"
-            " AS u(a, c, t, h, e) WHERE d.advisory_id = u.a AND d.customer_id = u.c",
+            " hold = coalesce(u.h, d.hold), error = coalesce(u.err, d.error)"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],"
+            f" $6::text[]) AS u(a, e, c, t, h, err) WHERE {_MATCH}",
             *_columns(keys),
             list(until),
             list(holds),
@@ -133,9 +137,9 @@ async def mark_sent(conn: Conn, keys: Sequence[Key], now: datetime) -> None:
     """Record that SMTP accepted these deliveries' mails."""
     if keys:
         await conn.execute(
-            "UPDATE deliveries d SET state = 'sent', sent_at = $3, error = NULL, hold = NULL,"
-            " lease_until = NULL FROM unnest($1::text[], $2::text[]) AS u(a, c)"
-            " WHERE d.advisory_id = u.a AND d.customer_id = u.c AND d.state = 'sending'",
+            "UPDATE deliveries d SET state = 'sent', sent_at = $4, error = NULL, hold = NULL,"
+            " lease_until = NULL FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, e, c)"
+            f" WHERE {_MATCH} AND d.state = 'sending'",
             *_columns(keys),
             now,
         )
@@ -147,9 +151,9 @@ async def mark_failed(
     """Record permanent failures; suppress the addresses a 5xx condemned."""
     if keys:
         await conn.execute(
-            "UPDATE deliveries d SET state = 'failed', error = u.e, lease_until = NULL"
-            " FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, c, e)"
-            " WHERE d.advisory_id = u.a AND d.customer_id = u.c",
+            "UPDATE deliveries d SET state = 'failed', error = u.err, lease_until = NULL"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a, e, c, err)"
+            f" WHERE {_MATCH}",
             *_columns(keys),
             [e[:500] for e in errors],
         )

@@ -21,6 +21,7 @@ class Due(msgspec.Struct, frozen=True):
     customer_id: str
     priority: int
     timezone: str
+    event_id: str = ""  # a declared disaster; disasters are urgent, so never capped or folded
 
 
 class Rules(msgspec.Struct, frozen=True, kw_only=True):

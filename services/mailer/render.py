@@ -13,10 +13,12 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 
 import jinja2
+import markupsafe
 import msgspec
 
 from services.mailer import mime
 from services.mailer.i18n import STRINGS, language_for, pick, why
+from shared import richtext
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("services.mailer", "templates"),
@@ -43,12 +45,19 @@ class Delivery(msgspec.Struct, kw_only=True):
     kind: str = ""
     reason: str = ""
     page_url: str = ""
+    event_id: str = ""  # the declared disaster of a playbook's delivery; '' for the rest
 
 
-def message_id(advisory_id: str, customer_id: str, domain: str) -> str:
+def _named(advisory_id: str, event_id: str) -> str:
+    # A playbook's mail for a declared disaster is a new message each time; everything else
+    # (event_id '') keeps the name, and so the Message-ID, it always had.
+    return f"{advisory_id}\0{event_id}" if event_id else advisory_id
+
+
+def message_id(advisory_id: str, customer_id: str, domain: str, event_id: str = "") -> str:
     """A deterministic Message-ID, so a re-sent mail can be recognized as the same one."""
-    digest = hashlib.sha256(f"{advisory_id}\0{customer_id}".encode()).hexdigest()[:32]
-    return f"<{advisory_id}.{digest}@{domain}>"
+    key = f"{_named(advisory_id, event_id)}\0{customer_id}"
+    return f"<{advisory_id}.{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
 def digest_id(advisory_ids: Sequence[str], customer_id: str, domain: str) -> str:
@@ -61,8 +70,10 @@ def mail_id(deliveries: Sequence[Delivery], domain: str) -> str:
     """The Message-ID of the mail carrying these deliveries (one advisory, or a digest)."""
     first = deliveries[0]
     if len(deliveries) == 1:
-        return message_id(first.advisory_id, first.customer_id, domain)
-    return digest_id([d.advisory_id for d in deliveries], first.customer_id, domain)
+        return message_id(first.advisory_id, first.customer_id, domain, first.event_id)
+    # Only routine mail is digested (event_id ''); a stray event still gets its own name.
+    names = [_named(d.advisory_id, d.event_id) for d in deliveries]
+    return digest_id(names, first.customer_id, domain)
 
 
 def _purchase(p: dict[str, Any], t: dict[str, str]) -> dict[str, str]:
@@ -74,6 +85,12 @@ def _purchase(p: dict[str, Any], t: dict[str, str]) -> dict[str, str]:
     return {"title": p.get("title") or p.get("sku") or "", "details": ", ".join(details)}
 
 
+@functools.lru_cache(maxsize=256)
+def _body_html(body: str) -> markupsafe.Markup:
+    """The agency's Markdown as sanitized HTML; cached: one advisory, many mails."""
+    return markupsafe.Markup(richtext.to_html(body))
+
+
 def _item(d: Delivery, lang: str) -> dict[str, Any]:
     t = STRINGS[lang]
     body = pick(d.body, lang)
@@ -81,6 +98,7 @@ def _item(d: Delivery, lang: str) -> dict[str, Any]:
         "title": pick(d.title, lang),
         "advice_from": t["advice_from"].format(agency=d.agency_name),
         "paragraphs": [p.strip() for p in body.split("\n\n") if p.strip()],
+        "body_html": _body_html(body),
         "purchases": [_purchase(p, t) for p in d.purchases],
         "why": why(lang, d.kind),
         "page_url": d.page_url,

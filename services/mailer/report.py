@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import AsyncIterator
-
 import asyncpg
-import msgspec
 from aiohttp import web
-from nats.aio.msg import Msg
 
 from services.mailer import store
 from shared import messages as m
-from shared.bus import Subjects
-from shared.http import NATS, POOL
+from shared.bus import Subjects, reply
+from shared.bus.reply import Answer
+from shared.http import POOL
 from shared.messages.requests import DayCount
-
-log = logging.getLogger(__name__)
-
-_decoder = m.decoder(m.ReportRequest)
 
 
 async def reach_report(pool: asyncpg.Pool, advisory_id: str) -> m.ReachReport:
@@ -32,25 +23,13 @@ async def reach_report(pool: asyncpg.Pool, advisory_id: str) -> m.ReachReport:
     )
 
 
-@contextlib.asynccontextmanager
-async def responder(app: web.Application) -> AsyncIterator[None]:
-    """A cleanup context answering ReportRequests; replicas share them in a queue group."""
+def _answerer(app: web.Application) -> Answer:
     pool = app[POOL]
 
-    async def answer(msg: Msg) -> None:
-        try:
-            request = _decoder.decode(msg.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.warning("undecodable report request: %s", exc)
-            return
-        try:
-            report = await reach_report(pool, request.advisory_id)
-        except Exception:
-            log.exception("report failed", extra={"advisory_id": request.advisory_id})
-            return
-        await msg.respond(m.encode(report))
+    async def answer(question: m.ReportRequest) -> m.ReachReport:
+        return await reach_report(pool, question.advisory_id)
 
-    sub = await app[NATS].subscribe(Subjects.MAILER_REPORT, queue="mailer", cb=answer)
-    yield
-    with contextlib.suppress(Exception):
-        await sub.unsubscribe()
+    return answer
+
+
+responder = reply.responder(Subjects.MAILER_REPORT, "mailer", m.ReportRequest, _answerer)

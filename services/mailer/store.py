@@ -53,7 +53,7 @@ async def save_advisory(pool: asyncpg.Pool, a: m.AdvisoryPublished) -> None:
 
 
 async def withdraw(pool: asyncpg.Pool, advisory_id: str, at: datetime) -> int:
-    """Mark an advisory withdrawn and cancel its pending deliveries; return how many."""
+    """Mark an advisory withdrawn, cancel what still waits (of every event); return how many."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO advisories (advisory_id, version, kind, agency_name, title, body,"
@@ -71,28 +71,33 @@ async def withdraw(pool: asyncpg.Pool, advisory_id: str, at: datetime) -> int:
 
 
 async def add_deliveries(pool: asyncpg.Pool, batch: m.DeliveryBatch, now: datetime) -> int:
-    """Add a batch to the ledger in one statement; (advisory, customer) already there is skipped.
+    """Add a batch to the ledger in one statement; a key already there is skipped.
 
-    A delivery of a withdrawn advisory starts cancelled, one to a suppressed address
+    The key is (advisory, event, customer): a disaster playbook's delivery names the declared
+    event, so the next disaster reaches the customer again; every other delivery has event
+    ''. A delivery of a withdrawn advisory starts cancelled, one to a suppressed address
     starts suppressed: neither is ever claimed.
     """
     encode = msgspec.json.encode
     n = len(batch.recipients)
+    # Only a playbook is sent once per event: a stray event id never repeats a recall.
+    event_id = batch.event_id if batch.kind == "disaster" else ""
     async with pool.acquire() as conn:
         status = await conn.fetch(
-            "INSERT INTO deliveries (advisory_id, customer_id, priority, kind, reason, purchases,"
-            " requested_at, next_attempt_at, state)"
+            "INSERT INTO deliveries (advisory_id, event_id, customer_id, priority, kind, reason,"
+            " purchases, requested_at, next_attempt_at, state)"
             " SELECT u.*, CASE WHEN a.withdrawn_at IS NOT NULL THEN 'cancelled'"
             "   WHEN s.email IS NOT NULL THEN 'suppressed' ELSE 'queued' END"
-            " FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],"
-            "   $6::jsonb[], $7::timestamptz[], $8::timestamptz[])"
-            "   AS u(advisory_id, customer_id, priority, kind, reason, purchases, requested_at,"
-            "   next_attempt_at)"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[],"
+            "   $7::jsonb[], $8::timestamptz[], $9::timestamptz[])"
+            "   AS u(advisory_id, event_id, customer_id, priority, kind, reason, purchases,"
+            "   requested_at, next_attempt_at)"
             " LEFT JOIN advisories a ON a.advisory_id = u.advisory_id"
             " LEFT JOIN contacts c ON c.customer_id = u.customer_id"
             " LEFT JOIN suppressions s ON s.email = c.email"
             " ON CONFLICT DO NOTHING RETURNING 1",
             [batch.advisory_id] * n,
+            [event_id] * n,
             [r.customer_id for r in batch.recipients],
             [batch.priority] * n,
             [batch.kind] * n,
@@ -152,7 +157,10 @@ async def advisory(pool: asyncpg.Pool, advisory_id: str) -> asyncpg.Record | Non
 
 
 async def reach(pool: asyncpg.Pool, advisory_id: str) -> tuple[dict[str, int], list[Any]]:
-    """Deliveries of an advisory by state, overall and by UTC day (sent, else requested)."""
+    """Deliveries of an advisory by state, overall and by UTC day (sent, else requested).
+
+    A disaster playbook's rows of every declared event count together: its whole reach.
+    """
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT to_char(coalesce(sent_at, requested_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"

@@ -14,13 +14,26 @@ from shared.db import Conn
 
 EARTH_RADIUS_KM = 6371.0088
 
+# Every owned line by product, categorized or not: what a recall reads. The quals of a WHERE
+# reach both branches (PostgreSQL pushes them into a UNION ALL), so each uses its SKU and GTIN
+# indexes.
+ANY_LINE = """(
+    SELECT customer_id, bucket, channel, order_id, line_no, sku, gtin, title, placed_at, active
+    FROM purchases
+    UNION ALL
+    SELECT customer_id, bucket, channel, order_id, line_no, sku, gtin, title, placed_at, active
+    FROM uncategorized_lines
+) AS purchases"""
+
 
 class Where:
-    """A WHERE clause over owned purchases, with its $n parameters."""
+    """A WHERE clause over owned purchases, with its $n parameters and the rows it reads."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "purchases") -> None:
         self.parts = ["active"]
         self.params: list[Any] = []
+        # The category history; a recall reads ANY_LINE, uncategorized lines included.
+        self.source = source
 
     def p(self, value: Any) -> str:
         """Bind a parameter and return its placeholder."""
@@ -54,8 +67,8 @@ def short_term(rule: m.AdvisoryRule, now: datetime) -> Where:
 
 
 def recall(rule: m.AdvisoryRule) -> Where:
-    """Purchases of a listed SKU or GTIN, ever."""
-    w = Where()
+    """Purchases of a listed SKU or GTIN, ever, whether the product has safety categories or not."""
+    w = Where(ANY_LINE)
     return w.add(f"(sku = ANY({w.p(rule.skus)}::text[]) OR gtin = ANY({w.p(rule.gtins)}::text[]))")
 
 
@@ -107,35 +120,10 @@ def _area(w: Where, area: m.Area) -> str:
             return f"(lat IS NOT NULL AND {w.p(ring)}::polygon @> point(lon, lat))"
 
 
-async def recipients(conn: Conn, w: Where, reason: str) -> list[m.Recipient]:
-    """Each customer's latest purchase under the clause."""
-    rows = await conn.fetch(
-        "SELECT DISTINCT ON (customer_id) customer_id, channel, order_id, sku, title, placed_at"
-        f" FROM purchases WHERE {w.sql} ORDER BY customer_id, placed_at DESC",
-        *w.params,
-    )
-    return [
-        m.Recipient(
-            customer_id=r["customer_id"],
-            reason=reason,
-            purchases=[
-                m.Purchase(
-                    channel=r["channel"],
-                    order_id=r["order_id"],
-                    sku=r["sku"],
-                    title=r["title"],
-                    placed_at=r["placed_at"],
-                )
-            ],
-        )
-        for r in rows
-    ]
-
-
 async def count(conn: Conn, w: Where) -> int:
     """How many customers the clause reaches."""
     value = await conn.fetchval(
-        f"SELECT count(DISTINCT customer_id) FROM purchases WHERE {w.sql}", *w.params
+        f"SELECT count(DISTINCT customer_id) FROM {w.source} WHERE {w.sql}", *w.params
     )
     return int(value or 0)
 

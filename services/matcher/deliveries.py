@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
+import msgspec
+
+from services.matcher.audience import Where
 from services.matcher.rules import PRIORITY
 from shared import messages as m
 from shared.bus import Subjects
@@ -53,18 +57,73 @@ async def request(
     for r in recipients:
         if r.customer_id in new_ids:
             new_ids.discard(r.customer_id)  # a customer listed twice is requested once
-            fresh.append(r)
+            fresh.append((r.customer_id, r))
+    return await _enqueue(conn, advisory_id, kind, fresh, now, event_id)
+
+
+# The audience, the new matches and each recipient's JSON in one statement: PostgreSQL builds
+# the recipients, so a shard of thousands costs no Python object per customer.
+_MATCHING = """
+WITH audience AS (
+    SELECT DISTINCT ON (customer_id) customer_id, channel, order_id, sku, title, placed_at
+    FROM {source} WHERE {where} ORDER BY customer_id, placed_at DESC
+), fresh AS (
+    INSERT INTO matches (advisory_id, event_id, customer_id, matched_at)
+    SELECT {advisory}, {event}, customer_id, {now} FROM audience
+    ON CONFLICT DO NOTHING RETURNING customer_id
+)
+SELECT a.customer_id, json_build_object('customer_id', a.customer_id, 'reason', {reason}::text,
+    'purchases', json_build_array(json_build_object('channel', a.channel, 'order_id', a.order_id,
+    'sku', a.sku, 'title', a.title, 'placed_at', a.placed_at)))::text AS recipient
+FROM audience a JOIN fresh USING (customer_id) ORDER BY a.customer_id
+"""
+
+
+async def request_matching(
+    conn: Conn,
+    advisory_id: str,
+    kind: str,
+    w: Where,
+    reason: str,
+    now: datetime,
+    *,
+    event_id: str = "",
+) -> Requested:
+    """Match every customer under the clause (their latest purchase) not matched yet, and put
+    delivery batches for them in the outbox."""
+    sql = _MATCHING.format(
+        source=w.source,
+        where=w.sql,
+        advisory=w.p(advisory_id),
+        event=w.p(event_id),
+        now=w.p(now),
+        reason=w.p(reason),
+    )
+    rows = await conn.fetch(sql, *w.params)
+    fresh = [(r["customer_id"], msgspec.Raw(r["recipient"].encode())) for r in rows]
+    return await _enqueue(conn, advisory_id, kind, fresh, now, event_id)
+
+
+async def _enqueue(
+    conn: Conn,
+    advisory_id: str,
+    kind: str,
+    fresh: Sequence[tuple[str, m.Recipient | msgspec.Raw]],
+    now: datetime,
+    event_id: str,
+) -> Requested:
     events = []
     for start in range(0, len(fresh), BATCH_RECIPIENTS):
         chunk = fresh[start : start + BATCH_RECIPIENTS]
-        batch_id = f"{advisory_id}:{event_id}:{chunk[0].customer_id}:{len(chunk)}"
+        batch_id = f"{advisory_id}:{event_id}:{chunk[0][0]}:{len(chunk)}"
         batch = m.DeliveryBatch(
             batch_id=batch_id,
             advisory_id=advisory_id,
             kind=kind,
             priority=PRIORITY[kind],
             requested_at=now,
-            recipients=chunk,
+            # msgspec writes a Raw recipient as the JSON it already is.
+            recipients=cast(list[m.Recipient], [r for _, r in chunk]),
             event_id=event_id,
         )
         events.append((Subjects.DELIVERIES_REQUESTED, f"deliveries:{batch_id}", m.encode(batch)))

@@ -116,24 +116,20 @@ async def on_shard(
 async def _evaluate(
     conn: Conn, shard: m.FanoutShard, rule: m.AdvisoryRule, lo: int, hi: int, settings: Settings
 ) -> deliveries.Requested:
-    now, kind = shard.requested_at, rule.kind
+    now, kind, event_id = shard.requested_at, rule.kind, shard.event_id
     match kind:
         case "short_term":
-            found = await audience.recipients(
-                conn, audience.short_term(rule, now).shard(lo, hi), "publication"
-            )
+            w, reason = audience.short_term(rule, now), "publication"
         case "recall":
-            found = await audience.recipients(conn, audience.recall(rule).shard(lo, hi), "recall")
+            w, reason = audience.recall(rule), "recall"
+        case "disaster":
+            sql = "SELECT params FROM fanout_jobs WHERE job_id = $1"
+            params = _params.decode(await conn.fetchval(sql, shard.job_id))
+            w, reason = audience.disaster(rule, params.occurred_at, params.areas), "disaster"
         case "combination":
             w = audience.combination(rule, now).shard(lo, hi)
             found = await audience.combinations(conn, rule, w, now, "combination")
-        case "disaster":
-            raw = await conn.fetchval(
-                "SELECT params FROM fanout_jobs WHERE job_id = $1", shard.job_id
-            )
-            params = _params.decode(raw)
-            w = audience.disaster(rule, params.occurred_at, params.areas).shard(lo, hi)
-            found = await audience.recipients(conn, w, "disaster")
+            return await deliveries.request(conn, shard.advisory_id, kind, found, now)
         case "long_term":
             late = timedelta(days=settings.matcher_long_term_late_days)
             w = audience.long_term(rule, now, late).shard(lo, hi)
@@ -141,6 +137,6 @@ async def _evaluate(
             metrics.SCHEDULED.inc(added)
             # The scheduler sends what is due already; this shard only fills the schedule.
             return deliveries.Requested(kind, 0, 0)
-    return await deliveries.request(
-        conn, shard.advisory_id, kind, found, now, event_id=shard.event_id
+    return await deliveries.request_matching(
+        conn, shard.advisory_id, kind, w.shard(lo, hi), reason, now, event_id=event_id
     )

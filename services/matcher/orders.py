@@ -102,7 +102,9 @@ async def _evaluate(
     for advisory_id, (rule, customers) in combos.items():
         # The combination may be completed by purchases of earlier orders, on any channel.
         w = audience.combination(rule, now)
-        w.add(f"customer_id = ANY({w.p(sorted(customers))}::text[])")
+        ids = w.p(sorted(customers))
+        w.add(f"customer_id = ANY({ids}::text[])")
+        w.add(f"bucket = ANY(ARRAY(SELECT customer_bucket(c) FROM unnest({ids}::text[]) c))")
         found = await audience.combinations(conn, rule, w, now, "combination")
         wanted[advisory_id, "combination"].extend(found)
     return [

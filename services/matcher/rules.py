@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -16,7 +17,7 @@ PRIORITY = {
     "long_term": m.Priority.LONG_TERM,
 }
 
-# Customers hash into this many buckets (see migration 002); shards take contiguous ranges.
+# Customers hash into this many buckets (see migration 003); shards take contiguous ranges.
 BUCKETS = 1024
 
 
@@ -57,11 +58,6 @@ def long_term_due(
     return None if due < now - late else due
 
 
-def groups_hit(rule: m.AdvisoryRule, categories: Sequence[str]) -> bool:
-    """Whether a purchase belongs to any group of a combination."""
-    return any(not set(group).isdisjoint(categories) for group in rule.groups)
-
-
 def combination_match(
     rule: m.AdvisoryRule, held: Sequence[Held], since: datetime
 ) -> list[m.Purchase] | None:
@@ -87,6 +83,13 @@ def combination_match(
         if len(chosen) == len(groups):
             found = [chosen[i] for i in range(len(groups))]
     return found
+
+
+def bucket_of(customer_id: str) -> int:
+    """A customer's bucket, as the SQL function customer_bucket computes it."""
+    return int(hashlib.md5(customer_id.encode(), usedforsecurity=False).hexdigest()[:4], 16) & (
+        BUCKETS - 1
+    )
 
 
 def bucket_range(shard: int, shards: int) -> tuple[int, int]:

@@ -54,7 +54,7 @@ async def claim_due(conn: Conn, now: datetime, limit: int) -> list[asyncpg.Recor
         " WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
         " DELETE FROM schedule s USING due WHERE (s.advisory_id, s.channel, s.order_id,"
         " s.line_no) = (due.advisory_id, due.channel, due.order_id, due.line_no)"
-        " RETURNING s.advisory_id, s.channel, s.order_id, s.line_no",
+        " RETURNING s.advisory_id, s.channel, s.order_id, s.line_no, s.customer_id",
         now,
         limit,
     )
@@ -67,17 +67,22 @@ async def still_due(
     rows = await conn.fetch(
         "SELECT DISTINCT ON (s.advisory_id, p.customer_id) s.advisory_id, p.customer_id,"
         " p.channel, p.order_id, p.sku, p.title, p.placed_at"
-        " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])"
-        " AS s(advisory_id, channel, order_id, line_no)"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $6::text[])"
+        " AS s(advisory_id, channel, order_id, line_no, customer_id)"
         " JOIN rules r ON r.advisory_id = s.advisory_id AND r.withdrawn_at IS NULL"
         " AND (r.expires_at IS NULL OR r.expires_at > $5)"
-        " JOIN purchases p ON (p.channel, p.order_id, p.line_no) = (s.channel, s.order_id,"
-        " s.line_no) AND p.active ORDER BY s.advisory_id, p.customer_id, p.placed_at",
+        " JOIN purchases p ON p.customer_id = s.customer_id"
+        " AND p.bucket = customer_bucket(s.customer_id) AND (p.channel, p.order_id, p.line_no)"
+        " = (s.channel, s.order_id, s.line_no) AND p.active"
+        # An amended advisory may have dropped the category the entry was scheduled for.
+        " AND p.category IN (SELECT jsonb_array_elements_text(r.rule->'categories'))"
+        " ORDER BY s.advisory_id, p.customer_id, p.placed_at",
         [r["advisory_id"] for r in claimed],
         [r["channel"] for r in claimed],
         [r["order_id"] for r in claimed],
         [r["line_no"] for r in claimed],
         now,
+        [r["customer_id"] for r in claimed],
     )
     due: dict[str, list[m.Recipient]] = defaultdict(list)
     for r in rows:

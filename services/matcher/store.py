@@ -41,12 +41,15 @@ async def lock_rules(conn: Conn) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", RULES_LOCK)
 
 
-_INSERT_LINES = """
-INSERT INTO purchases (channel, order_id, line_no, category, customer_id, sku, gtin, title,
-    placed_at, country, region, lat, lon, active)
-SELECT t.*, NOT EXISTS (
+# A line is active unless a cancellation or return of it arrived first.
+_ACTIVE = """NOT EXISTS (
     SELECT 1 FROM voided v WHERE v.channel = t.channel AND v.order_id = t.order_id
-    AND (cardinality(v.line_nos) = 0 OR t.line_no = ANY(v.line_nos)))
+    AND (cardinality(v.line_nos) = 0 OR t.line_no = ANY(v.line_nos)))"""
+
+_INSERT_LINES = f"""
+INSERT INTO purchases (channel, order_id, line_no, category, customer_id, sku, gtin, title,
+    placed_at, country, region, lat, lon, bucket, active)
+SELECT t.*, customer_bucket(t.customer_id), {_ACTIVE}
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
     $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::float8[], $13::float8[])
     AS t(channel, order_id, line_no, category, customer_id, sku, gtin, title, placed_at,
@@ -55,11 +58,22 @@ ON CONFLICT DO NOTHING
 RETURNING channel, order_id, line_no, active
 """
 
+_INSERT_UNCATEGORIZED = f"""
+INSERT INTO uncategorized_lines (channel, order_id, line_no, customer_id, sku, gtin, title,
+    placed_at, bucket, active)
+SELECT t.*, customer_bucket(t.customer_id), {_ACTIVE}
+FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::timestamptz[]) AS t(channel, order_id, line_no, customer_id, sku, gtin, title, placed_at)
+ON CONFLICT DO NOTHING
+RETURNING channel, order_id, line_no, active
+"""
+
 
 async def record_orders(conn: Conn, orders: Sequence[m.OrderPlaced]) -> set[LineKey]:
     """Add the orders' lines to the history; return the lines new to it and still owned.
 
-    A line without safety categories is kept under category '' so a recall by SKU finds it.
+    A line in no safety category stays out of the purchase history: it is kept in
+    `uncategorized_lines`, where only a recall by SKU or GTIN looks for it.
     """
     rows = [
         (
@@ -79,12 +93,19 @@ async def record_orders(conn: Conn, orders: Sequence[m.OrderPlaced]) -> set[Line
         )
         for o in orders
         for line in o.lines
-        for category in line.categories or [""]
+        for category in line.categories
     ]
-    if not rows:
-        return set()
-    columns = [list(c) for c in zip(*rows, strict=True)]
-    inserted = await conn.fetch(_INSERT_LINES, *columns)
+    bare = [
+        (o.channel, o.order_id, line.line_no, o.customer_id, line.sku, line.gtin, line.title,
+         o.placed_at)
+        for o in orders
+        for line in o.lines
+        if not line.categories
+    ]  # fmt: skip
+    inserted = []
+    for sql, table in ((_INSERT_LINES, rows), (_INSERT_UNCATEGORIZED, bare)):
+        if table:
+            inserted += await conn.fetch(sql, *(list(c) for c in zip(*table, strict=True)))
     return {(r["channel"], r["order_id"], r["line_no"]) for r in inserted if r["active"]}
 
 
@@ -103,9 +124,15 @@ async def record_voids(conn: Conn, events: Sequence[m.OrderCancelled | m.OrderRe
         rows,
     )
     await conn.executemany(
-        "UPDATE purchases SET active = false WHERE channel = $1 AND order_id = $2 AND active"
-        " AND (cardinality($3::int[]) = 0 OR line_no = ANY($3::int[]))",
-        [(channel, order_id, line_nos) for channel, order_id, _, line_nos, _ in rows],
+        "UPDATE purchases SET active = false WHERE customer_id = $1"
+        " AND bucket = customer_bucket($1) AND channel = $2 AND order_id = $3 AND active"
+        " AND (cardinality($4::int[]) = 0 OR line_no = ANY($4::int[]))",
+        [(e.customer_id, e.channel, e.order_id, sorted(e.line_nos)) for e in events],
+    )
+    await conn.executemany(
+        "UPDATE uncategorized_lines SET active = false WHERE channel = $1 AND order_id = $2"
+        " AND active AND (cardinality($3::int[]) = 0 OR line_no = ANY($3::int[]))",
+        [(e.channel, e.order_id, sorted(e.line_nos)) for e in events],
     )
 
 

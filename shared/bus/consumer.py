@@ -12,7 +12,8 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import ConnectionClosedError, TimeoutError
+from nats.errors import ConnectionClosedError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import FetchTimeoutError
 
 from shared.bus.topology import CONSUMERS, DEAD_LETTER_SUBJECT
@@ -80,7 +81,8 @@ class Consumer(Generic[T]):
         while not self._stopping.is_set():
             try:
                 msgs = await sub.fetch(self.spec.fetch_batch, timeout=1.0)
-            except (FetchTimeoutError, TimeoutError):
+            # nats-py raises its own timeouts or asyncio's, depending on where the wait ended.
+            except (FetchTimeoutError, NatsTimeoutError, TimeoutError):
                 # Nothing waiting for this replica: a stale lag would keep an alert firing.
                 CONSUMER_PENDING.labels(self.spec.durable).set(0)
                 continue

@@ -39,7 +39,7 @@ class Recipient(msgspec.Struct, kw_only=True):
 
 
 class DeliveryBatch(Message, tag="deliveries.requested"):
-    """Many recipients of one advisory; the mailer's ledger key is (advisory, customer)."""
+    """Many recipients of one advisory; the mailer's ledger key is (advisory, event, customer)."""
 
     batch_id: str
     advisory_id: str

@@ -31,7 +31,8 @@ class OrderLine(msgspec.Struct, kw_only=True):
 
 
 class OrderPlaced(Message, tag="order.placed"):
-    """An order was placed on a channel; only lines with safety categories are listed."""
+    """An order was placed on a channel, every line listed (`categories` empty for a product
+    in no safety category: only a recall by SKU or GTIN concerns it)."""
 
     channel: str
     order_id: str

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import mailbox
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,85 +14,16 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from deploy.servers import free_port
 from shared import bus
+from tests.support.launcher import Launcher, launch_env, launched
 from tests.support.pg import postgres_home
 from tests.support.shop import expect, order, power_bank_advisory
 
 
-class Launcher:
-    """`python -m deploy.local up` in a child process, on free ports and a data dir of ours."""
-
-    def __init__(self, data: Path, env: dict[str, str]) -> None:
-        self.data = data
-        self.env = env
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "deploy.local", "up"],
-            env=self.env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + 90
-        lines = []
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            lines.append(line)
-            if "Anshin is running." in line or not line:
-                break
-        assert "Anshin is running." in "".join(lines), "".join(lines)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(60)
-        if self.process is not None and self.process.stdout is not None:
-            self.process.stdout.close()
-
-    def pid_of(self, service: str) -> int:
-        return int((self.data / "pids" / f"{service}.pid").read_text())
-
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.env[f'ANSHIN_{service.upper()}_PORT']}"
-
-    def mails(self) -> list[mailbox.MaildirMessage]:
-        return list(mailbox.Maildir(str(self.data / "mail"), create=False))
-
-
-def _launch_env(data: Path, **servers: str) -> dict[str, str]:
-    """The environment of a launcher on free ports; NATS_URL/DATABASE_URL only where given."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
-    env.update(servers)
-    env.update(
-        {
-            "ANSHIN_DATA_DIR": str(data),
-            "ANSHIN_QUIET_HOURS": "off",
-            "ANSHIN_EMBEDDED_NATS_PORT": str(free_port()),
-            "ANSHIN_SMTP_PORT": str(free_port()),
-            "ANSHIN_MAILBOX_WEB_PORT": str(free_port()),
-            **{
-                f"ANSHIN_{s.upper()}_PORT": str(free_port())
-                for s in ("ingest", "advisory", "matcher", "mailer")
-            },
-        }
-    )
-    env.pop("ANSHIN_SMTP_HOST", None)
-    return env
-
-
 @pytest.fixture
 def launcher(tmp_path: Path, database_url: str, nats_url: str) -> Iterator[Launcher]:
-    env = _launch_env(tmp_path / "data", NATS_URL=nats_url, DATABASE_URL=database_url)
-    stack = Launcher(tmp_path / "data", env)
-    stack.start()
-    try:
+    with launched(tmp_path / "data", NATS_URL=nats_url, DATABASE_URL=database_url) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def _create_agency(env: dict[str, str], name: str) -> str:
@@ -176,7 +105,7 @@ async def test_make_up_starts_embedded_servers_and_keeps_their_data() -> None:
 
 
 async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> None:
-    stack = Launcher(data, _launch_env(data))
+    stack = Launcher(data, launch_env(data))
     the_order = order("A-7", datetime.now(UTC))
     stack.start()
     try:

@@ -75,6 +75,17 @@ async def test_embargoed_advice_reaches_the_buyer_once(
         assert len(smtp_sink.messages) == 2
         assert mails[1]["Subject"] == "Utiliser votre batterie externe en sécurité"
 
+        # Each step is counted where operators look: /metrics.
+        metrics = await (await http.get(f"{urls['mailer']}/metrics")).text()
+        for counted in (
+            'anshin_ingest_records_total{outcome="accepted"}',
+            'anshin_ingest_records_total{outcome="duplicate"}',
+            "anshin_advisories_published_total",
+            'anshin_smtp_outcomes_total{outcome="sent"}',
+            'anshin_mailer_deliveries_total{state="sent"}',
+        ):
+            assert _value(metrics, counted) >= 1, counted
+
 
 async def test_bad_input_gets_json_errors_naming_the_field(
     settings: Settings, clock: Clock, http: aiohttp.ClientSession
@@ -103,3 +114,11 @@ async def test_bad_input_gets_json_errors_naming_the_field(
         assert [d["field"] for d in body["details"]] == ["embargo_until"]
         body = await expect(await http.get(f"{ingest}/no/such/page"), 404)
         assert body["error"] == "Not Found"
+
+
+def _value(metrics: str, series: str) -> float:
+    """The value of one series in a Prometheus text page (0 where it is absent)."""
+    for line in metrics.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0

@@ -34,7 +34,7 @@ async def test_backfill_streams_a_file_through_the_same_intake(
     records = [
         order(f"H-{n}", years_ago + timedelta(hours=n), customer=f"c-{n % 30}") for n in range(150)
     ]
-    records[7]["lines"] = [{"sku": "TEE", "title": "T-shirt"}]  # in no category: not published
+    records[7]["lines"] = [{"sku": "TEE", "title": "T-shirt"}]  # in no category: published too
     lines = [msgspec.json.encode(r) for r in records]
     lines.insert(100, b'{"order_id": "broken"}')
     lines.append(lines[3])  # sent twice
@@ -49,7 +49,10 @@ async def test_backfill_streams_a_file_through_the_same_intake(
 
     nc = await bus.connect(settings.nats_url, "test")
     async with _closing(nc):
-        assert len(await stored(nc, "ORDERS", 149)) == 149
+        first = await stored(nc, "ORDERS", 150)
+        assert len(first) == 150
+        [tee] = [msg for _, msg in first if msg.order_id == "H-7"]
+        assert [(line.sku, line.categories) for line in tee.lines] == [("TEE", [])]
         assert len(await stored(nc, "CUSTOMERS", 30)) == 30  # one per customer, not per order
 
         # A second run finds everything known: nothing new is stored or published.
@@ -58,9 +61,9 @@ async def test_backfill_streams_a_file_through_the_same_intake(
         csv = tmp_path / "marketplace.csv"
         csv.write_text(MARKETPLACE_CSV)
         assert await cli.load_orders(_args(csv), settings) == 0
-        placed = await stored(nc, "ORDERS", 150)
+        placed = await stored(nc, "ORDERS", 151)
         assert placed[-1][1].lines[0].categories == ["baby_products"]  # from the catalog
-        assert len(placed) == 150
+        assert len(placed) == 151
 
     conn = await asyncpg.connect(settings.database_url)
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import aiohttp
+import nats.errors
+import pytest
 
 from services.ingest.app import build
 from shared import bus
@@ -44,7 +46,11 @@ async def test_catalog_lookup_answers_over_nats(
         assert found.found and found.gtin == "4900000000001"
         assert found.categories == ["stroller", "baby_products"]  # implied categories included
         assert await ask(m.encode(m.CatalogLookup(sku="NONE"))) == m.CatalogEntry(sku="NONE")
-        assert (await ask(b"not json")).found is False
+        # A question that cannot be read gets no answer (the asker's timeout says nobody
+        # knows); the responder keeps answering the next one.
+        with pytest.raises(nats.errors.TimeoutError):
+            await nc.request(Subjects.INGEST_CATALOG_LOOKUP, b"not json", timeout=0.5)
+        assert (await ask(m.encode(m.CatalogLookup(sku="STR-1")))).found
 
         listed = await expect(await http.get(f"{ingest}/v1/categories"), 200)
         by_code = {c["code"]: c for c in listed}

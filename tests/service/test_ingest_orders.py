@@ -99,8 +99,9 @@ async def _three_channels(
         assert honey.customer_id == diapers.customer_id == "c-42"  # linked by e-mail
         assert honey.placed_at.isoformat() == "2024-01-01T07:10:00+00:00"
         assert [line.categories for line in honey.lines] == [["honey"]]
-        assert [(line.sku, line.categories) for line in diapers.lines] == [
-            ("DIA-M", ["baby_products"])  # the mug is in no category: kept out
+        assert [(line.line_no, line.sku, line.categories) for line in diapers.lines] == [
+            (1, "DIA-M", ["baby_products"]),
+            (2, "MUG-1", []),  # in no category: published for a recall by SKU or GTIN
         ]
         assert honey.location == m.Location(
             country="JP", region="JP-17", postal_code="927-1214", lat=37.39, lon=136.9

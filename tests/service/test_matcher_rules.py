@@ -241,3 +241,23 @@ async def test_a_poison_order_does_not_hold_up_its_batch(settings: Settings, clo
         assert sorted(found) == sorted(f"c-{n}" for n in range(20))
         dead = await s.nc.jetstream().stream_info("DEAD")
         assert dead.state.messages == 2
+
+
+async def test_a_due_entry_rechecks_the_amended_rule(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.AdvisoryRule(kind="long_term", categories=["fan", "heater"], after_years=10)
+    async with shop(settings) as s, matcher(settings, clock):
+        await s.send(placed("c-fan", now - 9 * YEAR, ["fan"]))
+        await s.send(placed("c-heater", now - 9 * YEAR, ["heater"]))
+        await s.idle(clock)
+        await s.send(published("adv-lt", rule, now))
+        await s.idle(clock)
+        narrowed = msgspec.structs.replace(published("adv-lt", rule, now), version=2)
+        narrowed.rule = m.AdvisoryRule(kind="long_term", categories=["heater"], after_years=10)
+        await s.send(narrowed)
+        await s.idle(clock)
+        clock.advance(YEAR + 5 * DAY)
+        assert await s.wait_for("adv-lt", 1) == ["c-heater"]
+        await s.idle(clock)
+        assert await s.requested("adv-lt") == ["c-heater"]

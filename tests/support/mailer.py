@@ -76,11 +76,17 @@ async def withdraw(nc: Client, advisory_id: str) -> None:
 
 
 async def deliveries(
-    nc: Client, advisory_id: str, customer_ids: Sequence[str], kind: str = "short_term"
+    nc: Client,
+    advisory_id: str,
+    customer_ids: Sequence[str],
+    kind: str = "short_term",
+    event_id: str = "",
+    again: int = 0,
 ) -> None:
-    """Publish one batch requesting the advisory for these customers."""
+    """Publish one batch requesting the advisory for these customers (for a declared disaster's
+    `event_id`); `again` > 0 sends it under another batch id, past the broker's duplicate check."""
     batch = m.DeliveryBatch(
-        batch_id=f"{advisory_id}:{customer_ids[0]}:{len(customer_ids)}",
+        batch_id=f"{advisory_id}:{event_id}:{customer_ids[0]}:{len(customer_ids)}:{again}",
         advisory_id=advisory_id,
         kind=kind,
         priority=KIND_PRIORITY[kind],
@@ -95,6 +101,7 @@ async def deliveries(
             )
             for c in customer_ids
         ],
+        event_id=event_id,
     )
     await bus.publish(nc, Subjects.DELIVERIES_REQUESTED, batch, f"batch:{batch.batch_id}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.advisory.richtext import summary, to_html
+from shared.richtext import summary, to_html
 
 
 def test_the_subset_renders() -> None:

@@ -74,3 +74,19 @@ def test_a_cap_of_zero_means_no_cap() -> None:
     due = [_due(f"a{n}", "c-1", Priority.LONG_TERM) for n in range(4)]
     sent = {"c-1": [NOW] * 10}
     assert plan(due, sent, NOW, Rules(cap=0, quiet=None)).mails == [[0], [1], [2], [3]]
+
+
+def test_two_disasters_of_one_playbook_are_two_mails_never_capped_nor_digested() -> None:
+    due = [
+        Due("quake", "c-1", Priority.DISASTER, "Asia/Tokyo", "eq-1"),
+        Due("quake", "c-1", Priority.DISASTER, "Asia/Tokyo", "eq-2"),
+        _due("short", "c-1", Priority.SHORT_TERM),
+        _due("long", "c-1", Priority.LONG_TERM),
+    ]
+    full = {"c-1": [NOW - timedelta(hours=h) for h in range(3)]}
+    result = plan(due, full, NOW, Rules(cap=3, quiet=QUIET))
+    assert result.mails == [[0], [1]]
+    assert [(i, why) for i, _, why in result.deferred] == [(2, "cap"), (3, "cap")]
+    # With room for one routine mail only, the routine two are folded, the disasters are not.
+    result = plan(due, {}, NOW, Rules(cap=1, quiet=None))
+    assert result.mails == [[0], [1], [2, 3]]

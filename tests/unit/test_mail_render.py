@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from services.mailer import tokens
 from services.mailer.i18n import language_for, pick
 from services.mailer.render import Delivery, message_id, render
@@ -59,6 +61,19 @@ def test_mail_is_multipart_localized_and_names_the_agency() -> None:
 def test_message_id_is_deterministic_per_advisory_and_customer() -> None:
     assert message_id("a", "c", "x") == message_id("a", "c", "x")
     assert message_id("a", "c", "x") != message_id("a", "d", "x")
+    # The Message-ID of every mail sent before disasters had events stays what it was.
+    assert message_id("adv_1", "c-42", "x") == "<adv_1.104948db6c7117a69bfc2e58b7811577@x>"
+    assert message_id("adv_1", "c-42", "x", "") == message_id("adv_1", "c-42", "x")
+
+
+def test_each_declared_disaster_is_a_new_message() -> None:
+    first, second = message_id("a", "c", "x", "eq-1"), message_id("a", "c", "x", "eq-2")
+    assert len({first, second, message_id("a", "c", "x")}) == 3
+    assert first == message_id("a", "c", "x", "eq-1")
+    assert first.startswith("<a.") and first.endswith("@x>")
+    quake = msgspec.structs.replace(_delivery(), event_id="eq-1")
+    mail = render(quake, sender="s@shop.example", unsubscribe_url="u", list_id="l")
+    assert mail["Message-ID"] == message_id("adv_1", "c-42", "shop.example", "eq-1")
 
 
 def test_agency_html_is_inert_in_the_html_part() -> None:
@@ -87,3 +102,18 @@ def test_unsubscribe_tokens_cannot_be_forged() -> None:
         is None
     )
     assert tokens.verify("secret", "!!!") is None
+
+
+def test_the_agency_markdown_becomes_a_list_in_html_and_stays_readable_in_text() -> None:
+    body = "Before charging:\n\n- keep it off the bed\n- **never** leave it unattended"
+    msg = render(_delivery(body=body), sender="s@shop.example", unsubscribe_url="u", list_id="l")
+    html = msg.get_body(("html",)).get_content()
+    assert "<li>keep it off the bed</li>" in html
+    assert "<strong>never</strong>" in html
+    text = msg.get_body(("plain",)).get_content()
+    assert "- keep it off the bed" in text
+    link = _delivery(body="[see](javascript:alert(1)) and [agency](https://agency.example/x)")
+    html = render(link, sender="s@shop.example", unsubscribe_url="u", list_id="l")
+    rich = html.get_body(("html",)).get_content()
+    assert 'href="javascript' not in rich  # left as inert text, never a link
+    assert 'href="https://agency.example/x"' in rich

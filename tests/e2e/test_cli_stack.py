@@ -1,0 +1,55 @@
+"""The `anshin` CLI on a `make up` stack, from a shell that knows only its data directory."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from tests.support.launcher import launched, python
+from tests.support.pg import postgres_home
+from tests.support.shop import expect, order, power_bank_advisory
+
+
+async def test_the_cli_finds_the_embedded_servers_and_keys_by_itself(
+    http: aiohttp.ClientSession,
+) -> None:
+    with postgres_home() as home, launched(home / "data") as stack:
+        # What an operator's shell has: the data directory and the ports, nothing else.
+        env = stack.env
+        assert not {"DATABASE_URL", "NATS_URL", "ANSHIN_OPERATOR_KEY"} & env.keys()
+
+        async def anshin(*argv: str) -> str:
+            ran = await python(env, "services.cli", *argv, timeout=60)
+            assert ran.code == 0, ran.err
+            return ran.out
+
+        key = re.findall(r"^key:\s+(\S+)", await anshin("agency", "create", "CSI"), re.M)[0]
+        assert "CSI" in await anshin("agency", "list")
+
+        catalog = home / "catalog.ndjson"
+        catalog.write_text(json.dumps({"sku": "PB-1", "title": "Power bank",
+                                       "categories": ["power_bank"]}) + "\n")  # fmt: skip
+        assert "1 catalog entries written" in await anshin("catalog", "load", str(catalog))
+        orders = home / "orders.ndjson"
+        orders.write_text(json.dumps(order("A-1", datetime.now(UTC) - timedelta(days=1))) + "\n")
+        loaded = await anshin("orders", "load", str(orders), "--quiet")
+        assert loaded.startswith("1 accepted, 0 duplicates, 0 rejected;"), loaded
+
+        advisory = power_bank_advisory(datetime.now(UTC) + timedelta(hours=1))
+        reply = await http.post(
+            f"{stack.url('advisory')}/v1/advisories",
+            json=advisory,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        advisory_id = (await expect(reply, 201))["id"]
+        report = await anshin("advisory", "report", advisory_id)
+        assert report.startswith(f"{advisory_id}  short_term  embargoed  CSI")
+
+        event = home / "flood.json"
+        event.write_text(json.dumps({
+            "hazard": "flood", "title": "Arakawa", "time": datetime.now(UTC).isoformat(),
+            "area": {"type": "regions", "codes": ["JP-13"]}}))  # fmt: skip
+        assert (await anshin("event", "declare", str(event))).startswith("declared: dis_")
