@@ -177,7 +177,7 @@ async def test_schemathesis_against_the_advisory_openapi(scale: str, target: Hos
                seconds=time.monotonic() - started,
                note=f"{len(set(problems))} contract breaches, {fives} x 5xx, "
                     f"{statuses.get(401, 0)} x 401, {statuses.get(429, 0)} x 429")  # fmt: skip
-    assert problems == [], sorted(set(problems))
+    assert problems == [], "\n".join(sorted(set(problems)))
     assert errors == {}, errors
 
 
