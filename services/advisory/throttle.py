@@ -1,13 +1,13 @@
 """A brake on key guessing: too many refused keys from one address, and it must wait.
 
-Every answer 401 to a request that carried an `Authorization` header counts as a failed
-attempt of its client address. After `limit` failures within `window` seconds, every
-request from that address that carries credentials is answered 429 (with `Retry-After`)
-without looking at the key, until the window of its oldest failure has passed. Requests
-without credentials, and the public routes (those /openapi.json lists as unsecured: pages,
-notices, health, metrics), are never held up. The state lives in the application,
-per replica: a guesser spread over N replicas gets N times the rate, still a few hundred
-tries a minute against keys of 256 random bits.
+Every answer 401 to a request that carried a key (an `Authorization` header, or the
+portal's sign-in form) counts as a failed attempt of its client address. After `limit`
+failures within `window` seconds, every request from that address that carries a key is
+answered 429 (with `Retry-After`) without looking at the key, until the window of its
+oldest failure has passed. Requests without a key, and the public routes (those
+/openapi.json lists as unsecured: pages, notices, health, metrics), are never held up. The
+state lives in the application, per replica: a guesser spread over N replicas gets N times
+the rate, still a few hundred tries a minute against keys of 256 random bits.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ class Throttle:
 
 
 THROTTLE = web.AppKey("auth_throttle", Throttle)
-PUBLIC = {(op.method.upper(), op.path) for op in OPS if not op.secured}
+# Where a key arrives in a form instead of a header: the agencies' portal sign-in.
+KEY_FORMS = {("POST", "/portal/login")}
+PUBLIC = {(op.method.upper(), op.path) for op in OPS if not op.secured} - KEY_FORMS
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -81,7 +83,8 @@ async def throttle_middleware(request: web.Request, handler: Handler) -> web.Str
     """Answer 429 to credentials from an address that guessed too often; count each 401."""
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else ""
-    if "Authorization" not in request.headers or (request.method, route) in PUBLIC:
+    credentials = "Authorization" in request.headers or (request.method, route) in KEY_FORMS
+    if not credentials or (request.method, route) in PUBLIC:
         return await handler(request)
     throttle = request.app[THROTTLE]
     address = request.remote or "-"

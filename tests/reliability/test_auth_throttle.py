@@ -99,3 +99,17 @@ async def test_honest_callers_are_never_held_up(
                 assert reply.status == 401
         async with http.get(f"{base}/v1/advisories", headers=mine) as reply:
             assert reply.status == 200
+
+
+async def test_guessing_keys_at_the_portal_sign_in_is_refused_too(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with running(build, settings, clock, settings.advisory_port) as base:
+        statuses = []
+        for _ in range(throttle.LIMIT + 5):
+            form = {"key": f"ak_{secrets.token_urlsafe(32)}"}
+            async with http.post(f"{base}/portal/login", data=form) as reply:
+                statuses.append(reply.status)
+        assert statuses == [401] * throttle.LIMIT + [429] * 5
+        async with http.get(f"{base}/portal") as reply:
+            assert reply.status == 200, "the sign-in page itself is not held up"
