@@ -57,7 +57,8 @@ async def checked_form(request: web.Request, session: str) -> dict[str, str] | N
     form = await request.post()
     token = str(form.get("csrf", ""))
     expected = csrf_token(request, session)
-    if not same_origin(request) or not hmac.compare_digest(token, expected):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a form can carry.
+    if not same_origin(request) or not hmac.compare_digest(token.encode(), expected.encode()):
         return None
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
