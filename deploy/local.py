@@ -14,10 +14,9 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from deploy.servers import NatsServer, Postgres, wait_for_port
+from deploy.servers import NatsServer, Postgres, wait_for_http, wait_for_port
 from shared import config
 from shared.config import Settings, env_name
 
@@ -38,16 +37,7 @@ def _port(settings: Settings, service: str) -> int:
 
 
 def _wait_ready(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the service on port {port} did not become ready")
+    wait_for_http(f"http://127.0.0.1:{port}/readyz", timeout)
 
 
 class Stack:

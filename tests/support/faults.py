@@ -9,7 +9,6 @@ test can SIGKILL.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import os
 import random
@@ -17,21 +16,21 @@ import re
 import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from deploy.servers import free_port, nats_server_binary, wait_for_port
+from deploy.servers import free_port, nats_server_binary, wait_for_http, wait_for_port
+from tests.support.smtp import LoopbackSmtp
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
 
 
-class CountingSink:
+class CountingSink(LoopbackSmtp):
     """Accepts mail and counts it by Message-ID and recipient; may defer a share with 451."""
 
     def __init__(self, seed: int = 8, keep: bool = False) -> None:
-        self.port = free_port()
+        super().__init__()
         self.by_id: collections.Counter[str] = collections.Counter()
         self.recipients: dict[str, set[str]] = collections.defaultdict(set)  # id -> addresses
         self.data_attempts = 0
@@ -40,20 +39,6 @@ class CountingSink:
         self.keep = keep
         self.kept: list[tuple[float, bytes]] = []  # (wall time, raw) of each accepted mail
         self._random = random.Random(seed)
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        """Listen on loopback."""
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: SMTP(self, hostname="sink.test"), "127.0.0.1", self.port
-        )
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -141,17 +126,7 @@ class NatsCluster:
 
     def wait_healthy(self, node: NatsNode, timeout: float = 60.0) -> None:
         """Block until the node's /healthz says JetStream is current."""
-        deadline = time.monotonic() + timeout
-        url = f"http://127.0.0.1:{node.monitor_port}/healthz"
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as reply:
-                    if reply.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"NATS node {node.name} not healthy after {timeout}s")
+        wait_for_http(f"http://127.0.0.1:{node.monitor_port}/healthz", timeout)
 
     def kill(self, node: NatsNode) -> None:
         """SIGKILL one node: no lame duck, no goodbye."""

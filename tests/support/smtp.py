@@ -29,19 +29,12 @@ class Arrival(msgspec.Struct, frozen=True):
     raw: bytes
 
 
-class SmtpSink:
-    """Accepts mail into a list; `verdict` and `data_verdict` can refuse with 4xx or 5xx."""
+class LoopbackSmtp:
+    """An aiosmtpd server on a free loopback port; subclasses add the DATA (and RCPT) hooks."""
 
-    def __init__(self, verdict: Verdict | None = None) -> None:
+    def __init__(self) -> None:
         self.port = free_port()
-        self.messages: list[EmailMessage] = []
-        self.arrivals: list[Arrival] = []
-        self.rcpt_attempts: list[str] = []
-        self.data_attempts: list[str] = []  # the Message-ID of every DATA, accepted or not
-        self.verdict: Verdict = verdict or (lambda _: None)
-        self.data_verdict: DataVerdict = lambda _: None
         self._server: asyncio.Server | None = None
-        self.arrived = asyncio.Event()
 
     async def start(self) -> None:
         """Listen on loopback."""
@@ -55,6 +48,20 @@ class SmtpSink:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+
+class SmtpSink(LoopbackSmtp):
+    """Accepts mail into a list; `verdict` and `data_verdict` can refuse with 4xx or 5xx."""
+
+    def __init__(self, verdict: Verdict | None = None) -> None:
+        super().__init__()
+        self.messages: list[EmailMessage] = []
+        self.arrivals: list[Arrival] = []
+        self.rcpt_attempts: list[str] = []
+        self.data_attempts: list[str] = []  # the Message-ID of every DATA, accepted or not
+        self.verdict: Verdict = verdict or (lambda _: None)
+        self.data_verdict: DataVerdict = lambda _: None
+        self.arrived = asyncio.Event()
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
