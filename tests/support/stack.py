@@ -49,8 +49,26 @@ class LaunchedStack:
         self.process: subprocess.Popen[bytes] | None = None
         self.kills: dict[str, int] = dict.fromkeys(SERVICES, 0)
 
-    def start(self, timeout: float = 120.0) -> None:
-        """Start the launcher and wait until it says the stack is running."""
+    def start(self, timeout: float = 120.0, tries: int = 3) -> None:
+        """Start the launcher and wait until it says the stack is running.
+
+        A port that was free when chosen can be taken by then (an outgoing connection's
+        ephemeral port): then the services get other ports and the launch is tried again.
+        """
+        for attempt in range(1, tries + 1):
+            try:
+                self._start(timeout)
+                return
+            except RuntimeError:
+                taken = any("address already in use" in p.read_text() for p in self.log_files())
+                if attempt == tries or not taken:
+                    raise
+                self.stop()
+                for log in self.log_files():
+                    log.rename(log.with_suffix(f".try{attempt}"))
+                self.env.update({f"ANSHIN_{s.upper()}_PORT": str(free_port()) for s in SERVICES})
+
+    def _start(self, timeout: float) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
         out = open(self.data / "launcher.out", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
