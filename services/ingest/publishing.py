@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 
 from services.ingest.normalize import Prepared
@@ -10,12 +12,51 @@ from shared.bus import Subjects
 
 Outgoing = tuple[str, str, bytes]
 
+# Orders per `orders.batch` message, and its size: well under NATS's 1 MB max_payload.
+BATCH_ORDERS = 500
+BATCH_BYTES = 256 * 1024
+
 
 def placed(p: Prepared) -> Outgoing:
     """orders.placed: customer id, time, location and every line with its categories (none
     for a product in no safety category: a recall by SKU or GTIN still needs it); no e-mail."""
+    o = p.order
+    return Subjects.ORDERS_PLACED, f"order:{o.channel}:{o.order_id}:placed", m.encode(_fact(p))
+
+
+def placed_many(batch: Sequence[Prepared]) -> list[Outgoing]:
+    """The orders of a batch: one `orders.placed` alone, more in `orders.batch` messages.
+
+    Publishing costs per message, not per order: a backfill of millions of orders would
+    otherwise spend most of its time waiting for JetStream acks.
+    """
+    if len(batch) == 1:
+        return [placed(batch[0])]
+    out: list[Outgoing] = []
+    group: list[m.OrderPlaced] = []
+    size = 0
+    for p in batch:
+        fact = _fact(p)
+        fact_size = len(m.encode(fact))
+        if group and (len(group) >= BATCH_ORDERS or size + fact_size > BATCH_BYTES):
+            out.append(_batch(group))
+            group, size = [], 0
+        group.append(fact)
+        size += fact_size
+    if group:
+        out.append(_batch(group))
+    return out
+
+
+def _batch(orders: list[m.OrderPlaced]) -> Outgoing:
+    keys = "\n".join(f"{o.channel}:{o.order_id}" for o in orders).encode()
+    msg_id = f"order-batch:{hashlib.blake2b(keys, digest_size=16).hexdigest()}"
+    return Subjects.ORDERS_BATCH, msg_id, m.encode(m.OrderBatch(orders=orders))
+
+
+def _fact(p: Prepared) -> m.OrderPlaced:
     o, s = p.order, p.order.ship_to
-    event = m.OrderPlaced(
+    return m.OrderPlaced(
         channel=o.channel,
         order_id=o.order_id,
         customer_id=o.customer.id,
@@ -35,7 +76,6 @@ def placed(p: Prepared) -> Outgoing:
             for n, (line, (cats, _)) in enumerate(zip(o.lines, p.categories, strict=True), 1)
         ],
     )
-    return Subjects.ORDERS_PLACED, f"order:{o.channel}:{o.order_id}:placed", m.encode(event)
 
 
 def customer(p: Prepared) -> Outgoing:

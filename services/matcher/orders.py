@@ -51,16 +51,22 @@ async def on_orders(
 ) -> None:
     """Record purchases, cancellations and returns, and request what live rules now call for."""
     now = clock.now()
-    placed = [e for e in events if isinstance(e, m.OrderPlaced)]
-    voids = [e for e in events if not isinstance(e, m.OrderPlaced)]
+    placed = [o for e in events for o in _placed(e)]
+    voids = [e for e in events if isinstance(e, m.OrderCancelled | m.OrderReturned)]
     async with pool.acquire() as conn, conn.transaction():
-        await store.lock_for_orders(conn, [e.customer_id for e in events])
+        await store.lock_for_orders(conn, [e.customer_id for e in [*placed, *voids]])
         # Voids first: a cancellation in the same batch as its order still counts.
         await store.record_voids(conn, voids)
         fresh = await store.record_orders(conn, placed)
         done = await _evaluate(conn, placed, fresh, now, settings) if fresh else []
-    metrics.ORDERS.inc(len(events))
+    metrics.ORDERS.inc(len(placed) + len(voids))
     metrics.count(done)
+
+
+def _placed(event: m.OrderEvent) -> list[m.OrderPlaced]:
+    if isinstance(event, m.OrderBatch):
+        return event.orders
+    return [event] if isinstance(event, m.OrderPlaced) else []
 
 
 async def _evaluate(

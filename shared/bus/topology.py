@@ -9,6 +9,7 @@ class Subjects:
     """Subject names; services never spell a subject themselves."""
 
     ORDERS_PLACED = "orders.placed"
+    ORDERS_BATCH = "orders.batch"
     ORDERS_CANCELLED = "orders.cancelled"
     ORDERS_RETURNED = "orders.returned"
     CUSTOMERS_UPSERTED = "customers.upserted"

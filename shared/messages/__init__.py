@@ -28,6 +28,7 @@ from shared.messages.deliveries import (
 )
 from shared.messages.orders import (
     Location,
+    OrderBatch,
     OrderCancelled,
     OrderEvent,
     OrderLine,
@@ -63,6 +64,7 @@ __all__ = [
     "FanoutShard",
     "Location",
     "Message",
+    "OrderBatch",
     "OrderCancelled",
     "OrderEvent",
     "OrderLine",

@@ -65,4 +65,15 @@ class OrderReturned(Message, tag="order.returned"):
     v: int = 1
 
 
-OrderEvent = OrderPlaced | OrderCancelled | OrderReturned
+class OrderBatch(Message, tag="order.batch"):
+    """Many placed orders in one message, as a backfill or a large HTTP batch brings them.
+
+    Each order is the same fact as its own `orders.placed` message would be; consumers
+    record them by (channel, order id, line), so a redelivered batch is harmless.
+    """
+
+    orders: list[OrderPlaced]
+    v: int = 1
+
+
+OrderEvent = OrderPlaced | OrderCancelled | OrderReturned | OrderBatch

@@ -26,15 +26,25 @@ _decoder = m.decoder(m.OrderEvent | m.CustomerEvent)
 
 
 async def stored(nc: Client, stream: str, count: int, timeout: float = 10.0) -> list[Any]:
-    """Wait until `stream` holds `count` messages; return (Nats-Msg-Id, message) of each."""
+    """Wait until `stream` holds `count` facts; return (Nats-Msg-Id, fact) of each.
+
+    The orders of an `orders.batch` message are facts of their own, under the batch's id.
+    """
     js = nc.jetstream()
+    seen = 0
+    found: list[tuple[str | None, Any]] = []
     async with asyncio.timeout(timeout):
-        while (info := await js.stream_info(stream)).state.messages < count:
-            await asyncio.sleep(0.05)
-    found = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        raw = await js.get_msg(stream, seq)
-        found.append(((raw.headers or {}).get("Nats-Msg-Id"), _decoder.decode(raw.data or b"")))
+        while len(found) < count:
+            info = await js.stream_info(stream)
+            for seq in range(max(seen + 1, info.state.first_seq), info.state.last_seq + 1):
+                raw = await js.get_msg(stream, seq)
+                msg_id = (raw.headers or {}).get("Nats-Msg-Id")
+                fact = _decoder.decode(raw.data or b"")
+                batch = fact.orders if isinstance(fact, m.OrderBatch) else [fact]
+                found += [(msg_id, f) for f in batch]
+                seen = seq
+            if len(found) < count:
+                await asyncio.sleep(0.05)
     return found
 
 
@@ -159,8 +169,10 @@ async def test_an_order_sent_again_hours_later_is_a_duplicate(
         answer = await expect(await http.post(url, json=first), 202)
         assert answer == {"accepted": 0, "duplicates": 1, "rejected": []}
         await asyncio.sleep(1.5)
-        ids = [msg_id for msg_id, _ in await stored(nc, "ORDERS", 2)]
-        assert ids == ["order:web:A-1:placed", "order:web:A-2:placed"]
+        facts = await stored(nc, "ORDERS", 2)
+        assert [fact.order_id for _, fact in facts] == ["A-1", "A-2"]
+        assert len({msg_id for msg_id, _ in facts}) == 1  # one orders.batch message
+        assert facts[0][0].startswith("order-batch:")
 
 
 @contextlib.asynccontextmanager

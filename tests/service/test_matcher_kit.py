@@ -77,6 +77,7 @@ class Shop:
         """Publish one fact under a fresh message id."""
         subject = {
             m.OrderPlaced: Subjects.ORDERS_PLACED,
+            m.OrderBatch: Subjects.ORDERS_BATCH,
             m.OrderCancelled: Subjects.ORDERS_CANCELLED,
             m.OrderReturned: Subjects.ORDERS_RETURNED,
             m.AdvisoryPublished: Subjects.ADVISORIES_PUBLISHED,

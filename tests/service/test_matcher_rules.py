@@ -60,6 +60,24 @@ async def test_short_term_at_publication_then_at_purchase(settings: Settings, cl
         assert 'anshin_matcher_matches_total{kind="short_term"}' in text
 
 
+async def test_orders_of_a_batch_message_count_one_by_one(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=30)
+    async with shop(settings) as s, matcher(settings, clock):
+        await s.send(published("adv-batch", rule, now))
+        await s.idle(clock)
+        first, second = placed("c-b1", now, ["power_bank"]), placed("c-b2", now, ["power_bank"])
+        heater = placed("c-b3", now, ["heater"])
+        await s.send(m.OrderBatch(orders=[first, second, heater]))
+        await s.send(
+            m.OrderCancelled(channel="web", order_id=second.order_id, customer_id="c-b2", at=now)
+        )
+        await s.send(m.OrderBatch(orders=[first, second]))  # a batch again: nothing twice
+        await s.idle(clock)
+        assert await s.requested("adv-batch") == ["c-b1", "c-b2"]
+
+
 async def test_long_term_across_ten_years_and_a_restart(settings: Settings, clock: Clock) -> None:
     settings = small(settings)
     now = clock.now()

@@ -94,7 +94,7 @@ async def accept_orders(conn: Conn, batch: list[Prepared]) -> list[bool]:
                 (channel, order_id, n, line.sku, line.gtin, line.title, line.quantity, cats, how)
             )
     await conn.copy_records_to_table("order_lines", records=records, columns=_LINE_COLUMNS)
-    outbox = [publishing.placed(p) for p in accepted]
+    outbox = publishing.placed_many(accepted)
     outbox += await _changed_customers(conn, accepted)
     await enqueue_encoded(conn, outbox)
     return new
