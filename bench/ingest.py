@@ -31,6 +31,7 @@ from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
+from shared.service import freeze_heap
 
 N = 20_000
 BATCH = 1_000
@@ -174,6 +175,7 @@ async def by_backfill(settings: Settings, nc: Any) -> float:
         path = Path(tmp) / "orders.ndjson"
         path.write_bytes(_ndjson(orders("file", N, 2)))
         pool = await _pool(settings)
+        freeze_heap()  # as `anshin orders load` does
         try:
             with path.open("rb") as stream:
                 totals = await backfill.load(

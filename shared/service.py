@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -109,12 +110,23 @@ def consumers(
     return ctx
 
 
+def freeze_heap() -> None:
+    """Move what start-up loaded (modules, postal data, category rules) out of the GC's sight.
+
+    Bulk work allocates millions of short-lived objects; without this every full collection
+    walks the long-lived tables again, which cost a fifth of a backfill's CPU.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(app: web.Application, port: int, host: str = "0.0.0.0") -> None:
     """Serve `app` until SIGTERM or SIGINT, then shut down in order."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
+    freeze_heap()
     log.info("listening", extra={"port": port})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

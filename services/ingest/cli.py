@@ -20,6 +20,7 @@ from shared.clock import from_settings
 from shared.config import Settings
 from shared.errors import field_error
 from shared.outbox import DDL as OUTBOX_DDL
+from shared.service import freeze_heap
 
 _encoder = msgspec.json.Encoder()
 
@@ -81,6 +82,7 @@ async def load_orders(args: argparse.Namespace, settings: Settings) -> int:
     nc = await bus.connect(settings.nats_url, "anshin-cli")
     await bus.declare(nc, replicas=settings.stream_replicas, max_deliver=settings.max_deliver)
     bar = tqdm(total=size, unit="B", unit_scale=True, disable=args.quiet)
+    freeze_heap()
 
     def progress(records: int, outcome: Outcome) -> None:
         bar.update(stream.tell() - bar.n)

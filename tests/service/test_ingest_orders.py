@@ -134,8 +134,9 @@ async def _three_channels(
     conn = await asyncpg.connect(settings.database_url)
     try:
         audit = await conn.fetch(
-            "SELECT order_id, sku, categories, categorized_by FROM ingest.order_lines"
-            " ORDER BY order_id, line_no"
+            "SELECT order_id, l->>'sku' sku, l->>'categorized_by' categorized_by"
+            " FROM ingest.orders, jsonb_array_elements(lines) l"
+            " ORDER BY order_id, (l->>'line_no')::int"
         )
         sources = dict(await conn.fetch("SELECT order_id, geo_source FROM ingest.orders"))
         columns = await conn.fetch(

@@ -115,7 +115,9 @@ async def test_a_recall_reaches_buyers_of_a_product_in_no_safety_category(
     conn = await asyncpg.connect(settings.database_url)
     try:
         how = await conn.fetch(
-            "SELECT sku, categorized_by FROM ingest.order_lines ORDER BY order_id, line_no"
+            "SELECT l->>'sku' sku, l->>'categorized_by' categorized_by"
+            " FROM ingest.orders, jsonb_array_elements(lines) l"
+            " ORDER BY order_id, (l->>'line_no')::int"
         )
     finally:
         await conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import msgspec
 
 
 async def order_audit(pool: asyncpg.Pool, channel: str, order_id: str) -> dict[str, Any] | None:
@@ -12,18 +13,13 @@ async def order_audit(pool: asyncpg.Pool, channel: str, order_id: str) -> dict[s
     async with pool.acquire() as conn:
         order = await conn.fetchrow(
             "SELECT channel, order_id, customer_id, placed_at, received_at, country, region,"
-            " postal_code, lat, lon, geo_source FROM orders WHERE channel = $1 AND order_id = $2",
+            " postal_code, lat, lon, geo_source, lines"
+            " FROM orders WHERE channel = $1 AND order_id = $2",
             channel,
             order_id,
         )
         if order is None:
             return None
-        lines = await conn.fetch(
-            "SELECT line_no, sku, gtin, title, quantity, categories, categorized_by"
-            " FROM order_lines WHERE channel = $1 AND order_id = $2 ORDER BY line_no",
-            channel,
-            order_id,
-        )
         events = await conn.fetch(
             "SELECT event, line_nos, at FROM order_events WHERE channel = $1 AND order_id = $2"
             " ORDER BY at, event",
@@ -32,6 +28,6 @@ async def order_audit(pool: asyncpg.Pool, channel: str, order_id: str) -> dict[s
         )
     return {
         **dict(order),
-        "lines": [{**dict(r), "categories": list(r["categories"])} for r in lines],
+        "lines": msgspec.json.decode(order["lines"]),
         "events": [{**dict(r), "line_nos": list(r["line_nos"])} for r in events],
     }

@@ -32,10 +32,10 @@ class Resolved(msgspec.Struct, frozen=True, kw_only=True):
 async def known_orders(conn: Conn, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Known]:
     """Return the known orders among `keys` with their lines."""
     rows = await conn.fetch(
-        "SELECT o.channel, o.order_id, o.customer_id, array_agg(l.sku ORDER BY l.line_no) skus"
-        " FROM orders o JOIN order_lines l USING (channel, order_id)"
-        " WHERE (o.channel, o.order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
-        " GROUP BY o.channel, o.order_id, o.customer_id",
+        "SELECT channel, order_id, customer_id,"
+        " ARRAY(SELECT l->>'sku' FROM jsonb_array_elements(lines) l ORDER BY (l->>'line_no')::int)"
+        " AS skus FROM orders"
+        " WHERE (channel, order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
         [k[0] for k in keys],
         [k[1] for k in keys],
     )
