@@ -10,6 +10,11 @@ from services.ingest import geo, people
 from services.ingest.model import Order, Rejection
 from shared.errors import field_error
 
+# An order's fact must fit one bus message (NATS refuses payloads over 1 MB), in whichever
+# channel format it came: 200 lines of 500 characters stay well under that.
+MAX_LINES = 200
+MAX_TITLE = 500
+
 
 class Prepared(msgspec.Struct, kw_only=True):
     """An order ready to store: normalized, located, with the keys of its customer."""
@@ -33,6 +38,13 @@ def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prep
             ("customer.id", c.id),
         )
         if not value.strip()
+    ]
+    if len(order.lines) > MAX_LINES:
+        errors.append(field_error("lines", f"at most {MAX_LINES} lines per order"))
+    errors += [
+        field_error(f"lines[{n}].title", f"at most {MAX_TITLE} characters")
+        for n, line in enumerate(order.lines)
+        if len(line.title) > MAX_TITLE
     ]
     country = s.country.upper()
     try:

@@ -12,9 +12,9 @@ from shared.bus import Subjects
 
 Outgoing = tuple[str, str, bytes]
 
-# Orders per `orders.batch` message, and its size: well under NATS's 1 MB max_payload.
+# Orders per `orders.batch` message, and its largest size: well under NATS's 1 MB max_payload.
 BATCH_ORDERS = 500
-BATCH_BYTES = 256 * 1024
+BATCH_BYTES = 512 * 1024
 
 
 def placed(p: Prepared) -> Outgoing:
@@ -32,26 +32,23 @@ def placed_many(batch: Sequence[Prepared]) -> list[Outgoing]:
     """
     if len(batch) == 1:
         return [placed(batch[0])]
-    out: list[Outgoing] = []
-    group: list[m.OrderPlaced] = []
-    size = 0
-    for p in batch:
-        fact = _fact(p)
-        fact_size = len(m.encode(fact))
-        if group and (len(group) >= BATCH_ORDERS or size + fact_size > BATCH_BYTES):
-            out.append(_batch(group))
-            group, size = [], 0
-        group.append(fact)
-        size += fact_size
-    if group:
-        out.append(_batch(group))
-    return out
+    facts = [_fact(p) for p in batch]
+    return [
+        out
+        for start in range(0, len(facts), BATCH_ORDERS)
+        for out in _batches(facts[start : start + BATCH_ORDERS])
+    ]
 
 
-def _batch(orders: list[m.OrderPlaced]) -> Outgoing:
+def _batches(orders: list[m.OrderPlaced]) -> list[Outgoing]:
+    """One message, or halves of it while it is too large (orders with very long titles)."""
+    payload = m.encode(m.OrderBatch(orders=orders))
+    if len(payload) > BATCH_BYTES and len(orders) > 1:
+        half = len(orders) // 2
+        return _batches(orders[:half]) + _batches(orders[half:])
     keys = "\n".join(f"{o.channel}:{o.order_id}" for o in orders).encode()
     msg_id = f"order-batch:{hashlib.blake2b(keys, digest_size=16).hexdigest()}"
-    return Subjects.ORDERS_BATCH, msg_id, m.encode(m.OrderBatch(orders=orders))
+    return [(Subjects.ORDERS_BATCH, msg_id, payload)]
 
 
 def _fact(p: Prepared) -> m.OrderPlaced:

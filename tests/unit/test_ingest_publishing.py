@@ -1,0 +1,71 @@
+"""How ingest packs placed orders into bus messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+
+from services.ingest import publishing
+from services.ingest.model import Order, Rejection
+from services.ingest.normalize import MAX_LINES, MAX_TITLE, Prepared, prepare
+from shared import messages as m
+from shared.bus import Subjects
+from tests.support.shop import order
+
+NOW = datetime(2024, 1, 1, 7, 10, tzinfo=UTC)
+_decode = m.decoder(m.OrderEvent).decode
+
+
+def _prepared(order_id: str, title: str = "Honey 500 g") -> Prepared:
+    raw = order(order_id, NOW)
+    raw["lines"] = [{"sku": "HNY-500", "title": title, "quantity": 1}]
+    ready = prepare(msgspec.convert(raw, Order), b"k" * 32)
+    assert isinstance(ready, Prepared)
+    ready.categories = [(["honey"], "rule")]
+    return ready
+
+
+def test_one_order_is_its_own_fact() -> None:
+    [(subject, msg_id, payload)] = publishing.placed_many([_prepared("A-1")])
+    assert (subject, msg_id) == (Subjects.ORDERS_PLACED, "order:web:A-1:placed")
+    fact = _decode(payload)
+    assert isinstance(fact, m.OrderPlaced) and fact.lines[0].categories == ["honey"]
+
+
+def test_many_orders_travel_in_batches_of_bounded_size() -> None:
+    count = publishing.BATCH_ORDERS + 20
+    many = [_prepared(f"A-{n}") for n in range(count)]
+    out = publishing.placed_many(many)
+    assert [subject for subject, _, _ in out] == [Subjects.ORDERS_BATCH] * 2
+    batches = [_decode(payload) for _, _, payload in out]
+    assert all(isinstance(b, m.OrderBatch) for b in batches)
+    ids = [o.order_id for b in batches for o in b.orders]
+    assert ids == [f"A-{n}" for n in range(count)]
+    assert out == publishing.placed_many(many)  # the same batch gets the same message ids
+    assert len({msg_id for _, msg_id, _ in out}) == 2
+
+    # Orders with very long titles are split until each message fits.
+    long = [_prepared(f"L-{n}", title="語" * MAX_TITLE) for n in range(600)]
+    split = publishing.placed_many(long)
+    assert len(split) > 2
+    assert all(len(payload) <= publishing.BATCH_BYTES for _, _, payload in split)
+    orders = [o.order_id for _, _, p in split for o in _decode(p).orders]
+    assert orders == [f"L-{n}" for n in range(600)]
+
+
+def test_an_order_too_large_for_one_message_is_refused() -> None:
+    raw = order("BIG", NOW)
+    raw["lines"] = [{"sku": f"S-{n}", "title": "t"} for n in range(MAX_LINES + 1)]
+    raw["lines"][3]["title"] = "x" * (MAX_TITLE + 1)
+    refused = prepare(msgspec.convert(raw, Order), b"k" * 32)
+    assert isinstance(refused, Rejection)
+    assert [e["field"] for e in refused.errors] == ["lines", "lines[3].title"]
+
+    # The largest order accepted still fits one message.
+    raw["lines"] = [{"sku": f"S-{n}", "title": "語" * MAX_TITLE} for n in range(MAX_LINES)]
+    ready = prepare(msgspec.convert(raw, Order), b"k" * 32)
+    assert isinstance(ready, Prepared)
+    ready.categories = [([], "none")] * MAX_LINES
+    [(_, _, payload)] = publishing.placed_many([ready])
+    assert len(payload) <= publishing.BATCH_BYTES
