@@ -73,8 +73,11 @@ async def enqueue_encoded(conn: Conn, rows: Iterable[tuple[str, str, bytes]]) ->
 class OutboxRelay:
     """Publishes a schema's outbox to JetStream; any number of replicas may run it."""
 
-    def __init__(self, pool: asyncpg.Pool, nc: Client, schema: str, *, batch: int = 2000) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, nc: Client, schema: str, *, batch: int = 2000, idle: float = 1.0
+    ) -> None:
         self._pool = pool
+        self._idle = idle  # how long to wait for a notice before looking anyway
         self._nc = nc
         self._schema = schema
         self._batch = batch
@@ -104,6 +107,9 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before reading, not after: a notice that arrives while a batch is
+            # published must wake the next round, not be lost until the 1 s timeout.
+            self._wake.clear()
             try:
                 moved = await self.relay_once()
             except Exception:
@@ -111,9 +117,8 @@ class OutboxRelay:
                 moved = 0
                 await asyncio.sleep(1.0)
             if moved < self._batch:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
 
     async def relay_once(self) -> int:
         """Publish one batch from the outbox and delete it; return how many were published."""

@@ -101,3 +101,40 @@ async def test_relay_wakes_on_notify(database_url: str, nats_url: str) -> None:
         await relay.stop()
         await nc.drain()
         await pool.close()
+
+
+async def test_a_notice_during_a_busy_round_is_not_lost(database_url: str, nats_url: str) -> None:
+    pool = await _outbox_pool(database_url)
+    nc = await bus.connect(nats_url, "test")
+    await bus.declare(nc)
+    # Without notices the relay would look again only after an hour.
+    relay = OutboxRelay(pool, nc, "ingest", idle=3600.0)
+    publishing = relay.relay_once
+    rounds = 0
+
+    async def busy_round() -> int:
+        nonlocal rounds
+        rounds += 1
+        moved = await publishing()
+        if rounds == 2:  # the first round after start-up found the first event
+            async with pool.acquire() as conn, conn.transaction():
+                event = m.CustomerUpserted(customer_id="c-late", email="late@example.org")
+                await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, "customer:c-late", event)
+            async with asyncio.timeout(5):  # the notice reaches the relay mid-round
+                while not relay._wake.is_set():
+                    await asyncio.sleep(0.01)
+        return moved
+
+    relay.relay_once = busy_round  # type: ignore[method-assign]
+    await relay.start()
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            event = m.CustomerUpserted(customer_id="c-first", email="first@example.org")
+            await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, "customer:c-first", event)
+        async with asyncio.timeout(10):
+            while await _stored(nc) < 2:
+                await asyncio.sleep(0.02)
+    finally:
+        await relay.stop()
+        await nc.drain()
+        await pool.close()
