@@ -46,10 +46,37 @@ class RuleIndex:
         return list(found.values())
 
 
+# Orders per transaction: each takes one advisory lock per customer, and PostgreSQL's lock
+# table holds only a few thousand for all connections together (max_locks_per_transaction
+# times max_connections); a fetch of orders.batch messages may carry hundreds of thousands.
+TRANSACTION_ORDERS = 1000
+
+
 async def on_orders(
     events: list[m.OrderEvent], *, pool: asyncpg.Pool, clock: Clock, settings: Settings
 ) -> None:
     """Record purchases, cancellations and returns, and request what live rules now call for."""
+    for part in transaction_parts(events, TRANSACTION_ORDERS):
+        await _on_part(part, pool=pool, clock=clock, settings=settings)
+
+
+def transaction_parts(events: list[m.OrderEvent], size: int) -> list[list[m.OrderEvent]]:
+    """Consecutive runs of events with at most `size` orders each (an orders.batch is whole)."""
+    parts: list[list[m.OrderEvent]] = [[]]
+    count = 0
+    for event in events:
+        weight = len(event.orders) if isinstance(event, m.OrderBatch) else 1
+        if parts[-1] and count + weight > size:
+            parts.append([])
+            count = 0
+        parts[-1].append(event)
+        count += weight
+    return parts
+
+
+async def _on_part(
+    events: list[m.OrderEvent], *, pool: asyncpg.Pool, clock: Clock, settings: Settings
+) -> None:
     now = clock.now()
     placed = [o for e in events for o in _placed(e)]
     voids = [e for e in events if isinstance(e, m.OrderCancelled | m.OrderReturned)]

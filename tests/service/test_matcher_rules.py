@@ -7,6 +7,7 @@ from datetime import timedelta
 import aiohttp
 import msgspec
 
+from services.matcher import orders
 from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
@@ -16,6 +17,7 @@ from tests.service.test_matcher_kit import (
     JP_17,
     TOKYO,
     matcher,
+    matcher_pool,
     placed,
     published,
     shop,
@@ -76,6 +78,30 @@ async def test_orders_of_a_batch_message_count_one_by_one(settings: Settings, cl
         await s.send(m.OrderBatch(orders=[first, second]))  # a batch again: nothing twice
         await s.idle(clock)
         assert await s.requested("adv-batch") == ["c-b1", "c-b2"]
+
+
+async def test_a_fetch_of_many_order_batches_fits_the_lock_table(
+    settings: Settings, clock: Clock
+) -> None:
+    settings = small(settings)
+    now = clock.now()
+    async with matcher(settings, clock):
+        pass  # the schema is migrated
+    # 16,000 customers in one handler call: more advisory locks than PostgreSQL's lock table
+    # holds at once (64 per connection by default), were they taken in one transaction.
+    batches: list[m.OrderEvent] = [
+        m.OrderBatch(orders=[placed(f"c-lock-{i}-{n}", now, ["power_bank"]) for n in range(1000)])
+        for i in range(16)
+    ]
+    pool = await matcher_pool(settings)
+    try:
+        await orders.on_orders(batches, pool=pool, clock=clock, settings=settings)
+        stored = await pool.fetchval(
+            "SELECT count(DISTINCT customer_id) FROM purchases WHERE customer_id LIKE 'c-lock-%'"
+        )
+    finally:
+        await pool.close()
+    assert stored == 16000
 
 
 async def test_long_term_across_ten_years_and_a_restart(settings: Settings, clock: Clock) -> None:

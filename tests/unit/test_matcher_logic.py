@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.matcher import rules
-from services.matcher.orders import RuleIndex
+from services.matcher.orders import RuleIndex, transaction_parts
 from shared import messages as m
 
 T0 = datetime(2024, 2, 29, 9, 0, tzinfo=UTC)
@@ -84,3 +84,19 @@ def test_rule_index_finds_each_rule_once() -> None:
     assert sorted(a for a, _, _ in index.for_line(line)) == ["a", "b"]
     other = m.OrderLine(line_no=1, sku="Z", categories=["fan"])
     assert index.for_line(other) == []
+
+
+def test_order_events_are_parted_in_order_without_splitting_a_batch() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def order(n: int) -> m.OrderPlaced:
+        return m.OrderPlaced(
+            channel="web", order_id=f"o-{n}", customer_id=f"c-{n}", placed_at=at,
+            location=m.Location(country="JP"), lines=[],
+        )  # fmt: skip
+
+    cancel = m.OrderCancelled(channel="web", order_id="o-1", customer_id="c-1", at=at)
+    big = m.OrderBatch(orders=[order(n) for n in range(5)])
+    events: list[m.OrderEvent] = [order(1), order(2), big, cancel, order(3)]
+    assert transaction_parts(events, 3) == [[order(1), order(2)], [big], [cancel, order(3)]]
+    assert transaction_parts(events, 100) == [events]
