@@ -84,6 +84,13 @@ async def test_outbox_survives_a_crash_between_commit_and_publish(
         await pool.close()
 
 
+async def _enqueue_customer(pool: asyncpg.Pool, customer_id: str) -> None:
+    """Commit one customers.upserted event to the outbox."""
+    async with pool.acquire() as conn, conn.transaction():
+        event = m.CustomerUpserted(customer_id=customer_id, email=f"{customer_id}@example.org")
+        await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, f"customer:{customer_id}", event)
+
+
 async def test_relay_wakes_on_notify(database_url: str, nats_url: str) -> None:
     pool = await _outbox_pool(database_url)
     nc = await bus.connect(nats_url, "test")
@@ -91,9 +98,7 @@ async def test_relay_wakes_on_notify(database_url: str, nats_url: str) -> None:
     relay = OutboxRelay(pool, nc, "ingest")
     await relay.start()
     try:
-        async with pool.acquire() as conn, conn.transaction():
-            event = m.CustomerUpserted(customer_id="c-9", email="9@example.org")
-            await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, "customer:c-9", event)
+        await _enqueue_customer(pool, "c-9")
         async with asyncio.timeout(5):
             while await _stored(nc) < 1:
                 await asyncio.sleep(0.02)
@@ -117,9 +122,7 @@ async def test_a_notice_during_a_busy_round_is_not_lost(database_url: str, nats_
         rounds += 1
         moved = await publishing()
         if rounds == 2:  # the first round after start-up found the first event
-            async with pool.acquire() as conn, conn.transaction():
-                event = m.CustomerUpserted(customer_id="c-late", email="late@example.org")
-                await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, "customer:c-late", event)
+            await _enqueue_customer(pool, "c-late")
             async with asyncio.timeout(5):  # the notice reaches the relay mid-round
                 while not relay._wake.is_set():
                     await asyncio.sleep(0.01)
@@ -128,9 +131,7 @@ async def test_a_notice_during_a_busy_round_is_not_lost(database_url: str, nats_
     relay.relay_once = busy_round  # type: ignore[method-assign]
     await relay.start()
     try:
-        async with pool.acquire() as conn, conn.transaction():
-            event = m.CustomerUpserted(customer_id="c-first", email="first@example.org")
-            await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, "customer:c-first", event)
+        await _enqueue_customer(pool, "c-first")
         async with asyncio.timeout(10):
             while await _stored(nc) < 2:
                 await asyncio.sleep(0.02)
