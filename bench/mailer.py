@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,12 +27,18 @@ from shared import db
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
+from shared.service import freeze_heap
 
 N = 3000
 ROUNDS = 3
 N_DKIM = 300
 CONNECTIONS = 4
 DOMAINS = 50
+# The advisory of every round: the baseline pre-renders the very mails the mailer sends.
+AGENCY = "製品安全研究所"
+TITLE = {"ja": "モバイルバッテリーの安全な使い方", "en": "Using your power bank safely"}
+BODY = {"ja": "充電中は目を離さないでください。", "en": "Never charge it unattended."}
+SOURCE = "https://agency.example/pb"
 
 
 class Sink:
@@ -38,12 +46,15 @@ class Sink:
 
     def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
         self.process, self.port = process, port
+        self.cpu = 0.0  # the sink's CPU seconds at the last count
+        self.spent = 0.0  # its CPU seconds between the last two counts
 
     async def count(self) -> tuple[int, int]:
         """(accepted, distinct Message-IDs) since the last count."""
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(b"count\n")
-        accepted, unique = (await self.process.stdout.readline()).split()
+        accepted, unique, cpu = (await self.process.stdout.readline()).split()
+        self.spent, self.cpu = float(cpu) - self.cpu, float(cpu)
         return int(accepted), int(unique)
 
 
@@ -58,14 +69,26 @@ async def sink() -> AsyncIterator[Sink]:
     assert process.stdout is not None and process.stdin is not None
     assert (await process.stdout.readline()).strip() == b"ready"
     try:
-        yield Sink(process, port)
+        found = Sink(process, port)
+        await found.count()  # the CPU of its start-up is nobody's
+        yield found
     finally:
         process.stdin.close()
         await process.wait()
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process, user and system (asyncpg and the event loop included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _address(n: int) -> str:
     return f"c{n}@d{n % DOMAINS}.example"
+
+
+def _locale(n: int) -> str:
+    return ("ja-JP", "en-GB", "fr-FR")[n % 3]
 
 
 async def fill(pool: asyncpg.Pool, advisory_id: str, n: int) -> float:
@@ -75,7 +98,7 @@ async def fill(pool: asyncpg.Pool, advisory_id: str, n: int) -> float:
         await conn.executemany(
             "INSERT INTO contacts (customer_id, email, locale) VALUES ($1, $2, $3)"
             " ON CONFLICT DO NOTHING",
-            [(f"c-{i}", _address(i), ("ja-JP", "en-GB", "fr-FR")[i % 3]) for i in range(n)],
+            [(f"c-{i}", _address(i), _locale(i)) for i in range(n)],
         )
     await store.save_advisory(
         pool,
@@ -83,12 +106,12 @@ async def fill(pool: asyncpg.Pool, advisory_id: str, n: int) -> float:
             advisory_id=advisory_id,
             version=1,
             agency_id="ag",
-            agency_name="製品安全研究所",
+            agency_name=AGENCY,
             rule=m.AdvisoryRule(kind="short_term"),
-            title={"ja": "モバイルバッテリーの安全な使い方", "en": "Using your power bank safely"},
-            body={"ja": "充電中は目を離さないでください。", "en": "Never charge it unattended."},
+            title=TITLE,
+            body=BODY,
             published_at=now,
-            source_url="https://agency.example/pb",
+            source_url=SOURCE,
         ),
     )
     purchase = m.Purchase(channel="web", order_id="A-1", sku="PB-1", title="Power bank")
@@ -119,20 +142,21 @@ def prerendered(n: int) -> list[tuple[str, bytes]]:
             customer_id=f"c-{i}",
             email=_address(i),
             name="",
-            locale="en",
-            agency_name="Institute",
-            title={"en": "Using your power bank safely"},
-            body={"en": "Never charge it unattended."},
-            source_url="https://agency.example/pb",
+            locale=_locale(i),
+            agency_name=AGENCY,
+            title=TITLE,
+            body=BODY,
+            source_url=SOURCE,
             purchases=[{"order_id": "A-1", "sku": "PB-1", "title": "Power bank"}],
+            kind="short_term",
         )
         _, data = compose([delivery], sender="s@anshin.example", unsubscribe_url="u", list_id="l")
         mails.append((delivery.email, data))
     return mails
 
 
-async def raw_send(port: int, mails: Sequence[tuple[str, bytes]]) -> float:
-    """Send pre-rendered mail over CONNECTIONS reused connections; return mails per second."""
+async def raw_send(port: int, mails: Sequence[tuple[str, bytes]]) -> tuple[float, float]:
+    """Send pre-rendered mail over CONNECTIONS reused connections: (mails/s, CPU s per mail)."""
 
     async def worker(share: Sequence[tuple[str, bytes]]) -> None:
         smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
@@ -141,26 +165,28 @@ async def raw_send(port: int, mails: Sequence[tuple[str, bytes]]) -> float:
             await smtp.sendmail("s@anshin.example", [recipient], data)
         await smtp.quit()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     await asyncio.gather(*(worker(mails[k::CONNECTIONS]) for k in range(CONNECTIONS)))
-    return len(mails) / (time.perf_counter() - started)
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    return len(mails) / elapsed, cpu / len(mails)
 
 
-async def mailer_send(pool: asyncpg.Pool, settings: Settings, n: int) -> float:
-    """Run the mailer's sender until the ledger is drained; return mails per second."""
+async def mailer_send(pool: asyncpg.Pool, settings: Settings, n: int) -> tuple[float, float]:
+    """Run the mailer's sender until the ledger is drained: (mails/s, CPU s per mail)."""
     sender = Sender(pool, settings, Clock(), asyncio.Event())
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     await sender.run(until_idle=True)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     await sender.smtp.close()
-    return n / elapsed
+    return n / elapsed, cpu / n
 
 
 async def run(database_url: str) -> dict[str, list[float]]:
     """Figures of ROUNDS alternating runs (the machine is shared), then one with DKIM."""
     pool = await db.create_pool(database_url, "mailer")
     await db.migrate(pool, "mailer", "services.mailer")
-    figures: dict[str, list[float]] = {"fill": [], "raw": [], "mailer": [], "dkim": []}
+    freeze_heap()  # as the mailer service does once it listens
+    figures: dict[str, list[float]] = collections.defaultdict(list)
     async with sink() as smtp_sink:
         settings = Settings(
             database_url=database_url,
@@ -175,10 +201,13 @@ async def run(database_url: str) -> dict[str, list[float]]:
             figures["fill"].append(await fill(pool, f"adv-{n}", N))
             for which in ("raw", "mailer") if n % 2 == 0 else ("mailer", "raw"):
                 if which == "raw":
-                    figures["raw"].append(await raw_send(smtp_sink.port, prerendered(N)))
+                    rate, cpu = await raw_send(smtp_sink.port, prerendered(N))
                 else:
-                    figures["mailer"].append(await mailer_send(pool, settings, N))
+                    rate, cpu = await mailer_send(pool, settings, N)
                 assert await smtp_sink.count() == (N, N), "every mail exactly once"
+                figures[which].append(rate)
+                figures[f"{which}_ms"].append(cpu * 1000)
+                figures[f"{which}_sink_ms"].append(smtp_sink.spent / N * 1000)
         with tempfile.TemporaryDirectory() as tmp:
             key = Path(tmp) / "dkim.pem"
             openssl = await asyncio.create_subprocess_exec(
@@ -187,10 +216,10 @@ async def run(database_url: str) -> dict[str, list[float]]:
             assert await openssl.wait() == 0
             await fill(pool, "adv-dkim", N_DKIM)
             signed = msgspec.structs.replace(settings, dkim_selector="s1", dkim_key_file=str(key))
-            figures["dkim"].append(await mailer_send(pool, signed, N_DKIM))
+            figures["dkim"].append((await mailer_send(pool, signed, N_DKIM))[0])
         assert await smtp_sink.count() == (N_DKIM, N_DKIM)
     await pool.close()
-    return figures
+    return dict(figures)
 
 
 def report(figures: dict[str, list[float]]) -> None:
@@ -203,6 +232,13 @@ def report(figures: dict[str, list[float]]) -> None:
     print(f"  raw aiosmtplib, pre-rendered (baseline) {raw:8,.0f} mail/s")
     print(f"  claim + render + send + record          {ours:8,.0f} mail/s   ratio {ours / raw:.2f}")
     print(f"    ratio in each round: {rounds}")
+    for which in ("raw", "mailer"):
+        ms, sink_ms = figures[f"{which}_ms"], figures[f"{which}_sink_ms"]
+        each = " ".join(f"{x:.2f}" for x in ms)
+        print(
+            f"  CPU ms a mail, {which:6}: sender {statistics.median(ms):.2f} ({each}),"
+            f" sink {statistics.median(sink_ms):.2f}"
+        )
     print(f"  the same with DKIM (RSA-2048, dkimpy)   {figures['dkim'][0]:8,.0f} mail/s")
     fill = statistics.median(figures["fill"])
     print(f"  ledger filled from batches of 500       {fill:8,.0f} rows/s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 from email.utils import formataddr
 
@@ -10,6 +11,7 @@ CRLF = "\r\n"
 # Raw bytes per RFC 2047 encoded word: 39 bytes are 52 base64 characters, so that even
 # "Subject: " and the `=?utf-8?b?…?=` wrapper stay within a 78-character line.
 _WORD_BYTES = 39
+_LINE = 76  # base64 characters per body line (RFC 2045)
 
 
 def _words(raw: bytes) -> list[bytes]:
@@ -45,7 +47,9 @@ def address(name: str, addr: str) -> str:
 
 def _body(text: str) -> str:
     canonical = text.replace("\r\n", "\n").replace("\n", CRLF)  # text/* is CRLF on the wire
-    return base64.encodebytes(canonical.encode()).decode().rstrip("\n").replace("\n", CRLF)
+    # One pass of b2a_base64 cut into 76-character lines: encodebytes loops in Python.
+    encoded = binascii.b2a_base64(canonical.encode(), newline=False).decode("ascii")
+    return CRLF.join([encoded[i : i + _LINE] for i in range(0, len(encoded), _LINE)])
 
 
 def alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:

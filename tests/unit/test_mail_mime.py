@@ -30,6 +30,16 @@ def test_headers_are_encoded_folded_and_read_back() -> None:
     assert msg.get_body(("html",)).get_content() == "<p>html</p>"
 
 
+def test_long_bodies_travel_in_base64_lines_of_76_characters() -> None:
+    for text in ("é" * 1000, "日本語\n" * 400, "x" * 57, "y" * 58):
+        raw = mime.alternative([("Subject", "s")], text, f"<p>{text}</p>")
+        body_lines = [line for line in raw.split(b"\r\n") if line and b":" not in line]
+        assert body_lines and all(len(line) <= 76 for line in body_lines)
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert msg.get_body(("plain",)).get_content() == text.replace("\n", "\r\n")
+        assert msg.get_body(("html",)).get_content() == f"<p>{text}</p>".replace("\n", "\r\n")
+
+
 def test_a_word_is_never_cut_inside_a_character() -> None:
     for text in ("é" * 100, "日本語" * 40, "a" + "😀" * 30):
         encoded = mime.header_value(text)
