@@ -135,9 +135,11 @@ async def _evaluate(
     for advisory_id, (rule, customers) in combos.items():
         # The combination may be completed by purchases of earlier orders, on any channel.
         w = audience.combination(rule, now)
-        ids = w.p(sorted(customers))
-        w.add(f"customer_id = ANY({ids}::text[])")
-        w.add(f"bucket = ANY(ARRAY(SELECT customer_bucket(c) FROM unnest({ids}::text[]) c))")
+        ids = sorted(customers)
+        # Pairs, so each customer's lookup is pruned to its own partition at run time; with
+        # `customer_id = ANY(...) AND bucket = ANY(...)` every partition searched every id.
+        pairs = f"unnest({w.p(ids)}::text[], {w.p([rules.bucket_of(c) for c in ids])}::smallint[])"
+        w.add(f"(customer_id, bucket) IN (SELECT * FROM {pairs})")
         found = await audience.combinations(conn, rule, w, now, "combination")
         wanted[advisory_id, "combination"].extend(found)
     return [

@@ -188,6 +188,29 @@ async def test_combination_across_channels(settings: Settings, clock: Clock) -> 
         assert half.reason == "combination"
 
 
+async def test_one_batch_completes_combinations_in_every_partition(
+    settings: Settings, clock: Clock
+) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.AdvisoryRule(kind="combination", groups=[["honey"], ["baby_food"]], window_days=30)
+    done = [f"c-done-{n}" for n in range(120)]  # spread over every bucket partition
+    half = [f"c-half-{n}" for n in range(120)]
+    async with shop(settings) as s, matcher(settings, clock):
+        await s.send(published("adv-many", rule, now))
+        await s.idle(clock)
+        earlier = [placed(c, now - 3 * DAY, ["honey"]) for c in done + half]
+        await s.send(m.OrderBatch(orders=earlier))
+        await s.idle(clock)
+        # One batch: the second half of each combination for `done`, unrelated lines for
+        # `half`, so each lookup must find its own customer's earlier honey and no one else's.
+        later = [placed(c, now, ["baby_food"]) for c in done]
+        later += [placed(c, now, ["heater"]) for c in half]
+        await s.send(m.OrderBatch(orders=later))
+        await s.idle(clock)
+        assert sorted(await s.requested("adv-many")) == sorted(done)
+
+
 async def test_recall_by_sku_or_gtin_ever(settings: Settings, clock: Clock) -> None:
     settings = small(settings)
     now = clock.now()
