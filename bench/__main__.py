@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bench import ingest, mailer, matcher, outbox
 from bench.servers import servers
+from shared.service import run
 
 
 async def main() -> None:
@@ -26,4 +25,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())  # on the services' event loop: the in-process parts run as they do

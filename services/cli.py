@@ -6,7 +6,6 @@ Errors print one line (`anshin: ...`) and exit 1; nothing prints a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import nats.errors
 from services.advisory import cli as advisory_cli
 from services.advisory import cli_dead
 from services.ingest import cli as ingest_cli
-from shared import config
+from shared import config, service
 from shared.config import Settings, env_name
 from shared.errors import AnshinError
 
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = stack_settings()
-        code: int = asyncio.run(args.run(args, settings))
+        code: int = service.run(args.run(args, settings))
     except KeyboardInterrupt:
         print("anshin: interrupted", file=sys.stderr)
         return 130
