@@ -39,6 +39,25 @@ def _verdict(code: int, text: str) -> Result:
     return Result(outcome, f"{code} {text}"[:500])
 
 
+async def _transact(smtp: aiosmtplib.SMTP, envelope: Envelope) -> None:
+    """MAIL, RCPT and DATA for one mail, the envelope reset after a refusal.
+
+    What `sendmail` does, without parsing each address a second time and passing the whole
+    message through a regex once more to size it: composed here, it has CRLF line ends
+    already. Together they cost about as much as rendering the mail.
+    """
+    size = [f"SIZE={len(envelope.data)}"] if smtp.supports_extension("size") else []
+    try:
+        await smtp.mail(envelope.sender, options=size)
+        await smtp.rcpt(envelope.recipient)
+        await smtp.data(envelope.data)
+    except aiosmtplib.SMTPResponseException:
+        # A refused recipient or message leaves the envelope open on the server.
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+            await smtp.rset()
+        raise
+
+
 class _Slot:
     """One connection of the pool, opened when first needed and kept open."""
 
@@ -68,6 +87,10 @@ class SmtpPool:
                 hostname=self.host, port=self.port, timeout=self.timeout, start_tls=False
             )
             await smtp.connect()
+            try:  # now, so that even the first mail over it knows the server's extensions
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()  # a server from before ESMTP
             slot.smtp = smtp
         return slot.smtp
 
@@ -78,10 +101,7 @@ class SmtpPool:
         slot = await self._slots.get()
         try:
             smtp = await self._open(slot)
-            await smtp.sendmail(envelope.sender, [envelope.recipient], envelope.data)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refusal = exc.recipients[0]
-            return _verdict(refusal.code, refusal.message)
+            await _transact(smtp, envelope)
         except aiosmtplib.SMTPSenderRefused as exc:
             # Our own envelope sender was refused: not the recipient's fault.
             return Result(Outcome.RETRY, f"{exc.code} {exc.message}"[:500])
