@@ -150,6 +150,8 @@ class Sender:
 
     def _envelope(self, mail: claim.Mail) -> Envelope:
         first = mail.deliveries[0]
+        if not mail.email.isascii():
+            return Envelope(self._from, mail.email, b"")  # the pool fails it, by name
         try:
             _, data = compose(
                 mail.deliveries,

@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import logging
 from collections.abc import Iterable
 
 import aiosmtplib
 import msgspec
+
+log = logging.getLogger(__name__)
+
+NOT_ASCII = "553 5.6.7 the address is not ASCII: internationalized addresses are not supported"
 
 
 class Outcome(enum.Enum):
@@ -96,6 +101,10 @@ class SmtpPool:
 
     async def send(self, envelope: Envelope) -> Result:
         """Send one mail over a free connection; never raises for a refusal or lost link."""
+        if not envelope.recipient.isascii():
+            # Such an address needs SMTPUTF8 (RFC 6531) end to end, which this mailer does not
+            # speak; a relay would refuse it the same way, and trying again changes nothing.
+            return Result(Outcome.FAILED, NOT_ASCII)
         if not envelope.data:
             return Result(Outcome.RETRY, "nothing to send: the mail could not be rendered")
         slot = await self._slots.get()
@@ -110,6 +119,11 @@ class SmtpPool:
                 await slot.close()
             return _verdict(exc.code, exc.message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await slot.close()
+            return Result(Outcome.RETRY, repr(exc)[:500])
+        except Exception as exc:
+            # Never let one mail fail its claim: what went out must still be recorded.
+            log.exception("unexpected failure sending a mail")
             await slot.close()
             return Result(Outcome.RETRY, repr(exc)[:500])
         except asyncio.CancelledError:

@@ -61,6 +61,33 @@ async def test_4xx_is_retried_with_backoff_and_5xx_suppresses_the_address(
         assert smtp_sink.rcpt_attempts[tried:] == ["ok@example.jp"]
 
 
+async def test_an_address_that_is_not_ascii_fails_alone(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    # Ingest accepts such an address; without SMTPUTF8 no relay can carry it. It must fail
+    # by name, and the rest of its claim go out and be recorded once.
+    people = [
+        ("c-a", "a@example.jp", "ja", "Asia/Tokyo"),
+        ("c-jose", "josé@example.fr", "fr", "Europe/Paris"),
+        ("c-b", "b@example.jp", "en", "UTC"),
+    ]
+    async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
+        await customers(nc, *people)
+        await advisory(nc, "adv-intl")
+        await deliveries(nc, "adv-intl", ["c-a", "c-jose", "c-b"])
+        await wait_states(settings.database_url, {"sent": 2, "failed": 1})
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            error = await conn.fetchval(
+                "SELECT error FROM mailer.deliveries WHERE customer_id = 'c-jose'"
+            )
+        finally:
+            await conn.close()
+    assert "not ASCII" in error
+    assert sorted(smtp_sink.rcpt_attempts) == ["a@example.jp", "b@example.jp"]
+    assert len(smtp_sink.message_ids()) == len(set(smtp_sink.message_ids())) == 2
+
+
 @pytest.fixture
 def dkim_key(tmp_path: Path) -> tuple[Path, bytes]:
     """A fresh RSA key and the DNS TXT record that publishes its public half."""
