@@ -166,10 +166,17 @@ async def mark_failed(
 
 
 async def release_stale(pool: asyncpg.Pool, now: datetime) -> int:
-    """Put back what a crashed replica claimed but never confirmed, to be sent again."""
+    """Put back what a crashed replica claimed but never confirmed, to be sent again.
+
+    Unless its advisory was withdrawn meanwhile: that is cancelled, as the withdrawal
+    cancelled everything else still waiting (a queued row of it would never be claimed).
+    """
     async with pool.acquire() as conn:
         status = await conn.execute(
-            "UPDATE deliveries SET state = 'queued', next_attempt_at = $1, lease_until = NULL"
+            "UPDATE deliveries d SET next_attempt_at = $1, lease_until = NULL,"
+            " state = CASE WHEN EXISTS (SELECT 1 FROM advisories a"
+            "   WHERE a.advisory_id = d.advisory_id AND a.withdrawn_at IS NOT NULL)"
+            "   THEN 'cancelled' ELSE 'queued' END"
             " WHERE state = 'sending' AND lease_until < clock_timestamp()",
             now,
         )

@@ -13,7 +13,7 @@ import dkim
 import msgspec
 import pytest
 
-from services.mailer import claim, store
+from services.mailer import claim, policy, store
 from services.mailer.app import build
 from shared import db
 from shared import messages as m
@@ -196,3 +196,50 @@ async def test_the_sweep_resends_what_a_crashed_replica_claimed(
         await asyncio.sleep(1.0)
     assert len(set(smtp_sink.message_ids())) == len(smtp_sink.messages) == 12
     assert await states(settings.database_url) == {"sent": 12}
+
+
+async def test_what_a_crashed_replica_claimed_of_a_withdrawn_advisory_is_cancelled(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    async with running(build, settings, clock, settings.mailer_port):
+        pass  # the schema is migrated
+    pool = await db.create_pool(settings.database_url, "mailer", min_size=1)
+    try:
+        now = clock.now()
+        for n in range(4):
+            contact = m.CustomerUpserted(customer_id=f"c-w{n}", email=f"w{n}@example.jp")
+            await store.upsert_contact(pool, contact, now)
+        published = m.AdvisoryPublished(
+            advisory_id="adv-w",
+            version=1,
+            agency_id="ag",
+            agency_name="Consumer Centre",
+            rule=m.AdvisoryRule(kind="short_term"),
+            title={"en": "Advice"},
+            body={"en": "Read it."},
+            published_at=now,
+        )
+        await store.save_advisory(pool, published)
+        batch = m.DeliveryBatch(
+            batch_id="bw",
+            advisory_id="adv-w",
+            kind="short_term",
+            priority=m.Priority.SHORT_TERM,
+            requested_at=now,
+            recipients=[m.Recipient(customer_id=f"c-w{n}", reason="purchase") for n in range(4)],
+        )
+        await store.add_deliveries(pool, batch, now)
+        # A replica claims every mail and dies; then the agency withdraws the advice.
+        dead = claim.Config(
+            limit=4,
+            lease=timedelta(seconds=1),
+            sender_domain="anshin.example",
+            rules=policy.Rules(quiet=None),  # whatever the hour of the test
+        )
+        assert len((await claim.claim(pool, now, dead)).mails) == 4
+        await store.withdraw(pool, "adv-w", now)
+    finally:
+        await pool.close()
+    async with running(build, settings, clock, settings.mailer_port):
+        await wait_states(settings.database_url, {"cancelled": 4}, "adv-w")
+    assert smtp_sink.messages == []
