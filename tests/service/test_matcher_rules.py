@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import aiohttp
+import asyncpg
 import msgspec
 
 from services.matcher import orders
@@ -114,6 +115,8 @@ async def test_long_term_across_ten_years_and_a_restart(settings: Settings, cloc
             await s.send(placed("c-2y", now - 2 * YEAR, heater))
             await s.send(placed("c-passed", now - 10 * YEAR - 100 * DAY, heater))
             await s.send(placed("c-ancient", now - 12 * YEAR, heater))
+            kept_then_returned = placed("c-5y", now - 5 * YEAR, heater)
+            await s.send(kept_then_returned)
             returned = placed("c-returned", now - 3 * YEAR, heater)
             await s.send(returned)
             await s.send(
@@ -125,6 +128,17 @@ async def test_long_term_across_ten_years_and_a_restart(settings: Settings, cloc
             await s.send(published("adv-lt", rule, now))
             # An anniversary that passed within the limit is sent now; one long past never.
             assert await s.wait_for("adv-lt", 1) == ["c-passed"]
+            await s.idle(clock)
+            # Scheduled at publication, returned afterwards: the due entry must see it.
+            assert await scheduled(settings, "c-5y") == 1
+            await s.send(
+                m.OrderReturned(
+                    channel="web",
+                    order_id=kept_then_returned.order_id,
+                    customer_id="c-5y",
+                    at=clock.now(),
+                )
+            )
             await s.send(placed("c-today", clock.now(), heater))
             await s.idle(clock)
         # The schedule is durable: eight years pass while no replica runs.
@@ -135,8 +149,22 @@ async def test_long_term_across_ten_years_and_a_restart(settings: Settings, cloc
             clock.advance(2 * YEAR + 5 * DAY)
             assert await s.wait_for("adv-lt", 3) == ["c-passed", "c-2y", "c-today"]
             await s.idle(clock)
+        assert await s.requested("adv-lt") == ["c-passed", "c-2y", "c-today"]
+        assert await scheduled(settings, "c-5y") == 0  # checked when due, and dropped
         assert [b.priority for b in await s.batches()] == [m.Priority.LONG_TERM] * 3
         assert (await s.batches())[1].recipients[0].reason == "anniversary"
+
+
+async def scheduled(settings: Settings, customer_id: str) -> int:
+    """Entries of the long-term schedule for one customer."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM matcher.schedule WHERE customer_id = $1", customer_id
+        )
+    finally:
+        await conn.close()
+    return int(count)
 
 
 async def test_withdrawal_stops_what_is_still_scheduled(settings: Settings, clock: Clock) -> None:

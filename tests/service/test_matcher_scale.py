@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from deploy.servers import free_port
-from services.matcher import fanout, handlers, rules
+from services.matcher import fanout, handlers, rules, scheduler
 from shared import bus
 from shared import messages as m
 from shared.clock import Clock
@@ -167,3 +167,38 @@ async def test_withdrawal_mid_fanout_stops_the_shards_left(
             for r in m.decoder(m.DeliveryBatch).decode(b["payload"]).recipients
         ]
         assert sorted(requested) == expected
+
+
+async def test_two_schedulers_share_the_due_entries_once(settings: Settings, clock: Clock) -> None:
+    settings = small(settings)
+    now = clock.now()
+    heater = ["heater"]
+    rule = m.AdvisoryRule(kind="long_term", categories=heater, after_years=10)
+    customers = sorted(f"c-due-{n}" for n in range(300))
+    async with shop(settings) as s:
+        async with matcher(settings, clock):
+            await s.send(
+                m.OrderBatch(orders=[placed(c, now - 9 * 365 * DAY, heater) for c in customers])
+            )
+            await s.idle(clock)
+            await s.send(published("adv-due", rule, now))
+            await s.idle(clock)
+        # No replica runs while a year passes; then two schedulers race over the due entries.
+        clock.advance(370 * DAY)
+        pools = [await matcher_pool(settings) for _ in range(2)]
+
+        async def drain(pool: asyncpg.Pool) -> int:
+            claimed = 0
+            while taken := await scheduler.run_due(pool, clock, limit=25):
+                claimed += taken
+            return claimed
+
+        try:
+            shares = await asyncio.gather(*(drain(pool) for pool in pools))
+        finally:
+            for pool in pools:
+                await pool.close()
+        assert sum(shares) == len(customers) and min(shares) > 0, shares
+        async with matcher(settings, clock):  # relays what the schedulers requested
+            await s.idle(clock)
+        assert sorted(await s.requested("adv-due")) == customers
