@@ -161,8 +161,13 @@ async def raw_send(port: int, mails: Sequence[tuple[str, bytes]]) -> tuple[float
     async def worker(share: Sequence[tuple[str, bytes]]) -> None:
         smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
         await smtp.connect()
+        await smtp.ehlo()
+        # aiosmtplib's leanest path, as the mailer takes it: MAIL, RCPT, DATA (sendmail
+        # parses each address twice and runs a regex over the message once more).
         for recipient, data in share:
-            await smtp.sendmail("s@anshin.example", [recipient], data)
+            await smtp.mail("s@anshin.example", options=[f"SIZE={len(data)}"])
+            await smtp.rcpt(recipient)
+            await smtp.data(data)
         await smtp.quit()
 
     started, cpu = time.perf_counter(), cpu_seconds()
