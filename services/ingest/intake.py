@@ -83,10 +83,18 @@ async def ingest(
 
 
 async def _link(conn: Conn, batch: list[Prepared]) -> None:
-    """Give a marketplace buyer the shop's customer id of the same e-mail address."""
-    known = await store.linked_customers(conn, [p.email_key for p in batch if p.link_by_email])
+    """Give a marketplace buyer the shop's customer id of the same e-mail address.
+
+    The shop's own id wins over a buyer id of the channel (`marketplace:…`), even one seen
+    first: a buyer who ordered on the marketplace before the shop knew them is linked from
+    the shop's first order on. Where only buyer ids are known, the first one seen.
+    """
+    keys = [p.email_key for p in batch if p.link_by_email]
+    known = await store.customers_by_email(conn, keys) if keys else {}
     for p in batch:
-        shop_id = known.get(p.email_key)
+        ids = known.get(p.email_key, [])
+        own = [i for i in ids if not i.startswith(f"{p.order.channel}:")]
+        shop_id = (own or ids or [""])[0]
         if p.link_by_email and shop_id and shop_id != p.order.customer.id:
             customer = msgspec.structs.replace(p.order.customer, id=shop_id)
             p.order = msgspec.structs.replace(p.order, customer=customer)

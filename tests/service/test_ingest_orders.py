@@ -154,6 +154,31 @@ async def _three_channels(
     assert not any("mail" in r["column_name"] and "key" not in r["column_name"] for r in columns)
 
 
+async def test_a_buyer_first_seen_on_the_marketplace_is_linked_once_the_shop_knows_them(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    header = MARKETPLACE_CSV.splitlines()[0]
+
+    def report(order_id: str) -> bytes:
+        row = [order_id, "2024-02-01T09:00:00Z", "Shipped", "AMZ-77", "taro@example.jp", ""]
+        row += ["HNY-500", "Honey", "1", "JP", "", ""]
+        return f"{header}\n{','.join(row)}\n".encode()
+
+    nc = await bus.connect(settings.nats_url, "test")
+    try:
+        async with running(build, settings, clock, settings.ingest_port) as ingest:
+            url = f"{ingest}/v1/orders"
+            await expect(await http.post(f"{url}?format=marketplace", data=report("M-10")), 202)
+            shop = order("W-77", clock.now(), customer="c-77", email="taro@example.jp")
+            await expect(await http.post(url, json=shop), 202)
+            await expect(await http.post(f"{url}?format=marketplace", data=report("M-11")), 202)
+            placed = {msg.order_id: msg for _, msg in await stored(nc, "ORDERS", 3)}
+    finally:
+        await nc.close()
+    assert placed["M-10"].customer_id == "marketplace:AMZ-77"  # the shop did not know them yet
+    assert placed["M-11"].customer_id == placed["W-77"].customer_id == "c-77"
+
+
 async def test_an_order_sent_again_hours_later_is_a_duplicate(
     settings: Settings, clock: Clock, http: aiohttp.ClientSession
 ) -> None:

@@ -69,14 +69,17 @@ class _Row(msgspec.Struct, kw_only=True, gc=False):
 _encode = msgspec.json.Encoder().encode
 
 
-async def linked_customers(conn: Conn, email_keys: list[bytes]) -> dict[bytes, str]:
-    """Return the shop's customer id known for each e-mail key (the first one seen)."""
+async def customers_by_email(conn: Conn, email_keys: list[bytes]) -> dict[bytes, list[str]]:
+    """Return the customer ids known for each e-mail key, the first seen first."""
     rows = await conn.fetch(
-        "SELECT DISTINCT ON (email_key) email_key, customer_id FROM customers"
-        " WHERE email_key = ANY($1::bytea[]) ORDER BY email_key, seen_at",
+        "SELECT email_key, customer_id FROM customers"
+        " WHERE email_key = ANY($1::bytea[]) ORDER BY email_key, seen_at, customer_id",
         email_keys,
     )
-    return {bytes(r["email_key"]): r["customer_id"] for r in rows}
+    known: dict[bytes, list[str]] = {}
+    for r in rows:
+        known.setdefault(bytes(r["email_key"]), []).append(r["customer_id"])
+    return known
 
 
 async def accept_orders(conn: Conn, batch: list[Prepared]) -> list[bool]:
