@@ -1,7 +1,8 @@
 """The historical backfill: a file of orders streamed through the same intake, at bulk speed.
 
-Chunks are stored with COPY and their events put in the outbox, while a relay publishes
-the outbox of the chunk before (publish_many): reading, storing and publishing overlap.
+Chunks are stored in bulk (one JSON document a chunk) and their events put in the outbox,
+while a relay publishes the outbox of the chunk before (publish_many): reading, storing and
+publishing overlap.
 A crash loses nothing: a second run finds the stored orders to be duplicates and the
 relay publishes whatever the outbox still holds.
 """

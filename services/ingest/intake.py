@@ -24,6 +24,11 @@ from shared.db import Conn
 from shared.errors import field_error
 
 UNKNOWN_ORDER = "no such order"
+CONFLICT = (
+    "an order of this id was accepted with other lines, and an order is kept as first"
+    " accepted: cancel or return its lines, or send the new order under a new id"
+    " (in a CSV file, keep the rows of one order together)"
+)
 
 
 class Outcome(msgspec.Struct, kw_only=True):
@@ -68,16 +73,19 @@ async def ingest(
         if link_by_email:
             await _link(conn, batch)
         new = await store.accept_orders(conn, batch)
+        clashes = await store.conflicting(conn, batch, new)
         resolved, refused = await _resolve(conn, order_events, now)
         new += await store.record_events(conn, [e for _, e in resolved])
     rejected += refused
+    rejected += [(orders[i][0], [field_error("order_id", CONFLICT)]) for i in clashes]
     accepted = sum(new)
+    duplicates = len(new) - accepted - len(clashes)
     RECORDS.labels("accepted").inc(accepted)
-    RECORDS.labels("duplicate").inc(len(new) - accepted)
+    RECORDS.labels("duplicate").inc(duplicates)
     RECORDS.labels("rejected").inc(len(rejected))
     return Outcome(
         accepted=accepted,
-        duplicates=len(new) - accepted,
+        duplicates=duplicates,
         rejected=[{"index": i, "errors": e} for i, e in sorted(rejected, key=lambda r: r[0])],
     )
 

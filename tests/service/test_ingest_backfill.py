@@ -71,3 +71,19 @@ async def test_backfill_streams_a_file_through_the_same_intake(
         assert await conn.fetchval("SELECT count(*) FROM ingest.outbox") == 0
     finally:
         await conn.close()
+
+
+async def test_an_order_whose_csv_rows_are_apart_is_refused_not_lost(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header, first_row, second_row = MARKETPLACE_CSV.splitlines()
+    others = [first_row.replace("M-1,", f"M-{n},").replace("DIA-M", "LAD-3") for n in (6, 7, 8)]
+    # M-1's second row comes after other orders: in chunks of two rows it arrives alone.
+    csv = tmp_path / "apart.csv"
+    csv.write_text("\n".join([header, first_row, *others, second_row]) + "\n")
+    rejects = tmp_path / "rejects.ndjson"
+    assert await cli.load_orders(_args(csv, batch=2, rejects=str(rejects)), settings) == 2
+    assert "4 accepted, 0 duplicates, 1 rejected" in capsys.readouterr().out
+    [rejected] = [msgspec.json.decode(line) for line in rejects.read_bytes().splitlines()]
+    assert rejected["index"] == 4 and rejected["errors"][0]["field"] == "order_id"
+    assert "keep the rows of one order together" in rejected["errors"][0]["problem"]

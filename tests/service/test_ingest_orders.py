@@ -200,6 +200,18 @@ async def test_an_order_sent_again_hours_later_is_a_duplicate(
         assert len({msg_id for msg_id, _ in facts}) == 1  # one orders.batch message
         assert facts[0][0].startswith("order-batch:")
 
+        # The same id with other lines is not the same order: refused by name, in a batch
+        # (a twin of an order of the same batch) and later (against the stored one).
+        changed = order("A-1", clock.now(), sku="GEN-1600")
+        third = order("A-3", clock.now())
+        third_changed = order("A-3", clock.now(), sku="HNY-500")
+        body = b"".join(msgspec.json.encode(o) + b"\n" for o in (changed, third, third_changed))
+        answer = await expect(await http.post(url, data=body, headers=NDJSON), 202)
+        assert answer["accepted"] == 1 and answer["duplicates"] == 0, answer
+        assert [r["index"] for r in answer["rejected"]] == [0, 2]
+        assert {e["field"] for r in answer["rejected"] for e in r["errors"]} == {"order_id"}
+        assert "other lines" in answer["rejected"][0]["errors"][0]["problem"]
+
 
 @contextlib.asynccontextmanager
 async def _closing(nc: Client) -> AsyncIterator[Client]:

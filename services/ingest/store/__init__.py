@@ -4,13 +4,14 @@ from services.ingest.store.audit import order_audit
 from services.ingest.store.catalog import catalog_categories, lookup, upsert_catalog
 from services.ingest.store.order_events import Known, Resolved, known_orders
 from services.ingest.store.order_events import record as record_events
-from services.ingest.store.orders import accept_orders, customers_by_email
+from services.ingest.store.orders import accept_orders, conflicting, customers_by_email
 
 __all__ = [
     "Known",
     "Resolved",
     "accept_orders",
     "catalog_categories",
+    "conflicting",
     "customers_by_email",
     "known_orders",
     "lookup",

@@ -107,6 +107,50 @@ def _order_key(p: Prepared) -> tuple[str, str]:
     return p.order.channel, p.order.order_id
 
 
+_STORED_LINES = """
+SELECT channel, order_id, lines FROM orders
+WHERE (channel, order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+"""
+
+
+class _Content(msgspec.Struct, gc=False):
+    """What makes two versions of an order the same order: the products and quantities."""
+
+    sku: str
+    quantity: int = 1
+
+
+_lines = msgspec.json.Decoder(list[_Content])
+
+
+async def conflicting(conn: Conn, batch: list[Prepared], new: list[bool]) -> list[int]:
+    """Positions of the orders already known under their key but with other lines.
+
+    Such an order is not the same order sent again: reported as a duplicate, its lines
+    would be lost without a word (a CSV order whose rows are not together, a changed order
+    re-sent under its old id). The lines of the order first accepted are the reference.
+    """
+    reference: dict[tuple[str, str], list[tuple[str, int]]] = {
+        _order_key(p): _content(p) for p, is_new in zip(batch, new, strict=True) if is_new
+    }
+    earlier = [_order_key(p) for p, is_new in zip(batch, new, strict=True) if not is_new]
+    earlier = [key for key in earlier if key not in reference]
+    if earlier:
+        rows = await conn.fetch(_STORED_LINES, *(list(c) for c in zip(*earlier, strict=True)))
+        for r in rows:
+            lines = _lines.decode(r["lines"])
+            reference[r["channel"], r["order_id"]] = [(x.sku, x.quantity) for x in lines]
+    return [
+        i
+        for i, (p, is_new) in enumerate(zip(batch, new, strict=True))
+        if not is_new and reference.get(_order_key(p), _content(p)) != _content(p)
+    ]
+
+
+def _content(p: Prepared) -> list[tuple[str, int]]:
+    return [(line.sku, line.quantity) for line in p.order.lines]
+
+
 def _row(p: Prepared) -> _Row:
     o, s = p.order, p.order.ship_to
     return _Row(
