@@ -36,7 +36,10 @@ from shared.service import freeze_heap
 N = 20_000
 BATCH = 1_000
 CONCURRENT = 4  # batches in flight, as several channel pushers would send them
-CUSTOMERS = 2_000  # of each path, in Japan and the US: ten orders each
+CUSTOMERS = 2_000  # of the HTTP path, in Japan and the US: ten orders each
+# A ten-year backfill is millions of orders: a file of 20,000 is mostly the start and end of
+# its pipeline, so the backfill loads 100,000 (of 10,000 customers of its own).
+BACKFILL_N = 100_000
 PRODUCTS = [
     ("PB-10K", "モバイルバッテリー 10000mAh"),
     ("GEN-1600", "ポータブル発電機 1600W"),
@@ -51,16 +54,19 @@ PRODUCTS = [
 ]
 
 
-def orders(prefix: str, count: int, seed: int, first: int = 0) -> list[dict[str, Any]]:
-    """Canonical orders of CUSTOMERS customers from number `first`, one to three lines each."""
+def orders(
+    prefix: str, count: int, seed: int, first: int = 0, customers: int = CUSTOMERS
+) -> list[dict[str, Any]]:
+    """Canonical orders of `customers` customers from number `first`, one to three lines each."""
     rnd = random.Random(seed)
     start = datetime(2016, 1, 1, tzinfo=UTC)
     result = []
     for n in range(count):
-        customer = first + rnd.randrange(CUSTOMERS)
+        customer = first + rnd.randrange(customers)
         # Each customer has one address: two thirds in Japan, one third in the US.
+        postal_code = f"{(100, 530, 920, 980)[customer % 4]}-{customer % 10000:04d}"
         ship_to: dict[str, Any] = (
-            {"country": "JP", "postal_code": f"{(100, 530, 920, 980)[customer % 4]}-{customer:04d}"}
+            {"country": "JP", "postal_code": postal_code}
             if customer % 3
             else {"country": "US", "region": ("CA", "NY", "TX")[customer % 9 // 3]}
         )
@@ -105,8 +111,8 @@ async def _outbox_empty(settings: Settings, timeout: float = 300.0) -> None:
         await pool.close()
 
 
-async def raw_baseline(nc: Any) -> float:
-    """Publish N pre-encoded orders.placed messages: the ceiling of any ingest path."""
+async def raw_baseline(nc: Any, count: int) -> float:
+    """Publish `count` pre-encoded orders.placed messages: the ceiling of any ingest path."""
     placed = m.OrderPlaced(
         channel="web",
         order_id="x",
@@ -117,8 +123,9 @@ async def raw_baseline(nc: Any) -> float:
     )
     payload = m.encode(placed)
     started = time.perf_counter()
-    await bus.publish_many(nc, ((Subjects.ORDERS_PLACED, payload, f"raw:{n}") for n in range(N)))
-    return N / (time.perf_counter() - started)
+    ids = (f"raw:{count}:{n}" for n in range(count))
+    await bus.publish_many(nc, ((Subjects.ORDERS_PLACED, payload, i) for i in ids))
+    return count / (time.perf_counter() - started)
 
 
 def _start_ingest(settings: Settings, port: int) -> subprocess.Popen[bytes]:
@@ -171,12 +178,14 @@ async def over_http(settings: Settings, nc: Any) -> tuple[float, float]:
 
 
 async def by_backfill(settings: Settings, nc: Any) -> float:
-    """Load N orders from an NDJSON file with the backfill; return orders/s until on the bus."""
+    """Load BACKFILL_N orders from an NDJSON file with the backfill; orders/s until on the bus."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "orders.ndjson"
         # Customers of its own: the HTTP run's are known already, and their contact data
         # would not be published again.
-        path.write_bytes(_ndjson(orders("file", N, 2, first=CUSTOMERS)))
+        records = orders("file", BACKFILL_N, 2, first=CUSTOMERS, customers=BACKFILL_N // 10)
+        path.write_bytes(_ndjson(records))
+        del records
         pool = await _pool(settings)
         freeze_heap()  # as `anshin orders load` does
         try:
@@ -192,8 +201,8 @@ async def by_backfill(settings: Settings, nc: Any) -> float:
                 )
         finally:
             await pool.close()
-    assert totals.accepted == N and totals.rejected == 0, totals
-    return N / totals.seconds
+    assert totals.accepted == BACKFILL_N and totals.rejected == 0, totals
+    return BACKFILL_N / totals.seconds
 
 
 async def run(nats_url: str, database_url: str) -> dict[str, float]:
@@ -202,13 +211,15 @@ async def run(nats_url: str, database_url: str) -> dict[str, float]:
     nc = await bus.connect(nats_url, "bench-ingest")
     await bus.declare(nc)
     try:
-        raw = await raw_baseline(nc)
+        raw = await raw_baseline(nc, N)
         http_answered, http_on_bus = await over_http(settings, nc)
+        raw_backfill = await raw_baseline(nc, BACKFILL_N)
         backfill_rate = await by_backfill(settings, nc)
     finally:
         await nc.drain()
     return {
         "raw_publish_per_s": raw,
+        "raw_backfill_publish_per_s": raw_backfill,
         "http_answered_per_s": http_answered,
         "http_per_s": http_on_bus,
         "backfill_per_s": backfill_rate,
@@ -217,13 +228,17 @@ async def run(nats_url: str, database_url: str) -> dict[str, float]:
 
 def report(figures: dict[str, float]) -> None:
     """Print the figures beside the raw baseline."""
-    raw = figures["raw_publish_per_s"]
-    print(f"ingest: {N} orders per path; HTTP: NDJSON batches of {BATCH}, {CONCURRENT} at a time")
-    print(f"  raw JetStream publish (baseline) {raw:10,.0f} msg/s")
+    raw, raw_backfill = figures["raw_publish_per_s"], figures["raw_backfill_publish_per_s"]
+    print(f"ingest: HTTP {N:,} orders in NDJSON batches of {BATCH}, {CONCURRENT} at a time")
+    print(f"  raw JetStream publish of {N:,} (baseline) {raw:10,.0f} msg/s")
     for label, key in [
         ("HTTP, answered (202)", "http_answered_per_s"),
         ("HTTP, all events on the bus", "http_per_s"),
-        ("backfill, all events on the bus", "backfill_per_s"),
     ]:
         rate = figures[key]
         print(f"  {label:<32} {rate:10,.0f} orders/s   ratio {rate / raw:.2f}")
+    print(f"ingest: backfill of a file of {BACKFILL_N:,} orders")
+    print(f"  raw JetStream publish of {BACKFILL_N:,} (baseline) {raw_backfill:8,.0f} msg/s")
+    rate = figures["backfill_per_s"]
+    label = "backfill, all events on the bus"
+    print(f"  {label:<32} {rate:10,.0f} orders/s   ratio {rate / raw_backfill:.2f}")
