@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
+
+import msgspec
 
 from services.ingest.normalize import Prepared
 from shared import messages as m
@@ -12,8 +15,10 @@ from shared.bus import Subjects
 
 Outgoing = tuple[str, str, bytes]
 
-# Orders per `orders.batch` message, and its largest size: well under NATS's 1 MB max_payload.
+# Orders per `orders.batch` message, customers per `customers.batch`, and the largest size
+# of either: well under NATS's 1 MB max_payload.
 BATCH_ORDERS = 500
+BATCH_CUSTOMERS = 500
 BATCH_BYTES = 512 * 1024
 
 
@@ -41,14 +46,33 @@ def placed_many(batch: Sequence[Prepared]) -> list[Outgoing]:
 
 
 def _batches(orders: list[m.OrderPlaced]) -> list[Outgoing]:
-    """One message, or halves of it while it is too large (orders with very long titles)."""
-    payload = m.encode(m.OrderBatch(orders=orders))
-    if len(payload) > BATCH_BYTES and len(orders) > 1:
-        half = len(orders) // 2
-        return _batches(orders[:half]) + _batches(orders[half:])
-    keys = "\n".join(f"{o.channel}:{o.order_id}" for o in orders).encode()
-    msg_id = f"order-batch:{hashlib.blake2b(keys, digest_size=16).hexdigest()}"
-    return [(Subjects.ORDERS_BATCH, msg_id, payload)]
+    return _in_messages(
+        Subjects.ORDERS_BATCH,
+        "order-batch",
+        orders,
+        lambda part: m.OrderBatch(orders=part),
+        [f"{o.channel}:{o.order_id}" for o in orders],
+    )
+
+
+def _in_messages(
+    subject: str,
+    kind: str,
+    facts: Sequence[msgspec.Struct],
+    wrap: Callable[[list[Any]], m.Message],
+    keys: Sequence[str],
+) -> list[Outgoing]:
+    """One message of the facts, or halves of it while it is too large (very long titles).
+
+    Its id is a hash of the facts' own ids: the same facts make the same message again.
+    """
+    payload = m.encode(wrap(list(facts)))
+    if len(payload) > BATCH_BYTES and len(facts) > 1:
+        half = len(facts) // 2
+        first = _in_messages(subject, kind, facts[:half], wrap, keys[:half])
+        return first + _in_messages(subject, kind, facts[half:], wrap, keys[half:])
+    digest = hashlib.blake2b("\n".join(keys).encode(), digest_size=16).hexdigest()
+    return [(subject, f"{kind}:{digest}", payload)]
 
 
 def _fact(p: Prepared) -> m.OrderPlaced:
@@ -77,8 +101,33 @@ def _fact(p: Prepared) -> m.OrderPlaced:
 
 def customer(p: Prepared) -> Outgoing:
     """customers.upserted: the contact data, for the mailer only."""
+    return Subjects.CUSTOMERS_UPSERTED, _customer_key(p), m.encode(_contact(p))
+
+
+def customers_many(people: Sequence[Prepared]) -> list[Outgoing]:
+    """Contact data of many customers: one `customers.upserted` alone, more in `customers.batch`.
+
+    A backfill brings a new customer every few orders: one message each cost it more than
+    storing their orders.
+    """
+    if len(people) == 1:
+        return [customer(people[0])]
+    return [
+        out
+        for start in range(0, len(people), BATCH_CUSTOMERS)
+        for out in _in_messages(
+            Subjects.CUSTOMERS_BATCH,
+            "customer-batch",
+            [_contact(p) for p in people[start : start + BATCH_CUSTOMERS]],
+            lambda part: m.CustomerBatch(customers=part),
+            [_customer_key(p) for p in people[start : start + BATCH_CUSTOMERS]],
+        )
+    ]
+
+
+def _contact(p: Prepared) -> m.CustomerUpserted:
     o, c = p.order, p.order.customer
-    event = m.CustomerUpserted(
+    return m.CustomerUpserted(
         customer_id=c.id,
         email=c.email,
         locale=c.locale,
@@ -86,8 +135,11 @@ def customer(p: Prepared) -> Outgoing:
         name=c.name,
         updated_at=o.placed_at,
     )
-    msg_id = f"customer:{c.id}:{o.channel}:{o.order_id}"
-    return Subjects.CUSTOMERS_UPSERTED, msg_id, m.encode(event)
+
+
+def _customer_key(p: Prepared) -> str:
+    o = p.order
+    return f"customer:{o.customer.id}:{o.channel}:{o.order_id}"
 
 
 def order_event(

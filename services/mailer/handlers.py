@@ -32,9 +32,10 @@ async def on_delivery(
     )
 
 
-async def on_customer(event: m.CustomerUpserted, *, pool: asyncpg.Pool, clock: Clock) -> None:
-    """Keep a customer's contact data."""
-    await store.upsert_contact(pool, event, clock.now())
+async def on_customer(event: m.CustomerEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
+    """Keep a customer's contact data, or many customers' of a batch."""
+    contacts = event.customers if isinstance(event, m.CustomerBatch) else [event]
+    await store.upsert_contacts(pool, contacts, clock.now())
 
 
 async def on_advisory(event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,19 +16,33 @@ from shared.db import Conn
 
 async def upsert_contact(pool: asyncpg.Pool, c: m.CustomerUpserted, now: datetime) -> None:
     """Keep the latest contact data of a customer."""
+    await upsert_contacts(pool, [c], now)
+
+
+async def upsert_contacts(
+    pool: asyncpg.Pool, contacts: Sequence[m.CustomerUpserted], now: datetime
+) -> None:
+    """Keep the latest contact data of many customers, in one statement; only newer data wins."""
+    latest: dict[str, m.CustomerUpserted] = {}
+    for c in contacts:  # one row per customer: a statement may not update a row twice
+        seen = latest.get(c.customer_id)
+        if seen is None or (seen.updated_at or now) <= (c.updated_at or now):
+            latest[c.customer_id] = c
+    rows = [latest[k] for k in sorted(latest)]  # key order: concurrent batches never deadlock
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO contacts (customer_id, email, locale, timezone, name, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id) DO UPDATE SET"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+            " $6::timestamptz[]) ON CONFLICT (customer_id) DO UPDATE SET"
             " email = excluded.email, locale = excluded.locale, timezone = excluded.timezone,"
             " name = excluded.name, updated_at = excluded.updated_at"
             " WHERE contacts.updated_at <= excluded.updated_at",
-            c.customer_id,
-            c.email,
-            c.locale,
-            c.timezone,
-            c.name,
-            c.updated_at or now,
+            [c.customer_id for c in rows],
+            [c.email for c in rows],
+            [c.locale for c in rows],
+            [c.timezone for c in rows],
+            [c.name for c in rows],
+            [c.updated_at or now for c in rows],
         )
 
 

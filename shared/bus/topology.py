@@ -13,6 +13,7 @@ class Subjects:
     ORDERS_CANCELLED = "orders.cancelled"
     ORDERS_RETURNED = "orders.returned"
     CUSTOMERS_UPSERTED = "customers.upserted"
+    CUSTOMERS_BATCH = "customers.batch"
     ADVISORIES_PUBLISHED = "advisories.published"
     ADVISORIES_WITHDRAWN = "advisories.withdrawn"
     DISASTERS_DECLARED = "disasters.declared"

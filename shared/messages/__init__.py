@@ -17,7 +17,7 @@ from shared.messages.advisories import (
     Regions,
 )
 from shared.messages.base import Message, decoder, encode
-from shared.messages.customers import CustomerEvent, CustomerUpserted
+from shared.messages.customers import CustomerBatch, CustomerEvent, CustomerUpserted
 from shared.messages.deliveries import (
     DeliveryBatch,
     DeliveryEvent,
@@ -55,6 +55,7 @@ __all__ = [
     "CatalogEntry",
     "CatalogLookup",
     "Circle",
+    "CustomerBatch",
     "CustomerEvent",
     "CustomerUpserted",
     "DeliveryBatch",

@@ -1,4 +1,5 @@
-"""Contact data published by ingest on `customers.upserted`, read by the mailer only."""
+"""Contact data published by ingest on `customers.upserted` and `customers.batch`, read by the
+mailer only."""
 
 from __future__ import annotations
 
@@ -19,4 +20,15 @@ class CustomerUpserted(Message, tag="customer.upserted"):
     v: int = 1
 
 
-CustomerEvent = CustomerUpserted
+class CustomerBatch(Message, tag="customer.batch"):
+    """Many customers' contact data in one message, as a batch of orders or a backfill brings it.
+
+    Each entry is the same fact as its own `customers.upserted` message would be: the mailer
+    keeps the newest contact data of each customer, so a redelivered batch is harmless.
+    """
+
+    customers: list[CustomerUpserted]
+    v: int = 1
+
+
+CustomerEvent = CustomerUpserted | CustomerBatch

@@ -440,6 +440,7 @@ LISTENERS = {
     "orders.placed": ["matcher-orders"],
     "orders.cancelled": ["matcher-orders"],
     "customers.upserted": ["mailer-customers"],
+    "customers.batch": ["mailer-customers"],
     "advisories.published": ["matcher-advisories", "mailer-advisories"],
     "disasters.declared": ["matcher-disasters"],
     "deliveries.requested": ["mailer-deliveries"],

@@ -28,7 +28,8 @@ _decoder = m.decoder(m.OrderEvent | m.CustomerEvent)
 async def stored(nc: Client, stream: str, count: int, timeout: float = 10.0) -> list[Any]:
     """Wait until `stream` holds `count` facts; return (Nats-Msg-Id, fact) of each.
 
-    The orders of an `orders.batch` message are facts of their own, under the batch's id.
+    The orders of an `orders.batch` message, and the contacts of a `customers.batch`, are
+    facts of their own, under the batch's id.
     """
     js = nc.jetstream()
     seen = 0
@@ -40,7 +41,10 @@ async def stored(nc: Client, stream: str, count: int, timeout: float = 10.0) -> 
                 raw = await js.get_msg(stream, seq)
                 msg_id = (raw.headers or {}).get("Nats-Msg-Id")
                 fact = _decoder.decode(raw.data or b"")
-                batch = fact.orders if isinstance(fact, m.OrderBatch) else [fact]
+                if isinstance(fact, m.OrderBatch | m.CustomerBatch):
+                    batch = fact.orders if isinstance(fact, m.OrderBatch) else fact.customers
+                else:
+                    batch = [fact]
                 found += [(msg_id, f) for f in batch]
                 seen = seq
             if len(found) < count:

@@ -12,7 +12,7 @@ import msgspec
 from services.mailer import claim, store, tokens
 from services.mailer.app import build
 from services.mailer.render import message_id
-from shared import db
+from shared import bus, db
 from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
@@ -242,3 +242,41 @@ async def test_migration_keeps_the_ledger_and_keys_it_by_event(
         ("quake", "", "c-1", message_id("quake", "c-1", DOMAIN)),
         ("quake", "eq-2", "c-1", message_id("quake", "c-1", DOMAIN, "eq-2")),
     ]
+
+
+async def test_contacts_of_a_customers_batch_keep_the_newest_data(
+    settings: Settings, clock: Clock
+) -> None:
+    now = clock.now()
+    older, newer = now - timedelta(days=2), now - timedelta(days=1)
+
+    def contact(n: int, email: str, at: datetime) -> m.CustomerUpserted:
+        return m.CustomerUpserted(customer_id=f"c-b{n}", email=email, updated_at=at)
+
+    async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
+        await _publish_contacts(nc, [contact(1, "new@example.jp", newer)], "first")
+        # A batch: c-b1's older address must not win; c-b2 twice, the newer one wins.
+        batch = [contact(1, "stale@example.jp", older), contact(2, "b2-new@example.jp", newer)]
+        batch += [contact(2, "b2-old@example.jp", older), contact(3, "b3@example.jp", older)]
+        await _publish_contacts(nc, batch, "second")
+        await _publish_contacts(nc, batch, "second-again")  # the same facts again: harmless
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            for _ in range(100):
+                rows = await conn.fetch("SELECT customer_id, email FROM mailer.contacts")
+                if len(rows) == 3:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+    assert dict(rows) == {
+        "c-b1": "new@example.jp",
+        "c-b2": "b2-new@example.jp",
+        "c-b3": "b3@example.jp",
+    }
+
+
+async def _publish_contacts(nc: object, contacts: list[m.CustomerUpserted], msg_id: str) -> None:
+    """Publish contacts as one customers.batch message."""
+    event = m.CustomerBatch(customers=contacts)
+    await bus.publish(nc, Subjects.CUSTOMERS_BATCH, event, msg_id)  # type: ignore[arg-type]

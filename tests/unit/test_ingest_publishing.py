@@ -54,6 +54,30 @@ def test_many_orders_travel_in_batches_of_bounded_size() -> None:
     assert orders == [f"L-{n}" for n in range(600)]
 
 
+def test_contacts_travel_alone_or_in_customer_batches() -> None:
+    decode = m.decoder(m.CustomerEvent).decode
+    [(subject, msg_id, payload)] = publishing.customers_many([_prepared("A-1")])
+    assert (subject, msg_id) == (Subjects.CUSTOMERS_UPSERTED, "customer:c-42:web:A-1")
+    assert decode(payload) == m.CustomerUpserted(
+        customer_id="c-42",
+        email="hanako@example.jp",
+        locale="ja-JP",
+        timezone="Asia/Tokyo",
+        name="Hanako",
+        updated_at=NOW,
+    )
+    count = publishing.BATCH_CUSTOMERS * 2 + 1
+    people = [_prepared(f"A-{n}") for n in range(count)]
+    for n, p in enumerate(people):
+        p.order.customer.id = f"c-{n}"
+    out = publishing.customers_many(people)
+    assert [subject for subject, _, _ in out] == [Subjects.CUSTOMERS_BATCH] * 3
+    batches = [decode(payload) for _, _, payload in out]
+    assert [c.customer_id for b in batches for c in b.customers] == [f"c-{n}" for n in range(count)]
+    assert out == publishing.customers_many(people)  # the same facts, the same message ids
+    assert len({msg_id for _, msg_id, _ in out}) == 3
+
+
 def test_an_order_too_large_for_one_message_is_refused() -> None:
     raw = order("BIG", NOW)
     raw["lines"] = [{"sku": f"S-{n}", "title": "t"} for n in range(MAX_LINES + 1)]

@@ -130,11 +130,15 @@ async def conflicting(conn: Conn, batch: list[Prepared], new: list[bool]) -> lis
     would be lost without a word (a CSV order whose rows are not together, a changed order
     re-sent under its old id). The lines of the order first accepted are the reference.
     """
+    repeated = {_order_key(p) for p, is_new in zip(batch, new, strict=True) if not is_new}
+    if not repeated:
+        return []  # the usual batch: nothing to compare
     reference: dict[tuple[str, str], list[tuple[str, int]]] = {
-        _order_key(p): _content(p) for p, is_new in zip(batch, new, strict=True) if is_new
+        _order_key(p): _content(p)
+        for p, is_new in zip(batch, new, strict=True)
+        if is_new and _order_key(p) in repeated
     }
-    earlier = [_order_key(p) for p, is_new in zip(batch, new, strict=True) if not is_new]
-    earlier = [key for key in earlier if key not in reference]
+    earlier = [key for key in repeated if key not in reference]
     if earlier:
         rows = await conn.fetch(_STORED_LINES, *(list(c) for c in zip(*earlier, strict=True)))
         for r in rows:
@@ -193,4 +197,4 @@ async def _changed_customers(conn: Conn, accepted: list[Prepared]) -> list[tuple
         [p.contact_key for p in people],
         [p.order.placed_at for p in people],
     )
-    return [publishing.customer(latest[r["customer_id"]]) for r in changed]
+    return publishing.customers_many([latest[r["customer_id"]] for r in changed])
