@@ -82,6 +82,7 @@ class OutboxRelay:
         self._schema = schema
         self._batch = batch
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._listener: PoolConnectionProxy[asyncpg.Record] | None = None
 
@@ -94,6 +95,10 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Stop relaying; what is left stays in the outbox for the next start."""
         if self._task is not None:
+            # The flag as well as the cancel: a cancel can be lost in a library's own
+            # wait_for (Python 3.11 drops one that meets a result), and stop() then hung.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -106,7 +111,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             # Cleared before reading, not after: a notice that arrives while a batch is
             # published must wake the next round, not be lost until the 1 s timeout.
             self._wake.clear()
@@ -116,9 +121,12 @@ class OutboxRelay:
                 log.warning("outbox relay of %s failed; retrying", self._schema, exc_info=True)
                 moved = 0
                 await asyncio.sleep(1.0)
-            if moved < self._batch:
+            if moved < self._batch and not self._stopping:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallowed a cancel
+                # that arrived as a notice set the event, and the relay ran on.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+                    async with asyncio.timeout(self._idle):
+                        await self._wake.wait()
 
     async def relay_once(self) -> int:
         """Publish one batch from the outbox and delete it; return how many were published."""

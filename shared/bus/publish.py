@@ -40,8 +40,14 @@ async def publish_many(
         pending.append(await js.publish_async(subject, payload, headers=msg_id_header(msg_id)))
         count += 1
         if len(pending) >= window:
-            await asyncio.wait_for(asyncio.gather(*pending), timeout)
+            await _acks(pending, timeout)
             pending.clear()
     if pending:
-        await asyncio.wait_for(asyncio.gather(*pending), timeout)
+        await _acks(pending, timeout)
     return count
+
+
+async def _acks(pending: list[asyncio.Future[PubAck]], timeout: float) -> None:
+    # asyncio.timeout, not wait_for, which on Python 3.11 can swallow a cancel of the caller.
+    async with asyncio.timeout(timeout):
+        await asyncio.gather(*pending)

@@ -139,3 +139,23 @@ async def test_a_notice_during_a_busy_round_is_not_lost(database_url: str, nats_
         await relay.stop()
         await nc.drain()
         await pool.close()
+
+
+async def test_the_relay_stops_when_a_notice_meets_the_stop(
+    database_url: str, nats_url: str
+) -> None:
+    pool = await _outbox_pool(database_url)
+    nc = await bus.connect(nats_url, "test")
+    relay = OutboxRelay(pool, nc, "ingest", idle=3600.0)
+    await relay.start()
+    try:
+        await asyncio.sleep(0.2)  # idle, waiting for a notice
+        # A notice lands in the very tick the service stops: with wait_for on Python 3.11
+        # the cancel was swallowed and stop() waited for good.
+        relay._on_notify()
+        stopping = asyncio.create_task(relay.stop())
+        done, _ = await asyncio.wait([stopping], timeout=5)
+        assert stopping in done, "stop() still waits for the relay"
+    finally:
+        await nc.drain()
+        await pool.close()
