@@ -73,3 +73,14 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SystemExit(f"invalid setting: {exc}") from exc
+
+
+def warnings(settings: Settings) -> list[str]:
+    """What an operator must hear at start-up: settings only fit for development."""
+    found = []
+    if settings.secret_key == Settings().secret_key:
+        found.append(
+            f"{env_name('secret_key')} is the development default: anyone who reads the source"
+            " can sign unsubscribe links and e-mail hashes; set a secret of your own"
+        )
+    return found

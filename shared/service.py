@@ -166,4 +166,6 @@ def main(
 
     settings = config.load()
     logs.setup(name, settings.log_level)
+    for warning in config.warnings(settings):
+        log.warning(warning)
     run(serve(build(settings), port(settings)))

@@ -47,3 +47,9 @@ def test_file_clock_moves_every_reader(tmp_path: Path) -> None:
     assert reader.offset() == timedelta(hours=5)
     writer.advance(timedelta(hours=1))
     assert reader.offset() == timedelta(hours=6)
+
+
+def test_the_development_secret_is_warned_of_and_a_real_one_is_not() -> None:
+    [warning] = config.warnings(config.load({}))
+    assert "ANSHIN_SECRET_KEY" in warning
+    assert config.warnings(config.load({"ANSHIN_SECRET_KEY": "a-real-secret"})) == []
