@@ -16,11 +16,18 @@ import pytest
 from services.mailer import claim, policy, store
 from services.mailer.app import build
 from shared import db
-from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.fixtures import running
-from tests.support.mailer import advisory, customers, deliveries, nats, states, wait_states
+from tests.support.mailer import (
+    advisory,
+    customers,
+    deliveries,
+    nats,
+    states,
+    stored_deliveries,
+    wait_states,
+)
 from tests.support.smtp import SmtpSink
 
 
@@ -158,31 +165,7 @@ async def test_the_sweep_resends_what_a_crashed_replica_claimed(
         await conn.close()
         await db.migrate(pool, "mailer", "services.mailer")
         now = clock.now()
-        for n in range(12):
-            contact = m.CustomerUpserted(customer_id=f"c-{n}", email=f"{n}@example.jp")
-            await store.upsert_contact(pool, contact, now)
-        await store.save_advisory(
-            pool,
-            m.AdvisoryPublished(
-                advisory_id="adv-s",
-                version=1,
-                agency_id="ag",
-                agency_name="Fire Department",
-                rule=m.AdvisoryRule(kind="recall"),
-                title={"en": "Recall"},
-                body={"en": "Stop using it."},
-                published_at=now,
-            ),
-        )
-        batch = m.DeliveryBatch(
-            batch_id="b",
-            advisory_id="adv-s",
-            kind="recall",
-            priority=m.Priority.RECALL,
-            requested_at=now,
-            recipients=[m.Recipient(customer_id=f"c-{n}", reason="sku") for n in range(12)],
-        )
-        await store.add_deliveries(pool, batch, now)
+        await stored_deliveries(pool, "adv-s", "recall", [f"c-{n}" for n in range(12)], now)
         # A replica claims five mails and dies before sending them.
         dead = claim.Config(limit=5, lease=timedelta(seconds=1), sender_domain="anshin.example")
         lost = await claim.claim(pool, clock.now(), dead)
@@ -206,29 +189,7 @@ async def test_what_a_crashed_replica_claimed_of_a_withdrawn_advisory_is_cancell
     pool = await db.create_pool(settings.database_url, "mailer", min_size=1)
     try:
         now = clock.now()
-        for n in range(4):
-            contact = m.CustomerUpserted(customer_id=f"c-w{n}", email=f"w{n}@example.jp")
-            await store.upsert_contact(pool, contact, now)
-        published = m.AdvisoryPublished(
-            advisory_id="adv-w",
-            version=1,
-            agency_id="ag",
-            agency_name="Consumer Centre",
-            rule=m.AdvisoryRule(kind="short_term"),
-            title={"en": "Advice"},
-            body={"en": "Read it."},
-            published_at=now,
-        )
-        await store.save_advisory(pool, published)
-        batch = m.DeliveryBatch(
-            batch_id="bw",
-            advisory_id="adv-w",
-            kind="short_term",
-            priority=m.Priority.SHORT_TERM,
-            requested_at=now,
-            recipients=[m.Recipient(customer_id=f"c-w{n}", reason="purchase") for n in range(4)],
-        )
-        await store.add_deliveries(pool, batch, now)
+        await stored_deliveries(pool, "adv-w", "short_term", [f"c-w{n}" for n in range(4)], now)
         # A replica claims every mail and dies; then the agency withdraws the advice.
         dead = claim.Config(
             limit=4,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 from nats.aio.client import Client
 
+from services.mailer import store
 from shared import bus
 from shared import messages as m
 from shared.bus import Subjects
@@ -104,6 +105,35 @@ async def deliveries(
         event_id=event_id,
     )
     await bus.publish(nc, Subjects.DELIVERIES_REQUESTED, batch, f"batch:{batch.batch_id}")
+
+
+async def stored_deliveries(
+    pool: asyncpg.Pool, advisory_id: str, kind: str, customer_ids: Sequence[str], now: datetime
+) -> None:
+    """Contacts, an advisory and one batch of its deliveries, written straight to the mailer's
+    tables: for tests that play a replica by hand."""
+    contacts = [m.CustomerUpserted(customer_id=c, email=f"{c}@example.jp") for c in customer_ids]
+    await store.upsert_contacts(pool, contacts, now)
+    advice = m.AdvisoryPublished(
+        advisory_id=advisory_id,
+        version=1,
+        agency_id="ag",
+        agency_name="Fire Department",
+        rule=m.AdvisoryRule(kind=kind),
+        title={"en": "Advice"},
+        body={"en": "Read it."},
+        published_at=now,
+    )
+    await store.save_advisory(pool, advice)
+    batch = m.DeliveryBatch(
+        batch_id=advisory_id,
+        advisory_id=advisory_id,
+        kind=kind,
+        priority=KIND_PRIORITY[kind],
+        requested_at=now,
+        recipients=[m.Recipient(customer_id=c, reason="purchase") for c in customer_ids],
+    )
+    await store.add_deliveries(pool, batch, now)
 
 
 async def states(database_url: str, advisory_id: str | None = None) -> dict[str, int]:
