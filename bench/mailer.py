@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import resource
 import statistics
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import aiosmtplib
 import asyncpg
 import msgspec
 
+from bench.mailer_sink import cpu_seconds
 from deploy.servers import free_port
 from services.mailer import store
 from services.mailer.render import Delivery, compose
@@ -75,12 +75,6 @@ async def sink() -> AsyncIterator[Sink]:
     finally:
         process.stdin.close()
         await process.wait()
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process, user and system (asyncpg and the event loop included)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _address(n: int) -> str:

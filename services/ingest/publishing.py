@@ -62,7 +62,7 @@ def _in_messages(
     wrap: Callable[[list[Any]], m.Message],
     keys: Sequence[str],
 ) -> list[Outgoing]:
-    """One message of the facts, or halves of it while it is too large (very long titles).
+    """One message of the facts, or halves of it while it is too large (very long texts).
 
     Its id is a hash of the facts' own ids: the same facts make the same message again.
     """
@@ -112,15 +112,16 @@ def customers_many(people: Sequence[Prepared]) -> list[Outgoing]:
     """
     if len(people) == 1:
         return [customer(people[0])]
+    contacts, keys = [_contact(p) for p in people], [_customer_key(p) for p in people]
     return [
         out
         for start in range(0, len(people), BATCH_CUSTOMERS)
         for out in _in_messages(
             Subjects.CUSTOMERS_BATCH,
             "customer-batch",
-            [_contact(p) for p in people[start : start + BATCH_CUSTOMERS]],
+            contacts[start : start + BATCH_CUSTOMERS],
             lambda part: m.CustomerBatch(customers=part),
-            [_customer_key(p) for p in people[start : start + BATCH_CUSTOMERS]],
+            keys[start : start + BATCH_CUSTOMERS],
         )
     ]
 

@@ -147,7 +147,7 @@ async def conflicting(conn: Conn, batch: list[Prepared], new: list[bool]) -> lis
     return [
         i
         for i, (p, is_new) in enumerate(zip(batch, new, strict=True))
-        if not is_new and reference.get(_order_key(p), _content(p)) != _content(p)
+        if not is_new and _order_key(p) in reference and reference[_order_key(p)] != _content(p)
     ]
 
 
