@@ -9,6 +9,8 @@ import sys
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from shared.service import run
+
 _MESSAGE_ID = re.compile(rb"^Message-ID: *(<[^>]+>)", re.MULTILINE | re.IGNORECASE)
 
 
@@ -52,4 +54,5 @@ async def serve(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1])))
+    # On the loop the mailer runs on: the sink's CPU is about half of the bench's.
+    run(serve(int(sys.argv[1])))
