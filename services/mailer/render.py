@@ -6,7 +6,7 @@ import email
 import email.policy
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -29,6 +29,14 @@ class _Environment(jinja2.Environment):
         if type(obj) is dict and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one plain dict, fixed when it is loaded.
+
+        Jinja's ChainMap is copied key by key into every render's context: with it, making
+        the context was a fifth of the render. Nothing here changes globals after loading.
+        """
+        return {**self.globals, **(d or {})}
 
 
 _env = _Environment(
