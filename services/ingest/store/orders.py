@@ -16,11 +16,12 @@ from shared.db import Conn
 from shared.outbox import enqueue_encoded
 
 # The whole batch travels as one JSON document: msgspec encodes it far faster than asyncpg
-# encodes a dozen arrays element by element, and PostgreSQL parses it on its own core.
+# encodes a dozen arrays element by element, and PostgreSQL parses it on its own core. It
+# goes as UTF-8 bytes: as text, Python would decode it only for asyncpg to encode it again.
 _INSERT_ORDERS = """
 INSERT INTO orders (channel, order_id, customer_id, placed_at, country, region, postal_code,
                     lat, lon, geo_source, lines)
-SELECT * FROM json_to_recordset($1::json) AS t(channel text, order_id text, customer_id text,
+SELECT * FROM json_to_recordset(convert_from($1::bytea, 'UTF8')::json) AS t(channel text, order_id text, customer_id text,
     placed_at timestamptz, country text, region text, postal_code text, lat float8, lon float8,
     geo_source text, lines jsonb)
 ON CONFLICT DO NOTHING
@@ -88,7 +89,7 @@ async def accept_orders(conn: Conn, batch: list[Prepared]) -> list[bool]:
     Call inside a transaction. Orders are taken in key order, so that concurrent batches
     lock rows in the same order and cannot deadlock.
     """
-    document = _encode([_row(p) for p in sorted(batch, key=_order_key)]).decode()
+    document = _encode([_row(p) for p in sorted(batch, key=_order_key)])
     fresh = {(r["channel"], r["order_id"]) for r in await conn.fetch(_INSERT_ORDERS, document)}
     new = [False] * len(batch)
     for i, p in enumerate(batch):
