@@ -21,7 +21,8 @@ import msgspec
 from bench.mailer_sink import cpu_seconds
 from deploy.servers import free_port
 from services.mailer import store
-from services.mailer.render import Delivery, compose
+from services.mailer.claim import Mail
+from services.mailer.render import Delivery
 from services.mailer.sender import Sender
 from shared import db
 from shared import messages as m
@@ -127,8 +128,12 @@ async def fill(pool: asyncpg.Pool, advisory_id: str, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
-def prerendered(n: int) -> list[tuple[str, bytes]]:
-    """(recipient, wire bytes) of `n` mails like the mailer's, rendered before timing."""
+def prerendered(pool: asyncpg.Pool, settings: Settings, n: int) -> list[tuple[str, bytes]]:
+    """(recipient, wire bytes) of mails like the mailer's, rendered by its sender before timing.
+
+    The same headers, links and advice: only their advisory id differs.
+    """
+    sender = Sender(pool, settings, Clock(), asyncio.Event())  # it connects to SMTP only to send
     mails = []
     for i in range(n):
         delivery = Delivery(
@@ -143,9 +148,11 @@ def prerendered(n: int) -> list[tuple[str, bytes]]:
             source_url=SOURCE,
             purchases=[{"order_id": "A-1", "sku": "PB-1", "title": "Power bank"}],
             kind="short_term",
+            reason="publication",
+            page_url=f"{sender.config.public_url}/safety/raw",
         )
-        _, data = compose([delivery], sender="s@anshin.example", unsubscribe_url="u", list_id="l")
-        mails.append((delivery.email, data))
+        mail = Mail(message_id="", email=delivery.email, attempts=0, deliveries=[delivery])
+        mails.append((delivery.email, sender._envelope(mail).data))
     return mails
 
 
@@ -200,7 +207,7 @@ async def run(database_url: str) -> dict[str, list[float]]:
             figures["fill"].append(await fill(pool, f"adv-{n}", N))
             for which in ("raw", "mailer") if n % 2 == 0 else ("mailer", "raw"):
                 if which == "raw":
-                    rate, cpu = await raw_send(smtp_sink.port, prerendered(N))
+                    rate, cpu = await raw_send(smtp_sink.port, prerendered(pool, settings, N))
                 else:
                     rate, cpu = await mailer_send(pool, settings, N)
                 assert await smtp_sink.count() == (N, N), "every mail exactly once"
