@@ -21,9 +21,9 @@ from shared.outbox import enqueue_encoded
 _INSERT_ORDERS = """
 INSERT INTO orders (channel, order_id, customer_id, placed_at, country, region, postal_code,
                     lat, lon, geo_source, lines)
-SELECT * FROM json_to_recordset(convert_from($1::bytea, 'UTF8')::json) AS t(channel text, order_id text, customer_id text,
-    placed_at timestamptz, country text, region text, postal_code text, lat float8, lon float8,
-    geo_source text, lines jsonb)
+SELECT * FROM json_to_recordset(convert_from($1::bytea, 'UTF8')::json) AS t(channel text,
+    order_id text, customer_id text, placed_at timestamptz, country text, region text,
+    postal_code text, lat float8, lon float8, geo_source text, lines jsonb)
 ON CONFLICT DO NOTHING
 RETURNING channel, order_id
 """
