@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from shared import categories
 from shared.errors import Invalid, field_error
 from shared.messages import AdvisoryRule
 from shared.messages.advisories import Kind
@@ -98,7 +99,7 @@ def amend(current: AdvisoryIn, patch: AdvisoryPatch) -> AdvisoryIn:
 
 def validate(advisory: AdvisoryIn, now: datetime) -> None:
     """Check what the types cannot: per-kind parameters, texts, times. Raise Invalid."""
-    problems = _kind_problems(advisory) + _text_problems(advisory)
+    problems = _kind_problems(advisory) + _category_problems(advisory) + _text_problems(advisory)
     if advisory.embargo_until < now:
         problems.append(field_error("embargo_until", "must not be in the past"))
     if advisory.expires_at is not None and advisory.expires_at <= advisory.embargo_until:
@@ -130,6 +131,16 @@ def _kind_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:
     if advisory.kind == "combination" and any(not group for group in advisory.groups):
         problems.append(field_error("groups", "every group names at least one category"))
     return problems
+
+
+def _category_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:
+    named = [(f"categories[{i}]", code) for i, code in enumerate(advisory.categories)]
+    named += [
+        (f"groups[{g}][{i}]", code)
+        for g, group in enumerate(advisory.groups)
+        for i, code in enumerate(group)
+    ]
+    return [field_error(field, why) for field, code in named if (why := categories.problem(code))]
 
 
 def _text_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:

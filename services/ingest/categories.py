@@ -1,17 +1,17 @@
 """The safety categories and the title rules that find them (Japanese, English, French).
 
-The list lives in `data/categories.toml`; its codes are the contract with the agencies.
+The list lives in `shared/data/categories.toml`; its codes are the contract with the agencies.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from functools import lru_cache
-from importlib import resources
 
 import msgspec
+
+from shared.categories import SPEC
 
 LANGUAGES = ("ja", "en", "fr")
 
@@ -28,9 +28,8 @@ class Category(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _load() -> tuple[Category, ...]:
-    text = resources.files("services.ingest").joinpath("data/categories.toml").read_text("utf-8")
     found = []
-    for code, spec in tomllib.loads(text).items():
+    for code, spec in SPEC.items():
         found.append(
             Category(
                 code=code,

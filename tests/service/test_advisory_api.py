@@ -174,6 +174,7 @@ async def test_bad_advisories_get_clear_errors_and_leave_nothing_behind(
             ({**good, "title": {**good["title"], "en": " "}}, 400, "title.en"),
             ({**good, "body": {**good["body"], "en": "x" * 20_001}}, 400, "body.en"),
             ({**good, "categories": []}, 400, "categories"),
+            ({**good, "categories": ["power_bank", "heater"]}, 400, "categories[1]"),
             ({**good, "source_url": "javascript:alert(1)"}, 400, "source_url"),
             ({**good, "colour": "red"}, 400, "colour"),
             (io.BytesIO(b'{"kind": "' + b"x" * 2 * 1024 * 1024 + b'"}'), 413, ""),

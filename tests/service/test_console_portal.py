@@ -39,7 +39,7 @@ def token(html: str) -> str:
 def form(embargo: str, **changes: str) -> dict[str, str]:
     values = {
         "kind": "short_term",
-        "categories": "power_bank, mobile_battery",
+        "categories": "power_bank, lithium_battery",
         "window_days": "30",
         "title_en": "Using your power bank safely",
         "body_en": "Never charge it **unattended**.",
@@ -100,7 +100,7 @@ async def test_an_agency_signs_in_submits_through_the_form_and_previews(
 
         async def estimate(data: bytes) -> bytes:
             question = msgspec.json.decode(data, type=m.AudienceRequest)
-            assert question.rule.categories == ["power_bank", "mobile_battery"]
+            assert question.rule.categories == ["power_bank", "lithium_battery"]
             return m.encode(m.AudienceEstimate(customers=42))
 
         async with responder(settings.nats_url, "matcher.audience", estimate) as heard:

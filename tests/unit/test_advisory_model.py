@@ -51,6 +51,21 @@ def test_each_kind_names_its_missing_parameters() -> None:
     assert _fields(info.value) == {"groups"}
 
 
+def test_a_category_code_that_names_no_category_is_refused_with_the_nearest_codes() -> None:
+    # Such an advisory would be accepted and then reach nobody, without a word to anyone.
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(categories=["power_bank", "heater"]), NOW)
+    (detail,) = info.value.details
+    assert detail["field"] == "categories[1]"
+    assert "unknown category 'heater'" in detail["problem"]
+    assert "'electric_heater'" in detail["problem"] and "'gas_heater'" in detail["problem"]
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(kind="combination", groups=[["honey"], ["baby_product", "zzz"]]), NOW)
+    assert _fields(info.value) == {"groups[1][0]", "groups[1][1]"}
+    assert "'baby_products'" in info.value.details[0]["problem"]
+    validate(_advisory(kind="combination", groups=[["honey"], ["baby_products"]]), NOW)
+
+
 def test_empty_text_is_refused() -> None:
     with pytest.raises(Invalid) as info:
         validate(_advisory(title={"en": "  "}, body={"ja": "本文"}), NOW)

@@ -1,0 +1,30 @@
+"""The safety category codes: the contract between agencies' advisories and ingest.
+
+The list, with its names and title rules, lives in `data/categories.toml`. Ingest finds the
+categories of each order line; the advisory service refuses a rule that names a code that
+no line can ever be in, since such an advisory would reach nobody without a word.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from importlib import resources
+from typing import Any
+
+SPEC: dict[str, dict[str, Any]] = tomllib.loads(
+    resources.files("shared").joinpath("data/categories.toml").read_text("utf-8")
+)
+CODES: frozenset[str] = frozenset(SPEC)
+
+
+def problem(code: str) -> str | None:
+    """Why a code names no category (with the nearest real codes), or None when it does."""
+    if code in CODES:
+        return None
+    # Codes that have the word in them first ('heater': gas_heater…), then look-alikes.
+    near = [c for c in sorted(CODES) if set(code.split("_")) <= set(c.split("_"))]
+    near += difflib.get_close_matches(code, sorted(CODES), n=3, cutoff=0.6)
+    near = list(dict.fromkeys(near))[:3]
+    hint = f"; did you mean {' or '.join(repr(c) for c in near)}?" if near else ""
+    return f"unknown category {code!r}{hint}"
