@@ -70,6 +70,8 @@ def test_the_list_is_long_enough_and_every_entry_is_complete() -> None:
         ("Tall bookcase, 5 shelves", ["tip_over_furniture"]),
         ("セラミックファンヒーター", ["electric_heater"]),
         ("Radiateur bain d'huile", ["electric_heater"]),
+        ("Oil heater 1500W, 9 fins", ["electric_heater"]),  # an oil-filled radiator
+        ("Oil-filled radiator with timer", ["electric_heater"]),
         ("石油ファンヒーター", ["kerosene_heater"]),
         ("DCモーター扇風機", ["electric_fan"]),
         ("Ventilateur colonne", ["electric_fan"]),
