@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 0.5
 IN_FLIGHT = 2  # claims being delivered at once: the connections never wait for the database
+RECORD_EVERY = 50  # SMTP answers recorded together
 SWEEP_SECONDS = 5.0
 MAX_ATTEMPTS = 30  # with backoff capped at an hour: about a day of 4xx before giving up
 RECORD_PATIENCE = 0.8  # share of the lease spent retrying to record what SMTP accepted
@@ -123,11 +124,33 @@ class Sender:
         self._wake.set()
 
     async def _deliver(self, mails: Sequence[claim.Mail]) -> None:
-        """Render, send and record the mails of one claim."""
+        """Render, send and record the mails of one claim, RECORD_EVERY answers at a time.
+
+        A mailer killed mid-claim re-sends, after the lease, what SMTP accepted but the
+        ledger never heard of: recording as the answers come keeps that to a few mails.
+        """
+        done: list[tuple[claim.Mail, Result]] = []
+        recording: list[asyncio.Task[None]] = []
+
+        def record() -> None:
+            # In the background: the connections go on sending meanwhile.
+            part, results = [m for m, _ in done], [r for _, r in done]
+            recording.append(asyncio.create_task(self._record_surely(part, results)))
+            done.clear()
+
+        def answered(i: int, result: Result) -> None:
+            done.append((mails[i], result))
+            if len(done) >= RECORD_EVERY:
+                record()
+
         # A generator: each mail is rendered when a connection is free to take it.
         envelopes = (self._envelope(m) for m in mails)
-        results = await self.smtp.send_all(envelopes, len(mails))
-        await self._record_surely(mails, results)
+        await self.smtp.send_all(envelopes, len(mails), answered)
+        if done:
+            record()
+        outcomes = await asyncio.gather(*recording, return_exceptions=True)
+        if failed := [o for o in outcomes if isinstance(o, BaseException)]:
+            raise failed[0]
 
     async def _record_surely(self, mails: Sequence[claim.Mail], results: Sequence[Result]) -> None:
         """Record what SMTP said, waiting out a database that is restarting.

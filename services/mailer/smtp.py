@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import aiosmtplib
 import msgspec
@@ -136,11 +136,17 @@ class SmtpPool:
             self._slots.put_nowait(slot)
         return Result(Outcome.SENT)
 
-    async def send_all(self, envelopes: Iterable[Envelope], count: int) -> list[Result]:
+    async def send_all(
+        self,
+        envelopes: Iterable[Envelope],
+        count: int,
+        answered: Callable[[int, Result], None] | None = None,
+    ) -> list[Result]:
         """Send `count` mails over the pool's connections, in order; results in that order.
 
         `envelopes` may be a generator: each connection takes the next mail when it is free,
-        so rendering one mail overlaps the relay's answer to another.
+        so rendering one mail overlaps the relay's answer to another. `answered(i, result)`
+        hears of each mail as soon as the relay has answered it.
         """
         results: list[Result] = [Result(Outcome.RETRY, "not sent")] * count
         todo = iter(enumerate(envelopes))
@@ -148,6 +154,8 @@ class SmtpPool:
         async def worker() -> None:  # one per connection, not a task per mail
             for i, envelope in todo:
                 results[i] = await self.send(envelope)
+                if answered is not None:
+                    answered(i, results[i])
 
         await asyncio.gather(*(worker() for _ in range(min(len(self._all), count))))
         return results

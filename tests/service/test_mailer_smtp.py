@@ -12,8 +12,9 @@ import asyncpg
 import dkim
 import msgspec
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from services.mailer import claim, policy, store
+from services.mailer import claim, policy, sender, store
 from services.mailer.app import build
 from shared import db
 from shared.clock import Clock
@@ -23,6 +24,7 @@ from tests.support.mailer import (
     advisory,
     customers,
     deliveries,
+    eventually,
     nats,
     states,
     stored_deliveries,
@@ -153,6 +155,60 @@ async def test_a_restart_mid_batch_loses_nothing_and_sends_nothing_twice(
     assert len(smtp_sink.messages) == 200
     assert len(set(smtp_sink.message_ids())) == 200
     assert await states(settings.database_url) == {"sent": 200}
+
+
+class _StallingSink(SmtpSink):
+    """Accepts `first` messages, then holds every DATA until `go` is set."""
+
+    def __init__(self, port: int, first: int) -> None:
+        super().__init__()
+        self.port, self.first, self.go = port, first, asyncio.Event()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Hold the message once `first` have been accepted."""
+        if len(self.messages) >= self.first:
+            await self.go.wait()
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_what_smtp_accepted_is_recorded_while_the_claim_is_still_sending(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    # A mailer killed now would send again, after the lease, only what it had not recorded.
+    await smtp_sink.stop()
+    stalling = _StallingSink(smtp_sink.port, first=120)
+    await stalling.start()
+    settings = msgspec.structs.replace(settings, send_rate_per_second=0.0, send_rate_per_domain=0.0)
+    ids = [f"c-p{n}" for n in range(200)]
+    async with running(build, settings, clock, settings.mailer_port):
+        pass  # the schema is migrated
+    pool = await db.create_pool(settings.database_url, "mailer", min_size=1)
+    try:
+        # Queued before the mailer starts, so that its first claim takes all 200.
+        await stored_deliveries(pool, "adv-p", "recall", ids, clock.now())
+    finally:
+        await pool.close()
+    try:
+        async with running(build, settings, clock, settings.mailer_port):
+            try:
+                await stalling.wait_for(120)
+                recorded = 120 // sender.RECORD_EVERY * sender.RECORD_EVERY
+
+                async def kept() -> bool:
+                    # The claim is still sending; all but its last part of answers is kept.
+                    sent = (await states(settings.database_url)).get("sent", 0)
+                    assert sent <= len(stalling.messages)  # never before SMTP said so
+                    return sent >= recorded
+
+                await eventually(kept, timeout=10)
+                assert "sending" in await states(settings.database_url)
+            finally:
+                stalling.go.set()  # a failure must not leave the mailer's stop waiting
+            await stalling.wait_for(200)
+            await wait_states(settings.database_url, {"sent": 200})
+    finally:
+        await stalling.stop()
+    assert len(set(stalling.message_ids())) == len(stalling.messages) == 200
 
 
 async def test_the_sweep_resends_what_a_crashed_replica_claimed(
