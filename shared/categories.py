@@ -28,3 +28,10 @@ def problem(code: str) -> str | None:
     near = list(dict.fromkeys(near))[:3]
     hint = f"; did you mean {' or '.join(repr(c) for c in near)}?" if near else ""
     return f"unknown category {code!r}{hint}"
+
+
+def named(lang: str) -> list[tuple[str, str]]:
+    """Every (code, name in `lang`, else English), by code: for forms and lists."""
+    return [
+        (code, SPEC[code]["names"].get(lang) or SPEC[code]["names"]["en"]) for code in sorted(SPEC)
+    ]

@@ -14,7 +14,7 @@ from aiohttp import web
 from services.advisory import store, store_console
 from services.advisory.auth import hash_key
 from services.advisory.console_web import checked_form, csrf_token, html, refused, same_origin
-from services.advisory.portal_form import KINDS, LABELS, LANGS, as_advisory
+from services.advisory.portal_form import CATEGORY_NAMES, KINDS, LABELS, LANGS, as_advisory
 from services.advisory.portal_view import advisory_page
 from shared.http import POOL
 from shared.service import CLOCK, SETTINGS
@@ -107,6 +107,7 @@ def _form(
     return _page(
         request, me, "portal_new.html.j2", status,
         values=values, problems=problems, kinds=KINDS, langs=LANGS, labels=LABELS,
+        categories=CATEGORY_NAMES,
     )  # fmt: skip
 
 

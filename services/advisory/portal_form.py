@@ -13,10 +13,12 @@ from typing import Any
 import msgspec
 
 from services.advisory.model import AdvisoryIn, validate
+from shared import categories
 from shared.errors import Invalid
 from shared.http import validation_details
 
 LANGS = {"en": "English", "ja": "日本語", "fr": "Français"}
+CATEGORY_NAMES = categories.named("en")  # the portal speaks English
 KINDS = {
     "short_term": "Short term: buyers of the categories, within a window after purchase",
     "long_term": "Long term: buyers of the categories, some years after purchase",

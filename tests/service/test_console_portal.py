@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from services.advisory.app import build
+from shared import categories
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
@@ -76,6 +77,12 @@ async def test_an_agency_signs_in_submits_through_the_form_and_previews(
         csrf = token(new)
         for label in ('for="categories"', 'for="title_en"', 'for="embargo_until"'):
             assert label in new
+        # Every code an agency may name is on the form, and the hints use only real ones.
+        assert new.count("<li><code>") == len(categories.CODES)
+        assert "<code>electric_heater</code> Electric heater" in new
+        hints = re.findall(r'class="hint" id="[a-z_]+-hint">([^<]*)<', new)
+        examples = {w for hint in hints for w in re.findall(r"\b[a-z]+_[a-z_]+\b", hint)}
+        assert examples and examples <= categories.CODES, examples
         later = (clock.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
         url = f"{base}/portal/advisories"
 
