@@ -137,28 +137,21 @@ class SmtpPool:
         return Result(Outcome.SENT)
 
     async def send_all(
-        self,
-        envelopes: Iterable[Envelope],
-        count: int,
-        answered: Callable[[int, Result], None] | None = None,
-    ) -> list[Result]:
-        """Send `count` mails over the pool's connections, in order; results in that order.
+        self, envelopes: Iterable[Envelope], count: int, answered: Callable[[int, Result], None]
+    ) -> None:
+        """Send `count` mails over the pool's connections; `answered(i, result)` hears of each.
 
         `envelopes` may be a generator: each connection takes the next mail when it is free,
-        so rendering one mail overlaps the relay's answer to another. `answered(i, result)`
-        hears of each mail as soon as the relay has answered it.
+        so rendering one mail overlaps the relay's answer to another. Each answer is passed
+        on as soon as the relay has given it, so the caller can record it meanwhile.
         """
-        results: list[Result] = [Result(Outcome.RETRY, "not sent")] * count
         todo = iter(enumerate(envelopes))
 
         async def worker() -> None:  # one per connection, not a task per mail
             for i, envelope in todo:
-                results[i] = await self.send(envelope)
-                if answered is not None:
-                    answered(i, results[i])
+                answered(i, await self.send(envelope))
 
         await asyncio.gather(*(worker() for _ in range(min(len(self._all), count))))
-        return results
 
     async def close(self) -> None:
         """Quit every open connection."""
