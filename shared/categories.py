@@ -16,6 +16,7 @@ SPEC: dict[str, dict[str, Any]] = tomllib.loads(
     resources.files("shared").joinpath("data/categories.toml").read_text("utf-8")
 )
 CODES: frozenset[str] = frozenset(SPEC)
+_SORTED = tuple(sorted(SPEC))
 
 
 def problem(code: str) -> str | None:
@@ -23,8 +24,9 @@ def problem(code: str) -> str | None:
     if code in CODES:
         return None
     # Codes that have the word in them first ('heater': gas_heater…), then look-alikes.
-    near = [c for c in sorted(CODES) if set(code.split("_")) <= set(c.split("_"))]
-    near += difflib.get_close_matches(code, sorted(CODES), n=3, cutoff=0.6)
+    words = set(code.split("_"))
+    near = [c for c in _SORTED if words <= set(c.split("_"))]
+    near += difflib.get_close_matches(code, _SORTED, n=3, cutoff=0.6)
     near = list(dict.fromkeys(near))[:3]
     hint = f"; did you mean {' or '.join(repr(c) for c in near)}?" if near else ""
     return f"unknown category {code!r}{hint}"
@@ -32,6 +34,4 @@ def problem(code: str) -> str | None:
 
 def named(lang: str) -> list[tuple[str, str]]:
     """Every (code, name in `lang`, else English), by code: for forms and lists."""
-    return [
-        (code, SPEC[code]["names"].get(lang) or SPEC[code]["names"]["en"]) for code in sorted(SPEC)
-    ]
+    return [(code, SPEC[code]["names"].get(lang) or SPEC[code]["names"]["en"]) for code in _SORTED]
