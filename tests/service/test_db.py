@@ -39,6 +39,36 @@ async def _outbox_pool(database_url: str) -> asyncpg.Pool:
     return pool
 
 
+async def test_outbox_payloads_are_stored_uncompressed_from_the_first_install(
+    database_url: str,
+) -> None:
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(
+        "DROP SCHEMA IF EXISTS outbox_storage CASCADE; CREATE SCHEMA outbox_storage"
+    )
+    await admin.close()
+    pool = await db.create_pool(database_url, "outbox_storage")
+    try:
+        async with pool.acquire() as conn:
+            # The table as an earlier version created it: compressed payloads.
+            await conn.execute(
+                "CREATE TABLE outbox (id bigserial PRIMARY KEY, subject text NOT NULL,"
+                " msg_id text NOT NULL, payload bytea NOT NULL,"
+                " created_at timestamptz NOT NULL DEFAULT now())"
+            )
+        for _ in range(2):  # every start-up installs it again
+            await install_outbox(pool)
+            storage = await pool.fetchval(
+                "SELECT attstorage FROM pg_attribute"
+                " WHERE attrelid = 'outbox'::regclass AND attname = 'payload'"
+            )
+            assert storage == b"e"  # "char": EXTERNAL
+    finally:
+        async with pool.acquire() as conn:
+            await conn.execute("DROP SCHEMA outbox_storage CASCADE")
+        await pool.close()
+
+
 async def _stored(nc: Client) -> int:
     return (await nc.jetstream().stream_info("CUSTOMERS")).state.messages
 
