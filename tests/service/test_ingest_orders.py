@@ -139,7 +139,7 @@ async def _three_channels(
     try:
         audit = await conn.fetch(
             "SELECT order_id, l->>'sku' sku, l->>'categorized_by' categorized_by"
-            " FROM ingest.orders, jsonb_array_elements(lines) l"
+            " FROM ingest.orders, json_array_elements(lines) l"
             " ORDER BY order_id, (l->>'line_no')::int"
         )
         sources = dict(await conn.fetch("SELECT order_id, geo_source FROM ingest.orders"))

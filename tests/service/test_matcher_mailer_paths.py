@@ -116,7 +116,7 @@ async def test_a_recall_reaches_buyers_of_a_product_in_no_safety_category(
     try:
         how = await conn.fetch(
             "SELECT l->>'sku' sku, l->>'categorized_by' categorized_by"
-            " FROM ingest.orders, jsonb_array_elements(lines) l"
+            " FROM ingest.orders, json_array_elements(lines) l"
             " ORDER BY order_id, (l->>'line_no')::int"
         )
     finally:

@@ -33,7 +33,7 @@ async def known_orders(conn: Conn, keys: list[tuple[str, str]]) -> dict[tuple[st
     """Return the known orders among `keys` with their lines."""
     rows = await conn.fetch(
         "SELECT channel, order_id, customer_id,"
-        " ARRAY(SELECT l->>'sku' FROM jsonb_array_elements(lines) l ORDER BY (l->>'line_no')::int)"
+        " ARRAY(SELECT l->>'sku' FROM json_array_elements(lines) l ORDER BY (l->>'line_no')::int)"
         " AS skus FROM orders"
         " WHERE (channel, order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
         [k[0] for k in keys],

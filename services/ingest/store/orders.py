@@ -23,7 +23,7 @@ INSERT INTO orders (channel, order_id, customer_id, placed_at, country, region, 
                     lat, lon, geo_source, lines)
 SELECT * FROM json_to_recordset(convert_from($1::bytea, 'UTF8')::json) AS t(channel text,
     order_id text, customer_id text, placed_at timestamptz, country text, region text,
-    postal_code text, lat float8, lon float8, geo_source text, lines jsonb)
+    postal_code text, lat float8, lon float8, geo_source text, lines json)
 ON CONFLICT DO NOTHING
 RETURNING channel, order_id
 """
