@@ -45,17 +45,24 @@ def address(name: str, addr: str) -> str:
     return f"{header_value(name)} <{addr}>"
 
 
-def _body(text: str) -> str:
-    canonical = text.replace("\r\n", "\n").replace("\n", CRLF)  # text/* is CRLF on the wire
+def _canonical(text: str) -> str:
+    """Text with CRLF line ends, as text/* is on the wire."""
+    if text.count("\n") == text.count(CRLF):  # two counts are cheaper than two copies
+        return text
+    return text.replace("\r\n", "\n").replace("\n", CRLF)
+
+
+def _body(raw: bytes) -> str:
     # One pass of b2a_base64 cut into 76-character lines: encodebytes loops in Python.
-    encoded = binascii.b2a_base64(canonical.encode(), newline=False).decode("ascii")
+    encoded = binascii.b2a_base64(raw, newline=False).decode("ascii")
     return CRLF.join([encoded[i : i + _LINE] for i in range(0, len(encoded), _LINE)])
 
 
 def alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
     """A multipart/alternative message (plain text, then HTML) with CRLF line endings."""
+    plain, rich = _canonical(text).encode(), _canonical(html).encode()
     # Base64 bodies can never contain the boundary: it has characters outside base64.
-    boundary = "=_anshin_" + hashlib.sha1(text.encode()).hexdigest()[:24]
+    boundary = "=_anshin_" + hashlib.sha1(plain).hexdigest()[:24]
     lines = [f"{name}: {value}" for name, value in headers]
     lines += [
         "MIME-Version: 1.0",
@@ -66,12 +73,12 @@ def alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
         'Content-Type: text/plain; charset="utf-8"',
         "Content-Transfer-Encoding: base64",
         "",
-        _body(text),
+        _body(plain),
         f"--{boundary}",
         'Content-Type: text/html; charset="utf-8"',
         "Content-Transfer-Encoding: base64",
         "",
-        _body(html),
+        _body(rich),
         f"--{boundary}--",
         "",
     ]

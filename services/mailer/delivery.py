@@ -1,0 +1,26 @@
+"""What the mailer renders: one advisory for one customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Delivery(msgspec.Struct, kw_only=True):
+    """Everything needed to render one advisory for one customer."""
+
+    advisory_id: str
+    customer_id: str
+    email: str
+    name: str
+    locale: str
+    agency_name: str
+    title: dict[str, str]
+    body: dict[str, str]
+    source_url: str
+    purchases: list[dict[str, Any]]
+    kind: str = ""
+    reason: str = ""
+    page_url: str = ""
+    event_id: str = ""  # the declared disaster of a playbook's delivery; '' for the rest
