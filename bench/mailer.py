@@ -152,7 +152,7 @@ def prerendered(pool: asyncpg.Pool, settings: Settings, n: int) -> list[tuple[st
             page_url=f"{sender.config.public_url}/safety/raw",
         )
         mail = Mail(message_id="", email=delivery.email, attempts=0, deliveries=[delivery])
-        mails.append((delivery.email, sender._envelope(mail).data))
+        mails.append((delivery.email, sender.envelope(mail).data))
     return mails
 
 

@@ -144,7 +144,7 @@ class Sender:
                 record()
 
         # A generator: each mail is rendered when a connection is free to take it.
-        envelopes = (self._envelope(m) for m in mails)
+        envelopes = (self.envelope(m) for m in mails)
         await self.smtp.send_all(envelopes, len(mails), answered)
         if done:
             record()
@@ -171,7 +171,8 @@ class Sender:
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
 
-    def _envelope(self, mail: claim.Mail) -> Envelope:
+    def envelope(self, mail: claim.Mail) -> Envelope:
+        """The mail rendered and signed for SMTP; empty data where it cannot be sent."""
         first = mail.deliveries[0]
         if not mail.email.isascii():
             return Envelope(self._from, mail.email, b"")  # the pool fails it, by name
