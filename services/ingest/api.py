@@ -103,9 +103,8 @@ async def put_catalog(request: web.Request) -> web.Response:
     errors: list[dict[str, Any]] = []
     for index, raw in enumerate(parsing.split(body, request.content_type)):
         item = parsing.decode(raw, _catalog_item)
-        if not isinstance(item, Rejection) and categories.unknown(item.categories):
-            problems = [f"unknown category {c!r}" for c in categories.unknown(item.categories)]
-            item = Rejection([field_error("categories", p) for p in problems])
+        if not isinstance(item, Rejection) and (problems := categories.problems(item.categories)):
+            item = Rejection(problems)
         if isinstance(item, Rejection):
             errors.append({"index": index, "errors": item.errors})
         else:

@@ -11,7 +11,9 @@ from functools import lru_cache
 
 import msgspec
 
+from shared import categories as shared_categories
 from shared.categories import SPEC
+from shared.errors import field_error
 
 LANGUAGES = ("ja", "en", "fr")
 
@@ -112,6 +114,10 @@ def from_title(title: str) -> list[str]:
     return list(_from_title(title))
 
 
-def unknown(codes: list[str]) -> list[str]:
-    """Return the codes that name no category."""
-    return [c for c in codes if c not in BY_CODE]
+def problems(codes: list[str]) -> list[dict[str, str]]:
+    """A field error for each code of a catalog entry that names no category, with hints."""
+    return [
+        field_error(f"categories[{i}]", why)
+        for i, code in enumerate(codes)
+        if (why := shared_categories.problem(code))
+    ]

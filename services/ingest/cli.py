@@ -18,7 +18,6 @@ from services.ingest.model import CatalogItem, Rejection
 from shared import bus, db
 from shared.clock import from_settings
 from shared.config import Settings
-from shared.errors import field_error
 from shared.outbox import DDL as OUTBOX_DDL
 from shared.service import freeze_heap
 
@@ -125,9 +124,8 @@ async def load_catalog(args: argparse.Namespace, settings: Settings) -> int:
     items, rejected = [], 0
     for index, raw in enumerate(parsing.split(body, "application/x-ndjson" if ndjson else "")):
         item = parsing.decode(raw, decoder)
-        if not isinstance(item, Rejection) and categories.unknown(item.categories):
-            unknown = ", ".join(categories.unknown(item.categories))
-            item = Rejection([field_error("categories", f"unknown categories: {unknown}")])
+        if not isinstance(item, Rejection) and (problems := categories.problems(item.categories)):
+            item = Rejection(problems)
         if isinstance(item, Rejection):
             rejected += 1
             _write_line(sys.stderr.buffer, {"index": index, "errors": item.errors})

@@ -27,8 +27,15 @@ async def test_backfill_streams_a_file_through_the_same_intake(
     settings: Settings, clock: Clock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     catalog = tmp_path / "catalog.ndjson"
-    catalog.write_text('{"sku": "DIA-M", "title": "Diapers", "categories": ["baby_products"]}\n')
-    assert await cli.load_catalog(_args(catalog), settings) == 0
+    catalog.write_text(
+        '{"sku": "DIA-M", "title": "Diapers", "categories": ["baby_products"]}\n'
+        '{"sku": "HNY-1", "title": "Honey", "categories": ["hunny"]}\n'
+    )
+    assert await cli.load_catalog(_args(catalog), settings) == 2  # one entry rejected
+    rejected = msgspec.json.decode(capsys.readouterr().err.splitlines()[-1])
+    assert rejected["index"] == 1
+    assert rejected["errors"][0]["field"] == "categories[0]"
+    assert "did you mean 'honey'" in rejected["errors"][0]["problem"]
 
     years_ago = clock.now() - timedelta(days=3650)
     records = [

@@ -32,10 +32,18 @@ async def test_catalog_lookup_answers_over_nats(
                 "categories": ["stroller"],
             },
             {"sku": "X-1", "title": "Mystery", "categories": ["unicorns"]},
+            {"sku": "H-1", "title": "Heater", "categories": ["stroller", "heater"]},
         ]
         written = await expect(await http.put(f"{ingest}/v1/catalog", json=entries), 200)
         assert written["written"] == 1
-        assert written["rejected"][0]["errors"][0]["problem"] == "unknown category 'unicorns'"
+        assert written["rejected"][0] == {
+            "index": 1,
+            "errors": [{"field": "categories[0]", "problem": "unknown category 'unicorns'"}],
+        }
+        # A near miss names the real codes, as the advisory service does for agencies.
+        [heater] = written["rejected"][1]["errors"]
+        assert heater["field"] == "categories[1]"
+        assert "did you mean 'electric_heater'" in heater["problem"]
 
         async def ask(data: bytes) -> m.CatalogEntry:
             reply = await nc.request(Subjects.INGEST_CATALOG_LOOKUP, data, timeout=5)
