@@ -14,6 +14,7 @@ import asyncpg
 import msgspec
 import nats.errors
 
+from services import migrate_cli
 from services.advisory import cli as advisory_cli
 from services.advisory import cli_dead
 from services.ingest import cli as ingest_cli
@@ -41,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
     advisory_cli.register(commands)
     cli_dead.register(commands)
     ingest_cli.register(commands)
+    migrate_cli.register(commands)
     return root
 
 

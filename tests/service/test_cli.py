@@ -14,6 +14,8 @@ import aiohttp
 import pytest
 
 from deploy.servers import free_port
+from services import migrate_cli
+from shared import db
 from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_advisory_events import cap_alert
@@ -214,3 +216,22 @@ async def test_the_report_is_a_table_of_the_reach(
 def _counts(out: str) -> dict[str, int]:
     """The `state  customers` rows of a report."""
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^([a-z]+)\s+(\d+)$", out, re.M)}
+
+
+async def test_migrate_brings_every_schema_up_to_date_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    root = Path(__file__).parents[2] / "services"
+    with_migrations = {p.parent.name for p in root.glob("*/migrations")}
+    assert {schema for schema, _, _ in migrate_cli.SERVICES} == with_migrations
+
+    env = cli_env(settings, tmp_path)
+    first = await anshin(env, "migrate")
+    assert first.code == 0, first.err
+    lines = dict(line.split(": ", 1) for line in first.out.splitlines())
+    assert set(lines) == with_migrations
+    for schema, package, _ in migrate_cli.SERVICES:
+        names = [name for _, name, _ in db.migrations_of(package)]
+        assert lines[schema] == ", ".join(names)
+    again = await anshin(env, "migrate")
+    assert again.out.splitlines() == [f"{s}: up to date" for s, _, _ in migrate_cli.SERVICES]
