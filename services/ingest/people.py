@@ -29,6 +29,9 @@ COUNTRY_DEFAULTS: dict[str, tuple[str, str | None]] = {
     "TW": ("zh-TW", "Asia/Taipei"),
 }
 
+# The length of both customer keys: the customers upsert sends them packed end to end.
+KEY_BYTES = 16
+
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|\d{3}))?")
 _ZONES = frozenset(zoneinfo.available_timezones())
 
@@ -77,11 +80,11 @@ def timezone(text: str, country: str, region_zone: str | None, placed_at: dateti
 def email_key(secret: bytes, address: str) -> bytes:
     """A keyed hash of the address: ingest links channels by it without keeping the address."""
     # BLAKE2b's keyed mode is a MAC in one call, several times cheaper than HMAC.
-    return hashlib.blake2b(address.encode(), key=secret[:64], digest_size=16).digest()
+    return hashlib.blake2b(address.encode(), key=secret[:64], digest_size=KEY_BYTES).digest()
 
 
 @lru_cache(maxsize=100_000)
 def contact_key(address: str, language: str, zone: str, name: str) -> bytes:
     """A hash of the contact data: a change is published, a repeat is not."""
     data = "\x1f".join((address, language, zone, name)).encode()
-    return hashlib.blake2b(data, digest_size=16).digest()
+    return hashlib.blake2b(data, digest_size=KEY_BYTES).digest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -13,7 +13,9 @@ import asyncpg
 import msgspec
 from nats.aio.client import Client
 
+from services.ingest import people
 from services.ingest.app import build
+from services.ingest.intake import email_secret
 from shared import bus
 from shared import messages as m
 from shared.clock import Clock
@@ -215,6 +217,59 @@ async def test_an_order_sent_again_hours_later_is_a_duplicate(
         assert [r["index"] for r in answer["rejected"]] == [0, 2]
         assert {e["field"] for r in answer["rejected"] for e in r["errors"]} == {"order_id"}
         assert "other lines" in answer["rejected"][0]["errors"][0]["problem"]
+
+
+async def test_contact_data_of_an_older_order_never_replaces_that_of_a_newer_one(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    t0 = clock.now().replace(microsecond=123457)
+
+    def bought(order_id: str, customer: str, email: str, at: timedelta) -> dict[str, Any]:
+        return order(order_id, t0 + at, customer=customer, email=email)
+
+    first = [
+        bought("K-1", "c-1", "one@example.jp", timedelta(0)),
+        bought("K-2", "c-2", "two@example.jp", timedelta(seconds=1)),
+        bought("K-3", "c-3", "three@example.jp", timedelta(seconds=2)),
+    ]
+    later = [
+        bought("K-4", "c-2", "two-old@example.jp", timedelta(microseconds=-1)),  # older
+        bought("K-5", "c-3", "three-new@example.jp", timedelta(days=1)),  # newer
+    ]
+    nc = await bus.connect(settings.nats_url, "test")
+    async with running(build, settings, clock, settings.ingest_port) as ingest, _closing(nc):
+        for batch in (first, later):
+            body = b"".join(msgspec.json.encode(o) + b"\n" for o in batch)
+            answer = await expect(
+                await http.post(f"{ingest}/v1/orders", data=body, headers=NDJSON), 202
+            )
+            assert answer["accepted"] == len(batch), answer
+        facts = await stored(nc, "CUSTOMERS", 4)
+    assert [(f.customer_id, f.email) for _, f in facts] == [
+        ("c-1", "one@example.jp"),
+        ("c-2", "two@example.jp"),
+        ("c-3", "three@example.jp"),
+        ("c-3", "three-new@example.jp"),  # c-2's older address was not published
+    ]
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT customer_id, email_key, contact_key, seen_at FROM ingest.customers"
+            " ORDER BY customer_id"
+        )
+    finally:
+        await conn.close()
+    secret = email_secret(settings.secret_key)
+    newest = [first[0], first[1], later[1]]  # each customer's kept contact data
+    assert [tuple(r) for r in rows] == [
+        (
+            o["customer"]["id"],
+            people.email_key(secret, o["customer"]["email"]),
+            people.contact_key(o["customer"]["email"], "ja-JP", "Asia/Tokyo", "Hanako"),
+            datetime.fromisoformat(o["placed_at"]),  # to the microsecond
+        )
+        for o in newest
+    ]
 
 
 @contextlib.asynccontextmanager
