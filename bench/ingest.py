@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from bench.cpu import Span
 from deploy.servers import free_port
 from services.ingest import backfill, formats
 from services.ingest.cli import _pool
@@ -148,8 +149,8 @@ def _start_ingest(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     raise TimeoutError("ingest did not become ready")
 
 
-async def over_http(settings: Settings, nc: Any) -> tuple[float, float]:
-    """Post N orders as NDJSON batches to a running ingest; return (answered/s, on-bus/s)."""
+async def over_http(settings: Settings, nc: Any) -> tuple[float, float, dict[str, float]]:
+    """Post N orders as NDJSON batches to a running ingest: answered/s, on-bus/s, CPU."""
     bodies = [_ndjson(orders("http", N, 1)[i : i + BATCH]) for i in range(0, N, BATCH)]
     port = free_port()
     process = await asyncio.to_thread(_start_ingest, settings, port)
@@ -165,20 +166,34 @@ async def over_http(settings: Settings, nc: Any) -> tuple[float, float]:
                     answer = await r.json()
                     assert r.status == 202 and not answer["rejected"], answer
 
+            span = Span()
+            span.start()
             started = time.perf_counter()
             await asyncio.gather(*(post(body) for body in bodies))
             answered = time.perf_counter() - started
             await _outbox_empty(settings)
             on_bus = time.perf_counter() - started
+            span.stop({process.pid: "ingest"})
         assert await _stored(nc) > before
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 10)
-    return N / answered, N / on_bus
+    return N / answered, N / on_bus, _cpu(span, "ingest", N)
 
 
-async def by_backfill(settings: Settings, nc: Any) -> float:
-    """Load BACKFILL_N orders from an NDJSON file with the backfill; orders/s until on the bus."""
+def _cpu(span: Span, python: str, orders: int) -> dict[str, float]:
+    """CPU µs an order of the Python process, PostgreSQL and NATS, and the cores kept busy."""
+    return {
+        "python_us": span.per_item_us(python, orders),
+        "postgres_us": span.per_item_us("postgres", orders),
+        "nats_us": span.per_item_us("nats-server", orders),
+        "cores": span.cores_busy(),
+    }
+
+
+async def by_backfill(settings: Settings, nc: Any) -> tuple[float, dict[str, float]]:
+    """Load BACKFILL_N orders from an NDJSON file with the backfill: orders/s until on the
+    bus, and its CPU."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "orders.ndjson"
         # Customers of its own: the HTTP run's are known already, and their contact data
@@ -188,7 +203,9 @@ async def by_backfill(settings: Settings, nc: Any) -> float:
         del records
         pool = await _pool(settings)
         freeze_heap()  # as `anshin orders load` does
+        span = Span()
         try:
+            span.start()
             with path.open("rb") as stream:
                 totals = await backfill.load(
                     pool,
@@ -199,10 +216,11 @@ async def by_backfill(settings: Settings, nc: Any) -> float:
                     secret=email_secret(settings.secret_key),
                     clock=Clock(),
                 )
+            span.stop()  # before the pool closes: its backends' CPU ends with them
         finally:
             await pool.close()
     assert totals.accepted == BACKFILL_N and totals.rejected == 0, totals
-    return BACKFILL_N / totals.seconds
+    return BACKFILL_N / totals.seconds, _cpu(span, "bench", BACKFILL_N)
 
 
 async def run(nats_url: str, database_url: str) -> dict[str, float]:
@@ -212,9 +230,9 @@ async def run(nats_url: str, database_url: str) -> dict[str, float]:
     await bus.declare(nc)
     try:
         raw = await raw_baseline(nc, N)
-        http_answered, http_on_bus = await over_http(settings, nc)
+        http_answered, http_on_bus, http_cpu = await over_http(settings, nc)
         raw_backfill = await raw_baseline(nc, BACKFILL_N)
-        backfill_rate = await by_backfill(settings, nc)
+        backfill_rate, backfill_cpu = await by_backfill(settings, nc)
     finally:
         await nc.drain()
     return {
@@ -223,6 +241,8 @@ async def run(nats_url: str, database_url: str) -> dict[str, float]:
         "http_answered_per_s": http_answered,
         "http_per_s": http_on_bus,
         "backfill_per_s": backfill_rate,
+        **{f"http_cpu_{k}": v for k, v in http_cpu.items()},
+        **{f"backfill_cpu_{k}": v for k, v in backfill_cpu.items()},
     }
 
 
@@ -237,8 +257,23 @@ def report(figures: dict[str, float]) -> None:
     ]:
         rate = figures[key]
         print(f"  {label:<32} {rate:10,.0f} orders/s   ratio {rate / raw:.2f}")
+    _print_cpu(figures, "http", "ingest")
     print(f"ingest: backfill of a file of {BACKFILL_N:,} orders")
     print(f"  raw JetStream publish of {BACKFILL_N:,} (baseline) {raw_backfill:8,.0f} msg/s")
     rate = figures["backfill_per_s"]
     label = "backfill, all events on the bus"
     print(f"  {label:<32} {rate:10,.0f} orders/s   ratio {rate / raw_backfill:.2f}")
+    _print_cpu(figures, "backfill", "loader")
+
+
+def _print_cpu(figures: dict[str, float], path: str, python: str) -> None:
+    """Where the CPU went: with both cores busy, their sum bounds the rate."""
+    python_us, postgres_us, nats_us = (
+        figures[f"{path}_cpu_{k}"] for k in ("python_us", "postgres_us", "nats_us")
+    )
+    total, cores = python_us + postgres_us + nats_us, os.cpu_count() or 1
+    print(
+        f"    CPU µs an order: {python} {python_us:.1f}, PostgreSQL {postgres_us:.1f},"
+        f" NATS {nats_us:.1f}; {figures[f'{path}_cpu_cores']:.2f} of {cores} cores busy"
+        f" (all of them all along: {cores * 1e6 / total:,.0f} orders/s)"
+    )
