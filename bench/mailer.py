@@ -246,8 +246,8 @@ def report(figures: dict[str, list[float]]) -> None:
             f" sink {statistics.median(sink_ms):.2f}"
         )
     # The sink is one process: its CPU a mail bounds every sender, the baseline's too.
-    sink_ms = statistics.median(figures["raw_sink_ms"] + figures["mailer_sink_ms"])
-    print(f"  the sink alone takes at most            {1000 / sink_ms:8,.0f} mail/s")
+    sink_cpu = statistics.median(figures["raw_sink_ms"] + figures["mailer_sink_ms"])
+    print(f"  the sink alone takes at most            {1000 / sink_cpu:8,.0f} mail/s")
     print(f"  the same with DKIM (RSA-2048, dkimpy)   {figures['dkim'][0]:8,.0f} mail/s")
     fill = statistics.median(figures["fill"])
     print(f"  ledger filled from batches of 500       {fill:8,.0f} rows/s")
