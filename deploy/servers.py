@@ -13,13 +13,22 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A TCP port on loopback that nothing listens on right now, and not handed out before.
+
+    The kernel may offer the same free port twice in a row: a stack started on two such
+    ports once had its mailbox answer a service's health check.
+    """
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None:

@@ -109,8 +109,8 @@ def launch_env(data: Path, **servers: str) -> dict[str, str]:
 def launched(data: Path, **servers: str) -> Iterator[Launcher]:
     """A running stack on free ports with its data in `data`; stopped on exit."""
     stack = Launcher(data, launch_env(data, **servers))
-    stack.start()
     try:
+        stack.start()  # inside: a stack that fails to start is stopped and its pipe closed
         yield stack
     finally:
         stack.stop()

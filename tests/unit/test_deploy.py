@@ -26,6 +26,7 @@ from prometheus_client import REGISTRY
 import services
 import shared
 import shared.metrics
+from deploy import servers
 from deploy.servers import nats_server_binary
 from shared import config
 from shared.bus.topology import CONSUMERS
@@ -596,3 +597,24 @@ def test_compose_and_kubernetes_run_nats_with_the_same_settings() -> None:
         conf["cluster"].pop("routes")
         conf["jetstream"].pop("max_file_store")  # sized to the volume
     assert confs["compose"] == confs["k8s"]
+
+
+def test_free_port_never_hands_out_a_port_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    offered = iter([4101, 4101, 4102])  # the kernel offers a free port twice in a row
+
+    class Socket:
+        def __enter__(self) -> Socket:
+            self.port = next(offered)
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+        def bind(self, _: object) -> None:
+            pass
+
+        def getsockname(self) -> tuple[str, int]:
+            return "127.0.0.1", self.port
+
+    monkeypatch.setattr(servers.socket, "socket", Socket)
+    assert [servers.free_port(), servers.free_port()] == [4101, 4102]
