@@ -108,13 +108,11 @@ async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
                 kept.append(r)
         live = kept
         await ledger.set_state(conn, unwanted, "suppressed")
-        routine = [r["customer_id"] for r in live if not policy.urgent(r["priority"])]
+        routine = [r["email"] for r in live if not policy.urgent(r["priority"])]
         since = now - cfg.rules.period
         sent = await ledger.routine_sent(conn, routine, since, Priority.RECALL)
         due = [
-            policy.Due(
-                r["advisory_id"], r["customer_id"], r["priority"], r["timezone"], r["event_id"]
-            )
+            policy.Due(r["advisory_id"], r["email"], r["priority"], r["timezone"], r["event_id"])
             for r in live
         ]
         plan = policy.plan(due, sent, now, cfg.rules)

@@ -18,7 +18,7 @@ class Due(msgspec.Struct, frozen=True):
     """A claimed delivery as the policy sees it."""
 
     advisory_id: str
-    customer_id: str
+    recipient: str  # the address: one person may shop under several customer ids
     priority: int
     timezone: str
     event_id: str = ""  # a declared disaster; disasters are urgent, so never capped or folded
@@ -80,15 +80,15 @@ def quiet_until(now: datetime, tz: str, quiet: tuple[time, time] | None) -> date
 
 
 def plan(due: Sequence[Due], sent: dict[str, list[datetime]], now: datetime, rules: Rules) -> Plan:
-    """Decide the mails of a claim; `sent` lists each customer's routine mails in the period."""
+    """Decide the mails of a claim; `sent` lists each recipient's routine mails in the period."""
     result = Plan()
     routine: dict[str, list[int]] = {}
     for i, d in enumerate(due):
         if urgent(d.priority):
             result.mails.append([i])
         else:
-            routine.setdefault(d.customer_id, []).append(i)
-    for customer_id, indexes in routine.items():
+            routine.setdefault(d.recipient, []).append(i)
+    for recipient, indexes in routine.items():
         until = quiet_until(now, due[indexes[0]].timezone, rules.quiet)
         if until is not None:
             result.deferred += [(i, until, "quiet") for i in indexes]
@@ -96,7 +96,7 @@ def plan(due: Sequence[Due], sent: dict[str, list[datetime]], now: datetime, rul
         if rules.cap <= 0:  # no cap configured
             result.mails += [[i] for i in indexes]
             continue
-        times = sorted(sent.get(customer_id, []))
+        times = sorted(sent.get(recipient, []))
         room = rules.cap - len(times)
         if room <= 0:
             # The next slot opens when enough of the period's mails have aged out of it.

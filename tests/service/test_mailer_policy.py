@@ -128,3 +128,38 @@ async def test_disaster_goes_first_then_recall_then_routine_by_kind(
         await customers(nc, ("c-1", "one@example.jp", "en", "UTC"))
         await smtp_sink.wait_for(5)
     assert [str(m["X-Anshin-Advisory"]) for m in smtp_sink.messages] == kinds[::-1]
+
+
+async def test_the_cap_counts_one_address_across_the_customer_ids_that_share_it(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    # A guest who checks out twice is two customer ids and one mailbox: the cap is the
+    # mailbox's, or it would receive a cap's worth of mail under each id.
+    settings = msgspec.structs.replace(settings, routine_cap=2, cap_period_days=7)
+    async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
+        for advisory_id in ("r1", "r2", "r3", "r4"):
+            await advisory(nc, advisory_id, "short_term")
+        await deliveries(nc, "r1", ["guest-1"])
+        await deliveries(nc, "r2", ["guest-2"])
+        await deliveries(nc, "r3", ["guest-2"])
+        await wait_states(settings.database_url, {"queued": 3})
+        await customers(
+            nc,
+            ("guest-1", "home@example.jp", "en", "UTC"),
+            ("guest-2", "home@example.jp", "en", "UTC"),
+        )
+        await smtp_sink.wait_for(2)
+        await wait_states(settings.database_url, {"sent": 3})
+        assert {m["To"].addresses[0].addr_spec for m in smtp_sink.messages} == {"home@example.jp"}
+        subjects = sorted(str(m["Subject"]) for m in smtp_sink.messages)
+        assert subjects[0] == "2 safety messages about your purchases"
+        assert subjects[1] in {"Advice r1", "Advice r2", "Advice r3"}
+
+        # The cap of the address is spent: the next routine mail of either id waits a week.
+        await deliveries(nc, "r4", ["guest-1"])
+        await wait_states(settings.database_url, {"sent": 3, "deferred": 1})
+        hold, until = (await _next_attempts(settings.database_url))["guest-1"]
+        assert hold == "cap"
+        assert timedelta(days=7) - timedelta(minutes=1) < until - clock.now() <= timedelta(days=7)
+        await asyncio.sleep(1.0)
+        assert len(smtp_sink.messages) == 2
