@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from typing import NamedTuple
 
 import jinja2
 import msgspec
@@ -36,36 +37,56 @@ def _masked(email: str) -> str:
     return f"{local[:2]}***@{domain}"
 
 
-async def _contact(request: web.Request) -> tuple[str, str, str, bool]:
-    customer_id = tokens.verify(request.app[SETTINGS].secret_key, request.match_info["token"])
-    if customer_id is None:
+class _Subscriber(NamedTuple):
+    """Whom an unsubscribe link names, as the mailer knows them now."""
+
+    customer_id: str
+    email: str
+    lang: str
+    suppressed: bool
+    moved: bool  # the link was mailed to an address the customer has left since
+
+
+async def _subscriber(request: web.Request) -> _Subscriber:
+    secret = request.app[SETTINGS].secret_key
+    link = tokens.verify(secret, request.match_info["token"])
+    if link is None:
         raise NotFound("unknown or invalid unsubscribe link")
-    row = await store.contact(request.app[POOL], customer_id)
+    row = await store.contact(request.app[POOL], link.customer_id)
     if row is None:
         raise NotFound("unknown or invalid unsubscribe link")
-    return customer_id, row["email"], language_for(row["locale"]), row["suppressed"]
+    current = tokens.address(secret, link.customer_id, row["email"])
+    moved = link.address is not None and link.address != current
+    return _Subscriber(
+        link.customer_id, row["email"], language_for(row["locale"]), row["suppressed"], moved
+    )
 
 
-def _html(lang: str, email: str, done: bool) -> web.Response:
-    body = _page.render(lang=lang, t=STRINGS[lang], email=_masked(email), done=done)
+def _html(lang: str, email: str, *, done: bool = False, moved: bool = False) -> web.Response:
+    # A link of an earlier address never shows the current one, not even masked.
+    shown = "" if moved else _masked(email)
+    body = _page.render(lang=lang, t=STRINGS[lang], email=shown, done=done, moved=moved)
     return web.Response(text=body, content_type="text/html")
 
 
 @routes.get("/u/{token}")
 async def unsubscribe_page(request: web.Request) -> web.Response:
     """A page with one button; GET never unsubscribes (mail scanners follow links)."""
-    _, email, lang, suppressed = await _contact(request)
-    return _html(lang, email, suppressed)
+    who = await _subscriber(request)
+    return _html(who.lang, who.email, done=who.suppressed, moved=who.moved)
 
 
 @routes.post("/u/{token}")
 async def unsubscribe(request: web.Request) -> web.Response:
     """Unsubscribe at once (RFC 8058 one-click, or the page's button)."""
-    customer_id, _, lang, _ = await _contact(request)
-    email = await store.unsubscribe(request.app[POOL], customer_id)
+    who = await _subscriber(request)
+    if who.moved:
+        # Whoever reads the old address may not unsubscribe the customer's new one.
+        return _html(who.lang, who.email, moved=True)
+    email = await store.unsubscribe(request.app[POOL], who.customer_id)
     if email is None:
         raise NotFound("unknown or invalid unsubscribe link")
-    return _html(lang, email, True)
+    return _html(who.lang, email, done=True)
 
 
 def _operator(request: web.Request) -> None:
@@ -104,7 +125,7 @@ async def preview(request: web.Request) -> web.Response:
     _, raw = compose(
         [delivery],
         sender=settings.mail_from,
-        unsubscribe_url=unsubscribe_url(settings, "preview"),
+        unsubscribe_url=unsubscribe_url(settings, "preview", delivery.email),
         list_id="preview",
     )
     mail = parse(raw)

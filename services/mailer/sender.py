@@ -40,9 +40,10 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
 
 
-def unsubscribe_url(settings: Settings, customer_id: str) -> str:
-    """The signed one-click unsubscribe link of a customer."""
-    return f"{settings.mailer_public_url}/u/{tokens.make(settings.secret_key, customer_id)}"
+def unsubscribe_url(settings: Settings, customer_id: str, email: str) -> str:
+    """The signed one-click unsubscribe link of a customer, for the address it is mailed to."""
+    token = tokens.make(settings.secret_key, customer_id, email)
+    return f"{settings.mailer_public_url}/u/{token}"
 
 
 def claim_config(settings: Settings, *, limit: int = 200) -> claim.Config:
@@ -180,7 +181,7 @@ class Sender:
             _, data = compose(
                 mail.deliveries,
                 sender=self._settings.mail_from,
-                unsubscribe_url=unsubscribe_url(self._settings, first.customer_id),
+                unsubscribe_url=unsubscribe_url(self._settings, first.customer_id, first.email),
                 list_id=self._list_id,
                 date=self._clock.now(),
             )

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import msgspec
 
 from services.mailer import tokens
 from services.mailer.app import build
+from shared import bus
+from shared import messages as m
+from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.fixtures import running
@@ -40,7 +44,7 @@ async def test_one_click_unsubscribe_works_and_cannot_be_forged(
         her_signature = alice.rpartition(".")[2]
         forged = [
             bob_token.partition(".")[0] + "." + her_signature,
-            tokens.make("dev-secret-change-me", "c-b"),
+            tokens.make("dev-secret-change-me", "c-b", "bob@example.jp"),
             "not-a-token",
         ]
         for token in forged:
@@ -64,6 +68,68 @@ async def test_one_click_unsubscribe_works_and_cannot_be_forged(
         assert [str(m["To"]) for m in smtp_sink.messages[2:]] == ["bob@example.jp"]
         assert "alice@example.jp" not in smtp_sink.rcpt_attempts[2:]
         assert await states(settings.database_url, "adv-1") == {"sent": 2}
+
+
+async def test_a_link_mailed_to_an_earlier_address_never_unsubscribes_the_new_one(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink, http: aiohttp.ClientSession
+) -> None:
+    async with (
+        running(build, settings, clock, settings.mailer_port) as url,
+        nats(settings.nats_url) as nc,
+    ):
+        await customers(nc, ("c-m", "old@example.jp", "en", "UTC"))
+        await advisory(nc, "adv-1")
+        await deliveries(nc, "adv-1", ["c-m"])
+        (first,) = await smtp_sink.wait_for(1)
+        old_link = f"{url}/u/" + first["List-Unsubscribe"].strip("<>").partition("/u/")[2]
+
+        # The customer moves to a new address; the old mailbox, and its link, stay behind.
+        moved = m.CustomerUpserted(customer_id="c-m", email="new@example.jp")
+        await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, moved, "customer:c-m:moved")
+        await advisory(nc, "adv-2")
+        await deliveries(nc, "adv-2", ["c-m"])
+        second = (await smtp_sink.wait_for(2))[1]
+        assert second["To"].addresses[0].addr_spec == "new@example.jp"
+
+        page = await http.get(old_link)
+        assert page.status == 200
+        assert "earlier address" in await page.text()
+        assert "ne***@example.jp" not in await page.text()  # not even masked
+        done = await http.post(old_link, data={"List-Unsubscribe": "One-Click"})
+        assert done.status == 200 and "Nothing was changed" in await done.text()
+        await advisory(nc, "adv-3")
+        await deliveries(nc, "adv-3", ["c-m"])
+        third = (await smtp_sink.wait_for(3))[2]
+        assert third["To"].addresses[0].addr_spec == "new@example.jp"
+
+        # The new mail's own link unsubscribes the new address.
+        new_link = f"{url}/u/" + third["List-Unsubscribe"].strip("<>").partition("/u/")[2]
+        done = await http.post(new_link, data={"List-Unsubscribe": "One-Click"})
+        assert done.status == 200 and "ne***@example.jp" in await done.text()
+        await advisory(nc, "adv-4")
+        await deliveries(nc, "adv-4", ["c-m"])
+        await wait_states(settings.database_url, {"suppressed": 1}, "adv-4")
+        assert len(smtp_sink.messages) == 3
+
+
+async def test_a_two_part_link_mailed_before_addresses_were_named_still_unsubscribes(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink, http: aiohttp.ClientSession
+) -> None:
+    settings = msgspec.structs.replace(settings, secret_key="secret")
+    async with (
+        running(build, settings, clock, settings.mailer_port) as url,
+        nats(settings.nats_url) as nc,
+    ):
+        await customers(nc, ("c-42", "hanako@example.jp", "ja-JP", "Asia/Tokyo"))
+        await advisory(nc, "adv-1")
+        await deliveries(nc, "adv-1", ["c-42"])
+        await smtp_sink.wait_for(1)
+        token = "Yy00Mg.KFEg8fTxXPutLdsC2_sI5NR3"  # the earlier code's link for c-42, "secret"
+        done = await http.post(f"{url}/u/{token}", data={"List-Unsubscribe": "One-Click"})
+        assert done.status == 200 and "停止しました" in await done.text()
+        await advisory(nc, "adv-2")
+        await deliveries(nc, "adv-2", ["c-42"])
+        await wait_states(settings.database_url, {"suppressed": 1}, "adv-2")
 
 
 async def test_operators_preview_an_advisory_in_each_language(

@@ -91,17 +91,36 @@ def test_agency_html_is_inert_in_the_html_part() -> None:
 
 
 def test_unsubscribe_tokens_cannot_be_forged() -> None:
-    token = tokens.make("secret", "c-42")
-    assert tokens.verify("secret", token) == "c-42"
+    token = tokens.make("secret", "c-42", "hanako@example.jp")
+    mailed = tokens.address("secret", "c-42", "hanako@example.jp")
+    assert tokens.verify("secret", token) == ("c-42", mailed)
     assert tokens.verify("other-secret", token) is None
-    forged = tokens.make("guess", "c-43")
+    forged = tokens.make("guess", "c-43", "taro@example.jp")
     assert tokens.verify("secret", forged) is None
-    _, _, signature = token.partition(".")
-    assert (
-        tokens.verify("secret", tokens.make("secret", "c-43").split(".")[0] + "." + signature)
-        is None
-    )
+    _, tag, signature = token.split(".")
+    theirs = tokens.make("secret", "c-43", "taro@example.jp").split(".")[0]
+    assert tokens.verify("secret", f"{theirs}.{tag}.{signature}") is None
     assert tokens.verify("secret", "!!!") is None
+
+
+def test_a_token_names_the_address_it_was_mailed_to_and_cannot_be_bent_to_another() -> None:
+    old = tokens.make("secret", "c-42", "old@example.jp")
+    new = tokens.make("secret", "c-42", "new@example.jp")
+    assert old != new
+    link = tokens.verify("secret", old)
+    assert link is not None and link.address != tokens.address("secret", "c-42", "new@example.jp")
+    encoded, _, signature = old.split(".")
+    other = tokens.address("secret", "c-42", "new@example.jp")
+    assert tokens.verify("secret", f"{encoded}.{other}.{signature}") is None
+    # Cut to two parts it is not a token of the old kind (which names no address).
+    assert tokens.verify("secret", f"{encoded}.{signature}") is None
+
+
+def test_two_part_tokens_mailed_before_addresses_were_named_still_verify() -> None:
+    # Mails already in inboxes carry them: made as `customer.signature` by the old code.
+    legacy = "Yy00Mg.KFEg8fTxXPutLdsC2_sI5NR3"
+    assert tokens.verify("secret", legacy) == ("c-42", None)
+    assert tokens.verify("other-secret", legacy) is None
 
 
 def test_the_agency_markdown_becomes_a_list_in_html_and_stays_readable_in_text() -> None:
