@@ -29,7 +29,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "unsubscribe_question": "Stop receiving safety messages from our shop at {email}?",
         "unsubscribe_button": "Unsubscribe",
         "unsubscribed": "Done: we will not send safety messages to {email} any more.",
-        "unsubscribe_moved": "This link was mailed to an earlier address of yours, which receives no more safety messages from us. Nothing was changed: each message we send now carries a link of its own.",
+        "unsubscribe_moved": "This link belongs to an address this account no longer uses, so nothing was changed. To stop safety messages at an address, use the link in the latest message it received.",
     },
     "ja": {
         "greeting": "{name} 様",
@@ -55,7 +55,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "unsubscribe_question": "{email} への安全のお知らせの配信を停止しますか？",
         "unsubscribe_button": "配信を停止する",
         "unsubscribed": "{email} への安全のお知らせの配信を停止しました。",
-        "unsubscribe_moved": "このリンクは以前のメールアドレスにお送りしたもので、そのアドレスには今後お知らせをお送りしません。設定は変更していません。現在お送りしているお知らせには、それぞれ配信停止のリンクがあります。",
+        "unsubscribe_moved": "このリンクは、このアカウントで現在使われていないメールアドレス宛てのものです。設定は変更していません。配信を停止するには、そのアドレスに届いた最新のお知らせのリンクをお使いください。",
     },
     "fr": {
         "greeting": "Bonjour {name},",
@@ -81,7 +81,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "unsubscribe_question": "Ne plus recevoir les messages de sécurité de notre boutique à {email} ?",
         "unsubscribe_button": "Me désabonner",
         "unsubscribed": "C'est fait : nous n'enverrons plus de messages de sécurité à {email}.",
-        "unsubscribe_moved": "Ce lien a été envoyé à une ancienne adresse, qui ne reçoit plus nos messages de sécurité. Rien n'a été modifié : chaque message que nous envoyons maintenant porte son propre lien.",
+        "unsubscribe_moved": "Ce lien concerne une adresse que ce compte n'utilise plus : rien n'a été modifié. Pour ne plus recevoir nos messages de sécurité à une adresse, utilisez le lien du dernier message qu'elle a reçu.",
     },
 }
 
