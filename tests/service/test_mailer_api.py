@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from email.message import EmailMessage
 
 import aiohttp
 import msgspec
+from nats.aio.client import Client
 
 from services.mailer import tokens
 from services.mailer.app import build
@@ -18,6 +20,17 @@ from tests.support.fixtures import running
 from tests.support.mailer import advisory, customers, deliveries, nats, states, wait_states
 from tests.support.shop import expect
 from tests.support.smtp import SmtpSink
+
+
+async def _advise(nc: Client, advisory_id: str, customer_id: str) -> None:
+    """Publish an advisory and request it for one customer."""
+    await advisory(nc, advisory_id)
+    await deliveries(nc, advisory_id, [customer_id])
+
+
+def _unsubscribe_link(url: str, mail: EmailMessage) -> str:
+    """A mail's unsubscribe link on this test's mailer (the mail names the public URL)."""
+    return f"{url}/u/" + mail["List-Unsubscribe"].strip("<>").partition("/u/")[2]
 
 
 async def test_one_click_unsubscribe_works_and_cannot_be_forged(
@@ -78,16 +91,14 @@ async def test_a_link_mailed_to_an_earlier_address_never_unsubscribes_the_new_on
         nats(settings.nats_url) as nc,
     ):
         await customers(nc, ("c-m", "old@example.jp", "en", "UTC"))
-        await advisory(nc, "adv-1")
-        await deliveries(nc, "adv-1", ["c-m"])
+        await _advise(nc, "adv-1", "c-m")
         (first,) = await smtp_sink.wait_for(1)
-        old_link = f"{url}/u/" + first["List-Unsubscribe"].strip("<>").partition("/u/")[2]
+        old_link = _unsubscribe_link(url, first)
 
         # The customer moves to a new address; the old mailbox, and its link, stay behind.
         moved = m.CustomerUpserted(customer_id="c-m", email="new@example.jp")
         await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, moved, "customer:c-m:moved")
-        await advisory(nc, "adv-2")
-        await deliveries(nc, "adv-2", ["c-m"])
+        await _advise(nc, "adv-2", "c-m")
         second = (await smtp_sink.wait_for(2))[1]
         assert second["To"].addresses[0].addr_spec == "new@example.jp"
 
@@ -97,17 +108,15 @@ async def test_a_link_mailed_to_an_earlier_address_never_unsubscribes_the_new_on
         assert "ne***@example.jp" not in await page.text()  # not even masked
         done = await http.post(old_link, data={"List-Unsubscribe": "One-Click"})
         assert done.status == 200 and "nothing was changed" in await done.text()
-        await advisory(nc, "adv-3")
-        await deliveries(nc, "adv-3", ["c-m"])
+        await _advise(nc, "adv-3", "c-m")
         third = (await smtp_sink.wait_for(3))[2]
         assert third["To"].addresses[0].addr_spec == "new@example.jp"
 
         # The new mail's own link unsubscribes the new address.
-        new_link = f"{url}/u/" + third["List-Unsubscribe"].strip("<>").partition("/u/")[2]
+        new_link = _unsubscribe_link(url, third)
         done = await http.post(new_link, data={"List-Unsubscribe": "One-Click"})
         assert done.status == 200 and "ne***@example.jp" in await done.text()
-        await advisory(nc, "adv-4")
-        await deliveries(nc, "adv-4", ["c-m"])
+        await _advise(nc, "adv-4", "c-m")
         await wait_states(settings.database_url, {"suppressed": 1}, "adv-4")
         assert len(smtp_sink.messages) == 3
 
@@ -121,14 +130,12 @@ async def test_a_two_part_link_mailed_before_addresses_were_named_still_unsubscr
         nats(settings.nats_url) as nc,
     ):
         await customers(nc, ("c-42", "hanako@example.jp", "ja-JP", "Asia/Tokyo"))
-        await advisory(nc, "adv-1")
-        await deliveries(nc, "adv-1", ["c-42"])
+        await _advise(nc, "adv-1", "c-42")
         await smtp_sink.wait_for(1)
         token = "Yy00Mg.KFEg8fTxXPutLdsC2_sI5NR3"  # the earlier code's link for c-42, "secret"
         done = await http.post(f"{url}/u/{token}", data={"List-Unsubscribe": "One-Click"})
         assert done.status == 200 and "停止しました" in await done.text()
-        await advisory(nc, "adv-2")
-        await deliveries(nc, "adv-2", ["c-42"])
+        await _advise(nc, "adv-2", "c-42")
         await wait_states(settings.database_url, {"suppressed": 1}, "adv-2")
 
 
