@@ -32,6 +32,14 @@ def problem(code: str) -> str | None:
     return f"unknown category {code!r}{hint}"
 
 
+def name(code: str, lang: str) -> str:
+    """A category's name in `lang`, else English; an unknown code as words (a_code → A code)."""
+    if code not in CODES:  # an advisory published before codes were checked may name one
+        return code.replace("_", " ").capitalize()
+    names: dict[str, str] = SPEC[code]["names"]
+    return names.get(lang) or names["en"]
+
+
 def named(lang: str) -> list[tuple[str, str]]:
     """Every (code, name in `lang`, else English), by code: for forms and lists."""
-    return [(code, SPEC[code]["names"].get(lang) or SPEC[code]["names"]["en"]) for code in _SORTED]
+    return [(code, name(code, lang)) for code in _SORTED]

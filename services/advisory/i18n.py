@@ -87,8 +87,3 @@ def pick(texts: dict[str, str], lang: str) -> tuple[str, str]:
 def words(lang: str) -> dict[str, str]:
     """The page strings in `lang`, English where the language is not supported."""
     return STRINGS.get(lang, STRINGS["en"])
-
-
-def category_label(code: str) -> str:
-    """A category code as a heading: power_bank → Power bank."""
-    return code.replace("_", " ").capitalize()

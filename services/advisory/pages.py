@@ -8,8 +8,9 @@ import jinja2
 from aiohttp import web
 
 from services.advisory import store_public
-from services.advisory.i18n import NAMES, category_label, reader_language, words
+from services.advisory.i18n import NAMES, reader_language, words
 from services.advisory.notices import MAX_AGE, notice_of
+from shared import categories
 from shared.http import POOL
 from shared.service import CLOCK
 
@@ -48,7 +49,7 @@ async def safety(request: web.Request) -> web.Response:
             continue
         codes = set(rule["categories"]) | {c for group in rule["groups"] for c in group}
         for code in sorted(codes):
-            sections.setdefault(category_label(code), []).append(notice)
+            sections.setdefault(categories.name(code, lang), []).append(notice)
     ordered = ([(words(lang)["recall"], recalls)] if recalls else []) + sorted(sections.items())
     return _page("list.html.j2", lang, sections=ordered)
 

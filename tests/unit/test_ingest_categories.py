@@ -7,6 +7,7 @@ import re
 import pytest
 
 from services.ingest import categories
+from shared import categories as shared_categories
 
 NAMED_IN_THE_ISSUE = [
     "power_bank",
@@ -112,3 +113,11 @@ def test_full_width_and_case_do_not_matter() -> None:
 def test_implied_categories_follow_without_duplicates() -> None:
     assert categories.expand(["stroller", "baby_products"]) == ["stroller", "baby_products"]
     assert categories.expand(["nursing_bed"]) == ["nursing_bed", "elderly_care"]
+
+
+def test_a_category_is_named_in_the_readers_language_else_english() -> None:
+    assert shared_categories.name("power_bank", "ja") == "モバイルバッテリー"
+    assert shared_categories.name("power_bank", "fr") == "Batterie externe"
+    assert shared_categories.name("power_bank", "de") == "Power bank"
+    # A code an advisory named before codes were checked still reads as words.
+    assert shared_categories.name("heater", "fr") == "Heater"
