@@ -60,10 +60,9 @@ def _categories(w: Where, categories: list[str]) -> Where:
 
 
 def short_term(rule: m.AdvisoryRule, now: datetime) -> Where:
-    """Purchases of the categories still inside the window."""
+    """Purchases of the categories still inside the window (stamped ahead of us too)."""
     w = _categories(Where(), rule.categories)
-    since = now - timedelta(days=rule.window_days)
-    return w.add(f"placed_at >= {w.p(since)} AND placed_at <= {w.p(now)}")
+    return w.add(f"placed_at >= {w.p(now - timedelta(days=rule.window_days))}")
 
 
 def recall(rule: m.AdvisoryRule) -> Where:

@@ -63,6 +63,24 @@ async def test_short_term_at_publication_then_at_purchase(settings: Settings, cl
         assert 'anshin_matcher_matches_total{kind="short_term"}' in text
 
 
+async def test_short_term_counts_orders_stamped_ahead_of_our_clock(
+    settings: Settings, clock: Clock
+) -> None:
+    # A channel whose clock runs ahead of ours stamps its orders a little in the future:
+    # at publication and on arrival alike, they are purchases inside the window.
+    settings = small(settings)
+    now = clock.now()
+    async with shop(settings) as s, matcher(settings, clock):
+        await s.send(placed("c-before", now + timedelta(minutes=2), ["power_bank"]))
+        await s.idle(clock)
+        rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=30)
+        await s.send(published("adv-ahead", rule, now))
+        assert await s.wait_for("adv-ahead", 1) == ["c-before"]
+        await s.send(placed("c-after", clock.now() + timedelta(minutes=2), ["power_bank"]))
+        await s.idle(clock)
+        assert await s.requested("adv-ahead") == ["c-before", "c-after"]
+
+
 async def test_orders_of_a_batch_message_count_one_by_one(settings: Settings, clock: Clock) -> None:
     settings = small(settings)
     now = clock.now()

@@ -25,6 +25,8 @@ def test_short_term_window_and_categories() -> None:
     assert rules.short_term_applies(rule, ["power_bank"], T0 - 30 * DAY, T0)
     assert not rules.short_term_applies(rule, ["power_bank"], T0 - 31 * DAY, T0)
     assert not rules.short_term_applies(rule, ["heater"], T0, T0)
+    # A channel's clock ahead of ours: its order is judged once, on arrival, and counts.
+    assert rules.short_term_applies(rule, ["power_bank"], T0 + timedelta(minutes=2), T0)
 
 
 def test_anniversary_of_a_leap_day_and_the_late_limit() -> None:
