@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -29,6 +29,9 @@ CONFLICT = (
     " accepted: cancel or return its lines, or send the new order under a new id"
     " (in a CSV file, keep the rows of one order together)"
 )
+# A channel's clock may run a little ahead of ours, or an offset be off by hours; an order
+# stamped days ahead is a wrong date (a year typed wrong), never a purchase yet to happen.
+AHEAD = timedelta(days=1)
 
 
 class Outcome(msgspec.Struct, kw_only=True):
@@ -57,7 +60,9 @@ async def ingest(
     orders: list[tuple[int, Prepared]] = []
     order_events: list[tuple[int, OrderEvent]] = []
     for index, record in records:
-        if isinstance(record, Order):
+        if isinstance(record, Order) and record.placed_at > now + AHEAD:
+            rejected.append((index, [field_error("placed_at", _ahead(record.placed_at, now))]))
+        elif isinstance(record, Order):
             ready = prepare(record, secret, link_by_email=link_by_email)
             if isinstance(ready, Prepared):
                 orders.append((index, ready))
@@ -87,6 +92,13 @@ async def ingest(
         accepted=accepted,
         duplicates=duplicates,
         rejected=[{"index": i, "errors": e} for i, e in sorted(rejected, key=lambda r: r[0])],
+    )
+
+
+def _ahead(placed_at: datetime, now: datetime) -> str:
+    return (
+        f"{placed_at.isoformat()} is more than a day after our clock ({now.isoformat()}):"
+        " an order's time is when it was placed; check its date and UTC offset"
     )
 
 

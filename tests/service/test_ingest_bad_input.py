@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import aiohttp
 import msgspec
@@ -22,20 +23,25 @@ async def test_bad_records_are_named_and_good_ones_accepted(
     async with running(build, settings, clock, settings.ingest_port) as ingest:
         url = f"{ingest}/v1/orders"
         records = [order(f"A-{n}", clock.now()) for n in range(6)]
+        # A channel's clock a few hours ahead is accepted; a date years ahead is a typo.
+        records.append(order("A-6", clock.now() + timedelta(hours=3)))
+        records.append(order("A-7", clock.now() + timedelta(days=3 * 365)))
         records[1]["ship_to"]["region"] = "Narnia"
         records[2]["ship_to"]["postal_code"] = "12"
         records[3]["customer"]["timezone"] = "Asia/Tokio"
         records[4]["lines"][0]["title"] = "nul \x00 inside"
         body = b"".join(msgspec.json.encode(r) + b"\n" for r in records) + b"{not json\n"
         answer = await expect(await http.post(url, data=body, headers=NDJSON), 202)
-        assert answer["accepted"] == 2
+        assert answer["accepted"] == 3
         assert [(r["index"], r["errors"][0]["field"]) for r in answer["rejected"]] == [
             (1, "ship_to.region"),
             (2, "ship_to.postal_code"),
             (3, "customer.timezone"),
             (4, "$"),
-            (6, "$"),
+            (7, "placed_at"),
+            (8, "$"),
         ]
+        assert "more than a day after our clock" in answer["rejected"][4]["errors"][0]["problem"]
 
         nameless = grocery_order()
         del nameless["member"]["memberId"]
