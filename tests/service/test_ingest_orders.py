@@ -222,7 +222,8 @@ async def test_an_order_sent_again_hours_later_is_a_duplicate(
 async def test_contact_data_of_an_older_order_never_replaces_that_of_a_newer_one(
     settings: Settings, clock: Clock, http: aiohttp.ClientSession
 ) -> None:
-    t0 = clock.now().replace(microsecond=123457)
+    # Two days back: the newer order, a day later, must not be ahead of ingest's clock.
+    t0 = (clock.now() - timedelta(days=2)).replace(microsecond=123457)
 
     def bought(order_id: str, customer: str, email: str, at: timedelta) -> dict[str, Any]:
         return order(order_id, t0 + at, customer=customer, email=email)

@@ -6,6 +6,7 @@ import asyncio
 from email.message import EmailMessage
 
 import aiohttp
+import asyncpg
 import msgspec
 from nats.aio.client import Client
 
@@ -17,7 +18,15 @@ from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.fixtures import running
-from tests.support.mailer import advisory, customers, deliveries, nats, states, wait_states
+from tests.support.mailer import (
+    advisory,
+    customers,
+    deliveries,
+    eventually,
+    nats,
+    states,
+    wait_states,
+)
 from tests.support.shop import expect
 from tests.support.smtp import SmtpSink
 
@@ -26,6 +35,18 @@ async def _advise(nc: Client, advisory_id: str, customer_id: str) -> None:
     """Publish an advisory and request it for one customer."""
     await advisory(nc, advisory_id)
     await deliveries(nc, advisory_id, [customer_id])
+
+
+async def _holds(database_url: str, customer_id: str, address: str) -> bool:
+    """Whether the mailer holds this address of the customer yet."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        email = await conn.fetchval(
+            "SELECT email FROM mailer.contacts WHERE customer_id = $1", customer_id
+        )
+    finally:
+        await conn.close()
+    return bool(email == address)
 
 
 def _unsubscribe_link(url: str, mail: EmailMessage) -> str:
@@ -98,6 +119,7 @@ async def test_a_link_mailed_to_an_earlier_address_never_unsubscribes_the_new_on
         # The customer moves to a new address; the old mailbox, and its link, stay behind.
         moved = m.CustomerUpserted(customer_id="c-m", email="new@example.jp")
         await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, moved, "customer:c-m:moved")
+        await eventually(lambda: _holds(settings.database_url, "c-m", "new@example.jp"))
         await _advise(nc, "adv-2", "c-m")
         second = (await smtp_sink.wait_for(2))[1]
         assert second["To"].addresses[0].addr_spec == "new@example.jp"
