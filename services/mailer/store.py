@@ -12,6 +12,7 @@ import msgspec
 
 from shared import messages as m
 from shared.db import Conn
+from shared.text import inert
 
 
 async def upsert_contact(pool: asyncpg.Pool, c: m.CustomerUpserted, now: datetime) -> None:
@@ -41,7 +42,8 @@ async def upsert_contacts(
             [c.email for c in rows],
             [c.locale for c in rows],
             [c.timezone for c in rows],
-            [c.name for c in rows],
+            # A name arrives from the bus: it may still hold what would start a header.
+            [inert(c.name) for c in rows],
             [c.updated_at or now for c in rows],
         )
 
