@@ -12,9 +12,7 @@ from nats.aio.client import Client
 
 from services.mailer import tokens
 from services.mailer.app import build
-from shared import bus
 from shared import messages as m
-from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.fixtures import running
@@ -24,6 +22,7 @@ from tests.support.mailer import (
     deliveries,
     eventually,
     nats,
+    publish_contact,
     states,
     wait_states,
 )
@@ -117,7 +116,7 @@ async def test_a_link_mailed_to_an_earlier_address_never_unsubscribes_the_new_on
 
         # The customer moves to a new address; the old mailbox, and its link, stay behind.
         moved = m.CustomerUpserted(customer_id="c-m", email="new@example.jp")
-        await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, moved, "customer:c-m:moved")
+        await publish_contact(nc, moved)
         await eventually(lambda: _holds(settings.database_url, "c-m", "new@example.jp"))
         await _advise(nc, "adv-2", "c-m")
         second = (await smtp_sink.wait_for(2))[1]
