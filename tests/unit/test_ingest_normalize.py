@@ -137,3 +137,45 @@ def test_blank_ids_are_refused_by_name() -> None:
     refused = prepare(msgspec.convert(raw, Order), b"k" * 32)
     assert isinstance(refused, Rejection)
     assert [e["field"] for e in refused.errors] == ["order_id", "customer.id"]
+
+
+def test_names_and_titles_lose_control_characters_and_ids_with_one_are_refused() -> None:
+    raw = order("A-1", NOW)
+    raw["customer"]["name"] = "A\r\nReply-To: x@evil"
+    raw["lines"][0]["title"] = "Power bank\r\nBcc: victim@example.com"
+    prepared = prepare(msgspec.convert(raw, Order), b"k" * 32)
+    assert isinstance(prepared, Prepared)
+    assert prepared.order.customer.name == "A Reply-To: x@evil"
+    assert prepared.order.lines[0].title == "Power bank Bcc: victim@example.com"
+
+    raw = order("A-1\r\nX: y", NOW)
+    raw["channel"] = "web\x00"
+    raw["customer"]["id"] = "c\n42"
+    raw["customer"]["email"] = "hanako\x07@example.jp"
+    raw["lines"][0]["sku"] = "PB\u2028-1"
+    refused = prepare(msgspec.convert(raw, Order), b"k" * 32)
+    assert isinstance(refused, Rejection)
+    assert [(e["field"], e["problem"]) for e in refused.errors] == [
+        ("order_id", "must not hold control characters (U+000D)"),
+        ("channel", "must not hold control characters (U+0000)"),
+        ("customer.id", "must not hold control characters (U+000A)"),
+        ("customer.email", "must not hold control characters (U+0007)"),
+        ("lines[0].sku", "must not hold control characters (U+2028)"),
+    ]
+
+
+def test_every_text_has_a_length_limit_in_every_format() -> None:
+    # Built as the grocery and marketplace formats build orders: no decoder's limits apply.
+    raw = order("A-1", NOW)
+    o = msgspec.convert(raw, Order)
+    o.order_id, o.customer.name = "x" * 201, "n" * 201
+    o.lines[0].gtin = "4" * 30
+    o.ship_to.country, o.ship_to.region, o.ship_to.postal_code = "FR", None, "7" * 17
+    refused = prepare(o, b"k" * 32)
+    assert isinstance(refused, Rejection)
+    assert [e["field"] for e in refused.errors] == [
+        "order_id",
+        "customer.name",
+        "lines[0].gtin",
+        "ship_to.postal_code",
+    ]
