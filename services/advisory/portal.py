@@ -78,12 +78,10 @@ async def login(request: web.Request) -> web.Response:
         return html(request, "portal_login.html.j2", 401, problem=problem)
     sid, now = secrets.token_urlsafe(32), request.app[CLOCK].now()
     expires = now + timedelta(seconds=SESSION_SECONDS)
-    pool = request.app[POOL]
-    if (
-        not key
-        or await store_sessions.open_session(pool, hash_key(sid), hash_key(key), now, expires)
-        is None
-    ):
+    pool, opened = request.app[POOL], None
+    if key:
+        opened = await store_sessions.open_session(pool, hash_key(sid), hash_key(key), now, expires)
+    if opened is None:
         return html(request, "portal_login.html.j2", 401, problem="This key is not known.")
     if (old := request.cookies.get(COOKIE)) is not None:
         await store_sessions.close_session(pool, hash_key(old))  # one browser, one session
