@@ -19,6 +19,8 @@ from shared.http import POOL, json_response
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
+# The routes that take no key (a link's token is no key): the key throttle leaves them alone.
+PUBLIC = {("GET", "/u/{token}"), ("POST", "/u/{token}")}
 
 _page = jinja2.Environment(
     loader=jinja2.PackageLoader("services.mailer", "templates"), autoescape=True

@@ -15,6 +15,7 @@ import email
 import email.policy
 import html.parser
 import json
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,11 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 
 from deploy.servers import NatsServer
+from services.advisory.app import build as build_advisory
+from services.advisory.portal import COOKIE, SESSION_SECONDS
+from shared import db
+from shared.clock import Clock
+from shared.config import Settings
+from tests.service.test_console_portal import sign_in, token
+from tests.support.advisory import new_agency
 from tests.support.faults import CountingSink
 from tests.support.figures import record
+from tests.support.fixtures import client_from, running
 from tests.support.stack import SERVICES, LaunchedStack, create_agency, fresh_database, launch_env
 from tests.support.watch import metrics_texts, personal_data
 
@@ -292,3 +302,103 @@ async def test_forged_form_tokens_are_refused_not_crashed_on(secured: Secured) -
     record("security: forged form tokens", inputs=len(answers),
            note=f"answers {sorted({a[2] for a in answers})}")  # fmt: skip
     assert [a for a in answers if a[2] != 403] == []
+
+
+async def _signed_in(base: str, session_id: str) -> bool:
+    """Whether a browser holding `session_id` in the portal's cookie is let in."""
+    async with aiohttp.ClientSession() as http:
+        headers = {"Cookie": f"{COOKIE}={session_id}"}
+        async with http.get(f"{base}/portal/new", headers=headers, allow_redirects=False) as reply:
+            return reply.status == 200
+
+
+async def _session_rows(settings: Settings) -> int:
+    pool = await db.create_pool(settings.database_url, "advisory", min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            rows: int = await conn.fetchval("SELECT count(*) FROM portal_sessions")
+            return rows
+    finally:
+        await pool.close()
+
+
+async def test_a_portal_cookie_is_no_key_and_ends_with_its_session(
+    settings: Settings, clock: Clock
+) -> None:
+    """A stolen cookie is not the key, and is worth nothing once signed out or expired."""
+    attempts: dict[str, bool] = {}  # attempt → let in
+    async with running(build_advisory, settings, clock, settings.advisory_port) as base:
+        key = (await new_agency(settings, "NITE"))["Authorization"].removeprefix("Bearer ")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            signed = await sign_in(browser, base, key)
+            assert signed.status == 303
+            sid = signed.cookies[COOKIE].value
+            assert key not in signed.headers["Set-Cookie"] and len(sid) >= 43
+            assert await _signed_in(base, sid), "the session's own cookie lets it in"
+            attempts["the key itself as the cookie"] = await _signed_in(base, key)
+            attempts["a made-up session id"] = await _signed_in(base, secrets.token_urlsafe(32))
+            csrf = token(await (await browser.get(f"{base}/portal/new")).text())
+            out = await browser.post(
+                f"{base}/portal/logout", data={"csrf": csrf}, allow_redirects=False
+            )
+            assert out.status == 303
+        attempts["the cookie after signing out"] = await _signed_in(base, sid)
+
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            expiring = (await sign_in(browser, base, key)).cookies[COOKIE].value
+        clock.advance(timedelta(seconds=SESSION_SECONDS - 60))
+        assert await _signed_in(base, expiring), "a minute before it expires, it still works"
+        clock.advance(timedelta(seconds=61))
+        attempts["the cookie after 8 hours"] = await _signed_in(base, expiring)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            replaced = (await sign_in(browser, base, key)).cookies[COOKIE].value
+        assert await _session_rows(settings) == 1, "signing in deleted the expired session"
+        pool = await db.create_pool(settings.database_url, "advisory", min_size=1, max_size=1)
+        try:  # no command replaces a key yet; one that does ends the key's sessions
+            await pool.execute("UPDATE agencies SET key_hash = $1", secrets.token_hex(32))
+        finally:
+            await pool.close()
+        attempts["the cookie after its key was replaced"] = await _signed_in(base, replaced)
+    record(
+        "security: stolen or stale portal cookie",
+        inputs=len(attempts),
+        leaks=sum(attempts.values()),
+        note="the key as cookie, a made-up id, after sign-out, after 8 h, after a new key",
+    )
+    assert [name for name, let_in in attempts.items() if let_in] == []
+
+
+async def test_only_a_trusted_proxy_makes_the_portal_cookie_secure(
+    settings: Settings, clock: Clock
+) -> None:
+    """X-Forwarded-Proto: https from our TLS-terminating proxy: a Secure cookie; from anyone
+    else the header is ignored, so a Secure cookie never rests on a forged header."""
+    settings = msgspec.structs.replace(settings, trusted_proxies="127.0.0.2")
+    https = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    cases = [
+        ("the trusted proxy, https", "127.0.0.2", https, True),
+        ("the trusted proxy, http", "127.0.0.2", https | {"X-Forwarded-Proto": "http"}, False),
+        ("another peer claiming https", "127.0.0.3", https, False),
+        ("a local peer claiming https", "127.0.0.1", https, False),
+    ]
+    wrong = []
+    async with running(build_advisory, settings, clock, settings.advisory_port) as base:
+        key = (await new_agency(settings, "NITE"))["Authorization"].removeprefix("Bearer ")
+        for name, address, headers, secure in cases:
+            async with (
+                client_from(address) as client,
+                client.post(
+                    f"{base}/portal/login", data={"key": key}, headers=headers,
+                    allow_redirects=False,
+                ) as reply,
+            ):  # fmt: skip
+                assert reply.status == 303, name
+                if bool(reply.cookies[COOKIE]["secure"]) != secure:
+                    wrong.append(name)
+    record(
+        "security: forged X-Forwarded-Proto",
+        inputs=len(cases),
+        leaks=len(wrong),
+        note="the portal cookie's Secure flag only on a trusted proxy's word",
+    )
+    assert wrong == []
