@@ -14,6 +14,7 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_ingest_orders import _closing
 from tests.support.fixtures import running
+from tests.support.keys import operator_header
 from tests.support.shop import expect
 
 _entry = m.decoder(m.CatalogEntry)
@@ -34,7 +35,10 @@ async def test_catalog_lookup_answers_over_nats(
             {"sku": "X-1", "title": "Mystery", "categories": ["unicorns"]},
             {"sku": "H-1", "title": "Heater", "categories": ["stroller", "heater"]},
         ]
-        written = await expect(await http.put(f"{ingest}/v1/catalog", json=entries), 200)
+        headers = operator_header(settings)
+        written = await expect(
+            await http.put(f"{ingest}/v1/catalog", json=entries, headers=headers), 200
+        )
         assert written["written"] == 1
         assert written["rejected"][0] == {
             "index": 1,
