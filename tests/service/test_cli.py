@@ -19,9 +19,9 @@ from shared import db
 from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_advisory_events import cap_alert
-from tests.support.advisory import disaster_playbook, eventually, new_agency
+from tests.support.advisory import disaster_playbook, eventually, new_agency, operator
 from tests.support.fixtures import run_services
-from tests.support.keys import channel_header, operator_header
+from tests.support.keys import channel_header
 from tests.support.launcher import Ran, python
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
@@ -188,8 +188,10 @@ async def test_the_report_is_a_table_of_the_reach(
         urls = await run_services(stack, settings, clock, "ingest", "advisory", "matcher", "mailer")
         headers = await new_agency(settings, "Consumer Safety Institute")
         catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-        operator, web = operator_header(settings), await channel_header(settings)
-        reply = await http.put(f"{urls['ingest']}/v1/catalog", json=catalog, headers=operator)
+        web = await channel_header(settings)
+        reply = await http.put(
+            f"{urls['ingest']}/v1/catalog", json=catalog, headers=operator(settings)
+        )
         await expect(reply, 200)
         advisory = power_bank_advisory(clock.now() + timedelta(hours=1))
         reply = await http.post(f"{urls['advisory']}/v1/advisories", json=advisory, headers=headers)

@@ -13,8 +13,8 @@ from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_ingest_orders import _closing
+from tests.support.advisory import operator
 from tests.support.fixtures import running
-from tests.support.keys import operator_header
 from tests.support.shop import expect
 
 _entry = m.decoder(m.CatalogEntry)
@@ -35,7 +35,7 @@ async def test_catalog_lookup_answers_over_nats(
             {"sku": "X-1", "title": "Mystery", "categories": ["unicorns"]},
             {"sku": "H-1", "title": "Heater", "categories": ["stroller", "heater"]},
         ]
-        headers = operator_header(settings)
+        headers = operator(settings)
         written = await expect(
             await http.put(f"{ingest}/v1/catalog", json=entries, headers=headers), 200
         )

@@ -18,8 +18,9 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_cli import anshin, cli_env
 from tests.service.test_ingest_orders import NDJSON, _closing, grocery_order, stored
+from tests.support.advisory import operator
 from tests.support.fixtures import running
-from tests.support.keys import bearer, channel_header, operator_header
+from tests.support.keys import bearer, channel_header
 from tests.support.shop import expect, order
 
 CATALOG = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
@@ -115,15 +116,14 @@ async def test_a_channel_key_cannot_cancel_or_return_another_channels_order(
         # Nor as a row of a batch, whatever channel the body names.
         row = {"event": "cancelled", "channel": "web", "order_id": "A-1"}
         await expect(await http.post(url, json=[row], headers=grocery), 403)
-        audit = await expect(
-            await http.get(f"{url}/web/A-1", headers=operator_header(settings)), 200
-        )
+        audit = await expect(await http.get(f"{url}/web/A-1", headers=operator(settings)), 200)
         assert audit["events"] == []  # the order is still active
         assert await _rows(settings, "SELECT * FROM ingest.order_events") == []
         # Its own channel's key cancels it; so may an operator, naming the channel.
         await expect(await http.post(f"{url}/web/A-1/cancel", headers=web), 202)
-        operator = operator_header(settings)
-        answer = await expect(await http.post(f"{url}/web/A-1/return", headers=operator), 202)
+        answer = await expect(
+            await http.post(f"{url}/web/A-1/return", headers=operator(settings)), 202
+        )
         assert answer["accepted"] == 1
 
 
@@ -138,7 +138,7 @@ async def test_only_catalog_and_operator_keys_write_the_catalog(
         await expect(await http.put(catalog, json=CATALOG, headers=web), 403)
         assert await _rows(settings, "SELECT * FROM ingest.catalog") == []
         written = await expect(
-            await http.put(catalog, json=CATALOG, headers=operator_header(settings)), 200
+            await http.put(catalog, json=CATALOG, headers=operator(settings)), 200
         )
         assert written == {"written": 1, "rejected": []}
         heater = [{"sku": "PB-1", "title": "Heater", "categories": ["electric_heater"]}]

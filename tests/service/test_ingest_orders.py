@@ -20,8 +20,9 @@ from shared import bus
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
+from tests.support.advisory import operator
 from tests.support.fixtures import running
-from tests.support.keys import channel_header, operator_header
+from tests.support.keys import channel_header
 from tests.support.shop import expect, order
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -98,7 +99,7 @@ async def _three_channels(
     grocery, mall, web = [await channel_header(settings, n) for n in ("grocery", "mall", "web")]
     async with running(build, settings, clock, settings.ingest_port) as ingest:
         catalog = [{"sku": "DIA-M", "title": "Diapers", "categories": ["baby_products"]}]
-        headers = operator_header(settings)
+        headers = operator(settings)
         await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=headers), 200)
         url = f"{ingest}/v1/orders"
         answer = await expect(

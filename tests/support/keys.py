@@ -19,8 +19,3 @@ async def channel_header(
     For a stack run as processes, pass `services.cli.stack_settings(env)`.
     """
     return bearer(await channel_cli.issue(settings, name, catalog=catalog))
-
-
-def operator_header(settings: Settings) -> dict[str, str]:
-    """The operator's Authorization header (it may write the catalog and any channel)."""
-    return bearer(settings.operator_key)
