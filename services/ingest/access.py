@@ -1,8 +1,8 @@
 """Who may write what to ingest: a channel its own orders, a catalog key the catalog.
 
-A key reads `ck_<id>_<secret>`: the id (8 characters) is public, named in listings and
-logs, so that failures can be counted per key without knowing it; only a SHA-256 hash of
-the whole key is stored. The operator key (`ANSHIN_OPERATOR_KEY`) may write anything:
+A key reads `ck_<id>_<secret>`: the id (8 characters) is public, shown in listings, so that
+failures can be counted per key without knowing it; only a SHA-256 hash of the whole key
+is stored. The operator key (`ANSHIN_OPERATOR_KEY`) may write anything:
 the catalog, and the orders and events of any channel, each record naming its own.
 """
 
@@ -46,12 +46,6 @@ def new_key() -> tuple[str, str]:
     """A fresh key and its public id; the key is shown once to its owner."""
     key_id = secrets.token_hex(ID_LENGTH // 2)
     return f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}", key_id
-
-
-def public_id(key: str) -> str:
-    """The public part of a key (`ck_<id>`), or "" where the key is not of that form."""
-    head = key[: len(PREFIX) + ID_LENGTH]
-    return head if key.startswith(PREFIX) and key[len(head) : len(head) + 1] == "_" else ""
 
 
 def hash_key(key: str) -> str:

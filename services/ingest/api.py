@@ -98,7 +98,10 @@ async def return_order(request: web.Request) -> web.Response:
 async def get_order(request: web.Request) -> web.Response:
     """For operators: the stored order, its lines' categories and how they were found."""
     if (await access.authenticate(request)).kind != "operator":
-        raise Forbidden("only operators may read stored orders")
+        raise Forbidden(
+            "only operators may read stored orders",
+            [field_error("Authorization", "the operator key is required")],
+        )
     found = await store.order_audit(
         request.app[POOL], _path_part(request, "channel"), _path_part(request, "order_id")
     )
