@@ -16,6 +16,7 @@ import msgspec
 import pytest
 
 from services.advisory.app import build
+from services.ingest.app import build as build_ingest
 from services.mailer.app import build as build_mailer
 from shared import throttle
 from shared.clock import Clock
@@ -23,7 +24,8 @@ from shared.config import Settings
 from tests.support.advisory import contract, new_agency, operator
 from tests.support.figures import record
 from tests.support.fixtures import client_from, running
-from tests.support.shop import power_bank_advisory
+from tests.support.keys import channel_header
+from tests.support.shop import order, power_bank_advisory
 
 PROXY, STRANGER = "127.0.0.2", "127.0.0.3"
 
@@ -262,3 +264,38 @@ async def test_the_mailers_operator_routes_are_throttled_too(
             assert reply.status == 404, "the operator from elsewhere: no such advisory"
         async with http.post(f"{base}/u/forged", headers=operator(settings)) as reply:
             assert reply.status == 404, "an unsubscribe link is no keyed route"
+
+
+async def test_ingest_throttles_guessed_channel_keys_and_lets_the_channel_in(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession, stranger: aiohttp.ClientSession
+) -> None:
+    async with running(build_ingest, settings, clock, settings.ingest_port) as base:
+        web = await channel_header(settings, "web")
+        url = f"{base}/v1/orders"
+        the_order = order("A-1", clock.now())
+        others = []
+        for _ in range(throttle.LIMIT + 5):  # random keys: others' failures
+            guess = {
+                "Authorization": f"Bearer ck_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+            }
+            async with http.post(url, json=the_order, headers=guess) as reply:
+                others.append(reply.status)
+        async with http.post(url, json=the_order, headers=web) as reply:
+            valid = reply.status
+        guesses = []
+        for _ in range(throttle.LIMIT + 5):  # guesses at the web channel's own secret
+            async with http.post(url, json=the_order, headers=guess_of(web)) as reply:
+                guesses.append(reply.status)
+        async with stranger.post(url, json=order("A-2", clock.now()), headers=web) as reply:
+            elsewhere = reply.status
+        async with http.get(f"{base}/v1/categories", headers=web) as reply:
+            public = reply.status
+        record(
+            "security: guessing a channel key at ingest",
+            inputs=len(others) + len(guesses),
+            leaks=guesses.count(202) + others.count(202),
+            note=f"{guesses.count(429)} x 429 to one key's guesser; the channel itself let in",
+        )
+        assert others == [401] * len(others) and valid == 202
+        assert guesses == [401] * throttle.LIMIT + [429] * 5
+        assert elsewhere == 202 and public == 200

@@ -5,7 +5,9 @@ agency name and whose product's title are attempts at HTML and script injection;
 with recognizable names, addresses and streets buy it. The other agency tries every
 operation on the first one's advisory (embargoed, published, withdrawn) and learns no more
 than about an advisory that does not exist. The mail and the pages carry the markup as
-text only. No log line and no metric names a shopper.
+text only. No log line and no metric names a shopper. Strangers, guessed keys and other
+channels' keys try to write to ingest: an order in a customer's name, a cancellation, the
+catalog; none gets through.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import msgspec
 import pytest
 
@@ -38,6 +41,7 @@ from tests.support.advisory import new_agency
 from tests.support.faults import CountingSink
 from tests.support.figures import record
 from tests.support.fixtures import client_from, running
+from tests.support.hostile import error_shape_problem
 from tests.support.stack import SERVICES, LaunchedStack, create_agency, fresh_database, launch_env
 from tests.support.watch import metrics_texts, personal_data
 
@@ -171,10 +175,11 @@ async def test_agencies_are_isolated_and_learn_nothing(secured: Secured) -> None
     async with aiohttp.ClientSession() as http:
         ingest = s.stack.url("ingest")
         catalog = [{"sku": "SEC-1", "title": PRODUCT, "categories": ["electric_heater"]}]
-        async with http.put(f"{ingest}/v1/catalog", json=catalog) as reply:
+        async with http.put(f"{ingest}/v1/catalog", json=catalog,
+                            headers=s.operator) as reply:  # fmt: skip
             assert reply.status == 200
         lines = "\n".join(json.dumps(_shopper(i, "SEC-1")) for i in range(SHOPPERS))
-        ndjson = {"Content-Type": "application/x-ndjson"}
+        ndjson = {"Content-Type": "application/x-ndjson"} | await s.stack.channel("web")
         async with http.post(f"{ingest}/v1/orders", data=lines.encode(), headers=ndjson) as reply:
             assert (await reply.json())["accepted"] == SHOPPERS
         embargo = datetime.now(UTC) + timedelta(seconds=5)
@@ -402,3 +407,69 @@ async def test_only_a_trusted_proxy_makes_the_portal_cookie_secure(
         note="the portal cookie's Secure flag only on a trusted proxy's word",
     )
     assert wrong == []
+
+
+async def _ingest_state(s: Secured) -> list[Any]:
+    """What an attack on ingest could change: customers, order events, the catalog."""
+    conn = await asyncpg.connect(s.stack.env["DATABASE_URL"])
+    try:
+        return [
+            [tuple(r) for r in await conn.fetch(sql)]
+            for sql in (
+                "SELECT * FROM ingest.customers ORDER BY customer_id",
+                "SELECT channel, order_id FROM ingest.orders ORDER BY 1, 2",
+                "SELECT channel, order_id, event FROM ingest.order_events ORDER BY 1, 2, 3",
+                "SELECT sku, categories FROM ingest.catalog ORDER BY sku",
+            )
+        ]
+    finally:
+        await conn.close()
+
+
+async def test_ingest_takes_writes_only_with_the_right_key(secured: Secured) -> None:
+    """A stranger, a guessed key, an agency's key and another channel's key try to write."""
+    s, ingest = secured, secured.stack.url("ingest")
+    web, grocery = await s.stack.channel("web"), await s.stack.channel("grocery")
+    victim = _shopper(900, "SEC-9") | {"order_id": "V-1"}
+    stranger = {**victim, "order_id": "EVIL-1",
+                "placed_at": datetime.now(UTC).isoformat(),
+                "customer": {**victim["customer"], "email": "stranger@evil.example"}}  # fmt: skip
+    catalog = [{"sku": "SEC-9", "title": "Heater", "categories": ["electric_heater"]}]
+    rewritten = [{"sku": "SEC-9", "title": "Heater", "categories": ["honey"]}]
+    cancel = {"event": "cancelled", "channel": "web", "order_id": "V-1"}
+    own = {k: v for k, v in _shopper(901, "SEC-9").items() if k != "channel"}  # grocery's
+    async with aiohttp.ClientSession() as http:
+        async with http.put(f"{ingest}/v1/catalog", json=catalog, headers=s.operator) as reply:
+            assert reply.status == 200
+        async with http.post(f"{ingest}/v1/orders", json=victim, headers=web) as reply:
+            assert reply.status == 202 and (await reply.json())["accepted"] == 1
+        before = await _ingest_state(s)
+        guessed = {"Authorization": "Bearer ck_" + "0" * 8 + "_" + "A" * 43}
+        strangers = [{}, guessed, s.theirs]  # no key, a guessed one, an agency's
+        attempts = [
+            *[("POST", "/v1/orders", stranger, k) for k in strangers],
+            ("POST", "/v1/orders", stranger, grocery),  # it names channel web
+            ("POST", "/v1/orders", [own, stranger], grocery),  # refused whole: `own` too
+            ("POST", "/v1/orders", [cancel], grocery),
+            *[("POST", f"/v1/orders/web/V-1/{e}", None, k)
+              for e in ("cancel", "return") for k in [*strangers, grocery]],
+            *[("PUT", "/v1/catalog", rewritten, k) for k in [*strangers, grocery, web]],
+        ]  # fmt: skip
+        got_through, shapes, statuses = [], [], set()
+        for method, path, body, headers in attempts:
+            async with http.request(method, ingest + path, json=body, headers=headers) as reply:
+                statuses.add(reply.status)
+                if reply.status < 400:
+                    got_through.append(f"{method} {path}: {reply.status}")
+                if shape := error_shape_problem(reply.status, reply.content_type,
+                                                await reply.read()):  # fmt: skip
+                    shapes.append(f"{method} {path}: {shape}")
+        changed = await _ingest_state(s) != before
+    record("security: writes to ingest without the right key", inputs=len(attempts),
+           leaks=len(got_through) + changed,
+           note=f"strangers, guessed and agency keys, another channel's key; answers "
+                f"{sorted(statuses)}")  # fmt: skip
+    assert got_through == []
+    assert not changed, "an attempt changed a customer, an order or the catalog"
+    assert shapes == [], "every refusal is a JSON error naming the problem"
+    assert statuses == {401, 403}

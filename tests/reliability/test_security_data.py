@@ -24,6 +24,7 @@ from shared.config import Settings
 from tests.support.advisory import new_agency
 from tests.support.figures import record
 from tests.support.fixtures import run_services, running
+from tests.support.keys import channel_header
 from tests.support.mailer import advisory, customers, deliveries, eventually, nats, publish_contact
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
@@ -81,10 +82,12 @@ async def test_hostile_names_never_add_a_header_and_the_bus_stays_coarse_and_for
         urls = await run_services(stack, settings, clock, "ingest", "advisory", "matcher", "mailer")
         ingest, advisory_url = urls["ingest"], urls["advisory"]
         catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+        catalog_key = await channel_header(settings, "shop-catalog", catalog=True)
+        web = await channel_header(settings, "web")
+        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=catalog_key), 200)
         placed_at = clock.now() - timedelta(days=1)
         batch = [_shopper(n, placed_at) for n in range(shoppers)]
-        answer = await expect(await http.post(f"{ingest}/v1/orders", json=batch), 202)
+        answer = await expect(await http.post(f"{ingest}/v1/orders", json=batch, headers=web), 202)
         assert answer["accepted"] == shoppers, answer
         agency = await new_agency(settings, "Consumer Safety Institute")
         advice = power_bank_advisory(clock.now() + timedelta(seconds=30))

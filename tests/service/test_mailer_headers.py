@@ -15,6 +15,7 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.support.advisory import new_agency
 from tests.support.fixtures import run_services, running
+from tests.support.keys import channel_header
 from tests.support.mailer import advisory, deliveries, eventually, nats, publish_contact
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
@@ -77,10 +78,12 @@ async def test_a_hostile_name_given_to_ingest_reaches_the_mailbox_as_a_name(
         urls = await run_services(stack, settings, clock, "ingest", "advisory", "matcher", "mailer")
         ingest, advisory_url = urls["ingest"], urls["advisory"]
         catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+        catalog_key = await channel_header(settings, "shop-catalog", catalog=True)
+        web = await channel_header(settings, "web")
+        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=catalog_key), 200)
         the_order = order("A-1", clock.now() - timedelta(days=1))
         the_order["customer"]["name"] = HOSTILE
-        await expect(await http.post(f"{ingest}/v1/orders", json=the_order), 202)
+        await expect(await http.post(f"{ingest}/v1/orders", json=the_order, headers=web), 202)
         agency = await new_agency(settings, "Consumer Safety Institute")
         advice = power_bank_advisory(clock.now() + timedelta(seconds=30))
         await expect(
