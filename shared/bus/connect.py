@@ -18,6 +18,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, ServiceUnavailableError
 
+from shared.bus import size
 from shared.bus.topology import CONSUMERS, STREAMS
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 async def connect(url: str, name: str) -> Client:
     """Connect to NATS (`url` may list several servers, comma-separated), retrying for ever."""
-    return await nats.connect(
+    nc = await nats.connect(
         servers=[server.strip() for server in url.split(",") if server.strip()],
         name=name,
         max_reconnect_attempts=-1,
@@ -33,6 +34,8 @@ async def connect(url: str, name: str) -> Client:
         connect_timeout=2,
         allow_reconnect=True,
     )
+    size.heard(nc)
+    return nc
 
 
 def _stream_config(spec_name: str, replicas: int) -> StreamConfig:

@@ -41,6 +41,9 @@ class Subjects:
 
 
 DEAD_LETTER_SUBJECT = "dead.{consumer}"
+# A notice of an outbox row that the bus refused (too large): its id, subject, size and the
+# reason, never its payload, which stays in the service's table `outbox_dead`.
+OUTBOX_DEAD_SUBJECT = "dead.outbox.{schema}"
 
 
 class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):

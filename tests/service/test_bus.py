@@ -126,3 +126,14 @@ async def test_the_customers_stream_holds_an_address_only_until_the_mailer_has_i
                 await asyncio.sleep(0.05)
     finally:
         await consumer.stop()
+
+
+async def test_a_thousand_publish_many_calls_leave_no_subscription_behind(nc: Client) -> None:
+    # Each JetStream context that publishes asynchronously subscribes to an inbox of its own
+    # for its acks, and that subscription lasts as long as the connection.
+    items = [(Subjects.customer_upserted("c-1"), m.encode(_customer(1)), "customer:c-1:leak")]
+    await bus.publish_many(nc, items)
+    before = len(nc._subs)
+    for _ in range(1000):
+        await bus.publish_many(nc, items)
+    assert len(nc._subs) == before
