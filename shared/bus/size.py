@@ -49,8 +49,8 @@ def split(
     most: int,
     limit: int = 0,
 ) -> list[tuple[Sequence[T], bytes]]:
-    """The items in messages: (items, encoded) of at most `most` items each, every one split
-    again while its encoding is over `limit` bytes (half of max_payload by default).
+    """The items in messages: (items, encoded) of at most `most` items each, every one halved
+    while its encoding is over `limit` bytes (half of max_payload by default).
 
     An item too large even alone stays alone: the outbox relay sets it aside, the others go.
     """
@@ -71,7 +71,8 @@ def _fit(
     if len(payload) <= limit or len(items) == 1:
         found.append((items, payload))
         return
-    # As many parts as the size asks for, so most batches are encoded twice at most.
-    parts = min(len(items), max(2, -(-len(payload) // limit)))
-    for k in range(parts):
-        _fit(items[k * len(items) // parts : (k + 1) * len(items) // parts], encode, limit, found)
+    # Halves, not as many parts as the size asks for: one item far larger than the rest
+    # would have cut all the others into messages of one.
+    half = len(items) // 2
+    _fit(items[:half], encode, limit, found)
+    _fit(items[half:], encode, limit, found)
