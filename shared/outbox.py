@@ -30,7 +30,7 @@ from shared.db import Conn
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 from shared.messages import Message, encode
-from shared.metrics import OUTBOX_OLDEST, OUTBOX_PUBLISHED
+from shared.metrics import OUTBOX_DEAD, OUTBOX_OLDEST, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,9 @@ class OutboxRelay:
         self._listener: PoolConnectionProxy[asyncpg.Record] | None = None
         # Dead rows whose notice may not be on the bus yet: at start, those of a crash.
         self._unnoticed = True
+        # Each series from 0, so that the first event set aside is an increase to alert on.
+        OUTBOX_DEAD.labels(schema)
+        OUTBOX_PUBLISHED.labels(schema)
 
     async def start(self) -> None:
         """Listen for new events and start relaying."""
