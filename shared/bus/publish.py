@@ -10,15 +10,11 @@ from nats.aio.client import Client
 from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
 
+from shared.bus.acks import acks
 from shared.bus.size import wire_size
 from shared.messages import Message, encode
 
 _CONTEXT = "_anshin_jetstream"
-# Acks outstanding on the connection's one context, every caller together. nats-py keeps
-# the future of a message that failed to go out (the connection closing, its buffer full)
-# for good, with its slot: the bound must be one that such leftovers never exhaust. Each
-# publish_many still waits for its acks every `window` messages.
-_MAX_PENDING = 1 << 20
 
 
 class PayloadTooLarge(Exception):
@@ -31,16 +27,10 @@ def msg_id_header(msg_id: str) -> dict[str, str]:
 
 
 def jetstream(nc: Client) -> JetStreamContext:
-    """The connection's one JetStream context.
-
-    A context that publishes asynchronously subscribes to an inbox of its own for the acks,
-    and that subscription lasts as long as the connection: one context per call left one
-    more subscription behind each time. Kept on the connection, it goes with it.
-    """
+    """The connection's one JetStream context, made at first use; it goes with the connection."""
     js: JetStreamContext | None = nc.__dict__.get(_CONTEXT)
     if js is None:
-        js = nc.jetstream(publish_async_max_pending=_MAX_PENDING)
-        nc.__dict__[_CONTEXT] = js
+        js = nc.__dict__[_CONTEXT] = nc.jetstream()
     return js
 
 
@@ -80,7 +70,7 @@ async def publish_each(
     An item larger than the server's max_payload is never sent (PayloadTooLarge): the server
     would close the connection, and every other message on it would fail too.
     """
-    js = jetstream(nc)
+    sender = acks(nc)
     outcomes: list[Exception | None] = []
     pending: list[tuple[int, asyncio.Future[PubAck]]] = []
     try:
@@ -91,7 +81,7 @@ async def publish_each(
                 why = f"over max_payload {nc.max_payload}: {size} bytes with its headers"
                 outcomes.append(PayloadTooLarge(why))
                 continue
-            future = await js.publish_async(subject, payload, headers=headers)
+            future = await sender.publish(subject, payload, headers)
             outcomes.append(None)
             pending.append((len(outcomes) - 1, future))
             if len(pending) >= window:
@@ -101,8 +91,7 @@ async def publish_each(
             await _acks(pending, outcomes, timeout)
     finally:
         for _, future in pending:
-            # Cancelled, the context forgets it: a lost ack, or a caller that stopped
-            # waiting, must not stay in its table for the connection's life.
+            # A lost ack, or a caller that stopped waiting, leaves nothing behind.
             future.cancel()
     return outcomes
 

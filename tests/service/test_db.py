@@ -9,6 +9,7 @@ from nats.aio.client import Client
 
 from shared import bus, db
 from shared import messages as m
+from shared import outbox_dead as dead
 from shared.bus import Subjects
 from shared.outbox import OutboxRelay, enqueue, install_outbox
 
@@ -277,6 +278,38 @@ async def test_the_age_of_the_oldest_unpublished_row_is_measured(
         assert await relay.relay_once() == 1
         await relay.measure()
         assert _sample("ingest", "anshin_outbox_oldest_seconds") == 0
+    finally:
+        await nc.drain()
+        await pool.close()
+
+
+async def test_a_row_jetstream_refuses_again_and_again_is_set_aside(
+    database_url: str, nats_url: str
+) -> None:
+    pool = await _outbox_pool(database_url)
+    nc = await bus.connect(nats_url, "test")
+    await bus.declare(nc)
+    js = nc.jetstream()
+    config = (await js.stream_info("ORDERS")).config
+    config.max_msg_size = 1000  # a stream that takes less than the server would
+    await js.update_stream(config)
+    relay = OutboxRelay(pool, nc, "ingest")
+    try:
+        await _insert_rows(pool, [(Subjects.ORDERS_PLACED, "order:web:long:placed", b"z" * 2000)])
+        for n in range(1, dead.MAX_REFUSALS):
+            await _enqueue_customer(pool, f"c-{n}")
+            assert await relay.relay_once() == 1  # the others go on meanwhile
+            assert (
+                await pool.fetchval("SELECT refusals FROM outbox WHERE payload = $1", b"z" * 2000)
+                == n
+            )
+        await _enqueue_customer(pool, "c-last")
+        assert await relay.relay_once() == 1
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+            reason = await conn.fetchval("SELECT reason FROM outbox_dead")
+        assert reason.startswith(f"refused {dead.MAX_REFUSALS} times by JetStream"), reason
+        assert await _stored(nc) == dead.MAX_REFUSALS
     finally:
         await nc.drain()
         await pool.close()
