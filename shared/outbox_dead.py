@@ -24,8 +24,8 @@ from shared.metrics import OUTBOX_DEAD
 
 log = logging.getLogger(__name__)
 
-# JetStream's own refusals of one row while the rows beside it went through: a row refused
-# this many times is set aside (over a stream's size limit, say).
+# JetStream's own refusals of a row (a 4xx answer: over a stream's size limit, say): a row
+# refused this many times is set aside. Outages (timeouts, 503) are never counted.
 MAX_REFUSALS = 5
 # Headers of a dead letter, as the consumers write them (services/advisory/deadletters.py).
 REASON, SUBJECT, CONSUMER, SIZE = (
