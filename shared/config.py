@@ -12,6 +12,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     nats_url: str = "nats://127.0.0.1:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/anshin"
+    # This process's NATS user (a role of shared/bus/topology.py) and its password; empty:
+    # no credentials, for a server without authorization (the tests' own)
+    nats_user: str = ""
+    nats_password: str = ""
+    # advisory: the password of the NATS user `operator`, for the console's bus views
+    nats_operator_password: str = ""
     operator_key: str = ""
     secret_key: str = "dev-secret-change-me"
     mailer_public_url: str = "http://127.0.0.1:8084"

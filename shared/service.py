@@ -57,13 +57,23 @@ def database(
 def nats_connection(
     name: str,
 ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
-    """A cleanup context: the NATS connection with every stream declared; drained at the end."""
+    """A cleanup context: the NATS connection, its streams and consumers declared; drained
+    at the end.
+
+    As a NATS user (ANSHIN_NATS_USER, a role) the service declares what that role may; on a
+    server without users (the tests' own), the whole topology.
+    """
 
     @contextlib.asynccontextmanager
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        nc = await bus.connect(settings.nats_url, name)
-        await bus.declare(nc, replicas=settings.stream_replicas, max_deliver=settings.max_deliver)
+        nc = await bus.connect_as(settings, name)
+        await bus.declare(
+            nc,
+            role=settings.nats_user,
+            replicas=settings.stream_replicas,
+            max_deliver=settings.max_deliver,
+        )
         app[NATS] = nc
         yield
         with contextlib.suppress(Exception):

@@ -7,6 +7,7 @@ from aiohttp import web
 from services.advisory import (
     api,
     console,
+    console_bus,
     console_pages,
     events,
     notices,
@@ -31,6 +32,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     throttle.install(app)  # key guessing: 429 after too many refused keys from one address
     app.cleanup_ctx.append(database(SCHEMA, "services.advisory", outbox=True))
     app.cleanup_ctx.append(nats_connection("advisory"))
+    app.cleanup_ctx.append(console_bus.operator_connection)
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
     for module in (api, owner, events, notices, pages, console, console_pages, portal, openapi):
