@@ -170,11 +170,18 @@ def main(
     name: str,
     build: Callable[[Settings], web.Application],
     port: Callable[[Settings], int],
+    secrets: tuple[str, ...] = (),
 ) -> None:
-    """Load settings, set up logs and serve a service until it is told to stop."""
+    """Load settings, set up logs and serve a service until it is told to stop.
+
+    In production (ANSHIN_ENV) a service that would run with a development secret among the
+    `secrets` it reads, or without its NATS credentials, exits at once with one line.
+    """
     from shared import config, logs
 
     settings = config.load()
+    if problems := config.refusals(settings, secrets):
+        raise SystemExit(f"{name}: refusing to start in production: {'; '.join(problems)}")
     logs.setup(name, settings.log_level)
     for warning in config.warnings(settings):
         log.warning(warning)
