@@ -118,8 +118,8 @@ def authorization(passwords: Mapping[str, str] | None = None) -> str:
     (`$NATS_INGEST_PASSWORD`, ...), which is what the deployment files use.
     """
     lines = [
-        "# Generated from shared/bus/topology.py by `python -m deploy.nats_auth`: do not edit.",
-        "# One NATS user per role, allowed exactly its own subjects (shared/bus/permissions.py).",
+        "# The NATS users of Anshin, one per role, each allowed exactly its own subjects:",
+        "# generated from shared/bus/topology.py by shared/bus/permissions.py; do not edit.",
         "authorization {",
         "  users = [",
     ]
