@@ -8,7 +8,6 @@ names what is missing; given everything it reads, it starts and becomes ready.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -18,46 +17,24 @@ import pytest
 from deploy.local import secured_nats
 from deploy.servers import free_port
 from tests.support.launcher import Ran
+from tests.support.production import production_env, refused, start
 
 SERVICES = ("ingest", "advisory", "matcher", "mailer")
 
 
-def production_env(**settings: str) -> dict[str, str]:
-    """A manifest's environment: production, nothing of the caller's ANSHIN_* settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSHIN_", "NATS_URL"))}
-    env.pop("DATABASE_URL", None)
-    # Nothing listens here: a service that got past the check would wait for ever.
-    env.update(ANSHIN_ENV="production", NATS_URL=f"nats://127.0.0.1:{free_port()}")
-    env.update(settings)
-    return env
-
-
-async def start(service: str, env: dict[str, str], timeout: float = 30) -> Ran:
-    """Run `python -m services.<service>` until it exits; fail if it is still running."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        f"services.{service}",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+async def started(service: str, env: dict[str, str]) -> Ran:
+    """The service's exit; the test fails if it went on running."""
+    ran = await start(service, env)
+    if ran is None:
         pytest.fail(f"{service} started in production with development settings")
-    assert process.returncode is not None
-    return Ran(process.returncode, out.decode(), err.decode())
+    return ran
 
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_a_service_with_development_secrets_refuses_to_start(service: str) -> None:
-    ran = await start(service, production_env())
-    assert ran.code != 0
+    ran = await started(service, production_env())
+    assert refused(ran, service), ran.err
     [line] = ran.err.splitlines()
-    assert line.startswith(f"{service}: refusing to start in production: ")
     assert "ANSHIN_NATS_USER or ANSHIN_NATS_PASSWORD is empty" in line
     if service != "matcher":  # the matcher reads neither secret
         assert "ANSHIN_SECRET_KEY is the development default" in line
@@ -71,7 +48,7 @@ async def test_the_default_secret_alone_is_refused() -> None:
         ANSHIN_NATS_PASSWORD="pw",
         ANSHIN_SECRET_KEY="dev-secret-change-me",
     )
-    ran = await start("ingest", env)
+    ran = await started("ingest", env)
     assert ran.code != 0
     assert ran.err.strip() == (
         "ingest: refusing to start in production: ANSHIN_SECRET_KEY is the development default"
