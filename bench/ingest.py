@@ -24,6 +24,7 @@ import msgspec
 
 from bench.cpu import Span
 from deploy.servers import free_port
+from services import channel_cli
 from services.ingest import backfill, formats
 from services.ingest.cli import _pool
 from services.ingest.intake import email_secret
@@ -153,10 +154,11 @@ async def over_http(settings: Settings, nc: Any) -> tuple[float, float, dict[str
     """Post N orders as NDJSON batches to a running ingest: answered/s, on-bus/s, CPU."""
     bodies = [_ndjson(orders("http", N, 1)[i : i + BATCH]) for i in range(0, N, BATCH)]
     port = free_port()
+    key = await channel_cli.issue(settings, "web")  # a channel posts with its own key
     process = await asyncio.to_thread(_start_ingest, settings, port)
     try:
         before = await _stored(nc)
-        headers = {"Content-Type": "application/x-ndjson"}
+        headers = {"Content-Type": "application/x-ndjson", "Authorization": f"Bearer {key}"}
         async with aiohttp.ClientSession() as http:
             url = f"http://127.0.0.1:{port}/v1/orders"
             slots = asyncio.Semaphore(CONCURRENT)

@@ -15,7 +15,7 @@ N = 20_000
 def _events(prefix: str) -> list[tuple[str, str, bytes]]:
     return [
         (
-            Subjects.CUSTOMERS_UPSERTED,
+            Subjects.customer_upserted(f"c-{n}"),
             f"{prefix}:{n}",
             m.encode(m.CustomerUpserted(customer_id=f"c-{n}", email=f"{n}@example.org")),
         )

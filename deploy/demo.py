@@ -3,9 +3,10 @@
 
 Start the stack with `make up` first; the demo finds it as the CLI does (ports, data
 directory, operator key). Everything goes through the services' own interfaces: the catalog
-on PUT /v1/catalog, orders as NDJSON batches on POST /v1/orders, advisories and the quake on
-the advisory API with the operator key. A second run adds nothing: the orders are
-duplicates, the advisories are found by their source URL, the quake by its USGS id.
+on PUT /v1/catalog with the operator key, each channel's orders as NDJSON batches on
+POST /v1/orders with that channel's own key, advisories and the quake on the advisory API
+with the operator key. A second run adds nothing: the orders are duplicates, the
+advisories are found by their source URL, the quake by its USGS id.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import msgspec
 
 from deploy import demo_advice, demo_shop
 from deploy.demo_stack import Stack, settle
+from services import channel_cli
 from services.advisory import cli as advisory_cli
 from services.cli import describe, stack_settings
 from shared.errors import AnshinError, Conflict
@@ -49,26 +51,46 @@ async def load_shop(stack: Stack, people: int, batch: int) -> None:
         f" {len(orders):,} orders on web, app and grocery since {first:%Y-%m-%d}"
     )
     totals: Counter[str] = Counter()
-    for fmt, render in (("canonical", demo_shop.canonical), ("grocery", demo_shop.grocery)):
-        records = [render(o) for o in orders if (o.channel == "grocery") == (fmt == "grocery")]
+    for channel in demo_shop.CHANNELS:
+        grocery = channel == "grocery"
+        fmt, render = (
+            ("grocery", demo_shop.grocery) if grocery else ("canonical", demo_shop.canonical)
+        )
+        headers = NDJSON | {"Authorization": f"Bearer {await channel_key(stack, channel)}"}
+        records = [render(o) for o in orders if o.channel == channel]
         for start in range(0, len(records), batch):
             answer = await stack.call(
                 "POST",
                 f"{ingest}/v1/orders?format={fmt}",
                 ok=(202,),
                 data=_ndjson(records[start : start + batch]),
-                headers=NDJSON,
+                headers=headers,
             )
             totals.update(accepted=answer["accepted"], duplicates=answer["duplicates"])
             totals.update(rejected=len(answer["rejected"]))
             for rejection in answer["rejected"][:3]:
-                print(f"  rejected ({fmt}, batch from {start}): {rejection}", file=sys.stderr)
+                print(f"  rejected ({channel}, batch from {start}): {rejection}", file=sys.stderr)
     print(
         f"  ingest: {totals['accepted']:,} accepted, {totals['duplicates']:,} duplicates,"
         f" {totals['rejected']:,} rejected (NDJSON batches of {batch})"
     )
     if totals["rejected"]:
         raise AnshinError("ingest rejected orders of the demo shop: see above")
+
+
+async def channel_key(stack: Stack, name: str) -> str:
+    """A key of the demo's channel: made on the first run, a new one on the next.
+
+    Only a hash of a key is kept, so a later run cannot find the earlier key: it gives the
+    channel a new one, and the earlier one stops working.
+    """
+    try:
+        key = await channel_cli.issue(stack.settings, name)
+        print(f"  channel {name}: created; its key, shown once: {key}")
+    except Conflict:
+        key, _ = await channel_cli.reissue(stack.settings, name)
+        print(f"  channel {name}: a new key, shown once (the earlier one no longer works): {key}")
+    return key
 
 
 async def agency(stack: Stack, name: str) -> str:

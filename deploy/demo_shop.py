@@ -63,6 +63,7 @@ CATALOG = [
 ]  # fmt: skip
 BY_SKU = {p.sku: p for p in CATALOG}
 GROCERY = {"HNY-500", "RICE-5KG"}  # what Japanese customers buy on the grocery channel
+CHANNELS = ("web", "app", "grocery")  # each posts its own orders with its own key
 PERSONAS = ("general", "family", "senior")
 YEARS = 11
 

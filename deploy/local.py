@@ -224,6 +224,7 @@ def summary(settings: Settings, env: dict[str, str], stack: Stack) -> str:
         ),
         f"  logs:         {stack.logs}",
         "Create an agency: .venv/bin/anshin agency create 'Consumer Safety Institute'",
+        "Create a sales channel and its key: .venv/bin/anshin channel create web",
         "Stop with Ctrl-C or `make down`.",
     ]
     return "\n".join(lines)

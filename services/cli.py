@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 import nats.errors
 
-from services import migrate_cli
+from services import channel_cli, migrate_cli
 from services.advisory import cli as advisory_cli
 from services.advisory import cli_dead
 from services.ingest import cli as ingest_cli
@@ -37,7 +37,9 @@ def parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     root = argparse.ArgumentParser(
         prog="anshin",
-        description="Operate Anshin: agencies, catalog and orders, disasters, advisory reach.",
+        description=(
+            "Operate Anshin: agencies, channels, catalog and orders, disasters, advisory reach."
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -45,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     advisory_cli.register(commands)
     cli_dead.register(commands)
     ingest_cli.register(commands)
+    channel_cli.register(commands)
     migrate_cli.register(commands)
     return root
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterable
 from typing import Literal
@@ -59,6 +60,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     quake_radius_km: float = 30.0
     # advisory: weaker USGS quakes are heard but declare no disaster
     quake_min_magnitude: float = 5.0
+    # Reverse proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty: none, a request's client is its peer.
+    trusted_proxies: str = ""
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix
@@ -80,9 +84,30 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         if value is not None and value != "":
             raw[field] = value
     try:
-        return msgspec.convert(raw, Settings, strict=False)
-    except msgspec.ValidationError as exc:
+        settings = msgspec.convert(raw, Settings, strict=False)
+        proxy_networks(settings.trusted_proxies)
+    except (msgspec.ValidationError, ValueError) as exc:
         raise SystemExit(f"invalid setting: {exc}") from exc
+    return settings
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxy_networks(text: str) -> list[Network]:
+    """`10.0.0.7, 10.1.0.0/16` as networks (an address alone is one host); a bad entry raises
+    ValueError naming the setting and the entry."""
+    networks = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry))
+        except ValueError as exc:
+            raise ValueError(
+                f"{env_name('trusted_proxies')}: {entry!r} is not an address or network ({exc})"
+            ) from None
+    return networks
 
 
 # Settings that hold a secret: never written into a manifest, only referenced.

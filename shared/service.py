@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import uvloop
 from aiohttp import web
 
-from shared import bus, db
+from shared import bus, db, forwarded
 from shared.clock import Clock, from_settings
 from shared.config import Settings
 from shared.http import NATS, POOL, add_ops_routes, error_middleware
@@ -29,8 +29,10 @@ CLOCK = web.AppKey("clock", Clock)
 
 
 def base_app(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """An application with JSON errors, ops routes, settings and the clock."""
+    """An application with JSON errors, the client behind trusted proxies, ops routes,
+    settings and the clock."""
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    forwarded.install(app, settings.trusted_proxies)
     app[SETTINGS] = settings
     app[CLOCK] = clock or from_settings(settings.clock_file)
     add_ops_routes(app)

@@ -15,9 +15,9 @@ from services.advisory import (
     owner,
     pages,
     portal,
-    throttle,
 )
 from services.advisory.embargo import embargo_keeper
+from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
 from shared.service import base_app, database, nats_connection, outbox_relay
@@ -31,7 +31,10 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The advisory application with its pool, NATS, outbox relay and embargo keeper."""
     app = base_app(settings, clock)
     app[notices.CATALOG_CACHE] = {}
-    throttle.install(app)  # key guessing: 429 after too many refused keys from one address
+    # Key guessing: 429 after too many refused tries of one key from one client; the
+    # portal's sign-in takes the key in its form's field `key`.
+    login = {("POST", "/portal/login"): "key"}
+    throttle.install(app, public=openapi.unsecured(), key_forms=login)
     app.cleanup_ctx.append(database(SCHEMA, "services.advisory", outbox=True))
     app.cleanup_ctx.append(nats_connection("advisory"))
     app.cleanup_ctx.append(console_bus.operator_connection)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +15,7 @@ from services.advisory.console_web import checked_form, csrf_token, html, refuse
 from shared.errors import AnshinError
 from shared.http import POOL
 from shared.service import CLOCK, SETTINGS
+from shared.throttle import given_key
 
 routes = web.RouteTableDef()
 
@@ -26,19 +25,6 @@ CHALLENGE = {"WWW-Authenticate": 'Basic realm="Anshin console", charset="UTF-8"'
 STATES = ("embargoed", "published", "withdrawn")
 
 Page = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
-
-
-def given_key(header: str) -> str:
-    """The key in `Authorization: Bearer KEY` or `Basic base64(user:KEY)`; empty if none."""
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip()
-    if scheme.lower() == "basic":
-        try:
-            return base64.b64decode(value.strip(), validate=True).decode().partition(":")[2]
-        except (binascii.Error, UnicodeDecodeError):
-            return ""
-    return ""
 
 
 def operators_only(page: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

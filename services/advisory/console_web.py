@@ -35,9 +35,9 @@ def html(request: web.Request, template: str, status: int = 200, **context: Any)
 
 
 def csrf_token(request: web.Request, session: str) -> str:
-    """The form token of a session (an agency's or the operators' key): HMAC of its hash.
-
-    Stateless: it changes with the key, and another site can neither read nor guess it.
+    """The form token of a session (a portal session's id, or the operators' key): the HMAC
+    of its hash. Stateless: it changes with the session, and another site can neither read
+    nor guess it.
     """
     secret = request.app[SETTINGS].secret_key.encode()
     digest = hashlib.sha256(session.encode()).hexdigest()

@@ -13,6 +13,7 @@ from shared import categories
 from shared.errors import Invalid, field_error
 from shared.messages import AdvisoryRule
 from shared.messages.advisories import Kind
+from shared.text import control_in
 
 # Text lengths are checked in validate(), which can name the language; the request size
 # limit bounds them meanwhile.
@@ -154,6 +155,10 @@ def _text_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:
         for lang, text in texts.items():
             if not text.strip():
                 problems.append(field_error(f"{name}.{lang}", "must not be empty"))
+            elif name == "title" and (found := control_in(text)):
+                # A title is the mail's Subject: a line break there would start a header.
+                why = f"must be one line without control characters ({found})"
+                problems.append(field_error(f"{name}.{lang}", why))
             elif len(text) > MAX_TEXT[name]:
                 limit = MAX_TEXT[name]
                 problems.append(field_error(f"{name}.{lang}", f"longer than {limit} characters"))

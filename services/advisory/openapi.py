@@ -29,7 +29,7 @@ _WHY = {
     410: "Withdrawn",
     413: "Body too large",
     415: "Unsupported content type",
-    429: "Too many failed authentications from this address; see Retry-After",
+    429: "Too many failed authentications of this key from this client; see Retry-After",
     503: "The service asked did not answer",
 }
 
@@ -110,6 +110,11 @@ OPS = [
 ]  # fmt: skip
 
 
+def unsecured() -> set[tuple[str, str]]:
+    """The routes that take no key, as (method, path): the key throttle leaves them alone."""
+    return {(op.method.upper(), op.path) for op in OPS if not op.secured}
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the advisory service."""
     types = [t for op in OPS for t in (*op.answers.values(), *op.body.values())]
@@ -159,7 +164,7 @@ def _operation(op: Op, lookup: dict[int, dict[str, Any]]) -> dict[str, Any]:
         result["requestBody"] = {"required": True, "content": content}
     if op.secured:
         result["security"] = [{"key": []}]
-        # services/advisory/throttle.py answers any request with credentials this way
+        # shared/throttle.py answers any request with credentials this way
         error = {"application/json": {"schema": lookup[id(s.ErrorOut)]}}
         result["responses"]["429"] = {"description": _WHY[429], "content": error}
     return result

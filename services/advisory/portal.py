@@ -1,17 +1,21 @@
 """/portal: agencies sign in with their key, submit advisories, preview them, see their reach.
 
-The key lives in an HttpOnly, SameSite=Strict cookie scoped to /portal; every form also
-carries a token derived from it (console_web.csrf_token), and a cross-site Origin is refused.
+Signing in opens a server-side session (`store_sessions`): the cookie holds only its random
+id (HttpOnly, SameSite=Strict, scoped to /portal), never the key, so a stolen cookie is not
+a stolen key and signing out ends it. Every form carries a token derived from the session
+id (console_web.csrf_token), and a cross-site Origin is refused.
 """
 
 from __future__ import annotations
 
 import hmac
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
-from services.advisory import store, store_console
+from services.advisory import store, store_sessions
 from services.advisory.auth import hash_key
 from services.advisory.console_web import checked_form, csrf_token, html, refused, same_origin
 from services.advisory.portal_form import CATEGORY_NAMES, KINDS, LABELS, LANGS, as_advisory
@@ -26,27 +30,26 @@ SESSION_SECONDS = 8 * 3600
 
 
 class Session:
-    """A signed-in agency: its key (for the form token), id and name."""
+    """A signed-in agency: the session's id (for the form token), the agency's id and name."""
 
-    def __init__(self, key: str, agency_id: str, name: str) -> None:
-        self.key, self.agency_id, self.name = key, agency_id, name
+    def __init__(self, sid: str, agency_id: str, name: str) -> None:
+        self.sid, self.agency_id, self.name = sid, agency_id, name
 
 
 async def session(request: web.Request) -> Session | None:
-    """The agency whose key is in the cookie, or None."""
-    key = request.cookies.get(COOKIE, "")
-    if not key:
+    """The agency of the live session named by the cookie, or None."""
+    sid = request.cookies.get(COOKIE, "")
+    if not sid:
         return None
-    found = await store.agency_by_key_hash(request.app[POOL], hash_key(key))
-    if found is None:
-        return None
-    return Session(key, found, await store_console.agency_name(request.app[POOL], found))
+    now = request.app[CLOCK].now()
+    found = await store_sessions.session_agency(request.app[POOL], hash_key(sid), now)
+    return None if found is None else Session(sid, *found)
 
 
 def _page(
     request: web.Request, me: Session, template: str, status: int = 200, **kw: Any
 ) -> web.Response:
-    return html(request, template, status, me=me, csrf=csrf_token(request, me.key), **kw)
+    return html(request, template, status, me=me, csrf=csrf_token(request, me.sid), **kw)
 
 
 @routes.get("/portal")
@@ -54,7 +57,10 @@ async def home(request: web.Request) -> web.Response:
     """The sign-in form, or the agency's advisories."""
     me = await session(request)
     if me is None:
-        return html(request, "portal_login.html.j2", problem="")
+        response = html(request, "portal_login.html.j2", problem="")
+        if COOKIE in request.cookies:  # expired, signed out, or a key from before sessions
+            response.del_cookie(COOKIE, path="/portal")
+        return response
     advisories = await store.list_advisories(request.app[POOL], me.agency_id)
     now = request.app[CLOCK].now()
     return _page(request, me, "portal_home.html.j2", advisories=advisories, now=now)
@@ -62,7 +68,7 @@ async def home(request: web.Request) -> web.Response:
 
 @routes.post("/portal/login")
 async def login(request: web.Request) -> web.Response:
-    """Check the key, keep it in an HttpOnly, SameSite=Strict cookie."""
+    """Check the key and open a session; the cookie holds the session's id, never the key."""
     if not same_origin(request):
         return refused(request)
     key = str((await request.post()).get("key", "")).strip()
@@ -70,11 +76,19 @@ async def login(request: web.Request) -> web.Response:
     if operator_key and hmac.compare_digest(key.encode(), operator_key.encode()):
         problem = "This is the agencies' portal: operators use the console."
         return html(request, "portal_login.html.j2", 401, problem=problem)
-    if not key or await store.agency_by_key_hash(request.app[POOL], hash_key(key)) is None:
+    sid, now = secrets.token_urlsafe(32), request.app[CLOCK].now()
+    expires = now + timedelta(seconds=SESSION_SECONDS)
+    pool, opened = request.app[POOL], None
+    if key:
+        opened = await store_sessions.open_session(pool, hash_key(sid), hash_key(key), now, expires)
+    if opened is None:
         return html(request, "portal_login.html.j2", 401, problem="This key is not known.")
+    if (old := request.cookies.get(COOKIE)) is not None:
+        await store_sessions.close_session(pool, hash_key(old))  # one browser, one session
     response = web.HTTPSeeOther("/portal")
+    # Secure when the request came over HTTPS, to us or to a trusted proxy (shared.forwarded).
     response.set_cookie(
-        COOKIE, key, max_age=SESSION_SECONDS, path="/portal", httponly=True,
+        COOKIE, sid, max_age=SESSION_SECONDS, path="/portal", httponly=True,
         samesite="Strict", secure=request.secure,
     )  # fmt: skip
     raise response
@@ -82,10 +96,12 @@ async def login(request: web.Request) -> web.Response:
 
 @routes.post("/portal/logout")
 async def logout(request: web.Request) -> web.Response:
-    """Forget the key."""
+    """End the session: its id is deleted, and signs no one in again."""
     me = await session(request)
-    if me is not None and await checked_form(request, me.key) is None:
-        return refused(request)
+    if me is not None:
+        if await checked_form(request, me.sid) is None:
+            return refused(request)
+        await store_sessions.close_session(request.app[POOL], hash_key(me.sid))
     response = web.HTTPSeeOther("/portal")
     response.del_cookie(COOKIE, path="/portal")
     raise response
@@ -117,7 +133,7 @@ async def submit(request: web.Request) -> web.Response:
     me = await session(request)
     if me is None:
         raise web.HTTPSeeOther("/portal")
-    form = await checked_form(request, me.key)
+    form = await checked_form(request, me.sid)
     if form is None:
         return refused(request)
     now = request.app[CLOCK].now()

@@ -1,4 +1,4 @@
-"""The console's and the portal's SQL: versions, agencies, disasters, dead-letter replays."""
+"""The console's and the portal's SQL: versions, disasters, dead-letter replays."""
 
 from __future__ import annotations
 
@@ -22,13 +22,6 @@ async def versions(pool: asyncpg.Pool, advisory_id: str) -> list[dict[str, Any]]
             advisory_id,
         )
     return [{**dict(r), "content": json.loads(r["content"])} for r in rows]
-
-
-async def agency_name(pool: asyncpg.Pool, agency_id: str) -> str:
-    """The name of an agency ("" if there is none)."""
-    async with pool.acquire() as conn:
-        name: str | None = await conn.fetchval("SELECT name FROM agencies WHERE id = $1", agency_id)
-    return name or ""
 
 
 async def disaster(pool: asyncpg.Pool, disaster_id: str) -> dict[str, Any] | None:

@@ -1,16 +1,19 @@
-"""Ingest's HTTP API: orders in every channel format, order events, the catalog."""
+"""Ingest's HTTP API: orders in every channel format, order events, the catalog.
+
+Every write needs a key (see access): a channel's for its own orders, a catalog key or the
+operator's for the catalog. The key is checked before the body is read.
+"""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from services.ingest import categories, formats, intake, parsing, store
+from services.ingest import access, categories, formats, intake, parsing, store
 from services.ingest.model import CatalogItem, EventBody, OrderEvent, Rejection
-from shared.errors import Invalid, NotFound, Unauthorized, field_error
+from shared.errors import Forbidden, Invalid, NotFound, field_error
 from shared.http import POOL, decode_json, json_response, read_body
 from shared.service import CLOCK, SETTINGS
 
@@ -22,12 +25,20 @@ _catalog_item = msgspec.json.Decoder(CatalogItem)
 
 @routes.post("/v1/orders")
 async def post_orders(request: web.Request) -> web.Response:
-    """Accept orders and order events in a channel's format; answer what became of each."""
+    """Accept orders and order events in a channel's format; answer what became of each.
+
+    A channel key writes its own channel's records only: one naming another refuses the
+    whole request (403), nothing written.
+    """
+    writer = await access.authenticate(request)
     fmt = formats.get(request.query.get("format", "canonical"))
+    channel = access.default_channel(writer, fmt)
     body = await read_body(request, request.app[SETTINGS].max_body_bytes)
+    records = fmt.parse(body, request.content_type, channel)
+    access.claim(writer, records)
     outcome = await intake.ingest(
         request.app[POOL],
-        fmt.parse(body, request.content_type),
+        records,
         secret=request.app[EMAIL_SECRET],
         now=request.app[CLOCK].now(),
         link_by_email=fmt.link_by_email,
@@ -44,11 +55,14 @@ def _path_part(request: web.Request, name: str) -> str:
 
 
 async def _order_event(request: web.Request, event: str) -> web.Response:
+    writer = await access.authenticate(request)
+    channel = _path_part(request, "channel")
+    access.require_channel(writer, channel)
     body = await read_body(request, request.app[SETTINGS].max_body_bytes)
     details = decode_json(body, EventBody) if body.strip() else EventBody()
     record = OrderEvent(
         event="cancelled" if event == "cancelled" else "returned",
-        channel=_path_part(request, "channel"),
+        channel=channel,
         order_id=_path_part(request, "order_id"),
         at=details.at,
         line_nos=details.line_nos,
@@ -83,10 +97,11 @@ async def return_order(request: web.Request) -> web.Response:
 @routes.get("/v1/orders/{channel}/{order_id}")
 async def get_order(request: web.Request) -> web.Response:
     """For operators: the stored order, its lines' categories and how they were found."""
-    key = request.app[SETTINGS].operator_key
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not key or not hmac.compare_digest(given.encode(), key.encode()):
-        raise Unauthorized("an operator key is required (Authorization: Bearer KEY)")
+    if (await access.authenticate(request)).kind != "operator":
+        raise Forbidden(
+            "only operators may read stored orders",
+            [field_error("Authorization", "the operator key is required")],
+        )
     found = await store.order_audit(
         request.app[POOL], _path_part(request, "channel"), _path_part(request, "order_id")
     )
@@ -97,7 +112,8 @@ async def get_order(request: web.Request) -> web.Response:
 
 @routes.put("/v1/catalog")
 async def put_catalog(request: web.Request) -> web.Response:
-    """Insert or replace catalog entries (JSON array or NDJSON)."""
+    """Insert or replace catalog entries (JSON array or NDJSON): a catalog or operator key."""
+    access.require_catalog(await access.authenticate(request))
     body = await read_body(request, request.app[SETTINGS].max_body_bytes)
     items: list[CatalogItem] = []
     errors: list[dict[str, Any]] = []

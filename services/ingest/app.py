@@ -7,6 +7,7 @@ from aiohttp import web
 from services.ingest.api import EMAIL_SECRET, routes
 from services.ingest.intake import email_secret
 from services.ingest.responder import catalog_responder
+from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
 from shared.service import base_app, database, nats_connection, outbox_relay
@@ -25,4 +26,6 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(catalog_responder)
     app.router.add_routes(routes)
+    # Refused keys are counted per client and key prefix: 429 to a guesser, never to others.
+    throttle.install(app, public={("GET", "/v1/categories")})
     return app

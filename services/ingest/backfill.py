@@ -62,13 +62,15 @@ async def load(
     clock: Clock,
     batch: int = 5000,
     depth: int = 2,
+    channel: str = "",
     on_chunk: Progress | None = None,
     rejects: Callable[[dict[str, object]], None] | None = None,
 ) -> Totals:
     """Stream `stream` through intake in chunks of `batch` records and publish it all.
 
     Up to `depth` chunks are stored at once, so that reading the next chunk overlaps
-    with PostgreSQL storing the last ones.
+    with PostgreSQL storing the last ones. A record that names no channel is `channel`'s,
+    by default the format's own.
     """
     started = time.perf_counter()
     totals = Totals()
@@ -94,7 +96,7 @@ async def load(
                     on_chunk(records, outcome)
 
     try:
-        for chunk in fmt.chunks(stream, batch):
+        for chunk in fmt.chunks(stream, batch, channel or fmt.channel):
             # An event needs its order stored first: let the chunks before it finish.
             has_events = any(isinstance(record, OrderEvent) for _, record in chunk)
             await settle(0 if has_events else depth - 1)

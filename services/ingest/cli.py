@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 from tqdm import tqdm
 
-from services.ingest import backfill, categories, formats, parsing, store
+from services.ingest import access, backfill, categories, formats, parsing, store
 from services.ingest.app import SCHEMA
 from services.ingest.intake import Outcome, email_secret
 from services.ingest.model import CatalogItem, Rejection
@@ -32,6 +32,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     load.add_argument("file", help="NDJSON (canonical or grocery) or CSV (marketplace)")
     load.add_argument(
         "--format", choices=list(formats.FORMATS), help="default: marketplace for .csv files"
+    )
+    load.add_argument(
+        "--channel",
+        help="the channel of records that name none (default: grocery and marketplace for"
+        " their formats; canonical records name theirs)",
     )
     load.add_argument("--batch", type=int, default=5000, help="records per transaction")
     load.add_argument("--rejects", help="write rejected records here as NDJSON (default: stderr)")
@@ -102,6 +107,7 @@ async def load_orders(args: argparse.Namespace, settings: Settings) -> int:
                 secret=email_secret(settings.secret_key),
                 clock=from_settings(settings.clock_file),
                 batch=args.batch,
+                channel=access.check_name(args.channel) if args.channel else "",
                 on_chunk=progress,
                 rejects=lambda r: _write_line(out, r),
             )

@@ -102,6 +102,8 @@ def postal_code(country: str, text: str) -> str:
         if not re.fullmatch(r"\d{5}(-\d{4})?", code):
             raise PlaceError("postal_code", "a US ZIP code is NNNNN or NNNNN-NNNN")
         return code
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9 \-]{0,15}", code):
+        raise PlaceError("postal_code", "a postal code has at most 16 letters, digits, spaces or -")
     return code
 
 

@@ -48,7 +48,7 @@ class Order(msgspec.Struct, kw_only=True):
     """An order in the shop's canonical format."""
 
     order_id: NonEmpty
-    channel: NonEmpty
+    channel: NonEmpty = ""  # left out: the channel of the key that posts it
     placed_at: Aware
     customer: Customer
     ship_to: ShipTo
@@ -67,7 +67,7 @@ class OrderEvent(msgspec.Struct, kw_only=True):
     """A cancellation or return, as a row of a batch or from the cancel/return endpoints."""
 
     event: Literal["cancelled", "returned"]
-    channel: NonEmpty
+    channel: NonEmpty = ""  # left out: the channel of the key that posts it
     order_id: NonEmpty
     at: Aware | None = None
     line_nos: list[LineNo] = []

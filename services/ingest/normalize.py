@@ -9,11 +9,15 @@ import msgspec
 from services.ingest import geo, people
 from services.ingest.model import Order, Rejection
 from shared.errors import field_error
+from shared.text import control_in, inert
 
 # An order's fact must fit one bus message (NATS refuses payloads over 1 MB), in whichever
 # channel format it came: 200 lines of 500 characters stay well under that.
 MAX_LINES = 200
 MAX_TITLE = 500
+MAX_ID = 200  # ids, SKUs and names: what the canonical decoder allows, for every format
+MAX_GTIN = 14
+MAX_EMAIL = 320  # RFC 3696's longest address
 
 
 class Prepared(msgspec.Struct, kw_only=True):
@@ -25,6 +29,42 @@ class Prepared(msgspec.Struct, kw_only=True):
     contact_key: bytes
     link_by_email: bool = False
     categories: list[tuple[list[str], str]] = []
+
+
+def _text_problems(order: Order) -> list[dict[str, str]]:
+    """Ids that carry a control character, and any text over its length, for every format.
+
+    Ids travel in bus headers (Nats-Msg-Id) and in mail: cleaning one would make it name
+    another order, so it is refused. Names and titles are cleaned instead (`inert`).
+    """
+    c = order.customer
+    ids = [("order_id", order.order_id), ("channel", order.channel), ("customer.id", c.id)]
+    ids.append(("customer.email", c.email))
+    for n, line in enumerate(order.lines):
+        ids.append((f"lines[{n}].sku", line.sku))
+        if line.gtin is not None:
+            ids.append((f"lines[{n}].gtin", line.gtin))
+    errors = [
+        field_error(name, f"must not hold control characters ({found})")
+        for name, value in ids
+        if (found := control_in(value))
+    ]
+    texts = [*ids[:3], ("customer.name", c.name), *ids[3:]]
+    texts += [(f"lines[{n}].title", line.title) for n, line in enumerate(order.lines)]
+    errors += [
+        field_error(name, f"at most {limit} characters")
+        for name, value in texts
+        if len(value) > (limit := _limit(name))
+    ]
+    return errors
+
+
+def _limit(field: str) -> int:
+    if field.endswith("title"):
+        return MAX_TITLE
+    if field.endswith("gtin"):
+        return MAX_GTIN
+    return MAX_EMAIL if field == "customer.email" else MAX_ID
 
 
 def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prepared | Rejection:
@@ -41,11 +81,7 @@ def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prep
     ]
     if len(order.lines) > MAX_LINES:
         errors.append(field_error("lines", f"at most {MAX_LINES} lines per order"))
-    errors += [
-        field_error(f"lines[{n}].title", f"at most {MAX_TITLE} characters")
-        for n, line in enumerate(order.lines)
-        if len(line.title) > MAX_TITLE
-    ]
+    errors += _text_problems(order)
     country = s.country.upper()
     try:
         place = geo.locate(country, s.region, s.postal_code, s.lat, s.lon)
@@ -75,8 +111,10 @@ def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prep
         address,
         language,
         zone,
-        c.name.strip(),
+        inert(c.name),
     )
+    for line in order.lines:
+        line.title = inert(line.title)
     s.country, s.region, s.postal_code = country, place.region, place.postal_code
     s.lat, s.lon = place.lat, place.lon
     return Prepared(

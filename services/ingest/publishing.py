@@ -47,7 +47,7 @@ def placed_many(batch: Sequence[Prepared]) -> list[Outgoing]:
 
 def _batches(orders: list[m.OrderPlaced]) -> list[Outgoing]:
     return _in_messages(
-        Subjects.ORDERS_BATCH,
+        lambda _: Subjects.ORDERS_BATCH,
         "order-batch",
         orders,
         lambda part: m.OrderBatch(orders=part),
@@ -56,7 +56,7 @@ def _batches(orders: list[m.OrderPlaced]) -> list[Outgoing]:
 
 
 def _in_messages(
-    subject: str,
+    subject: Callable[[str], str],
     kind: str,
     facts: Sequence[msgspec.Struct],
     wrap: Callable[[list[Any]], m.Message],
@@ -72,7 +72,7 @@ def _in_messages(
         first = _in_messages(subject, kind, facts[:half], wrap, keys[:half])
         return first + _in_messages(subject, kind, facts[half:], wrap, keys[half:])
     digest = hashlib.blake2b("\n".join(keys).encode(), digest_size=16).hexdigest()
-    return [(subject, f"{kind}:{digest}", payload)]
+    return [(subject(digest), f"{kind}:{digest}", payload)]
 
 
 def _fact(p: Prepared) -> m.OrderPlaced:
@@ -82,9 +82,7 @@ def _fact(p: Prepared) -> m.OrderPlaced:
         order_id=o.order_id,
         customer_id=o.customer.id,
         placed_at=o.placed_at,
-        location=m.Location(
-            country=s.country, region=s.region, postal_code=s.postal_code, lat=s.lat, lon=s.lon
-        ),
+        location=_coarse(s.country, s.region, s.lat, s.lon),
         lines=[
             m.OrderLine(
                 line_no=n,
@@ -99,9 +97,21 @@ def _fact(p: Prepared) -> m.OrderPlaced:
     )
 
 
+def _coarse(country: str, region: str | None, lat: float | None, lon: float | None) -> m.Location:
+    """Where an order ships to, as coarse as DESIGN promises: the region and coordinates to
+    two decimals (about 1 km); the postal code and the exact point stay in ingest."""
+    return m.Location(
+        country=country,
+        region=region,
+        lat=None if lat is None else round(lat, 2),
+        lon=None if lon is None else round(lon, 2),
+    )
+
+
 def customer(p: Prepared) -> Outgoing:
     """customers.upserted: the contact data, for the mailer only."""
-    return Subjects.CUSTOMERS_UPSERTED, _customer_key(p), m.encode(_contact(p))
+    subject = Subjects.customer_upserted(p.order.customer.id)
+    return subject, _customer_key(p), m.encode(_contact(p))
 
 
 def customers_many(people: Sequence[Prepared]) -> list[Outgoing]:
@@ -117,7 +127,7 @@ def customers_many(people: Sequence[Prepared]) -> list[Outgoing]:
         out
         for start in range(0, len(people), BATCH_CUSTOMERS)
         for out in _in_messages(
-            Subjects.CUSTOMERS_BATCH,
+            Subjects.customer_batch,
             "customer-batch",
             contacts[start : start + BATCH_CUSTOMERS],
             lambda part: m.CustomerBatch(customers=part),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from datetime import timedelta
 from typing import NamedTuple
 
 import jinja2
@@ -15,9 +16,11 @@ from services.mailer.render import Delivery, compose, parse
 from services.mailer.sender import claim_config, unsubscribe_url
 from shared.errors import Invalid, NotFound, Unauthorized, field_error
 from shared.http import POOL, json_response
-from shared.service import SETTINGS
+from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
+# The routes that take no key (a link's token is no key): the key throttle leaves them alone.
+PUBLIC = {("GET", "/u/{token}"), ("POST", "/u/{token}")}
 
 _page = jinja2.Environment(
     loader=jinja2.PackageLoader("services.mailer", "templates"), autoescape=True
@@ -37,6 +40,11 @@ def _masked(email: str) -> str:
     return f"{local[:2]}***@{domain}"
 
 
+# How long a two-part link (mailed before links named their address) still acts after such
+# links were retired: twice the 30 days that CAN-SPAM asks an opt-out link to keep working.
+LEGACY_LINK_DAYS = 60
+
+
 class _Subscriber(NamedTuple):
     """Whom an unsubscribe link names, as the mailer knows them now."""
 
@@ -45,6 +53,7 @@ class _Subscriber(NamedTuple):
     lang: str
     suppressed: bool
     moved: bool  # the link was mailed to an address the customer has left since
+    stale: bool = False  # a two-part link that can no longer be tied to the current address
 
 
 async def _subscriber(request: web.Request) -> _Subscriber:
@@ -55,38 +64,48 @@ async def _subscriber(request: web.Request) -> _Subscriber:
     row = await store.contact(request.app[POOL], link.customer_id)
     if row is None:
         raise NotFound("unknown or invalid unsubscribe link")
+    lang = language_for(row["locale"])
+    if link.address is None:
+        # A two-part link names no address: it acts only on one the customer has held since
+        # before such links were retired (it may have been mailed there), and not for ever.
+        expired = row["retired"] + timedelta(days=LEGACY_LINK_DAYS) < request.app[CLOCK].now()
+        moved = row["email_since"] is not None
+        return _Subscriber(
+            link.customer_id, row["email"], lang, row["suppressed"], moved, expired and not moved
+        )
     current = tokens.address(secret, link.customer_id, row["email"])
-    moved = link.address is not None and link.address != current
     return _Subscriber(
-        link.customer_id, row["email"], language_for(row["locale"]), row["suppressed"], moved
+        link.customer_id, row["email"], lang, row["suppressed"], link.address != current
     )
 
 
-def _html(lang: str, email: str, *, done: bool = False, moved: bool = False) -> web.Response:
+def _html(lang: str, who: _Subscriber, *, done: bool = False) -> web.Response:
     # A link of an earlier address never shows the current one, not even masked.
-    shown = "" if moved else _masked(email)
-    body = _page.render(lang=lang, t=STRINGS[lang], email=shown, done=done, moved=moved)
-    return web.Response(text=body, content_type="text/html")
+    shown = "" if who.moved or who.stale else _masked(who.email)
+    page = _page.render(
+        lang=lang, t=STRINGS[lang], email=shown, done=done, moved=who.moved, stale=who.stale
+    )
+    return web.Response(text=page, content_type="text/html")
 
 
 @routes.get("/u/{token}")
 async def unsubscribe_page(request: web.Request) -> web.Response:
     """A page with one button; GET never unsubscribes (mail scanners follow links)."""
     who = await _subscriber(request)
-    return _html(who.lang, who.email, done=who.suppressed, moved=who.moved)
+    return _html(who.lang, who, done=who.suppressed)
 
 
 @routes.post("/u/{token}")
 async def unsubscribe(request: web.Request) -> web.Response:
     """Unsubscribe at once (RFC 8058 one-click, or the page's button)."""
     who = await _subscriber(request)
-    if who.moved:
+    if who.moved or who.stale:
         # Whoever reads the old address may not unsubscribe the customer's new one.
-        return _html(who.lang, who.email, moved=True)
-    email = await store.unsubscribe(request.app[POOL], who.customer_id)
-    if email is None:
-        raise NotFound("unknown or invalid unsubscribe link")
-    return _html(who.lang, email, done=True)
+        return _html(who.lang, who)
+    if not await store.unsubscribe(request.app[POOL], who.customer_id, who.email):
+        # The address changed since the link was checked: act on nothing.
+        return _html(who.lang, who._replace(moved=True))
+    return _html(who.lang, who, done=True)
 
 
 def _operator(request: web.Request) -> None:

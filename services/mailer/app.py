@@ -8,10 +8,11 @@ import functools
 from aiohttp import web
 
 from services.mailer import handlers
-from services.mailer.api import routes
+from services.mailer.api import PUBLIC, routes
 from services.mailer.report import responder
 from services.mailer.sender import WAKE, sending
 from shared import messages as m
+from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import POOL
@@ -45,6 +46,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The mailer application: pool, NATS, the report responder, consumers and the sender."""
     app = base_app(settings, clock)
     app[WAKE] = asyncio.Event()
+    throttle.install(app, public=PUBLIC)  # the operators' preview: 429 after refused keys
     app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
     app.cleanup_ctx.append(nats_connection("mailer"))
     app.cleanup_ctx.append(responder)

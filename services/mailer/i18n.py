@@ -30,6 +30,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "unsubscribe_button": "Unsubscribe",
         "unsubscribed": "Done: we will not send safety messages to {email} any more.",
         "unsubscribe_moved": "This link belongs to an address this account no longer uses, so nothing was changed. To stop safety messages at an address, use the link in the latest message it received.",
+        "unsubscribe_stale": "This link is too old to use, so nothing was changed. To stop safety messages, use the link in the latest message you received.",
     },
     "ja": {
         "greeting": "{name} 様",
@@ -56,6 +57,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "unsubscribe_button": "配信を停止する",
         "unsubscribed": "{email} への安全のお知らせの配信を停止しました。",
         "unsubscribe_moved": "このリンクは、このアカウントで現在使われていないメールアドレス宛てのものです。設定は変更していません。配信を停止するには、そのアドレスに届いた最新のお知らせのリンクをお使いください。",
+        "unsubscribe_stale": "このリンクは古いため使えません。設定は変更していません。配信を停止するには、最近届いたお知らせのリンクをお使いください。",
     },
     "fr": {
         "greeting": "Bonjour {name},",
@@ -82,6 +84,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "unsubscribe_button": "Me désabonner",
         "unsubscribed": "C'est fait : nous n'enverrons plus de messages de sécurité à {email}.",
         "unsubscribe_moved": "Ce lien concerne une adresse que ce compte n'utilise plus : rien n'a été modifié. Pour ne plus recevoir nos messages de sécurité à une adresse, utilisez le lien du dernier message qu'elle a reçu.",
+        "unsubscribe_stale": "Ce lien est trop ancien : rien n'a été modifié. Pour ne plus recevoir nos messages de sécurité, utilisez le lien du dernier message que vous avez reçu.",
     },
 }
 

@@ -7,11 +7,17 @@ import binascii
 import hashlib
 from email.utils import formataddr
 
+from shared.text import control_in
+
 CRLF = "\r\n"
 # Raw bytes per RFC 2047 encoded word: 39 bytes are 52 base64 characters, so that even
 # "Subject: " and the `=?utf-8?b?…?=` wrapper stay within a 78-character line.
 _WORD_BYTES = 39
 _LINE = 76  # base64 characters per body line (RFC 2045)
+
+
+class UnsafeHeader(ValueError):
+    """A header value that still holds a control character: the mail is not composed."""
 
 
 def _words(raw: bytes) -> list[bytes]:
@@ -63,6 +69,11 @@ def alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
     plain, rich = _canonical(text).encode(), _canonical(html).encode()
     # Base64 bodies can never contain the boundary: it has characters outside base64.
     boundary = "=_anshin_" + hashlib.sha1(plain).hexdigest()[:24]
+    for name, value in headers:
+        # Names and titles lose their controls where they enter; this is the last guard, for
+        # what was stored before or came another way. A CR here would start a new header.
+        if found := control_in(value.replace(CRLF + " ", "")):  # minus our own folding
+            raise UnsafeHeader(f"the {name} header holds a control character ({found})")
     lines = [f"{name}: {value}" for name, value in headers]
     lines += [
         "MIME-Version: 1.0",

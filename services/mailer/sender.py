@@ -15,7 +15,7 @@ from email.utils import parseaddr
 import asyncpg
 from aiohttp import web
 
-from services.mailer import claim, ledger, policy, signing, tokens
+from services.mailer import claim, ledger, mime, policy, signing, tokens
 from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
 from services.mailer.render import compose, domain_of
 from services.mailer.smtp import Envelope, Outcome, Result, SmtpPool
@@ -187,6 +187,10 @@ class Sender:
             )
             if self._signer is not None:
                 data = self._signer.sign(data)
+        except mime.UnsafeHeader as exc:
+            # Kept in the ledger: the contact's next update may carry a clean name.
+            log.warning("refused to compose a mail", extra={"advisory_id": first.advisory_id})
+            return Envelope(self._from, mail.email, b"", problem=str(exc))
         except Exception:
             log.exception("could not render a mail", extra={"advisory_id": first.advisory_id})
             data = b""  # not sent: retried with backoff, so a fixed release picks it up

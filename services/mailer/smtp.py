@@ -37,6 +37,7 @@ class Envelope(msgspec.Struct, frozen=True):
     sender: str
     recipient: str
     data: bytes
+    problem: str = ""  # why `data` is empty: the mail could not be composed
 
 
 def _verdict(code: int, text: str) -> Result:
@@ -106,7 +107,8 @@ class SmtpPool:
             # speak; a relay would refuse it the same way, and trying again changes nothing.
             return Result(Outcome.FAILED, NOT_ASCII)
         if not envelope.data:
-            return Result(Outcome.RETRY, "nothing to send: the mail could not be rendered")
+            why = envelope.problem or "the mail could not be rendered"
+            return Result(Outcome.RETRY, f"nothing to send: {why}"[:500])
         slot = await self._slots.get()
         try:
             smtp = await self._open(slot)

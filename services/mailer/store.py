@@ -12,6 +12,7 @@ import msgspec
 
 from shared import messages as m
 from shared.db import Conn
+from shared.text import inert
 
 
 async def upsert_contact(pool: asyncpg.Pool, c: m.CustomerUpserted, now: datetime) -> None:
@@ -31,17 +32,24 @@ async def upsert_contacts(
     rows = [latest[k] for k in sorted(latest)]  # key order: concurrent batches never deadlock
     async with pool.acquire() as conn:
         await conn.execute(
-            "INSERT INTO contacts (customer_id, email, locale, timezone, name, updated_at)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-            " $6::timestamptz[]) ON CONFLICT (customer_id) DO UPDATE SET"
+            "INSERT INTO contacts"
+            " (customer_id, email, locale, timezone, name, updated_at, email_since)"
+            " SELECT c.*, c.t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+            " $5::text[], $6::timestamptz[]) AS c(i, e, l, z, n, t)"
+            " ON CONFLICT (customer_id) DO UPDATE SET"
             " email = excluded.email, locale = excluded.locale, timezone = excluded.timezone,"
-            " name = excluded.name, updated_at = excluded.updated_at"
+            " name = excluded.name, updated_at = excluded.updated_at,"
+            # Since when the customer has this address: a two-part link acts only on one
+            # held since before such links were retired (api._subscriber).
+            " email_since = CASE WHEN contacts.email = excluded.email"
+            " THEN contacts.email_since ELSE excluded.email_since END"
             " WHERE contacts.updated_at <= excluded.updated_at",
             [c.customer_id for c in rows],
             [c.email for c in rows],
             [c.locale for c in rows],
             [c.timezone for c in rows],
-            [c.name for c in rows],
+            # A name arrives from the bus: it may still hold what would start a header.
+            [inert(c.name) for c in rows],
             [c.updated_at or now for c in rows],
         )
 
@@ -133,14 +141,15 @@ async def suppress(conn: Conn, email: str, reason: str) -> None:
     )
 
 
-async def unsubscribe(pool: asyncpg.Pool, customer_id: str) -> str | None:
-    """Suppress the customer's address and what still waits for it; None if unknown."""
+async def unsubscribe(pool: asyncpg.Pool, customer_id: str, email: str) -> bool:
+    """Suppress the address and what still waits for it, if it is still the customer's."""
     async with pool.acquire() as conn, conn.transaction():
-        email: str | None = await conn.fetchval(
-            "SELECT email FROM contacts WHERE customer_id = $1", customer_id
+        # Locked, so that the address cannot change between the link's check and this.
+        current: str | None = await conn.fetchval(
+            "SELECT email FROM contacts WHERE customer_id = $1 FOR UPDATE", customer_id
         )
-        if email is None:
-            return None
+        if current != email:
+            return False
         await suppress(conn, email, "unsubscribe")
         await conn.execute(
             "UPDATE deliveries d SET state = 'suppressed' FROM contacts c"
@@ -148,15 +157,18 @@ async def unsubscribe(pool: asyncpg.Pool, customer_id: str) -> str | None:
             " AND d.state IN ('queued', 'deferred')",
             email,
         )
-    return email
+    return True
 
 
 async def contact(pool: asyncpg.Pool, customer_id: str) -> asyncpg.Record | None:
-    """A customer's address and language, for the unsubscribe page."""
+    """A customer's address, its language and since when it is held, for the unsubscribe page;
+    with `retired`, when two-part links stopped being mailed."""
     async with pool.acquire() as conn:
         return await conn.fetchrow(
-            "SELECT c.email, c.locale, s.email IS NOT NULL AS suppressed FROM contacts c"
-            " LEFT JOIN suppressions s ON s.email = c.email WHERE c.customer_id = $1",
+            "SELECT c.email, c.locale, s.email IS NOT NULL AS suppressed, c.email_since,"
+            " (SELECT at FROM epochs WHERE name = 'two_part_links_retired') AS retired"
+            " FROM contacts c LEFT JOIN suppressions s ON s.email = c.email"
+            " WHERE c.customer_id = $1",
             customer_id,
         )
 

@@ -62,11 +62,17 @@ async def connect_as(settings: Settings, name: str) -> Client:
 
 def _stream_config(spec_name: str, replicas: int) -> StreamConfig:
     spec = next(s for s in STREAMS if s.name == spec_name)
+    retention = RetentionPolicy.LIMITS
+    if spec.work_queue:
+        retention = RetentionPolicy.WORK_QUEUE
+    elif spec.interest:
+        retention = RetentionPolicy.INTEREST
     return StreamConfig(
         name=spec.name,
         subjects=spec.subjects,
         storage=StorageType.FILE,
-        retention=RetentionPolicy.WORK_QUEUE if spec.work_queue else RetentionPolicy.LIMITS,
+        retention=retention,
+        max_msgs_per_subject=spec.max_msgs_per_subject or -1,
         duplicate_window=spec.duplicate_window_s,
         max_age=spec.max_age_days * 86400 if spec.max_age_days else None,
         num_replicas=replicas,

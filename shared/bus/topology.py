@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import msgspec
 
 
@@ -24,6 +26,19 @@ class Subjects:
     MAILER_REPORT = "mailer.report"
     INGEST_CATALOG_LOOKUP = "ingest.catalog.lookup"
 
+    @staticmethod
+    def customer_upserted(customer_id: str) -> str:
+        """customers.upserted.<hash of the id>: the stream keeps one message per subject, so
+        the latest contact data of each customer and never a history of addresses."""
+        digest = hashlib.blake2b(customer_id.encode(), digest_size=12).hexdigest()
+        return f"{Subjects.CUSTOMERS_UPSERTED}.{digest}"
+
+    @staticmethod
+    def customer_batch(digest: str) -> str:
+        """customers.batch.<digest of its customers' ids>: a subject of its own per batch, so
+        that the limit of one message per subject never drops a batch not yet taken in."""
+        return f"{Subjects.CUSTOMERS_BATCH}.{digest}"
+
 
 DEAD_LETTER_SUBJECT = "dead.{consumer}"
 DEAD_LETTER_STREAM = "DEAD"
@@ -37,6 +52,9 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
     work_queue: bool = False
     duplicate_window_s: float = 120.0
     max_age_days: float = 0.0
+    # Kept only until every consumer has acknowledged it (interest retention).
+    interest: bool = False
+    max_msgs_per_subject: int = 0  # 0: no limit
 
 
 class ConsumerSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,7 +70,15 @@ class ConsumerSpec(msgspec.Struct, frozen=True, kw_only=True):
 
 STREAMS: list[StreamSpec] = [
     StreamSpec(name="ORDERS", subjects=["orders.>"]),
-    StreamSpec(name="CUSTOMERS", subjects=["customers.>"]),
+    # Addresses live in the mailer's table: the stream holds one only until the mailer has
+    # taken it in, the latest per customer, and a week at most however long the mailer is down.
+    StreamSpec(
+        name="CUSTOMERS",
+        subjects=["customers.>"],
+        interest=True,
+        max_msgs_per_subject=1,
+        max_age_days=7.0,
+    ),
     StreamSpec(name="ADVISORIES", subjects=["advisories.>"]),
     StreamSpec(name="DISASTERS", subjects=["disasters.>"]),
     StreamSpec(name="DELIVERIES", subjects=["deliveries.>"]),
@@ -122,8 +148,9 @@ ROLES: dict[str, RoleSpec] = {
                 Subjects.ORDERS_BATCH,
                 Subjects.ORDERS_CANCELLED,
                 Subjects.ORDERS_RETURNED,
-                Subjects.CUSTOMERS_UPSERTED,
-                Subjects.CUSTOMERS_BATCH,
+                # customer_upserted() and customer_batch(): a subject per customer or batch
+                f"{Subjects.CUSTOMERS_UPSERTED}.*",
+                f"{Subjects.CUSTOMERS_BATCH}.*",
             ],
             answers=[Subjects.INGEST_CATALOG_LOOKUP],
         ),

@@ -25,6 +25,7 @@ from tests.support.browser import (
     screenshot,
 )
 from tests.support.fixtures import run_services
+from tests.support.keys import channel_header
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
 
@@ -50,9 +51,12 @@ async def test_an_operator_follows_a_disaster_and_replays_a_dead_letter_in_a_bro
         ingest, base = urls["ingest"], urls["advisory"]
         agency = await new_agency(settings, "Fire and Disaster Management Agency")
         catalog = [{"sku": "GEN-1", "title": "Generator", "categories": ["portable_generator"]}]
-        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+        await expect(
+            await http.put(f"{ingest}/v1/catalog", json=catalog, headers=operator(settings)), 200
+        )
         bought = order("A-2001", clock.now() - timedelta(days=20), sku="GEN-1")
-        await expect(await http.post(f"{ingest}/v1/orders", json=bought), 202)
+        web = await channel_header(settings)
+        await expect(await http.post(f"{ingest}/v1/orders", json=bought, headers=web), 202)
         playbook = disaster_playbook(clock.now() + timedelta(seconds=30))
         created = await expect(
             await http.post(f"{base}/v1/advisories", json=playbook, headers=agency), 201

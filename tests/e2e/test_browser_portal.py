@@ -15,7 +15,7 @@ import aiohttp
 
 from shared.clock import Clock
 from shared.config import Settings
-from tests.support.advisory import new_agency
+from tests.support.advisory import new_agency, operator
 from tests.support.browser import (
     chromium,
     fits_phone,
@@ -24,6 +24,7 @@ from tests.support.browser import (
     screenshot,
 )
 from tests.support.fixtures import run_services
+from tests.support.keys import channel_header
 from tests.support.shop import expect, order
 from tests.support.smtp import SmtpSink
 
@@ -41,9 +42,12 @@ async def test_an_agency_submits_previews_and_follows_its_advisory_in_a_browser(
         ingest, base = urls["ingest"], urls["advisory"]
         key = (await new_agency(settings, "製品安全研究所"))["Authorization"].split()[1]
         catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+        await expect(
+            await http.put(f"{ingest}/v1/catalog", json=catalog, headers=operator(settings)), 200
+        )
         bought = order("A-1001", clock.now() - timedelta(days=2))
-        await expect(await http.post(f"{ingest}/v1/orders", json=bought), 202)
+        web = await channel_header(settings)
+        await expect(await http.post(f"{ingest}/v1/orders", json=bought, headers=web), 202)
         await matcher_knows_buyers(settings, "power_bank", 1)
 
         context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en")

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from shared import bus
+from tests.support.keys import bearer
 from tests.support.launcher import Launcher, launch_env, launched
 from tests.support.pg import postgres_home
 from tests.support.shop import expect, order, power_bank_advisory
@@ -33,9 +34,10 @@ def _refused_on_the_bus(data: Path) -> list[str]:
     return [line for line in log.splitlines() if "Violation" in line]
 
 
-def _create_agency(env: dict[str, str], name: str) -> str:
+def _created_key(env: dict[str, str], *command: str) -> str:
+    """The key that `anshin agency create` or `anshin channel create` prints once."""
     out = subprocess.run(
-        [sys.executable, "-m", "services.cli", "agency", "create", name],
+        [sys.executable, "-m", "services.cli", *command],
         env=env,
         capture_output=True,
         text=True,
@@ -60,10 +62,12 @@ async def _wait_ready(http: aiohttp.ClientSession, url: str, old_pid: int, pid: 
 async def test_first_path_through_the_running_stack(
     launcher: Launcher, http: aiohttp.ClientSession
 ) -> None:
-    key = _create_agency(launcher.env, "Consumer Safety Institute")
+    key = _created_key(launcher.env, "agency", "create", "Consumer Safety Institute")
+    shop = bearer(_created_key(launcher.env, "channel", "create", "shop-catalog", "--catalog"))
+    web = bearer(_created_key(launcher.env, "channel", "create", "web"))
     ingest, advisory = launcher.url("ingest"), launcher.url("advisory")
     catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-    await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+    await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=shop), 200)
     now = datetime.now(UTC)
     embargo = now + timedelta(seconds=6)
     await expect(
@@ -75,7 +79,7 @@ async def test_first_path_through_the_running_stack(
         201,
     )
     the_order = order("A-1001", now - timedelta(days=1), locale="en-GB", email="sam@example.org")
-    await expect(await http.post(f"{ingest}/v1/orders", json=the_order), 202)
+    await expect(await http.post(f"{ingest}/v1/orders", json=the_order, headers=web), 202)
 
     while datetime.now(UTC) < embargo - timedelta(seconds=1):
         assert launcher.mails() == [], "nothing may arrive before the embargo"
@@ -91,7 +95,7 @@ async def test_first_path_through_the_running_stack(
 
     # Posting the same order again, or killing any service (the launcher restarts it),
     # sends nothing more.
-    await expect(await http.post(f"{ingest}/v1/orders", json=the_order), 202)
+    await expect(await http.post(f"{ingest}/v1/orders", json=the_order, headers=web), 202)
     for service in ("matcher", "mailer", "advisory", "ingest"):
         old = launcher.pid_of(service)
         os.kill(old, signal.SIGKILL)
@@ -106,10 +110,11 @@ async def test_first_path_through_the_running_stack(
 
 async def test_make_up_starts_embedded_servers_and_keeps_their_data() -> None:
     # No pooled connections: the services on the same ports are new processes after a restart.
-    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
-    with postgres_home() as home:
-        await _first_and_second_make_up(home / "data", http)
-    await http.close()
+    connector = aiohttp.TCPConnector(force_close=True)
+    # Closed however the test ends: an unclosed session fails the next test with a warning.
+    async with aiohttp.ClientSession(connector=connector) as http:
+        with postgres_home() as home:
+            await _first_and_second_make_up(home / "data", http)
 
 
 async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> None:
@@ -117,24 +122,26 @@ async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> 
     the_order = order("A-7", datetime.now(UTC))
     stack.start()
     try:
+        web = bearer(_created_key(stack.env, "channel", "create", "web"))
         answer = await expect(
-            await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order), 202
+            await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order, headers=web), 202
         )
         assert answer["accepted"] == 1
         assert (data / "pg" / "PG_VERSION").exists() and (data / "nats" / "jetstream").exists()
     finally:
         stack.stop()
-    stack.start()  # a second `make up` on the same data
+    stack.start()  # a second `make up` on the same data: the channel's key too
     try:
         again = await expect(
-            await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order), 202
+            await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order, headers=web), 202
         )
         assert again == {"accepted": 0, "duplicates": 1, "rejected": []}
         url = f"nats://127.0.0.1:{stack.env['ANSHIN_EMBEDDED_NATS_PORT']}"
         password = (data / "nats-users" / "operator").read_text()
         nc = await bus.connect(url, "t", user="operator", password=password)
         try:
-            stored = await nc.jetstream().stream_info("CUSTOMERS")
+            # ORDERS keeps its facts (CUSTOMERS forgets each once the mailer has it).
+            stored = await nc.jetstream().stream_info("ORDERS")
         finally:
             await nc.close()
         assert stored.state.messages == 1, "the event published before the restart is kept"

@@ -80,11 +80,13 @@ class World:
         token = secrets.token_hex(5)
         sku, advisory, ingest = f"EMB-{token}", self.stack.url("advisory"), self.stack.url("ingest")
         catalog = [{"sku": sku, "title": "Heater", "categories": ["electric_heater"]}]
-        async with self.http.put(f"{ingest}/v1/catalog", json=catalog) as reply:
+        async with self.http.put(f"{ingest}/v1/catalog", json=catalog,
+                                 headers=self.stack.operator()) as reply:  # fmt: skip
             assert reply.status == 200
         buyer = _order(token, sku, datetime.now(UTC) - timedelta(days=1))
+        web = await self.stack.channel("web")
         await post_until_accepted(self.http, f"{ingest}/v1/orders", json.dumps(buyer).encode(),
-                                  {"Content-Type": "application/json"})  # fmt: skip
+                                  {"Content-Type": "application/json"} | web)  # fmt: skip
         embargo = self.now() + plan["ahead"]
         body = recall(sku, embargo)
         body["title"]["en"] += f" secret-{token}"

@@ -59,6 +59,7 @@ class Hostile:
     agency: dict[str, str]
     operator: dict[str, str]
     database_url: str
+    channel: dict[str, str]  # the key of channel `web`
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,8 @@ async def target(
     try:
         key = await create_agency(env, "Hostile Input Agency")
         yield Hostile(stack, sink, {"Authorization": f"Bearer {key}"},
-                      {"Authorization": f"Bearer {operator_key}"}, database_url)  # fmt: skip
+                      {"Authorization": f"Bearer {operator_key}"}, database_url,
+                      await stack.channel("web"))  # fmt: skip
     finally:
         await asyncio.to_thread(stack.stop)
         await sink.stop()
@@ -264,12 +266,14 @@ async def test_generated_bodies_against_ingest_and_the_mailer(scale: str, target
         if reply.status_code >= 400 and kind != "application/json":
             problems.append(f"{method} {url}: {reply.status_code} as {kind}, not a JSON error")
 
+    # Each request with the operator's key, a channel's, or a guess.
+    keys = [target.operator, target.channel, {"Authorization": "Bearer guess"}]
+
     @_hypothesis(EXAMPLES[scale] * 5)
-    @given(request=INGEST, operator=st.booleans())
-    def ingest_requests(request: tuple[str, str, tuple[str, bytes]], operator: bool) -> None:
+    @given(request=INGEST, key=st.sampled_from(keys))
+    def ingest_requests(request: tuple[str, str, tuple[str, bytes]], key: dict[str, str]) -> None:
         method, path, (kind, body) = request
-        headers = {"Content-Type": kind} if kind else {}
-        headers |= target.operator if operator else {"Authorization": "Bearer guess"}
+        headers = ({"Content-Type": kind} if kind else {}) | key
         url = ingest + _quote(path)
         check(method, url, session.request(method, url, data=body, headers=headers, timeout=30))
 
@@ -392,10 +396,10 @@ async def test_oversize_and_slow_bodies(target: Hostile) -> None:
     cases = [
         ("POST", f"{advisory}/v1/advisories", target.agency, big_json[: 1024 * 1024 + 100]),
         ("POST", f"{advisory}/v1/events", target.operator, big_json[: 1024 * 1024 + 100]),
-        ("POST", f"{ingest}/v1/orders", {}, big_json),
-        ("PUT", f"{ingest}/v1/catalog", {}, big_json),
+        ("POST", f"{ingest}/v1/orders", target.channel, big_json),
+        ("PUT", f"{ingest}/v1/catalog", target.operator, big_json),
         ("POST", f"{advisory}/v1/advisories", target.agency, "chunked"),
-        ("POST", f"{ingest}/v1/orders", {}, "chunked"),
+        ("POST", f"{ingest}/v1/orders", target.channel, "chunked"),
     ]
     statuses = []
     async with aiohttp.ClientSession() as http:
@@ -411,7 +415,8 @@ async def test_oversize_and_slow_bodies(target: Hostile) -> None:
         port = int(ingest.rsplit(":", 1)[1])
         head = (
             b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 100000\r\n\r\n"
+            + f"Authorization: {target.channel['Authorization']}\r\n".encode()
+            + b"Content-Length: 100000\r\n\r\n"
         )
         slow = [await asyncio.open_connection("127.0.0.1", port) for _ in range(30)]
         for _, writer in slow:
@@ -421,7 +426,10 @@ async def test_oversize_and_slow_bodies(target: Hostile) -> None:
             for _, writer in slow:
                 writer.write(b" ")
             begun = time.monotonic()
-            async with http.post(f"{ingest}/v1/orders", json=_order(len(latencies))) as reply:
+            order = _order(len(latencies))
+            async with http.post(
+                f"{ingest}/v1/orders", json=order, headers=target.channel
+            ) as reply:
                 assert reply.status == 202, await reply.text()
             latencies.append(time.monotonic() - begun)
             await asyncio.sleep(0.3)
@@ -472,7 +480,9 @@ async def test_malformed_bus_messages_are_dead_lettered_counted_and_passed(
         dead_before = (await js.stream_info("DEAD")).state.messages
         for subject, consumers in LISTENERS.items():
             for n, payload in enumerate(POISON):
-                await js.publish(subject, payload, headers={"Nats-Msg-Id": f"poison:{subject}:{n}"})
+                # A subject of its own for each: CUSTOMERS keeps one message per subject.
+                on = f"{subject}.poison{n}" if subject.startswith("customers.") else subject
+                await js.publish(on, payload, headers={"Nats-Msg-Id": f"poison:{subject}:{n}"})
                 for consumer in consumers:
                     expected[consumer] = expected.get(consumer, 0) + 1
 

@@ -5,7 +5,9 @@ agency name and whose product's title are attempts at HTML and script injection;
 with recognizable names, addresses and streets buy it. The other agency tries every
 operation on the first one's advisory (embargoed, published, withdrawn) and learns no more
 than about an advisory that does not exist. The mail and the pages carry the markup as
-text only. No log line and no metric names a shopper.
+text only. No log line and no metric names a shopper. Strangers, guessed keys and other
+channels' keys try to write to ingest: an order in a customer's name, a cancellation, the
+catalog; none gets through.
 
 Beside the stack, on a NATS server with the users of production: the matcher's user tries
 to publish an advisory and ingest's to read the delivery requests; and every service is
@@ -20,6 +22,7 @@ import email.policy
 import html.parser
 import importlib
 import json
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,13 +31,24 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
+import msgspec
 import pytest
 
 from deploy.local import secured_nats
 from deploy.servers import NatsServer
+from services.advisory.app import build as build_advisory
+from services.advisory.portal import COOKIE, SESSION_SECONDS
+from shared import db
+from shared.clock import Clock
+from shared.config import Settings
+from tests.service.test_console_portal import sign_in, token
+from tests.support.advisory import new_agency
 from tests.support.bus_attacks import ingest_reads_deliveries, matcher_publishes_advisories
 from tests.support.faults import CountingSink
 from tests.support.figures import record
+from tests.support.fixtures import client_from, running
+from tests.support.hostile import error_shape_problem
 from tests.support.production import production_env, refused, start
 from tests.support.stack import SERVICES, LaunchedStack, create_agency, fresh_database, launch_env
 from tests.support.watch import metrics_texts, personal_data
@@ -169,10 +183,11 @@ async def test_agencies_are_isolated_and_learn_nothing(secured: Secured) -> None
     async with aiohttp.ClientSession() as http:
         ingest = s.stack.url("ingest")
         catalog = [{"sku": "SEC-1", "title": PRODUCT, "categories": ["electric_heater"]}]
-        async with http.put(f"{ingest}/v1/catalog", json=catalog) as reply:
+        async with http.put(f"{ingest}/v1/catalog", json=catalog,
+                            headers=s.operator) as reply:  # fmt: skip
             assert reply.status == 200
         lines = "\n".join(json.dumps(_shopper(i, "SEC-1")) for i in range(SHOPPERS))
-        ndjson = {"Content-Type": "application/x-ndjson"}
+        ndjson = {"Content-Type": "application/x-ndjson"} | await s.stack.channel("web")
         async with http.post(f"{ingest}/v1/orders", data=lines.encode(), headers=ndjson) as reply:
             assert (await reply.json())["accepted"] == SHOPPERS
         embargo = datetime.now(UTC) + timedelta(seconds=5)
@@ -300,6 +315,172 @@ async def test_forged_form_tokens_are_refused_not_crashed_on(secured: Secured) -
     record("security: forged form tokens", inputs=len(answers),
            note=f"answers {sorted({a[2] for a in answers})}")  # fmt: skip
     assert [a for a in answers if a[2] != 403] == []
+
+
+async def _signed_in(base: str, session_id: str) -> bool:
+    """Whether a browser holding `session_id` in the portal's cookie is let in."""
+    async with aiohttp.ClientSession() as http:
+        headers = {"Cookie": f"{COOKIE}={session_id}"}
+        async with http.get(f"{base}/portal/new", headers=headers, allow_redirects=False) as reply:
+            return reply.status == 200
+
+
+async def _session_rows(settings: Settings) -> int:
+    pool = await db.create_pool(settings.database_url, "advisory", min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            rows: int = await conn.fetchval("SELECT count(*) FROM portal_sessions")
+            return rows
+    finally:
+        await pool.close()
+
+
+async def test_a_portal_cookie_is_no_key_and_ends_with_its_session(
+    settings: Settings, clock: Clock
+) -> None:
+    """A stolen cookie is not the key, and is worth nothing once signed out or expired."""
+    attempts: dict[str, bool] = {}  # attempt → let in
+    async with running(build_advisory, settings, clock, settings.advisory_port) as base:
+        key = (await new_agency(settings, "NITE"))["Authorization"].removeprefix("Bearer ")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            signed = await sign_in(browser, base, key)
+            assert signed.status == 303
+            sid = signed.cookies[COOKIE].value
+            assert key not in signed.headers["Set-Cookie"] and len(sid) >= 43
+            assert await _signed_in(base, sid), "the session's own cookie lets it in"
+            attempts["the key itself as the cookie"] = await _signed_in(base, key)
+            attempts["a made-up session id"] = await _signed_in(base, secrets.token_urlsafe(32))
+            csrf = token(await (await browser.get(f"{base}/portal/new")).text())
+            out = await browser.post(
+                f"{base}/portal/logout", data={"csrf": csrf}, allow_redirects=False
+            )
+            assert out.status == 303
+        attempts["the cookie after signing out"] = await _signed_in(base, sid)
+
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            expiring = (await sign_in(browser, base, key)).cookies[COOKIE].value
+        clock.advance(timedelta(seconds=SESSION_SECONDS - 60))
+        assert await _signed_in(base, expiring), "a minute before it expires, it still works"
+        clock.advance(timedelta(seconds=61))
+        attempts["the cookie after 8 hours"] = await _signed_in(base, expiring)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            replaced = (await sign_in(browser, base, key)).cookies[COOKIE].value
+        assert await _session_rows(settings) == 1, "signing in deleted the expired session"
+        pool = await db.create_pool(settings.database_url, "advisory", min_size=1, max_size=1)
+        try:  # no command replaces a key yet; one that does ends the key's sessions
+            await pool.execute("UPDATE agencies SET key_hash = $1", secrets.token_hex(32))
+        finally:
+            await pool.close()
+        attempts["the cookie after its key was replaced"] = await _signed_in(base, replaced)
+    record(
+        "security: stolen or stale portal cookie",
+        inputs=len(attempts),
+        leaks=sum(attempts.values()),
+        note="the key as cookie, a made-up id, after sign-out, after 8 h, after a new key",
+    )
+    assert [name for name, let_in in attempts.items() if let_in] == []
+
+
+async def test_only_a_trusted_proxy_makes_the_portal_cookie_secure(
+    settings: Settings, clock: Clock
+) -> None:
+    """X-Forwarded-Proto: https from our TLS-terminating proxy: a Secure cookie; from anyone
+    else the header is ignored, so a Secure cookie never rests on a forged header."""
+    settings = msgspec.structs.replace(settings, trusted_proxies="127.0.0.2")
+    https = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    cases = [
+        ("the trusted proxy, https", "127.0.0.2", https, True),
+        ("the trusted proxy, http", "127.0.0.2", https | {"X-Forwarded-Proto": "http"}, False),
+        ("another peer claiming https", "127.0.0.3", https, False),
+        ("a local peer claiming https", "127.0.0.1", https, False),
+    ]
+    wrong = []
+    async with running(build_advisory, settings, clock, settings.advisory_port) as base:
+        key = (await new_agency(settings, "NITE"))["Authorization"].removeprefix("Bearer ")
+        for name, address, headers, secure in cases:
+            async with (
+                client_from(address) as client,
+                client.post(
+                    f"{base}/portal/login", data={"key": key}, headers=headers,
+                    allow_redirects=False,
+                ) as reply,
+            ):  # fmt: skip
+                assert reply.status == 303, name
+                if bool(reply.cookies[COOKIE]["secure"]) != secure:
+                    wrong.append(name)
+    record(
+        "security: forged X-Forwarded-Proto",
+        inputs=len(cases),
+        leaks=len(wrong),
+        note="the portal cookie's Secure flag only on a trusted proxy's word",
+    )
+    assert wrong == []
+
+
+async def _ingest_state(s: Secured) -> list[Any]:
+    """What an attack on ingest could change: customers, order events, the catalog."""
+    conn = await asyncpg.connect(s.stack.env["DATABASE_URL"])
+    try:
+        return [
+            [tuple(r) for r in await conn.fetch(sql)]
+            for sql in (
+                "SELECT * FROM ingest.customers ORDER BY customer_id",
+                "SELECT channel, order_id FROM ingest.orders ORDER BY 1, 2",
+                "SELECT channel, order_id, event FROM ingest.order_events ORDER BY 1, 2, 3",
+                "SELECT sku, categories FROM ingest.catalog ORDER BY sku",
+            )
+        ]
+    finally:
+        await conn.close()
+
+
+async def test_ingest_takes_writes_only_with_the_right_key(secured: Secured) -> None:
+    """A stranger, a guessed key, an agency's key and another channel's key try to write."""
+    s, ingest = secured, secured.stack.url("ingest")
+    web, grocery = await s.stack.channel("web"), await s.stack.channel("grocery")
+    victim = _shopper(900, "SEC-9") | {"order_id": "V-1"}
+    stranger = {**victim, "order_id": "EVIL-1",
+                "placed_at": datetime.now(UTC).isoformat(),
+                "customer": {**victim["customer"], "email": "stranger@evil.example"}}  # fmt: skip
+    catalog = [{"sku": "SEC-9", "title": "Heater", "categories": ["electric_heater"]}]
+    rewritten = [{"sku": "SEC-9", "title": "Heater", "categories": ["honey"]}]
+    cancel = {"event": "cancelled", "channel": "web", "order_id": "V-1"}
+    own = {k: v for k, v in _shopper(901, "SEC-9").items() if k != "channel"}  # grocery's
+    async with aiohttp.ClientSession() as http:
+        async with http.put(f"{ingest}/v1/catalog", json=catalog, headers=s.operator) as reply:
+            assert reply.status == 200
+        async with http.post(f"{ingest}/v1/orders", json=victim, headers=web) as reply:
+            assert reply.status == 202 and (await reply.json())["accepted"] == 1
+        before = await _ingest_state(s)
+        guessed = {"Authorization": "Bearer ck_" + "0" * 8 + "_" + "A" * 43}
+        strangers = [{}, guessed, s.theirs]  # no key, a guessed one, an agency's
+        attempts = [
+            *[("POST", "/v1/orders", stranger, k) for k in strangers],
+            ("POST", "/v1/orders", stranger, grocery),  # it names channel web
+            ("POST", "/v1/orders", [own, stranger], grocery),  # refused whole: `own` too
+            ("POST", "/v1/orders", [cancel], grocery),
+            *[("POST", f"/v1/orders/web/V-1/{e}", None, k)
+              for e in ("cancel", "return") for k in [*strangers, grocery]],
+            *[("PUT", "/v1/catalog", rewritten, k) for k in [*strangers, grocery, web]],
+        ]  # fmt: skip
+        got_through, shapes, statuses = [], [], set()
+        for method, path, body, headers in attempts:
+            async with http.request(method, ingest + path, json=body, headers=headers) as reply:
+                statuses.add(reply.status)
+                if reply.status < 400:
+                    got_through.append(f"{method} {path}: {reply.status}")
+                if shape := error_shape_problem(reply.status, reply.content_type,
+                                                await reply.read()):  # fmt: skip
+                    shapes.append(f"{method} {path}: {shape}")
+        changed = await _ingest_state(s) != before
+    record("security: writes to ingest without the right key", inputs=len(attempts),
+           leaks=len(got_through) + changed,
+           note=f"strangers, guessed and agency keys, another channel's key; answers "
+                f"{sorted(statuses)}")  # fmt: skip
+    assert got_through == []
+    assert not changed, "an attempt changed a customer, an order or the catalog"
+    assert shapes == [], "every refusal is a JSON error naming the problem"
+    assert statuses == {401, 403}
 
 
 # --- the bus and production's secrets (their own servers and processes, not the stack's) ---

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from nats.aio.client import Client
+from nats.js.api import RetentionPolicy
 
 from shared import bus
 from shared import messages as m
@@ -41,8 +42,9 @@ async def test_declare_is_idempotent(nc: Client) -> None:
 
 
 async def test_duplicate_msg_id_is_stored_once(nc: Client) -> None:
-    first = await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, _customer(1), "customer:c-1:x")
-    again = await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, _customer(1), "customer:c-1:x")
+    subject = Subjects.customer_upserted("c-1")
+    first = await bus.publish(nc, subject, _customer(1), "customer:c-1:x")
+    again = await bus.publish(nc, subject, _customer(1), "customer:c-1:x")
     assert not first.duplicate and again.duplicate
 
 
@@ -61,14 +63,15 @@ async def test_consumer_handles_retries_and_dead_letters(nc: Client) -> None:
     poison_before = MESSAGES_HANDLED.labels("mailer-customers", "poison")._value.get()
     consumer = bus.Consumer(nc, "mailer-customers", m.CustomerEvent, handler, max_deliver=3)
     js = nc.jetstream()
-    await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, _customer(1), "a")
-    await js.publish(Subjects.CUSTOMERS_UPSERTED, b'{"type":"customer.upserted","oops":1}')
-    await js.publish(Subjects.CUSTOMERS_UPSERTED, b"not json at all")
+    subject = Subjects.customer_upserted
+    await bus.publish(nc, subject("c-1"), _customer(1), "a")
+    await js.publish(subject("?1"), b'{"type":"customer.upserted","oops":1}')
+    await js.publish(subject("?2"), b"not json at all")
     flaky = m.CustomerUpserted(customer_id="c-flaky", email="f@example.org")
     broken = m.CustomerUpserted(customer_id="c-broken", email="b@example.org")
-    await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, flaky, "flaky")
-    await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, broken, "broken")
-    await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, _customer(2), "b")
+    await bus.publish(nc, subject("c-flaky"), flaky, "flaky")
+    await bus.publish(nc, subject("c-broken"), broken, "broken")
+    await bus.publish(nc, subject("c-2"), _customer(2), "b")
     consumer.start()
     try:
         # The poison messages do not block the ones behind them.
@@ -89,3 +92,37 @@ async def test_consumer_handles_retries_and_dead_letters(nc: Client) -> None:
     assert seen.count("c-1") == 1
     info = await js.consumer_info("CUSTOMERS", "mailer-customers")
     assert info.num_ack_pending == 0 and info.num_pending == 0
+
+
+async def test_the_customers_stream_holds_an_address_only_until_the_mailer_has_it(
+    nc: Client,
+) -> None:
+    js = nc.jetstream()
+    config = (await js.stream_info("CUSTOMERS")).config
+    assert config.max_msgs_per_subject == 1
+    assert config.max_age == 7 * 86400
+    assert config.retention == RetentionPolicy.INTEREST
+
+    # A customer who moves twice before the mailer takes anything in: only the latest stays.
+    for n, email in enumerate(["first@example.org", "second@example.org", "third@example.org"]):
+        moved = m.CustomerUpserted(customer_id="c-1", email=email)
+        await bus.publish(nc, Subjects.customer_upserted("c-1"), moved, f"customer:c-1:{n}")
+    await bus.publish(nc, Subjects.customer_upserted("c-2"), _customer(2), "customer:c-2")
+    assert (await js.stream_info("CUSTOMERS")).state.messages == 2
+
+    seen: list[str] = []
+
+    async def handler(event: m.CustomerUpserted) -> None:
+        seen.append(event.email)
+
+    consumer = bus.Consumer(nc, "mailer-customers", m.CustomerEvent, handler, max_deliver=3)
+    consumer.start()
+    try:
+        await _wait(lambda: len(seen) == 2)
+        assert sorted(seen) == ["c2@example.org", "third@example.org"]
+        # Taken in and acknowledged: the stream keeps no address at all.
+        async with asyncio.timeout(10):
+            while (await js.stream_info("CUSTOMERS")).state.messages:
+                await asyncio.sleep(0.05)
+    finally:
+        await consumer.stop()

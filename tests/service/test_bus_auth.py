@@ -31,6 +31,7 @@ from tests.support.bus_attacks import (
     matcher_publishes_advisories,
 )
 from tests.support.fixtures import running
+from tests.support.keys import channel_header
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
 
@@ -141,8 +142,10 @@ async def test_each_service_does_its_work_with_its_own_credentials(
         for url in urls.values():
             await expect(await http.get(f"{url}/readyz"), 200)
         agency = await new_agency(settings, "Consumer Safety Institute")
+        shop = await channel_header(settings, "shop-catalog", catalog=True)
+        web = await channel_header(settings)
         catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=shop), 200)
         created = await expect(
             await http.post(
                 f"{advisory}/v1/advisories",
@@ -152,7 +155,7 @@ async def test_each_service_does_its_work_with_its_own_credentials(
             201,
         )
         bought = order("A-1", clock.now() - timedelta(days=1))
-        await expect(await http.post(f"{ingest}/v1/orders", json=bought), 202)
+        await expect(await http.post(f"{ingest}/v1/orders", json=bought, headers=web), 202)
         # advisory asks the matcher (an estimate) and ingest (a product page's catalog entry)
         estimate = f"{advisory}/v1/advisories/{created['id']}/audience"
         async with asyncio.timeout(20):

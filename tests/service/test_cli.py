@@ -19,8 +19,9 @@ from shared import db
 from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_advisory_events import cap_alert
-from tests.support.advisory import disaster_playbook, eventually, new_agency
+from tests.support.advisory import disaster_playbook, eventually, new_agency, operator
 from tests.support.fixtures import run_services
+from tests.support.keys import channel_header
 from tests.support.launcher import Ran, python
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
@@ -187,12 +188,17 @@ async def test_the_report_is_a_table_of_the_reach(
         urls = await run_services(stack, settings, clock, "ingest", "advisory", "matcher", "mailer")
         headers = await new_agency(settings, "Consumer Safety Institute")
         catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-        await expect(await http.put(f"{urls['ingest']}/v1/catalog", json=catalog), 200)
+        web = await channel_header(settings)
+        reply = await http.put(
+            f"{urls['ingest']}/v1/catalog", json=catalog, headers=operator(settings)
+        )
+        await expect(reply, 200)
         advisory = power_bank_advisory(clock.now() + timedelta(hours=1))
         reply = await http.post(f"{urls['advisory']}/v1/advisories", json=advisory, headers=headers)
         advisory_id = (await expect(reply, 201))["id"]
         the_order = order("A-1", clock.now() - timedelta(days=1))
-        await expect(await http.post(f"{urls['ingest']}/v1/orders", json=the_order), 202)
+        reply = await http.post(f"{urls['ingest']}/v1/orders", json=the_order, headers=web)
+        await expect(reply, 202)
 
         embargoed = await anshin(env, "advisory", "report", advisory_id)
         assert embargoed.code == 0

@@ -72,6 +72,7 @@ async def test_an_agency_signs_in_submits_through_the_form_and_previews(
         assert signed.status == 303 and signed.headers["Location"] == "/portal"
         cookie = signed.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/portal" in cookie
+        assert mine not in cookie, "the cookie holds a session's id, never the key"
 
         new = await page(browser, f"{base}/portal/new", {})
         csrf = token(new)

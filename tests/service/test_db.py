@@ -84,12 +84,14 @@ async def test_outbox_survives_a_crash_between_commit_and_publish(
         async with pool.acquire() as conn, conn.transaction():
             for n in range(5):
                 event = m.CustomerUpserted(customer_id=f"c-{n}", email=f"{n}@example.org")
-                await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, f"customer:c-{n}", event)
+                subject = Subjects.customer_upserted(f"c-{n}")
+                await enqueue(conn, subject, f"customer:c-{n}", event)
         # A rolled-back change leaves no event behind.
         try:
             async with pool.acquire() as conn, conn.transaction():
                 event = m.CustomerUpserted(customer_id="ghost", email="g@example.org")
-                await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, "customer:ghost", event)
+                subject = Subjects.customer_upserted("ghost")
+                await enqueue(conn, subject, "customer:ghost", event)
                 raise RuntimeError("the change failed")
         except RuntimeError:
             pass
@@ -102,7 +104,7 @@ async def test_outbox_survives_a_crash_between_commit_and_publish(
         async with pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO outbox (subject, msg_id, payload) SELECT $1, 'customer:c-0', $2",
-                Subjects.CUSTOMERS_UPSERTED,
+                Subjects.customer_upserted("c-0"),
                 m.encode(m.CustomerUpserted(customer_id="c-0", email="0@example.org")),
             )
         assert await relay.relay_once() == 1
@@ -118,7 +120,8 @@ async def _enqueue_customer(pool: asyncpg.Pool, customer_id: str) -> None:
     """Commit one customers.upserted event to the outbox."""
     async with pool.acquire() as conn, conn.transaction():
         event = m.CustomerUpserted(customer_id=customer_id, email=f"{customer_id}@example.org")
-        await enqueue(conn, Subjects.CUSTOMERS_UPSERTED, f"customer:{customer_id}", event)
+        subject = Subjects.customer_upserted(customer_id)
+        await enqueue(conn, subject, f"customer:{customer_id}", event)
 
 
 async def test_relay_wakes_on_notify(database_url: str, nats_url: str) -> None:

@@ -14,6 +14,7 @@ from shared import db
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.fixtures import run_services
+from tests.support.keys import channel_header
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
 
@@ -36,9 +37,11 @@ async def test_embargoed_advice_reaches_the_buyer_once(
         ingest, advisory = urls["ingest"], urls["advisory"]
         key = await _agency(settings)
         headers = {"Authorization": f"Bearer {key}"}
+        shop = await channel_header(settings, "shop-catalog", catalog=True)
+        web = await channel_header(settings, "web")
 
         catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=shop), 200)
         created = await expect(
             await http.post(
                 f"{advisory}/v1/advisories",
@@ -49,7 +52,9 @@ async def test_embargoed_advice_reaches_the_buyer_once(
         )
         assert created["state"] == "embargoed"
         the_order = order("A-1001", clock.now() - timedelta(days=2))
-        answer = await expect(await http.post(f"{ingest}/v1/orders", json=the_order), 202)
+        answer = await expect(
+            await http.post(f"{ingest}/v1/orders", json=the_order, headers=web), 202
+        )
         assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
 
         # Before the embargo: nothing reaches the mailbox.
@@ -63,13 +68,15 @@ async def test_embargoed_advice_reaches_the_buyer_once(
         assert "製品安全研究所" in mail.get_body(("plain",)).get_content()
 
         # The same order again is a duplicate, and nothing more is sent.
-        again = await expect(await http.post(f"{ingest}/v1/orders", json=the_order), 202)
+        again = await expect(
+            await http.post(f"{ingest}/v1/orders", json=the_order, headers=web), 202
+        )
         assert again == {"accepted": 0, "duplicates": 1, "rejected": []}
         # A new power-bank buyer after publication is told at once.
         newcomer = order(
             "A-1002", clock.now(), customer="c-7", locale="fr-FR", email="jeanne@example.fr"
         )
-        await expect(await http.post(f"{ingest}/v1/orders", json=newcomer), 202)
+        await expect(await http.post(f"{ingest}/v1/orders", json=newcomer, headers=web), 202)
         mails = await smtp_sink.wait_for(2)
         await asyncio.sleep(2)
         assert len(smtp_sink.messages) == 2
@@ -93,15 +100,18 @@ async def test_bad_input_gets_json_errors_naming_the_field(
     async with contextlib.AsyncExitStack() as stack:
         urls = await run_services(stack, settings, clock, "ingest", "advisory")
         ingest, advisory = urls["ingest"], urls["advisory"]
-        body = await expect(await http.post(f"{ingest}/v1/orders", data=b"{nope"), 400)
+        web = await channel_header(settings)
+        body = await expect(await http.post(f"{ingest}/v1/orders", data=b"{nope", headers=web), 400)
         assert body["error"] and body["details"][0]["field"] == "$"
         mixed = [order("A-1", clock.now()), {"order_id": "A-2"}]
-        body = await expect(await http.post(f"{ingest}/v1/orders", json=mixed), 202)
+        body = await expect(await http.post(f"{ingest}/v1/orders", json=mixed, headers=web), 202)
         assert body["accepted"] == 1
         assert body["rejected"][0]["index"] == 1
         assert body["rejected"][0]["errors"][0]["problem"].startswith("Object missing")
         assert body["rejected"][0]["errors"][0]["field"] in ("channel", "placed_at", "customer")
-        body = await expect(await http.post(f"{ingest}/v1/orders?format=telex", json=[]), 400)
+        body = await expect(
+            await http.post(f"{ingest}/v1/orders?format=telex", json=[], headers=web), 400
+        )
         assert body["details"] == [{"field": "format", "problem": "'telex' is not a known format"}]
         body = await expect(await http.post(f"{advisory}/v1/advisories", json={}), 401)
         assert "key" in body["error"]

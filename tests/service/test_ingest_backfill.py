@@ -19,7 +19,7 @@ from tests.support.shop import order
 
 
 def _args(file: Path, **extra: object) -> argparse.Namespace:
-    defaults = {"format": None, "batch": 40, "rejects": None, "quiet": True}
+    defaults = {"format": None, "channel": None, "batch": 40, "rejects": None, "quiet": True}
     return argparse.Namespace(file=str(file), **{**defaults, **extra})
 
 
@@ -43,7 +43,9 @@ async def test_backfill_streams_a_file_through_the_same_intake(
     ]
     records[7]["lines"] = [{"sku": "TEE", "title": "T-shirt"}]  # in no category: published too
     lines = [msgspec.json.encode(r) for r in records]
-    lines.insert(100, b'{"order_id": "broken"}')
+    # No channel key names the channel of a backfill: a canonical record must name its own.
+    nameless = {k: v for k, v in order("broken", years_ago).items() if k != "channel"}
+    lines.insert(100, msgspec.json.encode(nameless))
     lines.append(lines[3])  # sent twice
     path = tmp_path / "orders.ndjson"
     path.write_bytes(b"\n".join(lines) + b"\n")
@@ -53,6 +55,7 @@ async def test_backfill_streams_a_file_through_the_same_intake(
     assert "150 accepted, 1 duplicates, 1 rejected" in capsys.readouterr().out
     [rejected] = [msgspec.json.decode(line) for line in rejects.read_bytes().splitlines()]
     assert rejected["index"] == 100 and rejected["errors"][0]["field"] == "channel"
+    assert "must name its channel" in rejected["errors"][0]["problem"]
 
     nc = await bus.connect(settings.nats_url, "test")
     async with _closing(nc):

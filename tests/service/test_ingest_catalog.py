@@ -13,6 +13,7 @@ from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_ingest_orders import _closing
+from tests.support.advisory import operator
 from tests.support.fixtures import running
 from tests.support.shop import expect
 
@@ -34,7 +35,10 @@ async def test_catalog_lookup_answers_over_nats(
             {"sku": "X-1", "title": "Mystery", "categories": ["unicorns"]},
             {"sku": "H-1", "title": "Heater", "categories": ["stroller", "heater"]},
         ]
-        written = await expect(await http.put(f"{ingest}/v1/catalog", json=entries), 200)
+        headers = operator(settings)
+        written = await expect(
+            await http.put(f"{ingest}/v1/catalog", json=entries, headers=headers), 200
+        )
         assert written["written"] == 1
         assert written["rejected"][0] == {
             "index": 1,

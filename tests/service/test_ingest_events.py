@@ -14,6 +14,7 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_ingest_orders import NDJSON, _closing, stored
 from tests.support.fixtures import running
+from tests.support.keys import channel_header
 from tests.support.shop import expect, order
 
 
@@ -31,23 +32,25 @@ async def test_cancel_and_return_by_endpoint_and_in_a_batch(
     settings: Settings, clock: Clock, http: aiohttp.ClientSession
 ) -> None:
     nc = await bus.connect(settings.nats_url, "test")
+    web = await channel_header(settings)
     async with running(build, settings, clock, settings.ingest_port) as ingest, _closing(nc):
         url = f"{ingest}/v1/orders"
-        await expect(await http.post(url, json=[two_lines("A", clock), two_lines("B", clock)]), 202)
+        both = [two_lines("A", clock), two_lines("B", clock)]
+        await expect(await http.post(url, json=both, headers=web), 202)
         cancel = f"{url}/web/A/cancel"
-        answer = await expect(await http.post(cancel, json={"skus": ["DIA-M"]}), 202)
+        answer = await expect(await http.post(cancel, json={"skus": ["DIA-M"]}, headers=web), 202)
         assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
-        answer = await expect(await http.post(cancel, json={"line_nos": [2]}), 202)
+        answer = await expect(await http.post(cancel, json={"line_nos": [2]}, headers=web), 202)
         assert answer == {"accepted": 0, "duplicates": 1, "rejected": []}  # the same fact
-        await expect(await http.post(f"{url}/web/A/return"), 202)
+        await expect(await http.post(f"{url}/web/A/return", headers=web), 202)
 
-        missing = await expect(await http.post(f"{url}/web/NOPE/cancel"), 404)
+        missing = await expect(await http.post(f"{url}/web/NOPE/cancel", headers=web), 404)
         assert missing["details"][0]["field"] == "order_id"
-        no_line = await expect(await http.post(cancel, json={"line_nos": [7]}), 400)
+        no_line = await expect(await http.post(cancel, json={"line_nos": [7]}, headers=web), 400)
         assert no_line["details"] == [
             {"field": "line_nos", "problem": "line 7 does not exist (the order has 2)"}
         ]
-        bad_body = await expect(await http.post(cancel, json={"line_nos": "two"}), 400)
+        bad_body = await expect(await http.post(cancel, json={"line_nos": "two"}, headers=web), 400)
         assert bad_body["details"][0]["field"] == "line_nos"
 
         rows = [
@@ -56,7 +59,7 @@ async def test_cancel_and_return_by_endpoint_and_in_a_batch(
             {"event": "lost", "channel": "web", "order_id": "B"},
         ]
         body = b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
-        answer = await expect(await http.post(url, data=body, headers=NDJSON), 202)
+        answer = await expect(await http.post(url, data=body, headers=NDJSON | web), 202)
         assert answer["accepted"] == 1
         assert [(r["index"], r["errors"][0]["field"]) for r in answer["rejected"]] == [
             (1, "order_id"),
@@ -78,6 +81,7 @@ async def test_cancel_and_return_by_endpoint_and_in_a_batch(
         # Operators can see how the order was understood, and only operators.
         audit_url = f"{url}/web/A"
         await expect(await http.get(audit_url), 401)
+        await expect(await http.get(audit_url, headers=web), 403)
         operator = {"Authorization": f"Bearer {settings.operator_key}"}
         audit = await expect(await http.get(audit_url, headers=operator), 200)
         assert [(line["categories"], line["categorized_by"]) for line in audit["lines"]] == [

@@ -20,7 +20,9 @@ from shared import bus
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
+from tests.support.advisory import operator
 from tests.support.fixtures import running
+from tests.support.keys import channel_header
 from tests.support.shop import expect, order
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -94,24 +96,31 @@ async def test_three_channels_make_one_customer_and_coarse_locations(
 async def _three_channels(
     settings: Settings, clock: Clock, http: aiohttp.ClientSession, nc: Client
 ) -> None:
+    grocery, mall, web = [await channel_header(settings, n) for n in ("grocery", "mall", "web")]
     async with running(build, settings, clock, settings.ingest_port) as ingest:
         catalog = [{"sku": "DIA-M", "title": "Diapers", "categories": ["baby_products"]}]
-        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog), 200)
+        headers = operator(settings)
+        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=headers), 200)
         url = f"{ingest}/v1/orders"
-        answer = await expect(await http.post(f"{url}?format=grocery", json=grocery_order()), 202)
-        assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
         answer = await expect(
-            await http.post(f"{url}?format=marketplace", data=MARKETPLACE_CSV.encode()), 202
+            await http.post(f"{url}?format=grocery", json=grocery_order(), headers=grocery), 202
+        )
+        assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
+        # A channel's own format names no channel: the key's is taken.
+        csv = MARKETPLACE_CSV.encode()
+        answer = await expect(
+            await http.post(f"{url}?format=marketplace", data=csv, headers=mall), 202
         )
         assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
         us = order("W-1", clock.now(), customer="c-7", locale="", email="jo@example.com")
         us["customer"]["timezone"] = ""
         us["ship_to"] = {"country": "US", "postal_code": "94103"}
         us["lines"] = [{"sku": "GEN-2", "title": "Portable inverter generator", "quantity": 1}]
-        await expect(await http.post(url, json=us), 202)
+        await expect(await http.post(url, json=us, headers=web), 202)
 
         placed = {msg.order_id: msg for _, msg in await stored(nc, "ORDERS", 3)}
         honey, diapers, generator = placed["G-778"], placed["M-1"], placed["W-1"]
+        assert (honey.channel, diapers.channel, generator.channel) == ("grocery", "mall", "web")
         assert honey.customer_id == diapers.customer_id == "c-42"  # linked by e-mail
         assert honey.placed_at.isoformat() == "2024-01-01T07:10:00+00:00"
         assert [line.categories for line in honey.lines] == [["honey"]]
@@ -119,11 +128,10 @@ async def _three_channels(
             (1, "DIA-M", ["baby_products"]),
             (2, "MUG-1", []),  # in no category: published for a recall by SKU or GTIN
         ]
-        assert honey.location == m.Location(
-            country="JP", region="JP-17", postal_code="927-1214", lat=37.39, lon=136.9
-        )
+        # Coarse on the bus: the region and coordinates to about 1 km, no postal code.
+        assert honey.location == m.Location(country="JP", region="JP-17", lat=37.39, lon=136.9)
         assert (diapers.location.region, diapers.location.lat) == ("JP-17", 36.77)  # centroid
-        assert (generator.location.region, generator.location.lat) == ("US-CA", 37.7725)
+        assert (generator.location.region, generator.location.lat) == ("US-CA", 37.77)
         assert generator.lines[0].categories == ["portable_generator"]
 
         # The same contact data from the second channel is not published again.
@@ -170,14 +178,15 @@ async def test_a_buyer_first_seen_on_the_marketplace_is_linked_once_the_shop_kno
         row += ["HNY-500", "Honey", "1", "JP", "", ""]
         return f"{header}\n{','.join(row)}\n".encode()
 
+    mall, web = await channel_header(settings, "marketplace"), await channel_header(settings)
     nc = await bus.connect(settings.nats_url, "test")
     try:
         async with running(build, settings, clock, settings.ingest_port) as ingest:
-            url = f"{ingest}/v1/orders"
-            await expect(await http.post(f"{url}?format=marketplace", data=report("M-10")), 202)
+            url = f"{ingest}/v1/orders?format=marketplace"
+            await expect(await http.post(url, data=report("M-10"), headers=mall), 202)
             shop = order("W-77", clock.now(), customer="c-77", email="taro@example.jp")
-            await expect(await http.post(url, json=shop), 202)
-            await expect(await http.post(f"{url}?format=marketplace", data=report("M-11")), 202)
+            await expect(await http.post(f"{ingest}/v1/orders", json=shop, headers=web), 202)
+            await expect(await http.post(url, data=report("M-11"), headers=mall), 202)
             placed = {msg.order_id: msg for _, msg in await stored(nc, "ORDERS", 3)}
     finally:
         await nc.close()
@@ -190,15 +199,16 @@ async def test_an_order_sent_again_hours_later_is_a_duplicate(
 ) -> None:
     nc = await bus.connect(settings.nats_url, "test")
     first, second = order("A-1", clock.now()), order("A-2", clock.now(), customer="c-8")
+    web = await channel_header(settings)
     async with running(build, settings, clock, settings.ingest_port) as ingest, _closing(nc):
         url = f"{ingest}/v1/orders"
 
         body = b"".join(msgspec.json.encode(o) + b"\n" for o in (first, second, first))
-        answer = await expect(await http.post(url, data=body, headers=NDJSON), 202)
+        answer = await expect(await http.post(url, data=body, headers=NDJSON | web), 202)
         assert answer == {"accepted": 2, "duplicates": 1, "rejected": []}
         await stored(nc, "ORDERS", 2)
         clock.advance(timedelta(hours=5))  # far beyond the broker's duplicate window
-        answer = await expect(await http.post(url, json=first), 202)
+        answer = await expect(await http.post(url, json=first, headers=web), 202)
         assert answer == {"accepted": 0, "duplicates": 1, "rejected": []}
         await asyncio.sleep(1.5)
         facts = await stored(nc, "ORDERS", 2)
@@ -212,7 +222,7 @@ async def test_an_order_sent_again_hours_later_is_a_duplicate(
         third = order("A-3", clock.now())
         third_changed = order("A-3", clock.now(), sku="HNY-500")
         body = b"".join(msgspec.json.encode(o) + b"\n" for o in (changed, third, third_changed))
-        answer = await expect(await http.post(url, data=body, headers=NDJSON), 202)
+        answer = await expect(await http.post(url, data=body, headers=NDJSON | web), 202)
         assert answer["accepted"] == 1 and answer["duplicates"] == 0, answer
         assert [r["index"] for r in answer["rejected"]] == [0, 2]
         assert {e["field"] for r in answer["rejected"] for e in r["errors"]} == {"order_id"}
@@ -238,11 +248,12 @@ async def test_contact_data_of_an_older_order_never_replaces_that_of_a_newer_one
         bought("K-5", "c-3", "three-new@example.jp", timedelta(days=1)),  # newer
     ]
     nc = await bus.connect(settings.nats_url, "test")
+    headers = NDJSON | await channel_header(settings)
     async with running(build, settings, clock, settings.ingest_port) as ingest, _closing(nc):
         for batch in (first, later):
             body = b"".join(msgspec.json.encode(o) + b"\n" for o in batch)
             answer = await expect(
-                await http.post(f"{ingest}/v1/orders", data=body, headers=NDJSON), 202
+                await http.post(f"{ingest}/v1/orders", data=body, headers=headers), 202
             )
             assert answer["accepted"] == len(batch), answer
         facts = await stored(nc, "CUSTOMERS", 4)

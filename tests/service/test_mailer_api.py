@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from email.message import EmailMessage
 
 import aiohttp
@@ -12,9 +13,7 @@ from nats.aio.client import Client
 
 from services.mailer import tokens
 from services.mailer.app import build
-from shared import bus
 from shared import messages as m
-from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.fixtures import running
@@ -24,6 +23,7 @@ from tests.support.mailer import (
     deliveries,
     eventually,
     nats,
+    publish_contact,
     states,
     wait_states,
 )
@@ -117,7 +117,7 @@ async def test_a_link_mailed_to_an_earlier_address_never_unsubscribes_the_new_on
 
         # The customer moves to a new address; the old mailbox, and its link, stay behind.
         moved = m.CustomerUpserted(customer_id="c-m", email="new@example.jp")
-        await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, moved, "customer:c-m:moved")
+        await publish_contact(nc, moved)
         await eventually(lambda: _holds(settings.database_url, "c-m", "new@example.jp"))
         await _advise(nc, "adv-2", "c-m")
         second = (await smtp_sink.wait_for(2))[1]
@@ -142,6 +142,20 @@ async def test_a_link_mailed_to_an_earlier_address_never_unsubscribes_the_new_on
         assert len(smtp_sink.messages) == 3
 
 
+LEGACY = "Yy00Mg.KFEg8fTxXPutLdsC2_sI5NR3"  # the earlier code's link for c-42, "secret"
+
+
+async def _from_before_two_part_links_retired(database_url: str, customer_id: str) -> None:
+    """Mark a contact as migration 004 found it: its address held since before then."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "UPDATE mailer.contacts SET email_since = NULL WHERE customer_id = $1", customer_id
+        )
+    finally:
+        await conn.close()
+
+
 async def test_a_two_part_link_mailed_before_addresses_were_named_still_unsubscribes(
     settings: Settings, clock: Clock, smtp_sink: SmtpSink, http: aiohttp.ClientSession
 ) -> None:
@@ -153,11 +167,57 @@ async def test_a_two_part_link_mailed_before_addresses_were_named_still_unsubscr
         await customers(nc, ("c-42", "hanako@example.jp", "ja-JP", "Asia/Tokyo"))
         await _advise(nc, "adv-1", "c-42")
         await smtp_sink.wait_for(1)
-        token = "Yy00Mg.KFEg8fTxXPutLdsC2_sI5NR3"  # the earlier code's link for c-42, "secret"
-        done = await http.post(f"{url}/u/{token}", data={"List-Unsubscribe": "One-Click"})
+        await _from_before_two_part_links_retired(settings.database_url, "c-42")
+        done = await http.post(f"{url}/u/{LEGACY}", data={"List-Unsubscribe": "One-Click"})
         assert done.status == 200 and "停止しました" in await done.text()
         await _advise(nc, "adv-2", "c-42")
         await wait_states(settings.database_url, {"suppressed": 1}, "adv-2")
+
+
+async def test_a_two_part_link_never_unsubscribes_an_address_taken_since(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink, http: aiohttp.ClientSession
+) -> None:
+    settings = msgspec.structs.replace(settings, secret_key="secret")
+    async with (
+        running(build, settings, clock, settings.mailer_port) as url,
+        nats(settings.nats_url) as nc,
+    ):
+        await customers(nc, ("c-42", "hanako@example.jp", "ja-JP", "Asia/Tokyo"))
+        await eventually(lambda: _holds(settings.database_url, "c-42", "hanako@example.jp"))
+        await _from_before_two_part_links_retired(settings.database_url, "c-42")
+        # She moves; whoever reads her old mailbox still has a two-part link of hers.
+        moved = m.CustomerUpserted(customer_id="c-42", email="new@example.jp", locale="ja-JP")
+        await publish_contact(nc, moved)
+        await eventually(lambda: _holds(settings.database_url, "c-42", "new@example.jp"))
+        page = await http.get(f"{url}/u/{LEGACY}")
+        assert page.status == 200 and "ne***@example.jp" not in await page.text()
+        done = await http.post(f"{url}/u/{LEGACY}", data={"List-Unsubscribe": "One-Click"})
+        assert done.status == 200 and "変更していません" in await done.text()
+        await _advise(nc, "adv-1", "c-42")
+        [mail] = await smtp_sink.wait_for(1)
+        assert mail["To"].addresses[0].addr_spec == "new@example.jp"
+
+
+async def test_a_two_part_link_expires_sixty_days_after_such_links_were_retired(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink, http: aiohttp.ClientSession
+) -> None:
+    settings = msgspec.structs.replace(settings, secret_key="secret")
+    async with (
+        running(build, settings, clock, settings.mailer_port) as url,
+        nats(settings.nats_url) as nc,
+    ):
+        await customers(nc, ("c-42", "hanako@example.jp", "en-GB", "Europe/London"))
+        await eventually(lambda: _holds(settings.database_url, "c-42", "hanako@example.jp"))
+        await _from_before_two_part_links_retired(settings.database_url, "c-42")
+        clock.advance(timedelta(days=61))
+        page = await http.get(f"{url}/u/{LEGACY}")
+        assert page.status == 200 and "too old" in await page.text()
+        assert "<form" not in await page.text()
+        done = await http.post(f"{url}/u/{LEGACY}", data={"List-Unsubscribe": "One-Click"})
+        assert done.status == 200 and "nothing was changed" in await done.text()
+        await _advise(nc, "adv-1", "c-42")
+        [mail] = await smtp_sink.wait_for(1)
+        assert mail["To"].addresses[0].addr_spec == "hanako@example.jp"
 
 
 async def test_operators_preview_an_advisory_in_each_language(

@@ -279,4 +279,5 @@ async def test_contacts_of_a_customers_batch_keep_the_newest_data(
 async def _publish_contacts(nc: object, contacts: list[m.CustomerUpserted], msg_id: str) -> None:
     """Publish contacts as one customers.batch message."""
     event = m.CustomerBatch(customers=contacts)
-    await bus.publish(nc, Subjects.CUSTOMERS_BATCH, event, msg_id)  # type: ignore[arg-type]
+    subject = Subjects.customer_batch(msg_id)
+    await bus.publish(nc, subject, event, msg_id)  # type: ignore[arg-type]

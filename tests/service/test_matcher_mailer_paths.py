@@ -18,6 +18,7 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_matcher_kit import JP_17, TOKYO, placed, published, shop, small
 from tests.support.fixtures import run_services
+from tests.support.keys import channel_header
 from tests.support.mailer import customers, wait_states
 from tests.support.shop import expect, order
 from tests.support.smtp import SmtpSink
@@ -98,8 +99,9 @@ async def test_a_recall_reaches_buyers_of_a_product_in_no_safety_category(
     async with contextlib.AsyncExitStack() as stack:
         urls = await run_services(stack, settings, clock, "ingest", "matcher", "mailer")
         s = await stack.enter_async_context(shop(settings))
+        web = await channel_header(settings)
         for one in (mug, bank):
-            await expect(await http.post(f"{urls['ingest']}/v1/orders", json=one), 202)
+            await expect(await http.post(f"{urls['ingest']}/v1/orders", json=one, headers=web), 202)
         await s.idle(clock)
         # Published after the purchases: the recall finds the mug by its SKU, the power-bank
         # advice only the power bank.
@@ -107,7 +109,7 @@ async def test_a_recall_reaches_buyers_of_a_product_in_no_safety_category(
         await s.send(published("adv-pb", short, now))
         await smtp_sink.wait_for(2)
         # Bought after the recall: found at purchase time, by its GTIN.
-        await expect(await http.post(f"{urls['ingest']}/v1/orders", json=travel), 202)
+        await expect(await http.post(f"{urls['ingest']}/v1/orders", json=travel, headers=web), 202)
         await smtp_sink.wait_for(3)
         await s.idle(clock)
         await wait_states(settings.database_url, {"sent": 3})

@@ -68,3 +68,8 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 def utc(text: str) -> datetime:
     """Parse an ISO time as UTC."""
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def client_from(address: str) -> aiohttp.ClientSession:
+    """A client whose connections come from `address` (Linux answers all of 127.0.0.0/8)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)))

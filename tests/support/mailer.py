@@ -43,7 +43,13 @@ async def customers(nc: Client, *people: tuple[str, str, str, str]) -> None:
         event = m.CustomerUpserted(
             customer_id=customer_id, email=email, locale=locale, timezone=tz, name=""
         )
-        await bus.publish(nc, Subjects.CUSTOMERS_UPSERTED, event, f"customer:{customer_id}")
+        await publish_contact(nc, event)
+
+
+async def publish_contact(nc: Client, contact: m.CustomerUpserted) -> None:
+    """Publish one customer's contact data as ingest does (a new address is a new fact)."""
+    subject = Subjects.customer_upserted(contact.customer_id)
+    await bus.publish(nc, subject, contact, f"customer:{contact.customer_id}:{contact.email}")
 
 
 async def advisory(nc: Client, advisory_id: str, kind: str = "short_term") -> None:

@@ -18,6 +18,8 @@ from pathlib import Path
 import aiohttp
 
 from deploy.servers import free_port
+from services.cli import stack_settings
+from tests.support.keys import bearer, channel_header
 
 SERVICES = ("ingest", "advisory", "matcher", "mailer")
 
@@ -48,6 +50,7 @@ class LaunchedStack:
         self.data, self.env = data, env
         self.process: subprocess.Popen[bytes] | None = None
         self.kills: dict[str, int] = dict.fromkeys(SERVICES, 0)
+        self.channels: dict[str, dict[str, str]] = {}
 
     def start(self, timeout: float = 120.0, tries: int = 3) -> None:
         """Start the launcher and wait until it says the stack is running.
@@ -105,6 +108,16 @@ class LaunchedStack:
     def url(self, service: str) -> str:
         """Base URL of a service."""
         return f"http://127.0.0.1:{self.env[f'ANSHIN_{service.upper()}_PORT']}"
+
+    async def channel(self, name: str = "web") -> dict[str, str]:
+        """The Authorization header of channel `name`'s key, made on first use."""
+        if name not in self.channels:
+            self.channels[name] = await channel_header(stack_settings(self.env), name)
+        return self.channels[name]
+
+    def operator(self) -> dict[str, str]:
+        """The operators' Authorization header (the key `make up` keeps in the data dir)."""
+        return bearer(stack_settings(self.env).operator_key)
 
     def pid_of(self, service: str) -> int:
         """The pid of the service's current process, as the launcher wrote it."""

@@ -88,25 +88,26 @@ async def load_shop(
     catalog = json.dumps(
         [{"sku": sku, "title": "Heater model Z", "categories": ["electric_heater"]}]
     )
-    await post_until_accepted_put(http, f"{ingest}/v1/catalog", catalog.encode())
+    await post_until_accepted_put(http, f"{ingest}/v1/catalog", catalog.encode(), stack.operator())
     accepted = 0
     placed = datetime.now(UTC) - timedelta(days=3)
     every = orders(prefix, sku, count, placed)
+    headers = {"Content-Type": "application/x-ndjson"} | await stack.channel("web")
     for start in range(0, count, 1000):
         lines = "\n".join(json.dumps(o) for o in every[start : start + 1000]).encode()
-        answer = await post_until_accepted(
-            http, f"{ingest}/v1/orders", lines, {"Content-Type": "application/x-ndjson"}
-        )
+        answer = await post_until_accepted(http, f"{ingest}/v1/orders", lines, headers)
         assert answer["rejected"] == [], answer["rejected"][:3]
         accepted += answer["accepted"] + answer["duplicates"]
     return accepted
 
 
-async def post_until_accepted_put(http: aiohttp.ClientSession, url: str, data: bytes) -> None:
+async def post_until_accepted_put(
+    http: aiohttp.ClientSession, url: str, data: bytes, headers: dict[str, str]
+) -> None:
     """PUT, retrying while the service is down."""
     for _ in range(120):
         try:
-            async with http.put(url, data=data) as reply:
+            async with http.put(url, data=data, headers=headers) as reply:
                 if reply.status < 500:
                     assert reply.status == 200, await reply.text()
                     return

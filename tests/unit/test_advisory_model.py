@@ -72,6 +72,16 @@ def test_empty_text_is_refused() -> None:
     assert _fields(info.value) == {"title.en", "body.en", "title.ja"}
 
 
+def test_a_title_is_one_line_without_control_characters() -> None:
+    # A title becomes the mail's Subject: a line break there would start a header.
+    with pytest.raises(Invalid) as info:
+        validate(_advisory(title={"en": "Recall\r\nBcc: all@example.com"}), NOW)
+    assert info.value.details == [
+        {"field": "title.en", "problem": "must be one line without control characters (U+000D)"}
+    ]
+    validate(_advisory(body={"en": "Two\n\nparagraphs are fine in a body."}), NOW)
+
+
 def test_unknown_kind_and_fields_are_validation_errors() -> None:
     with pytest.raises(msgspec.ValidationError):
         _advisory(kind="weekly")

@@ -37,7 +37,11 @@ def _named_in(service: str) -> tuple[set[str], set[str]]:
     for path in (ROOT / "services" / service).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "Subjects":
-                subjects.add(getattr(Subjects, node.attr))
+                named = getattr(Subjects, node.attr)
+                # Subjects.customer_upserted(id) and the like: one subject per id, any id
+                subjects.add(
+                    named if isinstance(named, str) else named("x").rsplit(".", 1)[0] + ".*"
+                )
             if isinstance(node, ast.Constant) and node.value in CONSUMERS:
                 durables.add(node.value)
     return subjects, durables

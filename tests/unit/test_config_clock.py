@@ -32,6 +32,16 @@ def test_malformed_setting_names_the_field() -> None:
         config.load({"ANSHIN_SMTP_PORT": "twenty-five"})
 
 
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    found = config.load({"ANSHIN_TRUSTED_PROXIES": " 10.0.0.7, 10.1.0.0/16,,fd00::/8 "})
+    networks = config.proxy_networks(found.trusted_proxies)
+    assert [str(n) for n in networks] == ["10.0.0.7/32", "10.1.0.0/16", "fd00::/8"]
+    assert config.proxy_networks("") == [], "the default trusts no proxy"
+    for bad in ("ingress", "10.1.2.3/16", "10.0.0.0/33"):
+        with pytest.raises(SystemExit, match=f"ANSHIN_TRUSTED_PROXIES: '{bad}'"):
+            config.load({"ANSHIN_TRUSTED_PROXIES": f"10.0.0.1, {bad}"})
+
+
 def test_clock_moves_without_sleeping() -> None:
     clock = Clock()
     before = clock.now()

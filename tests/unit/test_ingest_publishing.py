@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import msgspec
@@ -33,6 +34,21 @@ def test_one_order_is_its_own_fact() -> None:
     assert isinstance(fact, m.OrderPlaced) and fact.lines[0].categories == ["honey"]
 
 
+def test_an_order_on_the_bus_carries_only_a_coarse_location() -> None:
+    ready = _prepared("A-1")
+    ready.order.ship_to.lat, ready.order.ship_to.lon = 37.391234, 136.905678
+    [(_, _, payload)] = publishing.placed_many([ready])
+    # No coordinate finer than two decimals (about 1 km), and no postal code, in the bytes.
+    numbers = re.findall(rb"-?\d+\.(\d+)", payload)
+    assert numbers and all(len(decimals) <= 2 for decimals in numbers)
+    assert b"927" not in payload
+    fact = _decode(payload)
+    assert isinstance(fact, m.OrderPlaced)
+    assert (fact.location.region, fact.location.lat, fact.location.lon) == ("JP-17", 37.39, 136.91)
+    assert fact.location.postal_code is None
+    assert ready.order.ship_to.postal_code == "927-1214"  # ingest keeps it
+
+
 def test_many_orders_travel_in_batches_of_bounded_size() -> None:
     count = publishing.BATCH_ORDERS + 20
     many = [_prepared(f"A-{n}") for n in range(count)]
@@ -57,7 +73,8 @@ def test_many_orders_travel_in_batches_of_bounded_size() -> None:
 def test_contacts_travel_alone_or_in_customer_batches() -> None:
     decode = m.decoder(m.CustomerEvent).decode
     [(subject, msg_id, payload)] = publishing.customers_many([_prepared("A-1")])
-    assert (subject, msg_id) == (Subjects.CUSTOMERS_UPSERTED, "customer:c-42:web:A-1")
+    assert (subject, msg_id) == (Subjects.customer_upserted("c-42"), "customer:c-42:web:A-1")
+    assert subject.startswith("customers.upserted.") and "c-42" not in subject
     assert decode(payload) == m.CustomerUpserted(
         customer_id="c-42",
         email="hanako@example.jp",
@@ -71,7 +88,9 @@ def test_contacts_travel_alone_or_in_customer_batches() -> None:
     for n, p in enumerate(people):
         p.order.customer.id = f"c-{n}"
     out = publishing.customers_many(people)
-    assert [subject for subject, _, _ in out] == [Subjects.CUSTOMERS_BATCH] * 3
+    # Each batch on a subject of its own: one message per subject never drops one.
+    assert [subject.rpartition(".")[0] for subject, _, _ in out] == [Subjects.CUSTOMERS_BATCH] * 3
+    assert len({subject for subject, _, _ in out}) == 3
     batches = [decode(payload) for _, _, payload in out]
     assert [c.customer_id for b in batches for c in b.customers] == [f"c-{n}" for n in range(count)]
     assert out == publishing.customers_many(people)  # the same facts, the same message ids

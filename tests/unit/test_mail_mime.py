@@ -5,6 +5,9 @@ from __future__ import annotations
 import email
 import email.policy
 
+import msgspec
+import pytest
+
 from services.mailer import mime
 from services.mailer.render import Delivery, compose, digest_id
 
@@ -76,3 +79,14 @@ def test_a_digest_carries_every_advisory_with_its_reason_and_link() -> None:
     assert "avec l'âge" in text and "dangereux ensemble" in text
     assert "> Premier paragraphe.\n>\n> Second paragraphe." in text
     assert "Radiateur (commande A-1)" in text
+
+
+def test_compose_refuses_a_header_that_holds_a_control_character() -> None:
+    # A name that slipped past ingest (stored before names were cleaned, say) must never
+    # become a header of the sender's choosing: the mail is refused, naming the header.
+    hostile = msgspec.structs.replace(_delivery("a1", "short_term"), name="A\r\nReply-To: x@evil")
+    with pytest.raises(mime.UnsafeHeader, match=r"To header holds a control character \(U\+000D\)"):
+        compose([hostile], sender="s@shop.example", unsubscribe_url="u", list_id="l")
+    belled = msgspec.structs.replace(_delivery("a1", "short_term"), title={"fr": "Alerte\x07"})
+    with pytest.raises(mime.UnsafeHeader, match=r"Subject header .* \(U\+0007\)"):
+        compose([belled], sender="s@shop.example", unsubscribe_url="u", list_id="l")

@@ -23,7 +23,7 @@ def test_the_readme_shows_one_example_of_each_format() -> None:
 @pytest.mark.parametrize(("name", "body"), EXAMPLES, ids=[name for name, _ in EXAMPLES])
 def test_a_readme_example_is_read_as_one_order(name: str, body: str) -> None:
     content_type = "text/csv" if name == "marketplace" else "application/json"
-    records = get(name).parse(body.encode(), content_type)
+    records = get(name).parse(body.encode(), content_type, get(name).channel)
     assert [type(record) for _, record in records] == [Order], records
     [(_, order)] = records
     assert isinstance(order, Order) and order.lines and order.customer.email

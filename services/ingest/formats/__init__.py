@@ -3,6 +3,9 @@
 Each turns a body (or a stream, chunk by chunk) into (index, record) pairs: a canonical
 `Order`, an `OrderEvent` (cancellation or return) or a `Rejection`, so that the answer
 names each bad record by its index in the input (a CSV data row for the marketplace).
+A record that names no channel (a canonical one without `channel`, every grocery and
+marketplace record) takes the channel it is given: the key's over HTTP, in a backfill
+`--channel` or the format's own.
 """
 
 from __future__ import annotations
@@ -24,17 +27,26 @@ class Format(msgspec.Struct, frozen=True, kw_only=True):
     """A channel format: how to read a body and how to read a file in chunks."""
 
     name: str
-    parse: Callable[[bytes, str], Indexed]
-    chunks: Callable[[IO[bytes], int], Iterator[Indexed]]
+    parse: Callable[[bytes, str, str], Indexed]  # body, content type, channel
+    chunks: Callable[[IO[bytes], int, str], Iterator[Indexed]]  # stream, size, channel
+    # The channel of its records where neither they nor the key name one: the operator's
+    # requests and backfills. The canonical format has none: its records name theirs.
+    channel: str = ""
     # Marketplace buyers are known by a marketplace id: link them by e-mail to the shop's id.
     link_by_email: bool = False
 
 
 FORMATS: dict[str, Format] = {
     "canonical": Format(name="canonical", parse=canonical.parse, chunks=canonical.chunks),
-    "grocery": Format(name="grocery", parse=grocery.parse, chunks=grocery.chunks),
+    "grocery": Format(
+        name="grocery", parse=grocery.parse, chunks=grocery.chunks, channel="grocery"
+    ),
     "marketplace": Format(
-        name="marketplace", parse=marketplace.parse, chunks=marketplace.chunks, link_by_email=True
+        name="marketplace",
+        parse=marketplace.parse,
+        chunks=marketplace.chunks,
+        channel="marketplace",
+        link_by_email=True,
     ),
 }
 

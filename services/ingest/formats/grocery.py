@@ -7,7 +7,8 @@
      "items": [{"itemCode": "HNY-1", "jan": "4901234567894", "itemName": "はちみつ", "qty": 1}]}
 
 A row whose status is "cancelled" or "returned" is an event for the order `orderNo`
-(all its items, or the `itemCode`s listed in `items`), at `updatedAt`.
+(all its items, or the `itemCode`s listed in `items`), at `updatedAt`. The records name no
+channel: they are the channel's of the key that posts them (in a backfill, `grocery`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from services.ingest.model import (
     Rejection,
     ShipTo,
 )
-
-CHANNEL = "grocery"
 
 
 class Member(msgspec.Struct, rename="camel", kw_only=True):
@@ -110,12 +109,12 @@ _event = msgspec.json.Decoder(GroceryEvent)
 _status = msgspec.json.Decoder(_Status)
 
 
-def to_order(g: GroceryOrder) -> Order:
-    """The canonical order of a grocery order."""
+def to_order(g: GroceryOrder, channel: str) -> Order:
+    """The canonical order of a grocery order of `channel`."""
     address, geo = g.delivery.address, g.delivery.geo
     return Order(
         order_id=g.order_no,
-        channel=CHANNEL,
+        channel=channel,
         placed_at=g.ordered_at,
         customer=Customer(
             id=g.member.member_id,
@@ -137,8 +136,8 @@ def to_order(g: GroceryOrder) -> Order:
     )
 
 
-def record(raw: bytes) -> Order | OrderEvent | Rejection:
-    """Decode one grocery record."""
+def record(raw: bytes, channel: str) -> Order | OrderEvent | Rejection:
+    """Decode one grocery record of `channel`."""
     status = parsing.decode(raw, _status)
     if not isinstance(status, Rejection) and status.status in ("cancelled", "returned"):
         event = parsing.decode(raw, _event)
@@ -146,25 +145,27 @@ def record(raw: bytes) -> Order | OrderEvent | Rejection:
             return event
         return OrderEvent(
             event=event.status,
-            channel=CHANNEL,
+            channel=channel,
             order_id=event.order_no,
             at=event.updated_at,
             skus=[i.item_code for i in event.items],
         )
     found = parsing.decode(raw, _order)
-    return found if isinstance(found, Rejection) else to_order(found)
+    return found if isinstance(found, Rejection) else to_order(found, channel)
 
 
-def parse(body: bytes, content_type: str) -> list[tuple[int, Order | OrderEvent | Rejection]]:
+def parse(
+    body: bytes, content_type: str, channel: str
+) -> list[tuple[int, Order | OrderEvent | Rejection]]:
     """Read a request body into (index, record) pairs."""
-    return list(enumerate(record(raw) for raw in parsing.split(body, content_type)))
+    return list(enumerate(record(raw, channel) for raw in parsing.split(body, content_type)))
 
 
 def chunks(
-    stream: IO[bytes], size: int
+    stream: IO[bytes], size: int, channel: str
 ) -> Iterator[list[tuple[int, Order | OrderEvent | Rejection]]]:
     """Read an NDJSON file, `size` records at a time, indexed from its first line."""
     start = 0
     for chunk in parsing.ndjson_chunks(stream, size):
-        yield list(enumerate((record(raw) for raw in chunk), start))
+        yield list(enumerate((record(raw, channel) for raw in chunk), start))
         start += len(chunk)

@@ -5,7 +5,9 @@
 
 Rows of one order share `order-id`. A row whose `order-status` is Cancelled or Returned
 also records that event for its SKU. Buyers carry the marketplace's id: ingest links them
-to the shop's customer by e-mail (see intake). Indexes count data rows from 0.
+to the shop's customer by e-mail (see intake), else they are `{channel}:{buyer-id}`. The rows
+name no channel: they are the channel's of the key that posts them (in a backfill,
+`marketplace`). Indexes count data rows from 0.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from services.ingest.model import (
 from shared.errors import Invalid, field_error
 from shared.http import validation_details
 
-CHANNEL = "marketplace"
 REQUIRED = ("order-id", "purchase-date", "buyer-id", "buyer-email", "sku", "ship-country")
 _EVENTS = {"cancelled": "cancelled", "canceled": "cancelled", "returned": "returned"}
 
@@ -67,14 +68,14 @@ def _row(values: dict[str | None, str | None]) -> Row | Rejection:
         return Rejection(validation_details(exc))
 
 
-def _order(rows: list[Row]) -> Order:
+def _order(rows: list[Row], channel: str) -> Order:
     first = rows[0]
     return Order(
         order_id=first.order_id,
-        channel=CHANNEL,
+        channel=channel,
         placed_at=first.purchase_date,
         customer=Customer(
-            id=f"{CHANNEL}:{first.buyer_id}",
+            id=f"{channel}:{first.buyer_id}",
             email=first.buyer_email,
             locale=first.buyer_locale,
             name=first.buyer_name,
@@ -94,7 +95,7 @@ def _order(rows: list[Row]) -> Order:
 Parsed = tuple[int, str, Row | Rejection]  # index, the order-id cell as written, the row
 
 
-def _records(rows: list[Parsed]) -> list[tuple[int, Order | OrderEvent | Rejection]]:
+def _records(rows: list[Parsed], channel: str) -> list[tuple[int, Order | OrderEvent | Rejection]]:
     """Group rows by order; an order with a bad row is rejected on each of its rows."""
     groups: dict[str, list[Parsed]] = {}
     for parsed in rows:
@@ -110,13 +111,13 @@ def _records(rows: list[Parsed]) -> list[tuple[int, Order | OrderEvent | Rejecti
                 for i, _, row in group
             ]
             continue
-        out.append((group[0][0], _order(good)))
+        out.append((group[0][0], _order(good, channel)))
         for index, _, row in group:
             event = _EVENTS.get(row.order_status.lower()) if isinstance(row, Row) else None
             if isinstance(row, Row) and event in ("cancelled", "returned"):
                 cancel = OrderEvent(
                     event="cancelled" if event == "cancelled" else "returned",
-                    channel=CHANNEL,
+                    channel=channel,
                     order_id=row.order_id,
                     skus=[row.sku],
                 )
@@ -148,17 +149,19 @@ def read_rows(text: Iterable[str]) -> Iterator[Parsed]:
         raise Invalid("the CSV cannot be read", [field_error(f"row {index}", str(exc))]) from exc
 
 
-def parse(body: bytes, content_type: str) -> list[tuple[int, Order | OrderEvent | Rejection]]:
-    """Read a request body."""
+def parse(
+    body: bytes, content_type: str, channel: str
+) -> list[tuple[int, Order | OrderEvent | Rejection]]:
+    """Read a request body of `channel`'s."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Invalid("the CSV is not UTF-8", [field_error("$", str(exc))]) from exc
-    return _records(list(read_rows(io.StringIO(text, newline=""))))
+    return _records(list(read_rows(io.StringIO(text, newline=""))), channel)
 
 
 def chunks(
-    stream: IO[bytes], size: int
+    stream: IO[bytes], size: int, channel: str
 ) -> Iterator[list[tuple[int, Order | OrderEvent | Rejection]]]:
     """Read a CSV file in chunks of about `size` rows, never splitting an order."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
@@ -167,10 +170,10 @@ def chunks(
         for parsed in read_rows(text):
             # Rows of one order are consecutive in an export: cut only between orders.
             if len(chunk) >= size and chunk[-1][1] != parsed[1]:
-                yield _records(chunk)
+                yield _records(chunk, channel)
                 chunk = []
             chunk.append(parsed)
         if chunk:
-            yield _records(chunk)
+            yield _records(chunk, channel)
     finally:
         text.detach()  # the caller owns the stream and closes it

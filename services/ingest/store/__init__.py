@@ -2,6 +2,7 @@
 
 from services.ingest.store.audit import order_audit
 from services.ingest.store.catalog import catalog_categories, lookup, upsert_catalog
+from services.ingest.store.keys import create_key, list_keys, rotate_key, writer_by_key_hash
 from services.ingest.store.order_events import Known, Resolved, known_orders
 from services.ingest.store.order_events import record as record_events
 from services.ingest.store.orders import accept_orders, conflicting, customers_by_email
@@ -12,10 +13,14 @@ __all__ = [
     "accept_orders",
     "catalog_categories",
     "conflicting",
+    "create_key",
     "customers_by_email",
     "known_orders",
+    "list_keys",
     "lookup",
     "order_audit",
     "record_events",
+    "rotate_key",
     "upsert_catalog",
+    "writer_by_key_hash",
 ]
