@@ -71,6 +71,11 @@ def stack_settings(environ: dict[str, str] | None = None) -> Settings:
         if not env.get(env_name("nats_user")) and kept.is_file():
             env[env_name("nats_user")] = OPERATOR
             env[env_name("nats_password")] = kept.read_text().strip()
+    if env.get(env_name("nats_operator_password")):
+        # In the advisory's pod (`kubectl exec deploy/advisory -- anshin dead list`): the
+        # console's `operator` password is there, and the CLI is an operator's tool.
+        env[env_name("nats_user")] = OPERATOR
+        env[env_name("nats_password")] = env[env_name("nats_operator_password")]
     for field in ("operator_key", "secret_key"):
         kept = data / field
         if not env.get(env_name(field)) and kept.is_file():

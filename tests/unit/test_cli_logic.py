@@ -84,6 +84,16 @@ def test_the_environment_wins_over_the_data_directory(tmp_path: Path) -> None:
     assert found.nats_user == "", "another NATS server: not make up's users"
 
 
+def test_in_the_advisorys_pod_the_cli_is_the_nats_user_operator(tmp_path: Path) -> None:
+    pod = {"ANSHIN_DATA_DIR": str(tmp_path), "ANSHIN_NATS_USER": "advisory",
+           "ANSHIN_NATS_PASSWORD": "adv", "ANSHIN_NATS_OPERATOR_PASSWORD": "op"}  # fmt: skip
+    found = cli.stack_settings(pod)
+    assert (found.nats_user, found.nats_password) == ("operator", "op")
+    ingest_pod = {"ANSHIN_NATS_USER": "ingest", "ANSHIN_NATS_PASSWORD": "ing"}
+    found = cli.stack_settings({"ANSHIN_DATA_DIR": str(tmp_path), **ingest_pod})
+    assert (found.nats_user, found.nats_password) == ("ingest", "ing")
+
+
 def test_without_a_stack_the_defaults_stay(tmp_path: Path) -> None:
     found = cli.stack_settings({"ANSHIN_DATA_DIR": str(tmp_path / "none")})
     assert found.database_url == "postgresql://postgres@127.0.0.1:5432/anshin"
