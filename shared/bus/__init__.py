@@ -1,6 +1,6 @@
 """The bus: every stream, subject and durable consumer, publishing and the consumer loop."""
 
-from shared.bus.connect import connect, declare
+from shared.bus.connect import connect, connect_as, declare
 from shared.bus.consumer import Consumer, PermanentError
 from shared.bus.publish import msg_id_header, publish, publish_many
 from shared.bus.topology import (
@@ -22,6 +22,7 @@ __all__ = [
     "StreamSpec",
     "Subjects",
     "connect",
+    "connect_as",
     "declare",
     "msg_id_header",
     "publish",
