@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import nats
 from nats.js.errors import NotFoundError
 
+from shared import bus
 from shared.bus import CONSUMERS
 from shared.config import Settings
 from shared.errors import AnshinError
@@ -73,7 +73,7 @@ class Stack:
 
     async def bus_idle(self) -> bool:
         """Whether every durable consumer has taken and acknowledged all it was given."""
-        nc = await nats.connect(self.settings.nats_url, name="anshin-demo")
+        nc = await bus.connect_as(self.settings, "anshin-demo")
         try:
             js = nc.jetstream()
             for spec in CONSUMERS.values():

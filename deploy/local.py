@@ -3,6 +3,8 @@
 Where NATS_URL or DATABASE_URL is unset, an embedded NATS server (JetStream) and an
 embedded PostgreSQL are started with their data under the data directory; where
 ANSHIN_SMTP_HOST is unset, a local mailbox (SMTP into a Maildir, and a page to read it).
+The embedded NATS server has the users of production, one per role, each allowed only its
+own subjects; their passwords are made on first use and kept in the data directory.
 """
 
 from __future__ import annotations
@@ -18,17 +20,42 @@ from pathlib import Path
 
 from deploy.servers import NatsServer, Postgres, wait_for_http, wait_for_port
 from shared import config
+from shared.bus.permissions import PASSWORDS_DIR, authorization
+from shared.bus.topology import OPERATOR, ROLES
 from shared.config import Settings, env_name
 
 SERVICES = ("ingest", "advisory", "matcher", "mailer")
 
 
+def _private(path: Path, text: str) -> None:
+    """Write a file that only its owner may read."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(text)
+
+
 def _secret(path: Path) -> str:
     """A secret kept in the data directory, made on first use."""
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        _private(path, secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+def nats_passwords(data: Path) -> dict[str, str]:
+    """The password of each NATS user (a role of shared/bus/topology.py), made on first use."""
+    folder = data / PASSWORDS_DIR
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return {role: _secret(folder / role) for role in ROLES}
+
+
+def secured_nats(
+    data: Path, port: int = 0, log_file: Path | None = None
+) -> tuple[NatsServer, dict[str, str]]:
+    """A NATS server (not started yet) with the users of production, one per role, each
+    allowed only its own subjects; and their passwords, kept in the data directory."""
+    passwords = nats_passwords(data)
+    auth = data / "nats-auth.conf"
+    _private(auth, authorization(passwords))
+    return NatsServer(data / "nats", port=port, log_file=log_file, config=auth), passwords
 
 
 def _port(settings: Settings, service: str) -> int:
@@ -50,6 +77,7 @@ class Stack:
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.nats: NatsServer | None = None
+        self.nats_passwords: dict[str, str] = {}
         self.postgres: Postgres | None = None
 
     def start(self) -> dict[str, str]:
@@ -61,8 +89,8 @@ class Stack:
         env.setdefault(env_name("secret_key"), _secret(self.data / "secret_key"))
         launch = config.load(env)
         if not os.environ.get("NATS_URL"):
-            self.nats = NatsServer(
-                self.data / "nats", port=launch.embedded_nats_port, log_file=self.logs / "nats.log"
+            self.nats, self.nats_passwords = secured_nats(
+                self.data, launch.embedded_nats_port, self.logs / "nats.log"
             )
             env["NATS_URL"] = self.nats.start().url
         if not os.environ.get("DATABASE_URL"):
@@ -87,11 +115,24 @@ class Stack:
             )
             wait_for_port(settings.smtp_port)
         for service in SERVICES:
-            self._spawn(service, [sys.executable, "-m", f"services.{service}"], env)
+            argv = [sys.executable, "-m", f"services.{service}"]
+            self._spawn(service, argv, self._service_env(env, service))
         for service in SERVICES:
             _wait_ready(_port(settings, service))
         (self.data / "anshin.pid").write_text(str(os.getpid()))
         return env
+
+    def _service_env(self, env: dict[str, str], service: str) -> dict[str, str]:
+        """A service's environment: its own NATS user on the embedded server."""
+        if not self.nats_passwords:
+            return env  # a server of the caller's, with the caller's credentials if any
+        own = {
+            env_name("nats_user"): service,
+            env_name("nats_password"): self.nats_passwords[service],
+        }
+        if service == "advisory":  # the console's bus views: dead letters, replays, lag
+            own[env_name("nats_operator_password")] = self.nats_passwords[OPERATOR]
+        return env | own
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.children.append((name, self._popen(name, argv, env)))
@@ -176,6 +217,11 @@ def summary(settings: Settings, env: dict[str, str], stack: Stack) -> str:
         f"  NATS       {settings.nats_url}",
         f"  PostgreSQL {settings.database_url}",
         f"  operator key: {env[env_name('operator_key')]}",
+        *(
+            [f"  NATS users:   one per service, passwords in {stack.data / PASSWORDS_DIR}"]
+            if stack.nats_passwords
+            else []
+        ),
         f"  logs:         {stack.logs}",
         "Create an agency: .venv/bin/anshin agency create 'Consumer Safety Institute'",
         "Create a sales channel and its key: .venv/bin/anshin channel create web",

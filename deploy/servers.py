@@ -67,12 +67,23 @@ def nats_server_binary() -> str:
 
 
 class NatsServer:
-    """A nats-server process with JetStream, its store in a directory of ours."""
+    """A nats-server process with JetStream, its store in a directory of ours.
 
-    def __init__(self, store_dir: Path, port: int = 0, log_file: Path | None = None) -> None:
+    A `config` file adds to the command line's settings: `make up` gives the authorization
+    block of shared/bus/permissions.py, one user per role.
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int = 0,
+        log_file: Path | None = None,
+        config: Path | None = None,
+    ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.log_file = log_file
+        self.config = config
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -83,10 +94,11 @@ class NatsServer:
     def start(self) -> NatsServer:
         """Start the server and wait until it accepts clients."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115
         self.process = subprocess.Popen(
             [
                 nats_server_binary(),
+                *(["-c", str(self.config)] if self.config else []),
                 "-a",
                 "127.0.0.1",
                 "-p",
@@ -95,10 +107,12 @@ class NatsServer:
                 "-sd",
                 str(self.store_dir),
             ],
-            stdout=out,
-            stderr=out,
+            stdout=out or subprocess.DEVNULL,
+            stderr=out or subprocess.DEVNULL,
             start_new_session=True,
         )
+        if out is not None:
+            out.close()  # the server has its own descriptor
         wait_for_port(self.port)
         return self
 

@@ -19,14 +19,17 @@ from services.advisory import cli as advisory_cli
 from services.advisory import cli_dead
 from services.ingest import cli as ingest_cli
 from shared import config, service
+from shared.bus.permissions import PASSWORDS_DIR
+from shared.bus.topology import OPERATOR
 from shared.config import Settings, env_name
 from shared.errors import AnshinError
 
 EPILOG = """\
-Under `make up` the CLI finds the running stack by itself: its database, NATS server,
-operator key and secret are read from the data directory (ANSHIN_DATA_DIR, default .data)
-wherever DATABASE_URL, NATS_URL, ANSHIN_OPERATOR_KEY or ANSHIN_SECRET_KEY are unset.
-Services are reached on http://127.0.0.1:<ANSHIN_*_PORT>.
+Under `make up` the CLI finds the running stack by itself: its database, NATS server (as
+the NATS user `operator`), operator key and secret are read from the data directory
+(ANSHIN_DATA_DIR, default .data) wherever DATABASE_URL, NATS_URL, ANSHIN_OPERATOR_KEY or
+ANSHIN_SECRET_KEY are unset. Elsewhere give it ANSHIN_NATS_USER=operator and that user's
+ANSHIN_NATS_PASSWORD. Services are reached on http://127.0.0.1:<ANSHIN_*_PORT>.
 """
 
 
@@ -63,6 +66,16 @@ def stack_settings(environ: dict[str, str] | None = None) -> Settings:
             env["DATABASE_URL"] = dsn
     if not env.get("NATS_URL") and (data / "anshin.pid").exists():
         env["NATS_URL"] = f"nats://127.0.0.1:{config.load(env).embedded_nats_port}"
+        # The embedded server has a user per role: the CLI is the operators' tool.
+        kept = data / PASSWORDS_DIR / OPERATOR
+        if not env.get(env_name("nats_user")) and kept.is_file():
+            env[env_name("nats_user")] = OPERATOR
+            env[env_name("nats_password")] = kept.read_text().strip()
+    if env.get(env_name("nats_operator_password")):
+        # In the advisory's pod (`kubectl exec deploy/advisory -- anshin dead list`): the
+        # console's `operator` password is there, and the CLI is an operator's tool.
+        env[env_name("nats_user")] = OPERATOR
+        env[env_name("nats_password")] = env[env_name("nats_operator_password")]
     for field in ("operator_key", "secret_key"):
         kept = data / field
         if not env.get(env_name(field)) and kept.is_file():

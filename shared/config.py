@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Iterable
+from typing import Literal
 
 import msgspec
 
@@ -13,6 +15,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     nats_url: str = "nats://127.0.0.1:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/anshin"
+    # "production" (every manifest in deploy/): a service refuses development secrets
+    env: Literal["development", "production"] = "development"
+    # This process's NATS user (a role of shared/bus/topology.py) and its password; empty:
+    # no credentials, for a server without authorization (the tests' own)
+    nats_user: str = ""
+    nats_password: str = ""
+    # advisory: the password of the NATS user `operator`, for the console's bus views
+    nats_operator_password: str = ""
     operator_key: str = ""
     secret_key: str = "dev-secret-change-me"
     mailer_public_url: str = "http://127.0.0.1:8084"
@@ -98,6 +108,27 @@ def proxy_networks(text: str) -> list[Network]:
                 f"{env_name('trusted_proxies')}: {entry!r} is not an address or network ({exc})"
             ) from None
     return networks
+
+
+# Settings that hold a secret: never written into a manifest, only referenced.
+SECRETS = ("database_url", "nats_password", "nats_operator_password", "operator_key", "secret_key")
+
+
+def refusals(settings: Settings, secrets: Iterable[str]) -> list[str]:
+    """Why a service that reads `secrets` must not start in production; empty elsewhere."""
+    if settings.env != "production":
+        return []
+    found = []
+    reads = set(secrets)
+    if "secret_key" in reads and settings.secret_key == Settings().secret_key:
+        found.append(f"{env_name('secret_key')} is the development default")
+    if "operator_key" in reads and not settings.operator_key:
+        found.append(f"{env_name('operator_key')} is empty")
+    if not (settings.nats_user and settings.nats_password):
+        found.append(f"{env_name('nats_user')} or {env_name('nats_password')} is empty")
+    if "nats_operator_password" in reads and not settings.nats_operator_password:
+        found.append(f"{env_name('nats_operator_password')} is empty")
+    return found
 
 
 def warnings(settings: Settings) -> list[str]:

@@ -59,13 +59,23 @@ def database(
 def nats_connection(
     name: str,
 ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
-    """A cleanup context: the NATS connection with every stream declared; drained at the end."""
+    """A cleanup context: the NATS connection, its streams and consumers declared; drained
+    at the end.
+
+    As a NATS user (ANSHIN_NATS_USER, a role) the service declares what that role may; on a
+    server without users (the tests' own), the whole topology.
+    """
 
     @contextlib.asynccontextmanager
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        nc = await bus.connect(settings.nats_url, name)
-        await bus.declare(nc, replicas=settings.stream_replicas, max_deliver=settings.max_deliver)
+        nc = await bus.connect_as(settings, name)
+        await bus.declare(
+            nc,
+            role=settings.nats_user,
+            replicas=settings.stream_replicas,
+            max_deliver=settings.max_deliver,
+        )
         app[NATS] = nc
         yield
         with contextlib.suppress(Exception):
@@ -162,11 +172,18 @@ def main(
     name: str,
     build: Callable[[Settings], web.Application],
     port: Callable[[Settings], int],
+    secrets: tuple[str, ...] = (),
 ) -> None:
-    """Load settings, set up logs and serve a service until it is told to stop."""
+    """Load settings, set up logs and serve a service until it is told to stop.
+
+    In production (ANSHIN_ENV) a service that would run with a development secret among the
+    `secrets` it reads, or without its NATS credentials, exits at once with one line.
+    """
     from shared import config, logs
 
     settings = config.load()
+    if problems := config.refusals(settings, secrets):
+        raise SystemExit(f"{name}: refusing to start in production: {'; '.join(problems)}")
     logs.setup(name, settings.log_level)
     for warning in config.warnings(settings):
         log.warning(warning)

@@ -7,6 +7,7 @@ from aiohttp import web
 from services.advisory import (
     api,
     console,
+    console_bus,
     console_pages,
     events,
     notices,
@@ -22,6 +23,8 @@ from shared.config import Settings
 from shared.service import base_app, database, nats_connection, outbox_relay
 
 SCHEMA = "advisory"
+# Secret settings it reads beyond the database and NATS: production refuses defaults.
+SECRETS: tuple[str, ...] = ("secret_key", "operator_key", "nats_operator_password")
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -34,6 +37,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     throttle.install(app, public=openapi.unsecured(), key_forms=login)
     app.cleanup_ctx.append(database(SCHEMA, "services.advisory", outbox=True))
     app.cleanup_ctx.append(nats_connection("advisory"))
+    app.cleanup_ctx.append(console_bus.operator_connection)
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
     for module in (api, owner, events, notices, pages, console, console_pages, portal, openapi):

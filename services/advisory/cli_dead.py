@@ -40,7 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 async def list_dead(args: argparse.Namespace, settings: Settings) -> int:
     """Print the latest dead letters: sequence, consumer, subject, reason, replayed."""
-    nc = await bus.connect(settings.nats_url, "anshin-cli")
+    nc = await bus.connect_as(settings, "anshin-cli")
     pool = await db.create_pool(settings.database_url, SCHEMA, min_size=1, max_size=2)
     try:
         await db.migrate(pool, SCHEMA, "services.advisory")
@@ -71,7 +71,7 @@ async def list_dead(args: argparse.Namespace, settings: Settings) -> int:
 
 async def replay_dead(args: argparse.Namespace, settings: Settings) -> int:
     """Replay one dead letter and print the id it was republished with."""
-    nc = await bus.connect(settings.nats_url, "anshin-cli")
+    nc = await bus.connect_as(settings, "anshin-cli")
     pool = await db.create_pool(settings.database_url, SCHEMA, min_size=1, max_size=2)
     try:
         await db.migrate(pool, SCHEMA, "services.advisory")

@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from services.advisory import deadletters, store, store_disasters
-from services.advisory.console_bus import consumer_lag
+from services.advisory.console_bus import OPERATOR_NATS, consumer_lag
 from services.advisory.console_web import checked_form, csrf_token, html, refused
 from shared.errors import AnshinError
-from shared.http import NATS, POOL
+from shared.http import POOL
 from shared.service import CLOCK, SETTINGS
 from shared.throttle import given_key
 
@@ -48,7 +48,7 @@ def operators_only(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRe
 
 async def _overview(request: web.Request, key: str) -> web.StreamResponse:
     """Every advisory by state, the latest disasters, consumer lag and dead letters."""
-    pool, nc = request.app[POOL], request.app[NATS]
+    pool, nc = request.app[POOL], request.app[OPERATOR_NATS]
     by_state: dict[str, list[dict[str, Any]]] = {state: [] for state in STATES}
     for advisory in await store.list_advisories(pool, None):
         by_state[advisory["state"]].append(advisory)
@@ -76,7 +76,7 @@ async def _replay(request: web.Request, key: str) -> web.StreamResponse:
     seq = request.match_info["seq"]
     try:
         replay_id = await deadletters.replay(
-            request.app[NATS], request.app[POOL], int(seq), request.app[CLOCK].now()
+            request.app[OPERATOR_NATS], request.app[POOL], int(seq), request.app[CLOCK].now()
         )
     except AnshinError as exc:
         raise web.HTTPSeeOther(_back({"problem": exc.message})) from None

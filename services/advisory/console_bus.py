@@ -1,14 +1,27 @@
-"""The bus as operators see it: each durable consumer's lag (JetStream consumer info)."""
+"""The bus as operators see it: each durable consumer's lag (JetStream consumer info).
+
+The console reads the dead letters, every consumer's lag and replays as the NATS user
+`operator`: the advisory's own user may publish only advisories and disasters.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import msgspec
+from aiohttp import web
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
+from shared import bus
 from shared.bus import CONSUMERS, ConsumerSpec
+from shared.bus.topology import OPERATOR
+from shared.http import NATS
+from shared.service import SETTINGS
+
+OPERATOR_NATS = web.AppKey("operator_nats", Client)
 
 TIMEOUT_SECONDS = 1.0
 
@@ -24,6 +37,27 @@ class Lag(msgspec.Struct, frozen=True, kw_only=True):
     waiting: int = 0  # pull requests waiting: replicas ready for more
     last_delivered: int = 0  # stream sequence
     problem: str = ""
+
+
+@contextlib.asynccontextmanager
+async def operator_connection(app: web.Application) -> AsyncIterator[None]:
+    """A cleanup context: the console's connection as `operator` where its password is set;
+    else the service's own (a server without authorization, as in the tests)."""
+    settings = app[SETTINGS]
+    if not settings.nats_operator_password:
+        app[OPERATOR_NATS] = app[NATS]
+        yield
+        return
+    nc = await bus.connect(
+        settings.nats_url,
+        "advisory-console",
+        user=OPERATOR,
+        password=settings.nats_operator_password,
+    )
+    app[OPERATOR_NATS] = nc
+    yield
+    with contextlib.suppress(Exception):
+        await nc.drain()
 
 
 async def consumer_lag(nc: Client) -> list[Lag]:

@@ -13,6 +13,8 @@ from shared.config import Settings
 from shared.service import base_app, database, nats_connection, outbox_relay
 
 SCHEMA = "ingest"
+# Secret settings it reads beyond the database and NATS: production refuses defaults.
+SECRETS: tuple[str, ...] = ("secret_key", "operator_key")
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:

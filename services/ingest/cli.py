@@ -83,8 +83,13 @@ async def load_orders(args: argparse.Namespace, settings: Settings) -> int:
     stream, size = _open_read(args.file)
     out = _open_rejects(args.rejects)
     pool = await _pool(settings)
-    nc = await bus.connect(settings.nats_url, "anshin-cli")
-    await bus.declare(nc, replicas=settings.stream_replicas, max_deliver=settings.max_deliver)
+    nc = await bus.connect_as(settings, "anshin-cli")
+    await bus.declare(
+        nc,
+        role=settings.nats_user,
+        replicas=settings.stream_replicas,
+        max_deliver=settings.max_deliver,
+    )
     bar = tqdm(total=size, unit="B", unit_scale=True, disable=args.quiet)
     freeze_heap()
 

@@ -19,6 +19,8 @@ from shared.http import POOL
 from shared.service import CLOCK, Registry, base_app, consumers, database, nats_connection
 
 SCHEMA = "mailer"
+# Secret settings it reads beyond the database and NATS: production refuses defaults.
+SECRETS: tuple[str, ...] = ("secret_key", "operator_key")
 
 
 def _registry(app: web.Application) -> Registry:

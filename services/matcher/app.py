@@ -31,6 +31,8 @@ from shared.service import (
 )
 
 SCHEMA = "matcher"
+# Secret settings it reads beyond the database and NATS: production refuses defaults.
+SECRETS: tuple[str, ...] = ()
 ORDER_BATCH = 1000
 REPLICA = web.AppKey("replica", str)
 

@@ -1,6 +1,6 @@
 """The bus: every stream, subject and durable consumer, publishing and the consumer loop."""
 
-from shared.bus.connect import connect, declare
+from shared.bus.connect import connect, connect_as, declare
 from shared.bus.consumer import Consumer, PermanentError
 from shared.bus.publish import (
     PayloadTooLarge,
@@ -34,6 +34,7 @@ __all__ = [
     "Subjects",
     "batch_bytes",
     "connect",
+    "connect_as",
     "declare",
     "jetstream",
     "msg_id_header",

@@ -41,6 +41,7 @@ class Subjects:
 
 
 DEAD_LETTER_SUBJECT = "dead.{consumer}"
+DEAD_LETTER_STREAM = "DEAD"
 # A notice of an outbox row that the bus refused (too large): its id, subject, size and the
 # reason, never its payload, which stays in the service's table `outbox_dead`.
 OUTBOX_DEAD_SUBJECT = "dead.outbox.{schema}"
@@ -86,7 +87,7 @@ STREAMS: list[StreamSpec] = [
     StreamSpec(name="DELIVERIES", subjects=["deliveries.>"]),
     StreamSpec(name="FANOUT", subjects=["matcher.fanout"], work_queue=True),
     # Dead letters are kept for operators to inspect and replay.
-    StreamSpec(name="DEAD", subjects=["dead.>"], max_age_days=30.0),
+    StreamSpec(name=DEAD_LETTER_STREAM, subjects=["dead.>"], max_age_days=30.0),
 ]
 
 CONSUMERS: dict[str, ConsumerSpec] = {
@@ -118,6 +119,81 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ),
         ConsumerSpec(
             durable="mailer-advisories", stream="ADVISORIES", filter_subjects=["advisories.>"]
+        ),
+    ]
+}
+
+
+class RoleSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A NATS user: what one service, or the operators' tools, may do on the bus.
+
+    shared/bus/permissions.py turns each role into the nats-server permissions of its user,
+    and shared/bus/connect.py declares only the role's streams and consumers.
+    """
+
+    name: str
+    publishes: list[str] = []  # subjects of streams it publishes to (patterns allowed)
+    consumes: list[str] = []  # durable consumers it pulls from (and dead-letters for)
+    answers: list[str] = []  # request-reply subjects it answers
+    asks: list[str] = []  # request-reply subjects it asks
+    inspects: bool = False  # reads the dead letters and every consumer's lag (operators)
+
+
+OPERATOR = "operator"  # the role of the `anshin` CLI and the console's bus views
+
+ROLES: dict[str, RoleSpec] = {
+    role.name: role
+    for role in [
+        RoleSpec(
+            name="ingest",
+            publishes=[
+                Subjects.ORDERS_PLACED,
+                Subjects.ORDERS_BATCH,
+                Subjects.ORDERS_CANCELLED,
+                Subjects.ORDERS_RETURNED,
+                # customer_upserted() and customer_batch(): a subject per customer or batch
+                f"{Subjects.CUSTOMERS_UPSERTED}.*",
+                f"{Subjects.CUSTOMERS_BATCH}.*",
+            ],
+            answers=[Subjects.INGEST_CATALOG_LOOKUP],
+        ),
+        RoleSpec(
+            name="advisory",
+            publishes=[
+                Subjects.ADVISORIES_PUBLISHED,
+                Subjects.ADVISORIES_WITHDRAWN,
+                Subjects.DISASTERS_DECLARED,
+            ],
+            asks=[
+                Subjects.MATCHER_AUDIENCE,
+                Subjects.MAILER_REPORT,
+                Subjects.INGEST_CATALOG_LOOKUP,
+            ],
+        ),
+        RoleSpec(
+            name="matcher",
+            publishes=[Subjects.DELIVERIES_REQUESTED, Subjects.MATCHER_FANOUT],
+            consumes=[
+                "matcher-orders",
+                "matcher-advisories",
+                "matcher-disasters",
+                "matcher-fanout",
+            ],
+            answers=[Subjects.MATCHER_AUDIENCE],
+        ),
+        RoleSpec(
+            name="mailer",
+            consumes=["mailer-deliveries", "mailer-customers", "mailer-advisories"],
+            answers=[Subjects.MAILER_REPORT],
+        ),
+        # The `anshin` CLI and the console's bus views: a dead letter is replayed to its
+        # original subject, and a backfill publishes orders as ingest does.
+        RoleSpec(
+            name=OPERATOR,
+            publishes=[
+                s for spec in STREAMS if spec.name != DEAD_LETTER_STREAM for s in spec.subjects
+            ],
+            inspects=True,
         ),
     ]
 }

@@ -59,3 +59,7 @@ async def test_the_cli_finds_the_embedded_servers_and_keys_by_itself(
             "hazard": "flood", "title": "Arakawa", "time": datetime.now(UTC).isoformat(),
             "area": {"type": "regions", "codes": ["JP-13"]}}))  # fmt: skip
         assert (await anshin("event", "declare", str(event))).startswith("declared: dis_")
+        # As the NATS user `operator`, whose password `make up` keeps in the data directory.
+        assert (await anshin("dead", "list")).strip() == "No dead letters."
+        log = (home / "data" / "logs" / "nats.log").read_text()
+        assert "Violation" not in log, "the CLI or a service was refused on the bus"

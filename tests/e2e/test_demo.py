@@ -28,8 +28,9 @@ SLACK_KM, SLACK_TIME = 1.0, timedelta(days=1)
 
 
 @pytest.fixture
-def launcher(tmp_path: Path, database_url: str, nats_url: str) -> Iterator[Launcher]:
-    with launched(tmp_path / "data", NATS_URL=nats_url, DATABASE_URL=database_url) as stack:
+def launcher(tmp_path: Path, database_url: str) -> Iterator[Launcher]:
+    """`make up` with its embedded NATS server, whose users the demo meets as `make demo` does."""
+    with launched(tmp_path / "data", DATABASE_URL=database_url) as stack:
         yield stack
 
 

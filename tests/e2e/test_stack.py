@@ -22,9 +22,16 @@ from tests.support.shop import expect, order, power_bank_advisory
 
 
 @pytest.fixture
-def launcher(tmp_path: Path, database_url: str, nats_url: str) -> Iterator[Launcher]:
-    with launched(tmp_path / "data", NATS_URL=nats_url, DATABASE_URL=database_url) as stack:
+def launcher(tmp_path: Path, database_url: str) -> Iterator[Launcher]:
+    """`make up` with its embedded NATS server: each service is its own NATS user."""
+    with launched(tmp_path / "data", DATABASE_URL=database_url) as stack:
         yield stack
+
+
+def _refused_on_the_bus(data: Path) -> list[str]:
+    """What the embedded NATS server refused a client: a service denied what it needs."""
+    log = (data / "logs" / "nats.log").read_text()
+    return [line for line in log.splitlines() if "Violation" in line]
 
 
 def _created_key(env: dict[str, str], *command: str) -> str:
@@ -98,6 +105,7 @@ async def test_first_path_through_the_running_stack(
     launcher.start()
     await asyncio.sleep(3)
     assert len(launcher.mails()) == 1
+    assert _refused_on_the_bus(launcher.data) == []
 
 
 async def test_make_up_starts_embedded_servers_and_keeps_their_data() -> None:
@@ -128,13 +136,23 @@ async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> 
             await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order, headers=web), 202
         )
         assert again == {"accepted": 0, "duplicates": 1, "rejected": []}
-        nc = await bus.connect(f"nats://127.0.0.1:{stack.env['ANSHIN_EMBEDDED_NATS_PORT']}", "t")
+        url = f"nats://127.0.0.1:{stack.env['ANSHIN_EMBEDDED_NATS_PORT']}"
+        password = (data / "nats-users" / "operator").read_text()
+        nc = await bus.connect(url, "t", user="operator", password=password)
         try:
             # ORDERS keeps its facts (CUSTOMERS forgets each once the mailer has it).
             stored = await nc.jetstream().stream_info("ORDERS")
         finally:
             await nc.close()
         assert stored.state.messages == 1, "the event published before the restart is kept"
+        # The embedded server takes no client without a user of its own.
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        await reader.readline()  # INFO
+        writer.write(b'CONNECT {"verbose":false}\r\nPING\r\n')
+        answer = await reader.readline()
+        writer.close()
+        await writer.wait_closed()
+        assert answer.strip() == b"-ERR 'Authorization Violation'"
     finally:
         stack.stop()
     assert not (data / "anshin.pid").exists()

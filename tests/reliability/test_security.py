@@ -8,6 +8,10 @@ than about an advisory that does not exist. The mail and the pages carry the mar
 text only. No log line and no metric names a shopper. Strangers, guessed keys and other
 channels' keys try to write to ingest: an order in a customer's name, a cancellation, the
 catalog; none gets through.
+
+Beside the stack, on a NATS server with the users of production: the matcher's user tries
+to publish an advisory and ingest's to read the delivery requests; and every service is
+started in production with each development setting it must refuse.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import asyncio
 import email
 import email.policy
 import html.parser
+import importlib
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -30,6 +35,7 @@ import asyncpg
 import msgspec
 import pytest
 
+from deploy.local import secured_nats
 from deploy.servers import NatsServer
 from services.advisory.app import build as build_advisory
 from services.advisory.portal import COOKIE, SESSION_SECONDS
@@ -38,10 +44,12 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_console_portal import sign_in, token
 from tests.support.advisory import new_agency
+from tests.support.bus_attacks import ingest_reads_deliveries, matcher_publishes_advisories
 from tests.support.faults import CountingSink
 from tests.support.figures import record
 from tests.support.fixtures import client_from, running
 from tests.support.hostile import error_shape_problem
+from tests.support.production import production_env, refused, start
 from tests.support.stack import SERVICES, LaunchedStack, create_agency, fresh_database, launch_env
 from tests.support.watch import metrics_texts, personal_data
 
@@ -473,3 +481,71 @@ async def test_ingest_takes_writes_only_with_the_right_key(secured: Secured) -> 
     assert not changed, "an attempt changed a customer, an order or the catalog"
     assert shapes == [], "every refusal is a JSON error naming the problem"
     assert statuses == {401, 403}
+
+
+# --- the bus and production's secrets (their own servers and processes, not the stack's) ---
+
+
+@pytest.fixture
+def users_nats(tmp_path: Path) -> Iterator[tuple[NatsServer, dict[str, str]]]:
+    """A NATS server with the users of production, as `make up` and deploy/ start it."""
+    server, passwords = secured_nats(tmp_path / "data")
+    server.start()
+    try:
+        yield server, passwords
+    finally:
+        server.stop()
+
+
+async def test_the_matchers_nats_user_cannot_publish_an_advisory(
+    users_nats: tuple[NatsServer, dict[str, str]],
+) -> None:
+    found = await matcher_publishes_advisories(users_nats[0].url, users_nats[1])
+    record("security: matcher's NATS user publishes advisories.published",
+           inputs=len(found.tried), leaks=len(found.succeeded),
+           note="stored and core publishes, its stream reconfigured, a new stream")  # fmt: skip
+    assert found.succeeded == []
+
+
+async def test_ingests_nats_user_cannot_read_delivery_requests(
+    users_nats: tuple[NatsServer, dict[str, str]],
+) -> None:
+    found = await ingest_reads_deliveries(users_nats[0].url, users_nats[1])
+    record("security: ingest's NATS user reads deliveries.requested",
+           inputs=len(found.tried), leaks=len(found.succeeded),
+           note="subscriptions (the mailer's inbox too), consumers, message gets")  # fmt: skip
+    assert found.succeeded == []
+
+
+def _development_starts() -> list[tuple[str, dict[str, str]]]:
+    """Each service in production with each development setting it must refuse, alone."""
+    given = {"ANSHIN_SECRET_KEY": "s3cret", "ANSHIN_OPERATOR_KEY": "op",
+             "ANSHIN_NATS_PASSWORD": "pw", "ANSHIN_NATS_OPERATOR_PASSWORD": "pw"}  # fmt: skip
+    starts = []
+    for service in SERVICES:
+        reads = importlib.import_module(f"services.{service}.app").SECRETS
+        own = {**given, "ANSHIN_NATS_USER": service}
+        starts.append((service, production_env()))  # nothing set at all
+        starts.append((service, production_env(**(own | {"ANSHIN_NATS_USER": ""}))))
+        if "secret_key" in reads:
+            starts.append((service, production_env(**(own | {"ANSHIN_SECRET_KEY": ""}))))
+        if "operator_key" in reads:
+            starts.append((service, production_env(**(own | {"ANSHIN_OPERATOR_KEY": ""}))))
+        if "nats_operator_password" in reads:
+            bare = own | {"ANSHIN_NATS_OPERATOR_PASSWORD": ""}
+            starts.append((service, production_env(**bare)))
+    return starts
+
+
+async def test_no_service_starts_in_production_on_a_development_setting() -> None:
+    starts = _development_starts()
+    ran = await asyncio.gather(*(start(service, env) for service, env in starts))
+    started = [
+        f"{service}: {r.err.strip()[:80] if r else 'still running'}"
+        for (service, _), r in zip(starts, ran, strict=True)
+        if not refused(r, service)
+    ]
+    record("security: production start with a development secret",
+           inputs=len(starts), leaks=len(started),
+           note="each service: the default secret, no operator key, no NATS user")  # fmt: skip
+    assert started == []

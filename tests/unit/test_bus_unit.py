@@ -1,15 +1,23 @@
-"""Pure parts of the bus: topology, backoff, message sizes and batches split by size."""
+"""Pure parts of the bus: topology, roles and their permissions, backoff, message sizes and
+batches split by size."""
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
+import pytest
 from nats.js.errors import APIError, ServiceUnavailableError
 
-from shared.bus import CONSUMERS, OUTBOX_DEAD_SUBJECT, STREAMS, split, wire_size
+from shared.bus import CONSUMERS, OUTBOX_DEAD_SUBJECT, STREAMS, Subjects, split, wire_size
 from shared.bus.consumer import backoff
+from shared.bus.permissions import covers, owned_streams, permissions, stream_of
+from shared.bus.topology import OPERATOR, ROLES
 from shared.outbox_dead import refused
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_consumer_reads_a_declared_stream() -> None:
@@ -67,3 +75,52 @@ def test_only_a_refusal_of_the_message_counts_against_it() -> None:
     assert refused(APIError(code=400, err_code=10054, description="message size exceeds maximum"))
     assert not refused(ServiceUnavailableError(code=503, description="no leader"))
     assert not refused(TimeoutError())
+
+
+def _named_in(service: str) -> tuple[set[str], set[str]]:
+    """The subjects (Subjects.X) and durable consumers a service's code names."""
+    subjects, durables = set(), set()
+    for path in (ROOT / "services" / service).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "Subjects":
+                named = getattr(Subjects, node.attr)
+                # Subjects.customer_upserted(id) and the like: one subject per id, any id
+                subjects.add(
+                    named if isinstance(named, str) else named("x").rsplit(".", 1)[0] + ".*"
+                )
+            if isinstance(node, ast.Constant) and node.value in CONSUMERS:
+                durables.add(node.value)
+    return subjects, durables
+
+
+@pytest.mark.parametrize("service", ["ingest", "advisory", "matcher", "mailer"])
+def test_each_role_is_what_its_service_does_on_the_bus(service: str) -> None:
+    role = ROLES[service]
+    subjects, durables = _named_in(service)
+    assert subjects == {*role.publishes, *role.asks, *role.answers}
+    assert durables == set(role.consumes)
+
+
+def test_every_consumer_belongs_to_one_role_and_every_stream_has_a_publisher() -> None:
+    consumed = [d for role in ROLES.values() for d in role.consumes]
+    assert sorted(consumed) == sorted(CONSUMERS)
+    services = [r for name, r in ROLES.items() if name != OPERATOR]
+    assert {s for r in services for s in owned_streams(r)} == {s.name for s in STREAMS}
+
+
+def test_subject_patterns_cover_what_nats_would_match() -> None:
+    assert covers("orders.>", "orders.placed") and covers("orders.>", "orders.a.b")
+    assert not covers("orders.>", "orders") and not covers("orders.*", "orders.a.b")
+    assert covers("matcher.fanout", "matcher.fanout") and not covers("matcher.fanout", "matcher.>")
+    assert stream_of("dead.matcher-orders") == "DEAD"
+
+
+def test_a_role_may_change_only_the_streams_it_publishes_to_and_read_only_its_consumers() -> None:
+    ingest, matcher = permissions(ROLES["ingest"]), permissions(ROLES["matcher"])
+    assert "$JS.API.STREAM.UPDATE.ORDERS" in ingest.publish
+    assert "$JS.API.STREAM.CREATE.ORDERS" in matcher.publish
+    assert "$JS.API.STREAM.UPDATE.ORDERS" not in matcher.publish
+    assert not any("DELIVERIES" in s for s in ingest.publish + ingest.subscribe)
+    assert not any("mailer-" in s for s in matcher.publish)
+    assert ingest.subscribe == ["ingest.catalog.lookup", "_INBOX.ingest.>"]
+    assert not permissions(ROLES["advisory"]).allow_responses

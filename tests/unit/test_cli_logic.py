@@ -56,6 +56,8 @@ def _make_up_data(data: Path) -> None:
     (data / "anshin.pid").write_text("4241")
     (data / "operator_key").write_text("op-key\n")
     (data / "secret_key").write_text("secret\n")
+    (data / "nats-users").mkdir()
+    (data / "nats-users" / "operator").write_text("nats-op\n")
 
 
 def test_a_make_up_stack_is_found_in_its_data_directory(tmp_path: Path) -> None:
@@ -65,6 +67,7 @@ def test_a_make_up_stack_is_found_in_its_data_directory(tmp_path: Path) -> None:
     assert found.database_url == "postgresql://postgres@/anshin?host=/run/pg-sockets&port=5433"
     assert found.nats_url == "nats://127.0.0.1:14222"
     assert (found.operator_key, found.secret_key) == ("op-key", "secret")
+    assert (found.nats_user, found.nats_password) == ("operator", "nats-op")
 
 
 def test_the_environment_wins_over_the_data_directory(tmp_path: Path) -> None:
@@ -78,6 +81,17 @@ def test_the_environment_wins_over_the_data_directory(tmp_path: Path) -> None:
     found = cli.stack_settings(env)
     assert (found.database_url, found.nats_url) == ("postgresql://db/anshin", "nats://bus:4222")
     assert (found.operator_key, found.secret_key) == ("mine", "secret")
+    assert found.nats_user == "", "another NATS server: not make up's users"
+
+
+def test_in_the_advisorys_pod_the_cli_is_the_nats_user_operator(tmp_path: Path) -> None:
+    pod = {"ANSHIN_DATA_DIR": str(tmp_path), "ANSHIN_NATS_USER": "advisory",
+           "ANSHIN_NATS_PASSWORD": "adv", "ANSHIN_NATS_OPERATOR_PASSWORD": "op"}  # fmt: skip
+    found = cli.stack_settings(pod)
+    assert (found.nats_user, found.nats_password) == ("operator", "op")
+    ingest_pod = {"ANSHIN_NATS_USER": "ingest", "ANSHIN_NATS_PASSWORD": "ing"}
+    found = cli.stack_settings({"ANSHIN_DATA_DIR": str(tmp_path), **ingest_pod})
+    assert (found.nats_user, found.nats_password) == ("ingest", "ing")
 
 
 def test_without_a_stack_the_defaults_stay(tmp_path: Path) -> None:

@@ -63,3 +63,20 @@ def test_the_development_secret_is_warned_of_and_a_real_one_is_not() -> None:
     [warning] = config.warnings(config.load({}))
     assert "ANSHIN_SECRET_KEY" in warning
     assert config.warnings(config.load({"ANSHIN_SECRET_KEY": "a-real-secret"})) == []
+
+
+def test_production_refuses_development_secrets_only_where_they_are_read() -> None:
+    bare = config.load({"ANSHIN_ENV": "production"})
+    assert config.refusals(bare, ()) == ["ANSHIN_NATS_USER or ANSHIN_NATS_PASSWORD is empty"]
+    assert config.refusals(bare, ("secret_key", "operator_key")) == [
+        "ANSHIN_SECRET_KEY is the development default",
+        "ANSHIN_OPERATOR_KEY is empty",
+        "ANSHIN_NATS_USER or ANSHIN_NATS_PASSWORD is empty",
+    ]
+    given = config.load({"ANSHIN_ENV": "production", "ANSHIN_SECRET_KEY": "s",
+                         "ANSHIN_OPERATOR_KEY": "o", "ANSHIN_NATS_USER": "ingest",
+                         "ANSHIN_NATS_PASSWORD": "p"})  # fmt: skip
+    assert config.refusals(given, ("secret_key", "operator_key")) == []
+    assert config.refusals(config.load({}), ("secret_key", "operator_key")) == []  # make up
+    with pytest.raises(SystemExit, match="env"):
+        config.load({"ANSHIN_ENV": "prod"})

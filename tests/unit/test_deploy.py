@@ -29,7 +29,8 @@ import shared.metrics
 from deploy import servers
 from deploy.servers import nats_server_binary
 from shared import config
-from shared.bus.topology import CONSUMERS
+from shared.bus.permissions import password_variable
+from shared.bus.topology import CONSUMERS, ROLES
 from shared.config import Settings, env_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,6 +159,12 @@ def nats_confs() -> dict[str, str]:
     return {"compose": (DEPLOY / "nats" / "nats.conf").read_text(), "k8s": k8s_conf}
 
 
+def nats_auths() -> dict[str, str]:
+    """The users that each NATS configuration includes (auth.conf beside nats.conf)."""
+    k8s_auth: str = k8s_named("ConfigMap", "nats-auth")["data"]["auth.conf"]
+    return {"compose": (DEPLOY / "nats" / "auth.conf").read_text(), "k8s": k8s_auth}
+
+
 # --- metrics ------------------------------------------------------------------------------
 
 
@@ -257,7 +264,9 @@ def test_kustomization_lists_every_manifest_and_the_project_image() -> None:
 def test_nats_config_is_valid_for_nats_server(name: str, tmp_path: Path) -> None:
     conf = tmp_path / "nats.conf"
     conf.write_text(nats_confs()[name])
+    (tmp_path / "auth.conf").write_text(nats_auths()[name])
     env = {"SERVER_NAME": "nats-1", "POD_NAME": "nats-0"}
+    env |= {password_variable(role): f"password-of-{role}" for role in ROLES}
     checked = subprocess.run(
         [nats_server_binary(), "-t", "-c", str(conf)], env=env, capture_output=True, timeout=30
     )
@@ -408,7 +417,7 @@ def test_every_variable_given_to_a_service_is_a_setting_it_reads() -> None:
 
 
 def test_secrets_are_never_written_into_the_manifests() -> None:
-    secret_settings = {env_name(f) for f in ("database_url", "operator_key", "secret_key")}
+    secret_settings = {env_name(f) for f in config.SECRETS}
     for where, env in environments().items():
         for name in secret_settings & set(env):
             value = str(env[name])
@@ -416,8 +425,8 @@ def test_secrets_are_never_written_into_the_manifests() -> None:
     documented = (ROOT / "docs" / "deploy.md").read_text()
     for container in anshin_containers().values():
         for var in container.get("env", []):
-            ref = var["valueFrom"]["secretKeyRef"]
-            assert ref["name"] in documented and ref["key"] in documented
+            if ref := var.get("valueFrom", {}).get("secretKeyRef"):
+                assert ref["name"] in documented and ref["key"] in documented
 
 
 _URLS = ("NATS_URL", "DATABASE_URL")
