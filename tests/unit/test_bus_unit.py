@@ -4,6 +4,7 @@ batches split by size."""
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -124,3 +125,15 @@ def test_a_role_may_change_only_the_streams_it_publishes_to_and_read_only_its_co
     assert not any("mailer-" in s for s in matcher.publish)
     assert ingest.subscribe == ["ingest.catalog.lookup", "_INBOX.ingest.>"]
     assert not permissions(ROLES["advisory"]).allow_responses
+
+
+@pytest.mark.parametrize("service", ["ingest", "advisory", "matcher", "mailer"])
+def test_each_service_may_announce_the_rows_its_outbox_sets_aside(service: str) -> None:
+    app = ROOT / "services" / service / "app.py"
+    schema = importlib.import_module(f"services.{service}.app").SCHEMA
+    relays = "outbox=True" in app.read_text()
+    assert ROLES[service].outboxes == ([schema] if relays else [])
+    allowed = permissions(ROLES[service]).publish
+    assert (OUTBOX_DEAD_SUBJECT.format(schema=schema) in allowed) == relays
+    # and the operators' backfill, which relays ingest's outbox as ingest does
+    assert OUTBOX_DEAD_SUBJECT.format(schema="ingest") in permissions(ROLES[OPERATOR]).publish
