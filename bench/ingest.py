@@ -23,6 +23,7 @@ import aiohttp
 import msgspec
 
 from bench.cpu import Span
+from bench.memory import peak, reset_peak
 from deploy.servers import free_port
 from services import channel_cli
 from services.ingest import backfill, formats
@@ -193,9 +194,11 @@ def _cpu(span: Span, python: str, orders: int) -> dict[str, float]:
     }
 
 
-async def by_backfill(settings: Settings, nc: Any) -> tuple[float, dict[str, float]]:
+async def by_backfill(
+    settings: Settings, nc: Any
+) -> tuple[float, dict[str, float], dict[str, float]]:
     """Load BACKFILL_N orders from an NDJSON file with the backfill: orders/s until on the
-    bus, and its CPU."""
+    bus, its CPU and this process's resident memory at its start and at its peak."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "orders.ndjson"
         # Customers of its own: the HTTP run's are known already, and their contact data
@@ -207,6 +210,8 @@ async def by_backfill(settings: Settings, nc: Any) -> tuple[float, dict[str, flo
         freeze_heap()  # as `anshin orders load` does
         span = Span()
         try:
+            # The peak of the backfill alone: the orders written to the file were larger.
+            rss = {"rss_start_mib": reset_peak() / 1024}
             span.start()
             with path.open("rb") as stream:
                 totals = await backfill.load(
@@ -219,10 +224,11 @@ async def by_backfill(settings: Settings, nc: Any) -> tuple[float, dict[str, flo
                     clock=Clock(),
                 )
             span.stop()  # before the pool closes: its backends' CPU ends with them
+            rss["rss_peak_mib"] = peak() / 1024
         finally:
             await pool.close()
     assert totals.accepted == BACKFILL_N and totals.rejected == 0, totals
-    return BACKFILL_N / totals.seconds, _cpu(span, "bench", BACKFILL_N)
+    return BACKFILL_N / totals.seconds, _cpu(span, "bench", BACKFILL_N), rss
 
 
 async def run(nats_url: str, database_url: str) -> dict[str, float]:
@@ -234,7 +240,7 @@ async def run(nats_url: str, database_url: str) -> dict[str, float]:
         raw = await raw_baseline(nc, N)
         http_answered, http_on_bus, http_cpu = await over_http(settings, nc)
         raw_backfill = await raw_baseline(nc, BACKFILL_N)
-        backfill_rate, backfill_cpu = await by_backfill(settings, nc)
+        backfill_rate, backfill_cpu, backfill_memory = await by_backfill(settings, nc)
     finally:
         await nc.drain()
     return {
@@ -245,6 +251,7 @@ async def run(nats_url: str, database_url: str) -> dict[str, float]:
         "backfill_per_s": backfill_rate,
         **{f"http_cpu_{k}": v for k, v in http_cpu.items()},
         **{f"backfill_cpu_{k}": v for k, v in backfill_cpu.items()},
+        **{f"backfill_{k}": v for k, v in backfill_memory.items()},
     }
 
 
@@ -266,6 +273,8 @@ def report(figures: dict[str, float]) -> None:
     label = "backfill, all events on the bus"
     print(f"  {label:<32} {rate:10,.0f} orders/s   ratio {rate / raw_backfill:.2f}")
     _print_cpu(figures, "backfill", "loader")
+    start, top = figures["backfill_rss_start_mib"], figures["backfill_rss_peak_mib"]
+    print(f"    loader's resident memory: {top:,.0f} MiB at its peak, {start:,.0f} MiB at start")
 
 
 def _print_cpu(figures: dict[str, float], path: str, python: str) -> None:

@@ -23,6 +23,16 @@ CONSUMER_PENDING = Gauge(
 OUTBOX_PUBLISHED = Counter(
     "anshin_outbox_published_total", "Outbox events published to the bus.", ["schema"]
 )
+OUTBOX_DEAD = Counter(
+    "anshin_outbox_dead_total",
+    "Outbox events the bus refused for good, set aside in the schema's outbox_dead table.",
+    ["schema"],
+)
+OUTBOX_OLDEST = Gauge(
+    "anshin_outbox_oldest_seconds",
+    "Age of the oldest outbox event not yet published (0: the outbox is empty).",
+    ["schema"],
+)
 HTTP_REQUESTS = Counter(
     "anshin_http_requests_total",
     "HTTP requests answered, by route and status.",

@@ -4,6 +4,12 @@ A service inserts the event in the same transaction as its own change; the relay
 what the outbox holds and deletes it. A crash between commit and publish only delays the
 event; a crash between publish and delete publishes it again, which the Nats-Msg-Id and the
 idempotent consumers absorb.
+
+A row the bus refuses for good (larger than the server's max_payload, or refused by
+JetStream round after round) never holds up the rows behind it: it moves to `outbox_dead`
+with the reason, is counted, and operators hear of it on the dead-letter stream
+(`shared/outbox_dead.py`). A bus that answers nothing at all keeps every row for the next
+round. The age of the oldest row waiting is measured after each round.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ from typing import TYPE_CHECKING
 import asyncpg
 from nats.aio.client import Client
 
-from shared.bus import publish_many
+from shared import outbox_dead as dead
+from shared.bus import publish_each, size
 from shared.db import Conn
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 from shared.messages import Message, encode
-from shared.metrics import OUTBOX_PUBLISHED
+from shared.metrics import OUTBOX_DEAD, OUTBOX_OLDEST, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,26 @@ CREATE TABLE IF NOT EXISTS outbox (
     msg_id text NOT NULL,
     payload bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
+);
+-- Refusals by JetStream itself, counted per row. Added once, so no start-up takes the
+-- table's lock again.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'outbox'::regclass
+                   AND attname = 'refusals' AND NOT attisdropped) THEN
+        ALTER TABLE outbox ADD COLUMN refusals int NOT NULL DEFAULT 0;
+    END IF;
+END $$;
+-- What the bus refused for good, with why; noticed_at once the DEAD stream has the notice.
+CREATE TABLE IF NOT EXISTS outbox_dead (
+    id bigint PRIMARY KEY,
+    subject text NOT NULL,
+    msg_id text NOT NULL,
+    payload bytea NOT NULL,
+    size int NOT NULL,
+    reason text NOT NULL,
+    created_at timestamptz NOT NULL,
+    dead_at timestamptz NOT NULL DEFAULT now(),
+    noticed_at timestamptz
 );
 -- A payload lives for a moment (written, published, deleted): compressing it was a tenth
 -- of PostgreSQL's work in a backfill, for nothing. Only altered once, so no start-up
@@ -94,6 +121,11 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._listener: PoolConnectionProxy[asyncpg.Record] | None = None
+        # Dead rows whose notice may not be on the bus yet: at start, those of a crash.
+        self._unnoticed = True
+        # Each series from 0, so that the first event set aside is an increase to alert on.
+        OUTBOX_DEAD.labels(schema)
+        OUTBOX_PUBLISHED.labels(schema)
 
     async def start(self) -> None:
         """Listen for new events and start relaying."""
@@ -130,6 +162,10 @@ class OutboxRelay:
                 log.warning("outbox relay of %s failed; retrying", self._schema, exc_info=True)
                 moved = 0
                 await asyncio.sleep(1.0)
+            try:
+                await self.measure()
+            except Exception:  # the database is away: readiness says so
+                log.debug("could not measure the outbox of %s", self._schema, exc_info=True)
             if moved < self._batch and not self._stopping:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallowed a cancel
                 # that arrived as a notice set the event, and the relay ran on.
@@ -138,18 +174,37 @@ class OutboxRelay:
                         await self._wake.wait()
 
     async def relay_once(self) -> int:
-        """Publish one batch from the outbox and delete it; return how many were published."""
+        """Publish one batch from the outbox and delete it; set aside what the bus refuses
+        for good; return how many were published."""
+        size.heard(self._nc)  # a server reconnected to may announce another max_payload
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, subject, msg_id, payload FROM outbox"
+                "SELECT id, subject, msg_id, payload, refusals FROM outbox"
                 " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch,
             )
             if not rows:
-                return 0
-            await publish_many(self._nc, ((r["subject"], r["payload"], r["msg_id"]) for r in rows))
-            await conn.execute(
-                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
-            )
-        OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
-        return len(rows)
+                published = []
+            else:
+                published = await self._publish(conn, rows)
+        OUTBOX_PUBLISHED.labels(self._schema).inc(len(published))
+        if self._unnoticed:
+            self._unnoticed = not await dead.send_notices(self._pool, self._nc, self._schema)
+        return len(published)
+
+    async def _publish(self, conn: Conn, rows: list[asyncpg.Record]) -> list[int]:
+        """Publish the rows; delete those stored, set aside what the bus refuses for good."""
+        items = ((r["subject"], r["payload"], r["msg_id"]) for r in rows)
+        outcomes = await publish_each(self._nc, items)
+        published = [r["id"] for r, e in zip(rows, outcomes, strict=True) if e is None]
+        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", published)
+        if await dead.settle(conn, self._schema, rows, outcomes, any_published=bool(published)):
+            self._unnoticed = True
+        return published
+
+    async def measure(self) -> None:
+        """Set the age of the oldest event still waiting in the outbox (0 when it is empty)."""
+        age = await self._pool.fetchval(
+            "SELECT extract(epoch FROM now() - created_at) FROM outbox ORDER BY id LIMIT 1"
+        )
+        OUTBOX_OLDEST.labels(self._schema).set(max(0.0, float(age or 0)))

@@ -17,6 +17,7 @@ import msgspec
 
 from services.advisory import auth, store
 from services.advisory.app import SCHEMA
+from services.advisory.model import agency_name
 from shared import db
 from shared.config import Settings, env_name
 from shared.errors import AnshinError
@@ -100,6 +101,7 @@ async def create_agency(args: argparse.Namespace, settings: Settings) -> int:
 
 async def new_agency(settings: Settings, name: str) -> tuple[str, str]:
     """Create an agency; return its id and its key (Conflict if the name is taken)."""
+    name = agency_name(name)
     pool = await db.create_pool(settings.database_url, SCHEMA, min_size=1, max_size=2)
     try:
         await db.migrate(pool, SCHEMA, "services.advisory")

@@ -20,7 +20,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         description=(
             "Bus messages that could not be decoded, or that failed every delivery attempt,"
             " are copied to the DEAD stream. List them, and replay one to its original subject"
-            " once the cause is fixed."
+            " once the cause is fixed. An outbox row that the bus refused (consumer"
+            " outbox:<schema>) is listed too; its payload stays in <schema>.outbox_dead."
         ),
     )
     sub = dead.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -50,19 +51,20 @@ async def list_dead(args: argparse.Namespace, settings: Settings) -> int:
     if not letters:
         print("No dead letters.")
         return 0
-    header = ("seq", "when", "consumer", "subject", "reason", "replayed")
+    header = ("seq", "when", "consumer", "subject", "bytes", "reason", "replayed")
     rows: list[tuple[str, ...]] = [
         (
             str(d.seq),
             f"{d.time:%Y-%m-%d %H:%M}" if d.time else "",
             d.consumer,
             d.subject,
+            str(d.size),
             d.reason[:60],
             f"{d.replayed_at:%Y-%m-%d %H:%M}" if d.replayed_at else "",
         )
         for d in letters
     ]
-    print(table(header, rows, right=[0]))
+    print(table(header, rows, right=[0, 4]))
     print(f"{len(letters)} of {total} dead letters shown.")
     return 0
 

@@ -4,6 +4,11 @@ A replay republishes the original payload to its original subject with the Nats-
 `replay:<DEAD sequence>`; a row of `dead_letter_replays`, written in the transaction that
 publishes, makes a second replay of the same dead letter a Conflict. Every consumer of
 that subject sees the replay: they are idempotent, so only the one that failed acts.
+
+A letter of consumer `outbox:<schema>` is a notice from a service's outbox relay: a row the
+bus refused (too large, most often) and set aside in that schema's `outbox_dead` table. It
+is listed like the others, with the original size, but never replayed from here: the
+notice is not the message, which never travelled.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from shared.errors import Conflict, Invalid, NotFound, field_error
 
 STREAM = "DEAD"
 REASON, SUBJECT, CONSUMER = "Anshin-Dead-Reason", "Anshin-Dead-Subject", "Anshin-Dead-Consumer"
+SIZE = "Anshin-Dead-Size"  # an outbox notice's: the size of the row, not of the notice
+OUTBOX = "outbox:"  # the consumer of a notice from a relay: outbox:<schema>
 # Headers that described the dead letter, not the original message.
-_DROPPED = {REASON, SUBJECT, CONSUMER, "Nats-Msg-Id", "Nats-Expected-Stream"}
+_DROPPED = {REASON, SUBJECT, CONSUMER, SIZE, "Nats-Msg-Id", "Nats-Expected-Stream"}
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,6 +42,12 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     time: datetime | None
     size: int
     replayed_at: datetime | None = None
+
+    @property
+    def kept_in(self) -> str:
+        """Where an outbox row set aside is kept (its schema's outbox_dead); "" for others."""
+        schema = self.consumer.removeprefix(OUTBOX)
+        return f"{schema}.outbox_dead" if schema != self.consumer else ""
 
 
 async def recent(nc: Client, pool: asyncpg.Pool, limit: int = 50) -> tuple[int, list[DeadLetter]]:
@@ -68,7 +81,7 @@ def _letter(raw: object) -> DeadLetter:
         subject=headers.get(SUBJECT, ""),
         reason=headers.get(REASON, ""),
         time=getattr(raw, "time", None),
-        size=len(data),
+        size=int(headers.get(SIZE) or len(data)),
     )
 
 
@@ -93,6 +106,13 @@ async def replay(nc: Client, pool: asyncpg.Pool, seq: int, now: datetime) -> str
         raise NotFound(f"no dead letter {seq}") from None
     headers = dict(raw.headers or {})
     subject = headers.get(SUBJECT, "")
+    kept_in = _letter(raw).kept_in
+    if kept_in:
+        problem = f"the message never reached the bus; its payload is kept in {kept_in}"
+        raise Invalid(
+            f"dead letter {seq} is an outbox row set aside; its payload is kept in {kept_in}",
+            [field_error("seq", problem)],
+        )
     if not _replayable(subject):
         problem = f"original subject {subject!r} is not one of Anshin's streams"
         raise Invalid("cannot replay", [field_error("subject", problem)])

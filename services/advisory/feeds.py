@@ -19,6 +19,11 @@ Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,64}$")]
 Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
 REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 MAX_RADIUS_KM = 2000.0
+# A declared disaster travels whole in one bus message (disasters.declared, with its areas):
+# at worst about 220 KB with these, well within half of NATS's max_payload (1 MiB).
+MAX_AREAS = 500
+MAX_POINTS = 5_000  # of every polygon together
+MAX_CODES = 2_000  # of every region area together
 
 
 class Disaster(msgspec.Struct, kw_only=True):
@@ -68,10 +73,10 @@ def from_plain(event: PlainEvent) -> Disaster:
 class _Props(msgspec.Struct, kw_only=True):
     mag: float | None = None
     time: int
-    title: str = ""
-    place: str = ""
-    type: str = "earthquake"
-    ids: str = ""
+    title: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    place: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    type: Annotated[str, msgspec.Meta(max_length=64)] = "earthquake"
+    ids: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
 class _Point(msgspec.Struct, kw_only=True):
@@ -117,6 +122,17 @@ def check_areas(areas: list[Area], field: str) -> None:
     problems = []
     if not areas:
         problems.append(field_error(field, "at least one area is required"))
+    in_polygons = sum(len(a.points) for a in areas if isinstance(a, Polygon))
+    in_regions = sum(len(a.codes) for a in areas if isinstance(a, Regions))
+    for count, limit, what in (
+        (len(areas), MAX_AREAS, "areas"),
+        (in_polygons, MAX_POINTS, "polygon points in all"),
+        (in_regions, MAX_CODES, "region codes in all"),
+    ):
+        if count > limit:
+            problems.append(field_error(field, f"at most {limit} {what} ({count} given)"))
+    if problems:
+        raise Invalid("invalid event area", problems)
     for i, area in enumerate(areas):
         where = f"{field}[{i}]" if len(areas) > 1 else field
         match area:

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from shared import categories
-from shared.errors import Invalid, field_error
+from shared.errors import Invalid, TooLarge, field_error
 from shared.messages import AdvisoryRule
 from shared.messages.advisories import Kind
 from shared.text import control_in
@@ -18,6 +18,13 @@ from shared.text import control_in
 # Text lengths are checked in validate(), which can name the language; the request size
 # limit bounds them meanwhile.
 MAX_TEXT = {"title": 300, "body": 20_000}
+# A published advisory travels whole in one bus message (advisories.published: every text,
+# the rule, the agency's name and the times), and NATS refuses one over its max_payload
+# (1 MiB): the advisory, encoded, must fit well within half of that. Fourteen languages of
+# 20,000 characters each passed every other limit and made a message of over 1 MiB.
+MAX_ENCODED = 384 * 1024
+MAX_AGENCY_NAME = 200
+_LISTS = ("categories", "groups", "hazards", "countries", "skus", "gtins", "source_url")
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,64}$")]
 Codes = Annotated[list[Code], msgspec.Meta(max_length=200)]
 Days = Annotated[int, msgspec.Meta(ge=1, le=3650)]
@@ -111,6 +118,44 @@ def validate(advisory: AdvisoryIn, now: datetime) -> None:
             problems.append(field_error("source_url", "must be an http or https URL"))
     if problems:
         raise Invalid("invalid advisory", problems)
+    _check_size(advisory)
+
+
+def _check_size(advisory: AdvisoryIn) -> None:
+    """Raise TooLarge naming the advisory's largest part when it would not fit the bus."""
+    total = len(msgspec.json.encode(advisory))
+    if total <= MAX_ENCODED:
+        return
+    parts = {
+        f"{name}.{lang}": text
+        for name in ("title", "body")
+        for lang, text in getattr(advisory, name).items()
+    }
+    parts |= {
+        name: getattr(advisory, name)
+        for name in ("categories", "groups", "hazards", "countries", "skus", "gtins", "source_url")
+    }
+    sizes = {field: len(msgspec.json.encode(value)) for field, value in parts.items()}
+    largest = max(sizes, key=lambda field: sizes[field])
+    problem = (
+        f"the advisory takes {total} bytes encoded, at most {MAX_ENCODED}: it travels whole"
+        f" in one bus message; its largest part is {largest} ({sizes[largest]} bytes)"
+    )
+    raise TooLarge("advisory too large", [field_error(largest, problem)])
+
+
+def agency_name(name: str) -> str:
+    """An agency's name as customers read it: one line of at most MAX_AGENCY_NAME
+    characters (it is in every mail and every published advisory); Invalid otherwise."""
+    name = name.strip()
+    problem = ""
+    if not name or len(name) > MAX_AGENCY_NAME:
+        problem = f"1 to {MAX_AGENCY_NAME} characters"
+    elif found := control_in(name):
+        problem = f"must be one line without control characters ({found})"
+    if problem:
+        raise Invalid(f"invalid agency name: {problem}", [field_error("name", problem)])
+    return name
 
 
 def _kind_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:

@@ -10,16 +10,16 @@ from typing import Any
 import msgspec
 
 from services.ingest.normalize import Prepared
+from shared import bus
 from shared import messages as m
 from shared.bus import Subjects
 
 Outgoing = tuple[str, str, bytes]
 
-# Orders per `orders.batch` message, customers per `customers.batch`, and the largest size
-# of either: well under NATS's 1 MB max_payload.
+# Orders per `orders.batch` message and customers per `customers.batch`; either is split
+# further while it takes more than half of NATS's max_payload (shared.bus.split).
 BATCH_ORDERS = 500
 BATCH_CUSTOMERS = 500
-BATCH_BYTES = 512 * 1024
 
 
 def placed(p: Prepared) -> Outgoing:
@@ -38,41 +38,32 @@ def placed_many(batch: Sequence[Prepared]) -> list[Outgoing]:
     if len(batch) == 1:
         return [placed(batch[0])]
     facts = [_fact(p) for p in batch]
-    return [
-        out
-        for start in range(0, len(facts), BATCH_ORDERS)
-        for out in _batches(facts[start : start + BATCH_ORDERS])
-    ]
-
-
-def _batches(orders: list[m.OrderPlaced]) -> list[Outgoing]:
     return _in_messages(
         lambda _: Subjects.ORDERS_BATCH,
         "order-batch",
-        orders,
+        [(f"{o.channel}:{o.order_id}", o) for o in facts],
         lambda part: m.OrderBatch(orders=part),
-        [f"{o.channel}:{o.order_id}" for o in orders],
+        BATCH_ORDERS,
     )
 
 
 def _in_messages(
     subject: Callable[[str], str],
     kind: str,
-    facts: Sequence[msgspec.Struct],
+    facts: Sequence[tuple[str, msgspec.Struct]],
     wrap: Callable[[list[Any]], m.Message],
-    keys: Sequence[str],
+    most: int,
 ) -> list[Outgoing]:
-    """One message of the facts, or halves of it while it is too large (very long texts).
+    """The (key, fact) pairs in messages of at most `most` facts, split further while one
+    is too large (very long texts).
 
-    Its id is a hash of the facts' own ids: the same facts make the same message again.
+    A message's id is a hash of its facts' keys: the same facts make the same message again.
     """
-    payload = m.encode(wrap(list(facts)))
-    if len(payload) > BATCH_BYTES and len(facts) > 1:
-        half = len(facts) // 2
-        first = _in_messages(subject, kind, facts[:half], wrap, keys[:half])
-        return first + _in_messages(subject, kind, facts[half:], wrap, keys[half:])
-    digest = hashlib.blake2b("\n".join(keys).encode(), digest_size=16).hexdigest()
-    return [(subject(digest), f"{kind}:{digest}", payload)]
+    found = []
+    for part, payload in bus.split(facts, lambda p: m.encode(wrap([f for _, f in p])), most=most):
+        digest = hashlib.blake2b("\n".join(k for k, _ in part).encode(), digest_size=16)
+        found.append((subject(digest.hexdigest()), f"{kind}:{digest.hexdigest()}", payload))
+    return found
 
 
 def _fact(p: Prepared) -> m.OrderPlaced:
@@ -122,18 +113,13 @@ def customers_many(people: Sequence[Prepared]) -> list[Outgoing]:
     """
     if len(people) == 1:
         return [customer(people[0])]
-    contacts, keys = [_contact(p) for p in people], [_customer_key(p) for p in people]
-    return [
-        out
-        for start in range(0, len(people), BATCH_CUSTOMERS)
-        for out in _in_messages(
-            Subjects.customer_batch,
-            "customer-batch",
-            contacts[start : start + BATCH_CUSTOMERS],
-            lambda part: m.CustomerBatch(customers=part),
-            keys[start : start + BATCH_CUSTOMERS],
-        )
-    ]
+    return _in_messages(
+        Subjects.customer_batch,
+        "customer-batch",
+        [(_customer_key(p), _contact(p)) for p in people],
+        lambda part: m.CustomerBatch(customers=part),
+        BATCH_CUSTOMERS,
+    )
 
 
 def _contact(p: Prepared) -> m.CustomerUpserted:

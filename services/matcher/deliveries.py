@@ -10,6 +10,7 @@ import msgspec
 
 from services.matcher.audience import Where
 from services.matcher.rules import PRIORITY
+from shared import bus
 from shared import messages as m
 from shared.bus import Subjects
 from shared.db import Conn
@@ -112,12 +113,12 @@ async def _enqueue(
     now: datetime,
     event_id: str,
 ) -> Requested:
-    events = []
-    for start in range(0, len(fresh), BATCH_RECIPIENTS):
-        chunk = fresh[start : start + BATCH_RECIPIENTS]
-        batch_id = f"{advisory_id}:{event_id}:{chunk[0][0]}:{len(chunk)}"
+    def batch_id(chunk: Sequence[tuple[str, object]]) -> str:
+        return f"{advisory_id}:{event_id}:{chunk[0][0]}:{len(chunk)}"
+
+    def encoded(chunk: Sequence[tuple[str, m.Recipient | msgspec.Raw]]) -> bytes:
         batch = m.DeliveryBatch(
-            batch_id=batch_id,
+            batch_id=batch_id(chunk),
             advisory_id=advisory_id,
             kind=kind,
             priority=PRIORITY[kind],
@@ -126,6 +127,13 @@ async def _enqueue(
             recipients=cast(list[m.Recipient], [r for _, r in chunk]),
             event_id=event_id,
         )
-        events.append((Subjects.DELIVERIES_REQUESTED, f"deliveries:{batch_id}", m.encode(batch)))
+        return m.encode(batch)
+
+    # By count, and by size: 500 recipients of a combination, each with a purchase per group
+    # and its long title, took megabytes, and NATS refuses a message over 1 MiB.
+    events = [
+        (Subjects.DELIVERIES_REQUESTED, f"deliveries:{batch_id(chunk)}", payload)
+        for chunk, payload in bus.split(fresh, encoded, most=BATCH_RECIPIENTS)
+    ]
     await enqueue_encoded(conn, events)
     return Requested(kind, len(fresh), len(events))

@@ -20,6 +20,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
+from shared.bus import size
 from shared.bus.permissions import inbox_prefix, owned_streams, used_streams
 from shared.bus.topology import CONSUMERS, ROLES, STREAMS, RoleSpec
 from shared.config import Settings
@@ -36,7 +37,7 @@ async def connect(url: str, name: str, *, user: str = "", password: str = "") ->
     credentials: dict[str, Any] = {}
     if user:
         credentials = {"user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
-    return await nats.connect(
+    nc = await nats.connect(
         servers=[server.strip() for server in url.split(",") if server.strip()],
         name=name,
         error_cb=_report,
@@ -46,6 +47,8 @@ async def connect(url: str, name: str, *, user: str = "", password: str = "") ->
         allow_reconnect=True,
         **credentials,
     )
+    size.heard(nc)
+    return nc
 
 
 async def _report(exc: Exception) -> None:

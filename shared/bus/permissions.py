@@ -20,6 +20,7 @@ from shared.bus.topology import (
     CONSUMERS,
     DEAD_LETTER_STREAM,
     DEAD_LETTER_SUBJECT,
+    OUTBOX_DEAD_SUBJECT,
     ROLES,
     STREAMS,
     RoleSpec,
@@ -59,9 +60,14 @@ def dead_letters(role: RoleSpec) -> list[str]:
     return [DEAD_LETTER_SUBJECT.format(consumer=durable) for durable in role.consumes]
 
 
+def outbox_notices(role: RoleSpec) -> list[str]:
+    """The subjects of the notices of outbox rows the role's relays set aside."""
+    return [OUTBOX_DEAD_SUBJECT.format(schema=schema) for schema in role.outboxes]
+
+
 def owned_streams(role: RoleSpec) -> list[str]:
     """The streams the role publishes to: it creates them and keeps their configuration."""
-    names = {stream_of(s) for s in [*role.publishes, *dead_letters(role)]}
+    names = {stream_of(s) for s in [*role.publishes, *dead_letters(role), *outbox_notices(role)]}
     return [s.name for s in STREAMS if s.name in names]
 
 
@@ -81,7 +87,7 @@ class Permissions(msgspec.Struct, frozen=True, kw_only=True):
 
 def permissions(role: RoleSpec) -> Permissions:
     """The nats-server permissions of the role's user."""
-    publish = [*role.publishes, *dead_letters(role), *role.asks]
+    publish = [*role.publishes, *dead_letters(role), *outbox_notices(role), *role.asks]
     for stream in owned_streams(role):
         publish += [f"{API}.STREAM.{op}.{stream}" for op in ("INFO", "CREATE", "UPDATE")]
     for stream in used_streams(role):

@@ -42,6 +42,9 @@ class Subjects:
 
 DEAD_LETTER_SUBJECT = "dead.{consumer}"
 DEAD_LETTER_STREAM = "DEAD"
+# A notice of an outbox row that the bus refused (too large): its id, subject, size and the
+# reason, never its payload, which stays in the service's table `outbox_dead`.
+OUTBOX_DEAD_SUBJECT = "dead.outbox.{schema}"
 
 
 class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,6 +137,9 @@ class RoleSpec(msgspec.Struct, frozen=True, kw_only=True):
     answers: list[str] = []  # request-reply subjects it answers
     asks: list[str] = []  # request-reply subjects it asks
     inspects: bool = False  # reads the dead letters and every consumer's lag (operators)
+    # Schemas whose outbox it relays: it publishes a notice of each row the bus refused
+    # (OUTBOX_DEAD_SUBJECT) to the dead letters.
+    outboxes: list[str] = []
 
 
 OPERATOR = "operator"  # the role of the `anshin` CLI and the console's bus views
@@ -153,6 +159,7 @@ ROLES: dict[str, RoleSpec] = {
                 f"{Subjects.CUSTOMERS_BATCH}.*",
             ],
             answers=[Subjects.INGEST_CATALOG_LOOKUP],
+            outboxes=["ingest"],
         ),
         RoleSpec(
             name="advisory",
@@ -166,6 +173,7 @@ ROLES: dict[str, RoleSpec] = {
                 Subjects.MAILER_REPORT,
                 Subjects.INGEST_CATALOG_LOOKUP,
             ],
+            outboxes=["advisory"],
         ),
         RoleSpec(
             name="matcher",
@@ -177,6 +185,7 @@ ROLES: dict[str, RoleSpec] = {
                 "matcher-fanout",
             ],
             answers=[Subjects.MATCHER_AUDIENCE],
+            outboxes=["matcher"],
         ),
         RoleSpec(
             name="mailer",
@@ -191,6 +200,7 @@ ROLES: dict[str, RoleSpec] = {
                 s for spec in STREAMS if spec.name != DEAD_LETTER_STREAM for s in spec.subjects
             ],
             inspects=True,
+            outboxes=["ingest"],  # `anshin orders load` relays ingest's outbox
         ),
     ]
 }

@@ -18,6 +18,7 @@ from shared.messages.advisories import (
 )
 from shared.messages.base import Message, decoder, encode
 from shared.messages.customers import CustomerBatch, CustomerEvent, CustomerUpserted
+from shared.messages.dead import OutboxDead
 from shared.messages.deliveries import (
     DeliveryBatch,
     DeliveryEvent,
@@ -71,6 +72,7 @@ __all__ = [
     "OrderLine",
     "OrderPlaced",
     "OrderReturned",
+    "OutboxDead",
     "Polygon",
     "Priority",
     "Purchase",

@@ -9,8 +9,12 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import msgspec
 
+from services.advisory.api import MAX_ADVISORY_BYTES
 from services.advisory.app import build
+from services.advisory.publication import published_event
+from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.advisory import (
@@ -197,5 +201,67 @@ async def test_bad_advisories_get_clear_errors_and_leave_nothing_behind(
         try:
             assert await conn.fetchval("SELECT count(*) FROM advisory.advisories") == 0
             assert await conn.fetchval("SELECT count(*) FROM advisory.advisory_versions") == 0
+        finally:
+            await conn.close()
+
+
+def _about_a_mebibyte(good: dict[str, Any], limit: int) -> bytes:
+    """An advisory whose request body is just under `limit` bytes: bodies in 14 languages
+    of 4-byte characters, each within the 20,000 characters a language may have."""
+    langs = ["en", "ja", "fr", "de", "es", "it", "pt", "ko", "zh", "nl", "sv", "da", "fi", "pl"]
+    advisory = {**good, "title": {lang: "Title" for lang in langs}}
+    advisory["body"] = {lang: "" for lang in langs}
+    room = limit - 64 - len(msgspec.json.encode(advisory))
+    for lang in langs:
+        chars = min(20_000, room // 4)
+        advisory["body"][lang] = "𠮷" * chars
+        room -= 4 * chars
+    advisory["body"]["pl"] += "x" * room
+    return msgspec.json.encode(advisory)
+
+
+async def test_an_advisory_too_large_for_the_bus_is_refused_naming_the_field(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with running(build, settings, clock, settings.advisory_port) as base:
+        api = await contract(http, base)
+        mine = await new_agency(settings, "NITE")
+        good = power_bank_advisory(clock.now() + timedelta(hours=1))
+        body = _about_a_mebibyte(good, MAX_ADVISORY_BYTES)
+        assert MAX_ADVISORY_BYTES - 100 < len(body) <= MAX_ADVISORY_BYTES
+        # Accepted, it grew past NATS's max_payload (1 MiB) once published: the event carries
+        # every text beside the rule, the agency's name and the times.
+        content = msgspec.json.decode(body)
+        event = published_event(
+            {
+                **content,
+                "id": "adv_0123456789abcdef",
+                "version": 1,
+                "agency_id": "ag_0123456789abcdef",
+                "agency_name": "NITE",
+                "rule": {"kind": content["kind"], "categories": content["categories"]},
+                "expires_at": None,
+            },
+            clock.now(),
+        )
+        assert len(m.encode(event)) > 1024 * 1024
+        url = f"{base}/v1/advisories"
+        reply = await http.post(url, data=io.BytesIO(body), headers=mine)
+        refused = await api.check(reply, "/v1/advisories", reply.status)
+        assert reply.status in (400, 413), refused
+        assert refused["details"][0]["field"].startswith("body."), refused
+
+        # An amendment cannot grow one past the limit either.
+        created = await api.check(
+            await http.post(url, json=good, headers=mine), "/v1/advisories", 201
+        )
+        patch = msgspec.json.encode({"title": content["title"], "body": content["body"]})
+        reply = await http.patch(f"{url}/{created['id']}", data=io.BytesIO(patch), headers=mine)
+        refused = await api.check(reply, ONE, reply.status)
+        assert reply.status in (400, 413), refused
+        assert refused["details"][0]["field"].startswith("body."), refused
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM advisory.advisory_versions") == 1
         finally:
             await conn.close()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from nats.aio.client import Client
 from nats.js.api import RetentionPolicy
+from nats.js.errors import APIError, NoStreamResponseError
 
 from shared import bus
 from shared import messages as m
@@ -126,3 +127,40 @@ async def test_the_customers_stream_holds_an_address_only_until_the_mailer_has_i
                 await asyncio.sleep(0.05)
     finally:
         await consumer.stop()
+
+
+async def test_a_thousand_publish_many_calls_leave_no_subscription_behind(nc: Client) -> None:
+    # Each JetStream context that publishes asynchronously subscribes to an inbox of its own
+    # for its acks, and that subscription lasts as long as the connection.
+    items = [(Subjects.customer_upserted("c-1"), m.encode(_customer(1)), "customer:c-1:leak")]
+    await bus.publish_many(nc, items)
+    before = len(nc._subs)
+    for _ in range(1000):
+        await bus.publish_many(nc, items)
+    assert len(nc._subs) == before
+
+
+async def test_publish_each_says_which_messages_failed_and_why(nc: Client) -> None:
+    js = nc.jetstream()
+    config = (await js.stream_info("ORDERS")).config
+    config.max_msg_size = 1000  # a stream that takes less than the server would
+    await js.update_stream(config)
+    ok = (Subjects.customer_upserted("c-1"), m.encode(_customer(1)), "customer:c-1:each")
+    outcomes = await bus.publish_each(
+        nc,
+        [
+            ok,
+            (Subjects.ORDERS_PLACED, b"z" * 2000, "order:web:long:placed"),  # refused
+            ("nowhere.at.all", b"{}", "nowhere:1"),  # no stream takes it
+            (Subjects.ORDERS_PLACED, b"z" * (nc.max_payload + 1), "order:web:huge:placed"),
+        ],
+        timeout=20.0,
+    )
+    # JetStream's answers come on each message, not as a timeout (nats-io/nats.py#985).
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], APIError) and outcomes[1].err_code == 10054
+    assert isinstance(outcomes[2], NoStreamResponseError)
+    assert isinstance(outcomes[3], bus.PayloadTooLarge)
+    assert nc.is_connected  # the server never saw the message over its max_payload
+    with pytest.raises(APIError):
+        await bus.publish_many(nc, [ok, (Subjects.ORDERS_PLACED, b"z" * 2000, "order:x")])

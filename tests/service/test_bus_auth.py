@@ -21,10 +21,12 @@ import pytest
 
 from deploy.local import secured_nats
 from deploy.servers import NatsServer
-from shared import bus
+from shared import bus, db
+from shared.bus import Subjects
 from shared.bus.topology import ROLES
 from shared.clock import Clock
 from shared.config import Settings
+from shared.outbox import OutboxRelay, install_outbox
 from tests.support.advisory import new_agency, operator
 from tests.support.bus_attacks import (
     ingest_reads_deliveries,
@@ -187,3 +189,47 @@ async def test_the_attacks_get_through_a_server_without_users(nats_url: str) -> 
     assert "reconfigure the ADVISORIES stream" in published.succeeded
     read = await ingest_reads_deliveries(nats_url, anyone)
     assert {"subscribe deliveries.>", "a consumer of its own on DELIVERIES"} <= set(read.succeeded)
+
+
+async def test_each_relay_sets_a_row_aside_and_announces_it_with_its_own_credentials(
+    secured: Secured, database_url: str, tmp_path: Path
+) -> None:
+    server, passwords = secured
+    relays = [
+        ("ingest", "ingest", Subjects.ORDERS_PLACED),
+        ("advisory", "advisory", Subjects.ADVISORIES_WITHDRAWN),
+        ("matcher", "matcher", Subjects.DELIVERIES_REQUESTED),
+        ("operator", "ingest", Subjects.ORDERS_BATCH),  # `anshin orders load`
+    ]
+    for n, (role, schema, subject) in enumerate(relays, 1):
+        nc = await bus.connect(server.url, role, user=role, password=passwords[role])
+        pool = await db.create_pool(database_url, schema, min_size=1, max_size=2)
+        try:
+            await bus.declare(nc, role=role)
+            await install_outbox(pool)
+            async with pool.acquire() as conn:
+                await conn.executemany(
+                    "INSERT INTO outbox (subject, msg_id, payload) VALUES ($1, $2, $3)",
+                    [
+                        (subject, f"{role}:fits", b"{}"),
+                        (subject, f"{role}:huge", b"x" * (nc.max_payload + 1)),
+                    ],
+                )
+            relay = OutboxRelay(pool, nc, schema)
+            # Acks through the role's own inbox, the notice to the dead letters.
+            assert await relay.relay_once() == 1
+            assert (await nc.jetstream().stream_info("DEAD")).state.messages == n
+        finally:
+            await pool.close()
+            await nc.close()
+    nc = await bus.connect(server.url, "t", user="operator", password=passwords["operator"])
+    try:
+        n = (await nc.jetstream().stream_info("DEAD")).state.messages
+        assert n == len(relays)
+        letters = [await nc.jetstream().get_msg("DEAD", seq) for seq in range(1, n + 1)]
+        consumers = {(letter.headers or {}).get("Anshin-Dead-Consumer") for letter in letters}
+        assert consumers == {"outbox:ingest", "outbox:advisory", "outbox:matcher"}
+    finally:
+        await nc.close()
+    log = (tmp_path / "nats.log").read_text()
+    assert "Permissions Violation" not in log, "a relay was refused something it needs"

@@ -8,10 +8,11 @@ import subprocess
 import sys
 from typing import Any
 
-from shared import bus
+from shared import bus, db
 from shared import messages as m
 from shared.bus import Subjects
 from shared.config import Settings
+from shared.outbox import OutboxRelay, install_outbox
 
 
 async def _anshin(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,3 +67,37 @@ async def test_dead_letters_are_listed_and_replayed_once(settings: Settings) -> 
         await consumer.stop()
         await nc.drain()
     assert seen == []
+
+
+async def test_an_outbox_row_the_bus_refused_is_listed_and_not_replayed(
+    settings: Settings,
+) -> None:
+    pool = await db.create_pool(settings.database_url, "ingest", min_size=1, max_size=2)
+    await install_outbox(pool)
+    nc = await bus.connect(settings.nats_url, "test")
+    await bus.declare(nc, max_deliver=3)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO outbox (subject, msg_id, payload) VALUES ($1, $2, $3)",
+                Subjects.ORDERS_BATCH,
+                "order-batch:too-big",
+                b"x" * (nc.max_payload + 1),
+            )
+        relay = OutboxRelay(pool, nc, "ingest")
+        async with asyncio.timeout(20):
+            while (await nc.jetstream().stream_info("DEAD")).state.messages < 1:
+                await relay.relay_once()
+                await asyncio.sleep(0.1)
+        listed = await _anshin(settings, "dead", "list")
+        assert listed.returncode == 0, listed.stderr
+        row = listed.stdout.splitlines()[2]
+        assert "outbox:ingest" in row and Subjects.ORDERS_BATCH in row, listed.stdout
+        assert "max_payload" in row and str(nc.max_payload + 1) in row, listed.stdout
+        seq = row.split()[0]
+        # Its payload stays in ingest's table: the notice on the bus is not the message.
+        again = await _anshin(settings, "dead", "replay", seq)
+        assert again.returncode == 1 and "ingest.outbox_dead" in again.stderr, again.stderr
+    finally:
+        await nc.drain()
+        await pool.close()

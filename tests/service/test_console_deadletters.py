@@ -12,9 +12,10 @@ import pytest
 from nats.aio.client import Client
 
 from services.advisory.app import build
-from shared import bus
+from shared import bus, db
 from shared.clock import Clock
 from shared.config import Settings
+from shared.outbox import OutboxRelay, install_outbox
 from tests.service.test_console import basic, page, section
 from tests.support.advisory import eventually
 from tests.support.fixtures import running
@@ -113,3 +114,44 @@ async def test_a_dead_letter_is_listed_and_replayed_once(
         assert unknown.status == 303 and "no dead letter 999" in unquote_plus(
             unknown.headers["Location"]
         )
+
+
+async def test_an_outbox_row_the_bus_refused_is_shown_where_it_is_kept(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession, nc: Client
+) -> None:
+    async with running(build, settings, clock, settings.advisory_port) as base:
+        pool = await db.create_pool(settings.database_url, "matcher", min_size=1, max_size=2)
+        try:
+            await install_outbox(pool)
+            async with pool.acquire() as conn:
+                await conn.execute(
+                    "INSERT INTO outbox (subject, msg_id, payload) VALUES ($1, $2, $3)",
+                    "deliveries.requested",
+                    "deliveries:adv-1::c-1:500",
+                    b"x" * (nc.max_payload + 1),
+                )
+            await OutboxRelay(pool, nc, "matcher").relay_once()
+            await eventually(lambda: _count(nc, "DEAD", 1))
+        finally:
+            await pool.close()
+        await dead_letter(nc)  # and a consumer's, beside it
+        html = await page(http, f"{base}/console", basic(settings))
+        dead = section(html, "dead-letters")
+        assert "Dead letters (2)" in dead
+        assert "<code>outbox:matcher</code>" in dead and "<code>deliveries.requested</code>" in dead
+        assert f"over max_payload {nc.max_payload}" in dead
+        assert f'<td class="n">{nc.max_payload + 1}</td>' in dead
+        assert "kept in <code>matcher.outbox_dead</code>" in dead
+        # Only the consumer's letter can be replayed: the notice is not the message.
+        assert re.findall(r'action="/console/dead-letters/(\d+)/replay"', dead) == ["2"]
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', dead)
+        assert token is not None
+        tried = await http.post(
+            f"{base}/console/dead-letters/1/replay",
+            data={"csrf": token.group(1)},
+            headers=basic(settings) | {"Origin": base},
+            allow_redirects=False,
+        )
+        assert tried.status == 303
+        assert "kept in matcher.outbox_dead" in unquote_plus(tried.headers["Location"])
+        assert (await nc.jetstream().stream_info("DELIVERIES")).state.messages == 0

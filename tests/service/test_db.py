@@ -9,6 +9,7 @@ from nats.aio.client import Client
 
 from shared import bus, db
 from shared import messages as m
+from shared import outbox_dead as dead
 from shared.bus import Subjects
 from shared.outbox import OutboxRelay, enqueue, install_outbox
 
@@ -189,6 +190,126 @@ async def test_the_relay_stops_when_a_notice_meets_the_stop(
         stopping = asyncio.create_task(relay.stop())
         done, _ = await asyncio.wait([stopping], timeout=5)
         assert stopping in done, "stop() still waits for the relay"
+    finally:
+        await nc.drain()
+        await pool.close()
+
+
+async def _insert_rows(pool: asyncpg.Pool, rows: list[tuple[str, str, bytes]]) -> None:
+    async with pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO outbox (subject, msg_id, payload) VALUES ($1, $2, $3)", rows
+        )
+
+
+def _sample(name: str, metric: str = "anshin_outbox_dead_total") -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(metric, {"schema": name}) or 0.0
+
+
+async def test_a_row_the_bus_refuses_is_set_aside_and_the_rows_behind_it_go_on(
+    database_url: str, nats_url: str
+) -> None:
+    pool = await _outbox_pool(database_url)
+    nc = await bus.connect(nats_url, "test")
+    await bus.declare(nc)
+    limit = nc.max_payload
+    first, last = (
+        (Subjects.customer_upserted(c), f"customer:{c}", m.encode(m.CustomerUpserted(
+            customer_id=c, email=f"{c}@example.org")))
+        for c in ("c-before", "c-after")
+    )  # fmt: skip
+    # Over max_payload, and a payload that fits alone but not with its Nats-Msg-Id header:
+    # the server counts both, and closes the connection of a client that sends more.
+    rows = [
+        first,
+        (Subjects.ORDERS_PLACED, "order:web:huge:placed", b"x" * (limit + 1)),
+        (Subjects.ORDERS_PLACED, "order:web:edge:placed", b"y" * (limit - 8)),
+        last,
+    ]
+    await _insert_rows(pool, rows)
+    dead_before = _sample("ingest")
+    relay = OutboxRelay(pool, nc, "ingest")
+    try:
+        assert await relay.relay_once() == 2
+        assert await _stored(nc) == 2  # the rows before and after the poison
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+            dead = await conn.fetch("SELECT msg_id, size, reason FROM outbox_dead ORDER BY id")
+        assert [d["msg_id"] for d in dead] == ["order:web:huge:placed", "order:web:edge:placed"]
+        assert [d["size"] for d in dead] == [limit + 1, limit - 8]
+        assert all(f"max_payload {limit}" in d["reason"] for d in dead), dead
+        assert _sample("ingest") == dead_before + 2
+        # Operators hear of it on the dead-letter stream: a notice, never the payload.
+        async with asyncio.timeout(10):
+            while (await nc.jetstream().stream_info("DEAD")).state.messages < 2:
+                await relay.relay_once()
+                await asyncio.sleep(0.05)
+        notice = await nc.jetstream().get_msg("DEAD", 1)
+        assert notice.subject == "dead.outbox.ingest"
+        assert notice.headers is not None
+        assert notice.headers["Anshin-Dead-Subject"] == Subjects.ORDERS_PLACED
+        assert notice.headers["Anshin-Dead-Size"] == str(limit + 1)
+        assert len(notice.data or b"") < 1000
+        # Nothing is left to retry: a later round publishes nothing and sets nothing aside.
+        assert await relay.relay_once() == 0
+        assert _sample("ingest") == dead_before + 2
+    finally:
+        await nc.drain()
+        await pool.close()
+
+
+async def test_the_age_of_the_oldest_unpublished_row_is_measured(
+    database_url: str, nats_url: str
+) -> None:
+    pool = await _outbox_pool(database_url)
+    nc = await bus.connect(nats_url, "test")
+    await bus.declare(nc)
+    relay = OutboxRelay(pool, nc, "ingest")
+    try:
+        await relay.measure()
+        assert _sample("ingest", "anshin_outbox_oldest_seconds") == 0
+        await _enqueue_customer(pool, "c-stale")
+        async with pool.acquire() as conn:
+            await conn.execute("UPDATE outbox SET created_at = now() - interval '90 seconds'")
+        await relay.measure()
+        assert 90 <= _sample("ingest", "anshin_outbox_oldest_seconds") < 120
+        assert await relay.relay_once() == 1
+        await relay.measure()
+        assert _sample("ingest", "anshin_outbox_oldest_seconds") == 0
+    finally:
+        await nc.drain()
+        await pool.close()
+
+
+async def test_a_row_jetstream_refuses_again_and_again_is_set_aside(
+    database_url: str, nats_url: str
+) -> None:
+    pool = await _outbox_pool(database_url)
+    nc = await bus.connect(nats_url, "test")
+    await bus.declare(nc)
+    js = nc.jetstream()
+    config = (await js.stream_info("ORDERS")).config
+    config.max_msg_size = 1000  # a stream that takes less than the server would
+    await js.update_stream(config)
+    relay = OutboxRelay(pool, nc, "ingest")
+    try:
+        await _insert_rows(pool, [(Subjects.ORDERS_PLACED, "order:web:long:placed", b"z" * 2000)])
+        for n in range(1, dead.MAX_REFUSALS):
+            await _enqueue_customer(pool, f"c-{n}")
+            assert await relay.relay_once() == 1  # the others go on meanwhile
+            assert (
+                await pool.fetchval("SELECT refusals FROM outbox WHERE payload = $1", b"z" * 2000)
+                == n
+            )
+        await _enqueue_customer(pool, "c-last")
+        assert await relay.relay_once() == 1
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+            reason = await conn.fetchval("SELECT reason FROM outbox_dead")
+        assert reason.startswith(f"refused {dead.MAX_REFUSALS} times by JetStream"), reason
+        assert await _stored(nc) == dead.MAX_REFUSALS
     finally:
         await nc.drain()
         await pool.close()

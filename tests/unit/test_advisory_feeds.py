@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import pytest
 
 from services.advisory import cap
-from services.advisory.feeds import PlainEvent, UsgsFeature, from_plain, from_usgs
+from services.advisory.feeds import (
+    MAX_AREAS,
+    MAX_CODES,
+    MAX_POINTS,
+    PlainEvent,
+    UsgsFeature,
+    from_plain,
+    from_usgs,
+)
+from shared import messages as m
+from shared.bus.size import DEFAULT_MAX_PAYLOAD
 from shared.errors import Invalid
-from shared.messages import Circle, Polygon, Regions
+from shared.messages import Area, Circle, DisasterDeclared, Polygon, Regions
 
 
 def alert(
@@ -137,3 +148,36 @@ def test_bad_areas_name_the_field(area: Any, field: str) -> None:
     with pytest.raises(Invalid) as info:
         from_plain(plain(area=area))
     assert [d["field"] for d in info.value.details] == [field]
+
+
+def test_too_many_points_or_codes_are_refused_naming_the_field() -> None:
+    ring = [[35.0 + n / 1e4, 135.0 + (n % 2) / 1e4] for n in range(MAX_POINTS // 4 + 1)]
+    polygons = [{"type": "polygon", "points": ring}] * 4
+    with pytest.raises(Invalid) as info:
+        from_plain(plain(area=None, areas=polygons))
+    [detail] = info.value.details
+    assert detail["field"] == "area" and f"at most {MAX_POINTS} polygon points" in detail["problem"]
+    codes = [f"JP-{n:03d}" for n in range(MAX_CODES + 1)]
+    with pytest.raises(Invalid) as info:
+        from_plain(plain(area={"type": "regions", "codes": codes}))
+    assert "region codes" in info.value.details[0]["problem"]
+    with pytest.raises(msgspec.ValidationError, match=r"properties\.title"):
+        quake(7.0, title="M 7.0 " + "x" * 300)
+
+
+def test_the_largest_disaster_accepted_fits_half_of_max_payload() -> None:
+    # Coordinates as long as a float prints, the longest title, every country.
+    ring = [(-89.12345678901234, -179.12345678901234)] * (MAX_POINTS // 10)
+    areas: list[Area] = [Polygon(points=ring) for _ in range(10)]
+    areas += [Regions(codes=[f"JP-{n:03d}" for n in range(MAX_CODES)])]
+    assert len(areas) <= MAX_AREAS
+    event = DisasterDeclared(
+        event_id="dis_" + "f" * 16,
+        hazard="x" * 64,
+        title="𠮷" * 300,
+        occurred_at=datetime(2024, 1, 1, tzinfo=UTC),
+        areas=areas,
+        countries=[f"{a}{b}" for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJKLMNOPQRSTUVWXY"],
+        advisory_ids=["adv_" + "f" * 16] * 100,
+    )
+    assert len(m.encode(event)) <= DEFAULT_MAX_PAYLOAD // 2

@@ -7,8 +7,19 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from services.advisory.model import AdvisoryIn, AdvisoryPatch, amend, validate
-from shared.errors import Invalid
+from services.advisory.model import (
+    MAX_AGENCY_NAME,
+    MAX_ENCODED,
+    AdvisoryIn,
+    AdvisoryPatch,
+    agency_name,
+    amend,
+    validate,
+)
+from services.advisory.publication import published_event
+from shared import messages as m
+from shared.bus.size import DEFAULT_MAX_PAYLOAD
+from shared.errors import Invalid, TooLarge
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -111,3 +122,57 @@ def test_an_amendment_changes_only_the_fields_it_names() -> None:
     assert amended.title == {"en": "T"} and amended.categories == ["power_bank"]
     with pytest.raises(msgspec.ValidationError, match="kind"):
         msgspec.convert({"kind": "weekly"}, AdvisoryPatch)
+
+
+def _langs(n: int) -> list[str]:
+    return [a + b for a in "abcdefghij" for b in "abcdefghijklmnopqrstuvwxyz"][:n]
+
+
+def test_an_advisory_must_fit_well_within_one_bus_message() -> None:
+    # Twenty languages of 20,000 characters each pass every per-language limit.
+    langs = ["en", *_langs(19)]
+    texts = {"title": dict.fromkeys(langs, "T"), "body": dict.fromkeys(langs, "語" * 20_000)}
+    with pytest.raises(TooLarge) as info:
+        validate(_advisory(**texts), NOW)
+    [detail] = info.value.details
+    assert detail["field"] == "body.en" and f"at most {MAX_ENCODED}" in detail["problem"]
+    assert info.value.status == 413
+
+    # So do a thousand SKUs of 64 four-byte characters beside long texts: the lists count too.
+    skus = [f"{n:03d}" + "𠮷" * 61 for n in range(1000)]
+    langs = ["en", *_langs(3)]
+    texts = {"title": dict.fromkeys(langs, "T"), "body": dict.fromkeys(langs, "語" * 20_000)}
+    with pytest.raises(TooLarge) as info:
+        validate(_advisory(skus=skus, **texts), NOW)
+    assert info.value.details[0]["field"] == "skus"
+
+
+def test_the_largest_advisory_accepted_publishes_within_half_of_max_payload() -> None:
+    langs = ["en", *_langs(4)]
+    advisory = _advisory(
+        title=dict.fromkeys(langs, "𠮷" * 300),
+        body=dict.fromkeys(langs, ""),
+        source_url="https://agency.example/" + "a" * 1900,
+    )
+    room = MAX_ENCODED - len(msgspec.json.encode(advisory))
+    for lang in langs:  # every language as long as it may be, until the limit is reached
+        advisory.body[lang] = "𠮷" * min(20_000, room // 4)
+        room -= 4 * len(advisory.body[lang])
+    advisory.body[langs[-1]] += "x" * room
+    assert len(msgspec.json.encode(advisory)) == MAX_ENCODED
+    validate(advisory, NOW)
+    name = agency_name("𠮷" * MAX_AGENCY_NAME)
+    content = msgspec.to_builtins(advisory)
+    row = content | {"id": "adv_" + "f" * 16, "version": 999, "agency_id": "ag_" + "f" * 16}
+    row |= {"agency_name": name, "rule": msgspec.to_builtins(advisory.rule())}
+    event = published_event(row, NOW)
+    # What the bus carries, with room to spare under the server's limit (1 MiB).
+    assert len(m.encode(event)) <= DEFAULT_MAX_PAYLOAD // 2
+
+
+def test_an_agency_name_is_one_short_line() -> None:
+    assert agency_name("  Consumer Safety Institute ") == "Consumer Safety Institute"
+    for bad in ("", "   ", "x" * (MAX_AGENCY_NAME + 1), "NITE\r\nBcc: x@evil.example"):
+        with pytest.raises(Invalid) as info:
+            agency_name(bad)
+        assert _fields(info.value) == {"name"}

@@ -10,6 +10,7 @@ import msgspec
 from services.ingest import publishing
 from services.ingest.model import Order, Rejection
 from services.ingest.normalize import MAX_LINES, MAX_TITLE, Prepared, prepare
+from shared import bus
 from shared import messages as m
 from shared.bus import Subjects
 from tests.support.shop import order
@@ -65,7 +66,7 @@ def test_many_orders_travel_in_batches_of_bounded_size() -> None:
     long = [_prepared(f"L-{n}", title="語" * MAX_TITLE) for n in range(600)]
     split = publishing.placed_many(long)
     assert len(split) > 2
-    assert all(len(payload) <= publishing.BATCH_BYTES for _, _, payload in split)
+    assert all(len(payload) <= bus.batch_bytes() for _, _, payload in split)
     orders = [o.order_id for _, _, p in split for o in _decode(p).orders]
     assert orders == [f"L-{n}" for n in range(600)]
 
@@ -111,4 +112,4 @@ def test_an_order_too_large_for_one_message_is_refused() -> None:
     assert isinstance(ready, Prepared)
     ready.categories = [([], "none")] * MAX_LINES
     [(_, _, payload)] = publishing.placed_many([ready])
-    assert len(payload) <= publishing.BATCH_BYTES
+    assert len(payload) <= bus.batch_bytes()
