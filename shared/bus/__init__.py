@@ -6,6 +6,7 @@ from shared.bus.publish import msg_id_header, publish, publish_many
 from shared.bus.topology import (
     CONSUMERS,
     DEAD_LETTER_SUBJECT,
+    EXHAUSTED_BY,
     STREAMS,
     ConsumerSpec,
     StreamSpec,
@@ -15,6 +16,7 @@ from shared.bus.topology import (
 __all__ = [
     "CONSUMERS",
     "DEAD_LETTER_SUBJECT",
+    "EXHAUSTED_BY",
     "STREAMS",
     "Consumer",
     "ConsumerSpec",

@@ -41,6 +41,8 @@ class Subjects:
 
 
 DEAD_LETTER_SUBJECT = "dead.{consumer}"
+# The server's advisory when a message has been delivered max_deliver times unsettled.
+MAX_DELIVERIES_SUBJECT = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}"
 
 
 class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,9 +64,14 @@ class ConsumerSpec(msgspec.Struct, frozen=True, kw_only=True):
     durable: str
     stream: str
     filter_subjects: list[str]
+    # Unsettled this long after its delivery (or the last in-progress ack), a message is
+    # delivered again: the time a dead replica's work waits before another takes it up.
     ack_wait_s: float = 30.0
     max_ack_pending: int = 20_000
     fetch_batch: int = 100
+    # A handler still running after this long is given up on and its message retried:
+    # in-progress acks would otherwise let a hung one hold its message for ever.
+    max_work_s: float = 300.0
 
 
 STREAMS: list[StreamSpec] = [
@@ -84,6 +91,13 @@ STREAMS: list[StreamSpec] = [
     StreamSpec(name="FANOUT", subjects=["matcher.fanout"], work_queue=True),
     # Dead letters are kept for operators to inspect and replay.
     StreamSpec(name="DEAD", subjects=["dead.>"], max_age_days=30.0),
+    # The server's word that a message ran out of deliveries unsettled (timed out each
+    # time): kept until a replica of its service copies the message to DEAD.
+    StreamSpec(
+        name="EXHAUSTED",
+        subjects=[MAX_DELIVERIES_SUBJECT.format(stream="*", consumer="*")],
+        max_age_days=7.0,
+    ),
 ]
 
 CONSUMERS: dict[str, ConsumerSpec] = {
@@ -96,12 +110,14 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             durable="matcher-disasters", stream="DISASTERS", filter_subjects=["disasters.>"]
         ),
+        # A shard in progress is kept alive by in-progress acks (every third of ack_wait):
+        # a killed replica's shard is taken up by another after 10 s at most.
         ConsumerSpec(
             durable="matcher-fanout",
             stream="FANOUT",
             filter_subjects=["matcher.fanout"],
             fetch_batch=1,
-            ack_wait_s=60.0,
+            ack_wait_s=10.0,
         ),
         ConsumerSpec(
             durable="mailer-deliveries",
@@ -118,3 +134,23 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ),
     ]
 }
+
+
+def _exhausted(service: str) -> ConsumerSpec:
+    """The consumer of a service's MAX_DELIVERIES advisories, one subject per consumer."""
+    own = [c for c in CONSUMERS.values() if c.durable.startswith(f"{service}-")]
+    return ConsumerSpec(
+        durable=f"{service}-exhausted",
+        stream="EXHAUSTED",
+        filter_subjects=[
+            MAX_DELIVERIES_SUBJECT.format(stream=c.stream, consumer=c.durable) for c in own
+        ],
+    )
+
+
+# Each durable's consumer of its MAX_DELIVERIES advisories (`<service>-exhausted`).
+EXHAUSTED_BY: dict[str, str] = {}
+for _service in ("matcher", "mailer"):
+    _watcher = _exhausted(_service)
+    EXHAUSTED_BY |= {d: _watcher.durable for d in CONSUMERS if d.startswith(f"{_service}-")}
+    CONSUMERS[_watcher.durable] = _watcher

@@ -14,7 +14,7 @@ from shared.bus import Subjects
 from shared.config import Settings
 
 
-async def _anshin(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+async def anshin(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, NATS_URL=settings.nats_url, DATABASE_URL=settings.database_url)
 
     def run() -> subprocess.CompletedProcess[str]:
@@ -44,19 +44,19 @@ async def test_dead_letters_are_listed_and_replayed_once(settings: Settings) -> 
         async with asyncio.timeout(20):
             while (await nc.jetstream().stream_info("DEAD")).state.messages < 1:
                 await asyncio.sleep(0.1)
-        listed = await _anshin(settings, "dead", "list")
+        listed = await anshin(settings, "dead", "list")
         assert listed.returncode == 0, listed.stderr
         assert "mailer-customers" in listed.stdout and "customers.upserted" in listed.stdout
         assert "undecodable" in listed.stdout
         seq = listed.stdout.splitlines()[2].split()[0]
 
-        first = await _anshin(settings, "dead", "replay", seq)
+        first = await anshin(settings, "dead", "replay", seq)
         assert first.returncode == 0, first.stderr
         assert f"replay:{seq}" in first.stdout
-        again = await _anshin(settings, "dead", "replay", seq)
+        again = await anshin(settings, "dead", "replay", seq)
         assert again.returncode == 1
         assert again.stderr.strip() == f"anshin: dead letter {seq} was replayed already"
-        missing = await _anshin(settings, "dead", "replay", "9999")
+        missing = await anshin(settings, "dead", "replay", "9999")
         assert missing.returncode == 1 and "no dead letter 9999" in missing.stderr
         # The replayed message is poison still: it lands in the dead letters a second time.
         async with asyncio.timeout(20):
