@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from services.ingest import access, categories, formats, intake, parsing, store
+from services.ingest import access, catalog, categories, formats, intake, parsing, store
 from services.ingest.model import CatalogItem, EventBody, OrderEvent, Rejection
 from shared.errors import Forbidden, Invalid, NotFound, field_error
 from shared.http import POOL, decode_json, json_response, read_body
@@ -119,8 +119,8 @@ async def put_catalog(request: web.Request) -> web.Response:
     errors: list[dict[str, Any]] = []
     for index, raw in enumerate(parsing.split(body, request.content_type)):
         item = parsing.decode(raw, _catalog_item)
-        if not isinstance(item, Rejection) and (problems := categories.problems(item.categories)):
-            item = Rejection(problems)
+        if not isinstance(item, Rejection):
+            item = catalog.check(item)
         if isinstance(item, Rejection):
             errors.append({"index": index, "errors": item.errors})
         else:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import msgspec
 
+from shared import gtin
 from shared import messages as m
 from shared.db import Conn
 
@@ -83,7 +84,7 @@ async def record_orders(conn: Conn, orders: Sequence[m.OrderPlaced]) -> set[Line
             category,
             o.customer_id,
             line.sku,
-            line.gtin,
+            gtin.canonical(line.gtin),
             line.title,
             o.placed_at,
             o.location.country,
@@ -96,8 +97,8 @@ async def record_orders(conn: Conn, orders: Sequence[m.OrderPlaced]) -> set[Line
         for category in line.categories
     ]
     bare = [
-        (o.channel, o.order_id, line.line_no, o.customer_id, line.sku, line.gtin, line.title,
-         o.placed_at)
+        (o.channel, o.order_id, line.line_no, o.customer_id, line.sku, gtin.canonical(line.gtin),
+         line.title, o.placed_at)
         for o in orders
         for line in o.lines
         if not line.categories
