@@ -67,6 +67,8 @@ async def _order_event(request: web.Request, event: str) -> web.Response:
         at=details.at,
         line_nos=details.line_nos,
         skus=details.skus,
+        lines=details.lines,
+        ref=details.ref,
     )
     outcome = await intake.ingest(
         request.app[POOL],
@@ -84,7 +86,7 @@ async def _order_event(request: web.Request, event: str) -> web.Response:
 
 @routes.post("/v1/orders/{channel}/{order_id}/cancel")
 async def cancel_order(request: web.Request) -> web.Response:
-    """Cancel an order, or some of its lines (`line_nos` or `skus` in the body)."""
+    """Cancel an order, or some of its lines (`line_nos`, `skus`, or `lines` with quantities)."""
     return await _order_event(request, "cancelled")
 
 

@@ -59,7 +59,7 @@ async def test_lines_move_into_their_orders(database_url: str) -> None:
         async with pool.acquire() as conn:
             known = await store.known_orders(conn, [("web", "A"), ("web", "Z")])
             with_lines = await conn.fetchval("SELECT to_regclass('ingest.order_lines')")
-        assert known == {("web", "A"): store.Known("c-1", ["HNY-500", "MUG-1"])}
+        assert known == {("web", "A"): store.Known("c-1", ["HNY-500", "MUG-1"], [2, 1])}
         assert with_lines is None
     finally:
         await pool.close()

@@ -15,7 +15,7 @@ from shared import db
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
-from tests.service.test_matcher_kit import shop, small
+from tests.service.test_matcher_kit import published, shop, small
 from tests.support.advisory import eventually, new_agency
 from tests.support.fixtures import run_services
 from tests.support.keys import channel_header
@@ -188,3 +188,59 @@ async def _catalog_gtin(settings: Settings, sku: str) -> str:
         return str(await conn.fetchval("SELECT gtin FROM ingest.catalog WHERE sku = $1", sku))
     finally:
         await conn.close()
+
+
+async def test_a_return_voids_only_the_quantity_returned(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink, http: aiohttp.ClientSession
+) -> None:
+    settings = small(settings)
+    now = clock.now()
+
+    def kettles(order_id: str, customer: str, email: str, *quantities: int) -> dict[str, Any]:
+        one = order(order_id, now - 20 * DAY, customer=customer, email=email, locale="en-US")
+        one["lines"] = [{"sku": "K-1", "title": "Kettle", "quantity": q} for q in quantities]
+        return one
+
+    async with contextlib.AsyncExitStack() as stack:
+        urls = await run_services(stack, settings, clock, "ingest", "matcher", "mailer")
+        s = await stack.enter_async_context(shop(settings))
+        web = await channel_header(settings)
+        bought = [
+            kettles("A-1", "c-one-back", "hanako@example.jp", 2),
+            kettles("A-2", "c-both-back", "taro@example.jp", 2),
+            kettles("A-3", "c-sku-back", "jiro@example.jp", 1, 1),
+            kettles("A-4", "c-two-returns", "saburo@example.jp", 2),
+        ]
+        answer = await expect(
+            await http.post(f"{urls['ingest']}/v1/orders", json=bought, headers=web), 202
+        )
+        assert answer["accepted"] == 4, answer
+
+        async def back(order_id: str, body: dict[str, Any], accepted: int = 1) -> None:
+            url = f"{urls['ingest']}/v1/orders/web/{order_id}/return"
+            answer = await expect(await http.post(url, json=body, headers=web), 202)
+            assert answer["accepted"] == accepted, answer
+
+        await back("A-1", {"lines": [{"line_no": 1, "quantity": 1}]})  # one of two
+        await back("A-2", {"lines": [{"sku": "K-1", "quantity": 2}]})  # both
+        await back("A-3", {"lines": [{"sku": "K-1", "quantity": 1}]})  # one line of the two
+        await back("A-4", {"lines": [{"line_no": 1, "quantity": 1}], "ref": "RMA-1"})
+        await back("A-4", {"lines": [{"line_no": 1, "quantity": 1}], "ref": "RMA-1"}, 0)  # again
+        await back("A-4", {"lines": [{"line_no": 1, "quantity": 1}], "ref": "RMA-2"})  # the other
+        refused = await http.post(
+            f"{urls['ingest']}/v1/orders/web/A-1/return",
+            json={"lines": [{"line_no": 1, "quantity": 3}]},
+            headers=web,
+        )
+        assert (await expect(refused, 400))["details"] == [
+            {"field": "lines[0].quantity", "problem": "line 1 has a quantity of 2"}
+        ]
+        await s.idle(clock)
+        recall = m.AdvisoryRule(kind="recall", skus=["K-1"])
+        await s.send(published("adv-kettle", recall, clock.now()))
+        await smtp_sink.wait_for(2)
+        await s.idle(clock)
+        await wait_states(settings.database_url, {"sent": 2})
+        await asyncio.sleep(1.0)
+    got = sorted(str(mail["To"].addresses[0].addr_spec) for mail in smtp_sink.messages)
+    assert got == ["hanako@example.jp", "jiro@example.jp"]
