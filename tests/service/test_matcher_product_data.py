@@ -1,4 +1,5 @@
-"""Real product data through ingest, advisory, matcher and mailer: GTINs in every length."""
+"""Real product data through ingest, advisory, matcher and mailer: GTINs in every length,
+quantities returned, a CAP point."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from services.advisory import cap
 from services.matcher import audience
 from shared import db
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
-from tests.service.test_matcher_kit import published, shop, small
+from tests.service.test_matcher_kit import matcher, placed, published, shop, small
 from tests.support.advisory import eventually, new_agency
 from tests.support.fixtures import run_services
 from tests.support.keys import channel_header
@@ -244,3 +246,34 @@ async def test_a_return_voids_only_the_quantity_returned(
         await asyncio.sleep(1.0)
     got = sorted(str(mail["To"].addresses[0].addr_spec) for mail in smtp_sink.messages)
     assert got == ["hanako@example.jp", "jiro@example.jp"]
+
+
+async def test_a_point_reaches_the_addresses_at_the_place_and_no_further(
+    settings: Settings, clock: Clock
+) -> None:
+    settings = small(settings)
+    now = clock.now()
+    gen = ["portable_generator"]
+    playbook = m.AdvisoryRule(kind="disaster", categories=gen, hazards=["earthquake"])
+    # Coordinates travel rounded to two decimals: 32.95,-115.56 is an address at the point.
+    here = m.Location(country="US", region="US-CA", lat=32.95, lon=-115.56)
+    town = m.Location(country="US", region="US-CA", lat=32.98, lon=-115.53)  # 3.8 km away
+    quake = m.DisasterDeclared(
+        event_id="eq-brawley",
+        hazard="earthquake",
+        title="EQ 3.4 Imperial County CA",
+        occurred_at=now,
+        # As the CAP example's `<circle>32.9525,-115.5527 0</circle>` is read.
+        areas=[m.Circle(lat=32.9525, lon=-115.5527, radius_km=cap.POINT_RADIUS_KM)],
+        countries=["US"],
+        advisory_ids=["adv-gen"],
+    )
+    async with shop(settings) as s, matcher(settings, clock):
+        await s.send(published("adv-gen", playbook, now))
+        await s.send(placed("c-here", now - 9 * DAY, gen, where=here))
+        await s.send(placed("c-town", now - 9 * DAY, gen, where=town))
+        await s.idle(clock)
+        await s.send(quake)
+        assert await s.wait_for("adv-gen", 1) == ["c-here"]
+        await s.idle(clock)
+        assert await s.requested("adv-gen") == ["c-here"]
