@@ -11,13 +11,14 @@ from its stream. Both copies of one message share a Nats-Msg-Id, so it is kept o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import msgspec
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
-from shared.bus.topology import DEAD_LETTER_SUBJECT
+from shared.bus.topology import DEAD_LETTER_SUBJECT, STREAMS
 from shared.metrics import MESSAGES_HANDLED
 
 log = logging.getLogger(__name__)
@@ -74,3 +75,9 @@ async def on_max_deliveries(advisory: MaxDeliveries, *, nc: Client) -> None:
     seq = advisory.stream_seq
     await publish(nc, advisory.consumer, subject, seq, data, raw.headers, reason)
     MESSAGES_HANDLED.labels(advisory.consumer, "dead").inc()
+    spec = next((s for s in STREAMS if s.name == advisory.stream), None)
+    if spec is not None and (spec.work_queue or spec.interest):
+        # Such a stream keeps a message until it is settled, and this one never will be: the
+        # dead letter is its copy now, as it would be of a message the consumer terminated.
+        with contextlib.suppress(NotFoundError):
+            await nc.jetstream().delete_msg(advisory.stream, seq)

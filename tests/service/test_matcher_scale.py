@@ -319,6 +319,8 @@ async def test_a_shard_timing_out_to_max_deliver_is_dead_lettered_and_replays(
             dead = await eventually(lambda: _dead_letters(s, "matcher-fanout"), timeout=30)
             assert [d.headers["Anshin-Dead-Subject"] for d in dead] == ["matcher.fanout"]
             assert "3 deliveries" in dead[0].headers["Anshin-Dead-Reason"]
+            # The work queue let go of it: the dead letter is its copy now.
+            await eventually(lambda: _emptied(s, "FANOUT"))
             replayed = await anshin(settings, "dead", "replay", str(dead[0].seq))
             assert replayed.returncode == 0, replayed.stderr
             await s.wait_for("adv-quake", len(expected))
@@ -349,6 +351,10 @@ async def _shard_done(settings: Settings, job_id: str) -> str:
     finally:
         await conn.close()
     return str(replica or "")
+
+
+async def _emptied(s: Shop, stream: str) -> bool:
+    return (await s.nc.jetstream().stream_info(stream)).state.messages == 0
 
 
 async def _dead_letters(s: Shop, consumer: str) -> list[RawStreamMsg]:
