@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import signal
@@ -14,6 +15,7 @@ import uvloop
 from aiohttp import web
 
 from shared import bus, db, forwarded
+from shared.bus import dead
 from shared.clock import Clock, from_settings
 from shared.config import Settings
 from shared.http import NATS, POOL, add_ops_routes, error_middleware
@@ -105,7 +107,8 @@ Registry = dict[str, tuple[Any, Callable[[Any], Awaitable[None]]]]
 def consumers(
     registry: Callable[[web.Application], Registry],
 ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
-    """A cleanup context: one consumer per durable of the registry (message type, handler).
+    """A cleanup context: one consumer per durable of the registry (message type, handler),
+    and the one that dead-letters what ran out of deliveries on them unsettled.
 
     Consumers start last and stop first, so no handler runs without its pool or NATS.
     """
@@ -113,9 +116,13 @@ def consumers(
     @contextlib.asynccontextmanager
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         nc, max_deliver = app[NATS], app[SETTINGS].max_deliver
+        handlers = registry(app)
+        exhausted = sorted({bus.EXHAUSTED_BY[d] for d in handlers if d in bus.EXHAUSTED_BY})
+        to_dead = functools.partial(dead.on_max_deliveries, nc=nc)
+        handlers |= {durable: (dead.MaxDeliveries, to_dead) for durable in exhausted}
         running = [
             bus.Consumer(nc, durable, kind, handler, max_deliver=max_deliver)
-            for durable, (kind, handler) in registry(app).items()
+            for durable, (kind, handler) in handlers.items()
         ]
         for consumer in running:
             consumer.start()

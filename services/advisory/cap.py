@@ -15,6 +15,11 @@ from shared.messages import Area, Circle, Polygon, Regions
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 _Q = {"cap": NS}
+# CAP writes a point as a circle of radius 0 (the specification's own earthquake example,
+# A.3, does). No customer lies at distance 0: the coordinates on the bus are rounded to two
+# decimals, up to 0.8 km from the address, so a point is the smallest circle they can
+# honour: 1 km, the ship-to addresses at the place named.
+POINT_RADIUS_KM = 1.0
 
 # CAP's <event> is free text: these words name our hazard codes (any language feeds use).
 HAZARD_WORDS = {
@@ -98,7 +103,8 @@ def _geocodes(element: Element) -> list[tuple[str, str]]:
 
 
 def _areas(area: Element) -> list[Area]:
-    """CAP writes `lat,lon`: polygons as space-separated pairs, circles as `lat,lon radius`."""
+    """CAP writes `lat,lon`: polygons as space-separated pairs, circles as `lat,lon radius`
+    (radius in km; 0 is a point, taken as POINT_RADIUS_KM)."""
     found: list[Area] = []
     try:
         for text in area.findall("cap:polygon", _Q):
@@ -107,7 +113,8 @@ def _areas(area: Element) -> list[Area]:
         for text in area.findall("cap:circle", _Q):
             centre, radius = (text.text or "").split()
             lat, lon = centre.split(",")
-            found.append(Circle(lat=float(lat), lon=float(lon), radius_km=float(radius)))
+            radius_km = float(radius) or POINT_RADIUS_KM  # 0 (or -0): a point
+            found.append(Circle(lat=float(lat), lon=float(lon), radius_km=radius_km))
     except ValueError as exc:
         raise Invalid("invalid CAP area", [field_error("alert.info.area", str(exc))]) from exc
     codes = [v.upper() for n, v in _geocodes(area) if _norm(n) in ("iso31662", "iso31661")]

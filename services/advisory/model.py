@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from shared import categories
+from shared import categories, gtin
 from shared.errors import Invalid, TooLarge, field_error
 from shared.messages import AdvisoryRule
 from shared.messages.advisories import Kind
@@ -32,7 +32,8 @@ Years = Annotated[int, msgspec.Meta(ge=1, le=50)]
 Lang = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")]
 Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
 Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Gtin = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8,14}$")]
+# Checked (GS1 check digit) and stored as GTIN-14 by validate(): shared/gtin.py.
+Gtin = Annotated[str, msgspec.Meta(min_length=1, max_length=gtin.MAX_INPUT)]
 Url = Annotated[str, msgspec.Meta(max_length=2000)]
 When = Annotated[datetime, msgspec.Meta(tz=True)]
 Texts = Annotated[dict[Lang, str], msgspec.Meta(max_length=20)]
@@ -108,6 +109,7 @@ def amend(current: AdvisoryIn, patch: AdvisoryPatch) -> AdvisoryIn:
 def validate(advisory: AdvisoryIn, now: datetime) -> None:
     """Check what the types cannot: per-kind parameters, texts, times. Raise Invalid."""
     problems = _kind_problems(advisory) + _category_problems(advisory) + _text_problems(advisory)
+    problems += _gtin_problems(advisory)
     if advisory.embargo_until < now:
         problems.append(field_error("embargo_until", "must not be in the past"))
     if advisory.expires_at is not None and advisory.expires_at <= advisory.embargo_until:
@@ -176,6 +178,19 @@ def _kind_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:
         problems.append(field_error("groups", "a combination needs at least two groups"))
     if advisory.kind == "combination" and any(not group for group in advisory.groups):
         problems.append(field_error("groups", "every group names at least one category"))
+    return problems
+
+
+def _gtin_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:
+    """Each GTIN that is none (naming it by index); the others become GTIN-14 in place."""
+    problems, found = [], []
+    for i, code in enumerate(advisory.gtins):
+        try:
+            found.append(gtin.normalize(code))
+        except gtin.InvalidGtin as exc:
+            problems.append(field_error(f"gtins[{i}]", str(exc)))
+    if not problems:
+        advisory.gtins = list(dict.fromkeys(found))  # one product named twice is named once
     return problems
 
 

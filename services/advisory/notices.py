@@ -13,8 +13,8 @@ from services.advisory import store_public
 from services.advisory.ask import Unavailable, ask
 from services.advisory.i18n import pick, reader_language
 from services.advisory.schemas import Notice, Notices
+from shared import gtin, richtext
 from shared import messages as m
-from shared import richtext
 from shared.bus import Subjects
 from shared.errors import Invalid, field_error
 from shared.http import NATS, POOL, json_response
@@ -42,7 +42,7 @@ async def product_notices(request: web.Request) -> web.StreamResponse:
     rows = await store_public.for_product(
         request.app[POOL],
         sku,
-        entry.gtin if entry else None,
+        gtin.canonical(entry.gtin) if entry else None,
         entry.categories if entry else [],
         now,
     )

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from services.ingest import access, categories, formats, intake, parsing, store
+from services.ingest import access, catalog, categories, formats, intake, parsing, store
 from services.ingest.model import CatalogItem, EventBody, OrderEvent, Rejection
 from shared.errors import Forbidden, Invalid, NotFound, field_error
 from shared.http import POOL, decode_json, json_response, read_body
@@ -67,6 +67,8 @@ async def _order_event(request: web.Request, event: str) -> web.Response:
         at=details.at,
         line_nos=details.line_nos,
         skus=details.skus,
+        lines=details.lines,
+        ref=details.ref,
     )
     outcome = await intake.ingest(
         request.app[POOL],
@@ -84,7 +86,7 @@ async def _order_event(request: web.Request, event: str) -> web.Response:
 
 @routes.post("/v1/orders/{channel}/{order_id}/cancel")
 async def cancel_order(request: web.Request) -> web.Response:
-    """Cancel an order, or some of its lines (`line_nos` or `skus` in the body)."""
+    """Cancel an order, or some of its lines (`line_nos`, `skus`, or `lines` with quantities)."""
     return await _order_event(request, "cancelled")
 
 
@@ -119,8 +121,8 @@ async def put_catalog(request: web.Request) -> web.Response:
     errors: list[dict[str, Any]] = []
     for index, raw in enumerate(parsing.split(body, request.content_type)):
         item = parsing.decode(raw, _catalog_item)
-        if not isinstance(item, Rejection) and (problems := categories.problems(item.categories)):
-            item = Rejection(problems)
+        if not isinstance(item, Rejection):
+            item = catalog.check(item)
         if isinstance(item, Rejection):
             errors.append({"index": index, "errors": item.errors})
         else:

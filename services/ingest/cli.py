@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 from tqdm import tqdm
 
-from services.ingest import access, backfill, categories, formats, parsing, store
+from services.ingest import access, backfill, catalog, formats, parsing, store
 from services.ingest.app import SCHEMA
 from services.ingest.intake import Outcome, email_secret
 from services.ingest.model import CatalogItem, Rejection
@@ -135,8 +135,8 @@ async def load_catalog(args: argparse.Namespace, settings: Settings) -> int:
     items, rejected = [], 0
     for index, raw in enumerate(parsing.split(body, "application/x-ndjson" if ndjson else "")):
         item = parsing.decode(raw, decoder)
-        if not isinstance(item, Rejection) and (problems := categories.problems(item.categories)):
-            item = Rejection(problems)
+        if not isinstance(item, Rejection):
+            item = catalog.check(item)
         if isinstance(item, Rejection):
             rejected += 1
             _write_line(sys.stderr.buffer, {"index": index, "errors": item.errors})

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from services.ingest import store
+from services.ingest import store, voids
 from services.ingest.categorize import categorize
 from services.ingest.formats import Indexed
 from services.ingest.metrics import RECORDS
@@ -132,30 +132,19 @@ async def _resolve(
         if order is None:
             refused.append((index, [field_error("order_id", f"{UNKNOWN_ORDER} on {e.channel}")]))
             continue
-        count = len(order.skus)
-        errors = [
-            field_error("line_nos", f"line {n} does not exist (the order has {count})")
-            for n in e.line_nos
-            if n > count
-        ]
-        errors += [
-            field_error("skus", f"{sku!r} is not in the order")
-            for sku in e.skus
-            if sku not in order.skus
-        ]
-        if errors:
-            refused.append((index, errors))
+        named = voids.resolve(e, order)
+        if not isinstance(named, voids.Voided):
+            refused.append((index, named))
             continue
-        lines = set(e.line_nos) | {n for n, sku in enumerate(order.skus, 1) if sku in e.skus}
-        # Naming every line is the same fact as naming none: the whole order.
-        line_nos = sorted(lines) if len(lines) < count else []
         event = store.Resolved(
             event=e.event,
             channel=e.channel,
             order_id=e.order_id,
             customer_id=order.customer_id,
             at=e.at or now,
-            line_nos=line_nos,
+            line_nos=named.line_nos,
+            quantities=named.quantities,
+            ref=e.ref,
         )
         resolved.append((index, event))
     return resolved, refused

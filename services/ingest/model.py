@@ -13,6 +13,9 @@ Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}$")]
 Aware = Annotated[datetime, msgspec.Meta(tz=True)]
 LineNo = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+# The channel's own id of a cancellation or return (an RMA number): it travels in a bus
+# message id, so it is short and plain.
+Ref = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:/-]{0,64}$")]
 
 
 class Customer(msgspec.Struct, kw_only=True):
@@ -55,12 +58,26 @@ class Order(msgspec.Struct, kw_only=True):
     lines: Annotated[list[Line], msgspec.Meta(min_length=1)]
 
 
+class LineRef(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A line of a cancellation or return, by number or by SKU, and how many of it (all when
+    left out)."""
+
+    line_no: LineNo | None = None
+    sku: NonEmpty | None = None
+    quantity: Quantity | None = None
+
+
+LineRefs = Annotated[list[LineRef], msgspec.Meta(max_length=200)]
+
+
 class EventBody(msgspec.Struct, kw_only=True):
-    """The body of a cancel or return request: when, and which lines (none: all)."""
+    """The body of a cancel or return request: when, which lines (none: all), how many."""
 
     at: Aware | None = None
     line_nos: list[LineNo] = []
     skus: list[NonEmpty] = []
+    lines: LineRefs = []
+    ref: Ref = ""
 
 
 class OrderEvent(msgspec.Struct, kw_only=True):
@@ -72,6 +89,8 @@ class OrderEvent(msgspec.Struct, kw_only=True):
     at: Aware | None = None
     line_nos: list[LineNo] = []
     skus: list[NonEmpty] = []
+    lines: LineRefs = []
+    ref: Ref = ""
 
 
 class CatalogItem(msgspec.Struct, kw_only=True):

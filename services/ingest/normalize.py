@@ -8,6 +8,7 @@ import msgspec
 
 from services.ingest import geo, people
 from services.ingest.model import Order, Rejection
+from shared import gtin
 from shared.errors import field_error
 from shared.text import control_in, inert
 
@@ -16,7 +17,6 @@ from shared.text import control_in, inert
 MAX_LINES = 200
 MAX_TITLE = 500
 MAX_ID = 200  # ids, SKUs and names: what the canonical decoder allows, for every format
-MAX_GTIN = 14
 MAX_EMAIL = 320  # RFC 3696's longest address
 
 
@@ -40,10 +40,7 @@ def _text_problems(order: Order) -> list[dict[str, str]]:
     c = order.customer
     ids = [("order_id", order.order_id), ("channel", order.channel), ("customer.id", c.id)]
     ids.append(("customer.email", c.email))
-    for n, line in enumerate(order.lines):
-        ids.append((f"lines[{n}].sku", line.sku))
-        if line.gtin is not None:
-            ids.append((f"lines[{n}].gtin", line.gtin))
+    ids += [(f"lines[{n}].sku", line.sku) for n, line in enumerate(order.lines)]
     errors = [
         field_error(name, f"must not hold control characters ({found})")
         for name, value in ids
@@ -62,9 +59,22 @@ def _text_problems(order: Order) -> list[dict[str, str]]:
 def _limit(field: str) -> int:
     if field.endswith("title"):
         return MAX_TITLE
-    if field.endswith("gtin"):
-        return MAX_GTIN
     return MAX_EMAIL if field == "customer.email" else MAX_ID
+
+
+def _gtins(order: Order) -> tuple[list[str | None], list[dict[str, str]]]:
+    """Each line's GTIN as GTIN-14 (None where it gives none), and each one that is no GTIN."""
+    found: list[str | None] = []
+    errors = []
+    for n, line in enumerate(order.lines):
+        value = None
+        if line.gtin is not None and line.gtin.strip():  # a blank column gives none
+            try:
+                value = gtin.normalize(line.gtin)
+            except gtin.InvalidGtin as exc:
+                errors.append(field_error(f"lines[{n}].gtin", str(exc)))
+        found.append(value)
+    return found, errors
 
 
 def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prepared | Rejection:
@@ -82,6 +92,8 @@ def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prep
     if len(order.lines) > MAX_LINES:
         errors.append(field_error("lines", f"at most {MAX_LINES} lines per order"))
     errors += _text_problems(order)
+    gtins, wrong = _gtins(order)
+    errors += wrong
     country = s.country.upper()
     try:
         place = geo.locate(country, s.region, s.postal_code, s.lat, s.lon)
@@ -113,8 +125,8 @@ def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prep
         zone,
         inert(c.name),
     )
-    for line in order.lines:
-        line.title = inert(line.title)
+    for line, code in zip(order.lines, gtins, strict=True):
+        line.title, line.gtin = inert(line.title), code
     s.country, s.region, s.postal_code = country, place.region, place.postal_code
     s.lat, s.lon = place.lat, place.lon
     return Prepared(

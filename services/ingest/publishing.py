@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -13,6 +12,9 @@ from services.ingest.normalize import Prepared
 from shared import bus
 from shared import messages as m
 from shared.bus import Subjects
+
+if TYPE_CHECKING:  # the store imports this module
+    from services.ingest.store.order_events import Resolved
 
 Outgoing = tuple[str, str, bytes]
 
@@ -139,15 +141,25 @@ def _customer_key(p: Prepared) -> str:
     return f"customer:{o.customer.id}:{o.channel}:{o.order_id}"
 
 
-def order_event(
-    event: str, channel: str, order_id: str, customer_id: str, at: datetime, line_nos: list[int]
-) -> Outgoing:
-    """orders.cancelled or orders.returned; empty `line_nos` means the whole order."""
-    lines = f":{','.join(map(str, line_nos))}" if line_nos else ""
-    msg_id = f"order:{channel}:{order_id}:{event}{lines}"
-    kind = m.OrderCancelled if event == "cancelled" else m.OrderReturned
-    subject = Subjects.ORDERS_CANCELLED if event == "cancelled" else Subjects.ORDERS_RETURNED
+def order_event(e: Resolved) -> Outgoing:
+    """orders.cancelled or orders.returned; empty `line_nos` means the whole order.
+
+    The message id names the fact: the lines, the quantities where part of a line is meant,
+    and the channel's ref where it gave one, so two returns of one unit each are two facts.
+    """
+    lines = f":{','.join(map(str, e.line_nos))}" if e.line_nos else ""
+    lines += f":q{','.join(map(str, e.quantities))}" if e.quantities else ""
+    lines += f":r{e.ref}" if e.ref else ""
+    msg_id = f"order:{e.channel}:{e.order_id}:{e.event}{lines}"
+    kind = m.OrderCancelled if e.event == "cancelled" else m.OrderReturned
+    subject = Subjects.ORDERS_CANCELLED if e.event == "cancelled" else Subjects.ORDERS_RETURNED
     fact = kind(
-        channel=channel, order_id=order_id, customer_id=customer_id, at=at, line_nos=line_nos
+        channel=e.channel,
+        order_id=e.order_id,
+        customer_id=e.customer_id,
+        at=e.at,
+        line_nos=e.line_nos,
+        quantities=e.quantities,
+        ref=e.ref,
     )
     return subject, msg_id, m.encode(fact)

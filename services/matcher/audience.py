@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.matcher import rules
+from shared import gtin
 from shared import messages as m
 from shared.db import Conn
 
@@ -68,7 +69,8 @@ def short_term(rule: m.AdvisoryRule, now: datetime) -> Where:
 def recall(rule: m.AdvisoryRule) -> Where:
     """Purchases of a listed SKU or GTIN, ever, whether the product has safety categories or not."""
     w = Where(ANY_LINE)
-    return w.add(f"(sku = ANY({w.p(rule.skus)}::text[]) OR gtin = ANY({w.p(rule.gtins)}::text[]))")
+    gtins = [gtin.canonical(g) for g in rule.gtins]  # stored as GTIN-14 (migration 005)
+    return w.add(f"(sku = ANY({w.p(rule.skus)}::text[]) OR gtin = ANY({w.p(gtins)}::text[]))")
 
 
 def long_term(rule: m.AdvisoryRule, now: datetime, late: timedelta) -> Where:

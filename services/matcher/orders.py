@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.matcher import audience, deliveries, metrics, rules, schedule, store
+from shared import gtin
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
@@ -25,7 +26,9 @@ class RuleIndex:
         for entry in live:
             _, kind, rule = entry
             if kind == "recall":
-                for code in {*rule.skus, *rule.gtins}:
+                # GTINs compared as GTIN-14: a rule or an order of before the change may
+                # name a product by a shorter form.
+                for code in {*rule.skus, *(gtin.canonical(g) or "" for g in rule.gtins)}:
                     self.by_product[code].append(entry)
             elif kind in ("short_term", "long_term"):
                 for category in set(rule.categories):
@@ -40,7 +43,7 @@ class RuleIndex:
         for key in line.categories:
             for entry in self.by_category.get(key, ()):
                 found[entry[0]] = entry
-        for code in (line.sku, line.gtin or ""):
+        for code in (line.sku, gtin.canonical(line.gtin) or ""):
             for entry in self.by_product.get(code, ()):
                 found[entry[0]] = entry
         return list(found.values())

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from shared import gtin
 from shared import messages as m
 
 PRIORITY = {
@@ -41,9 +42,12 @@ def short_term_applies(
     return inside and not set(rule.categories).isdisjoint(categories)
 
 
-def recall_applies(rule: m.AdvisoryRule, sku: str, gtin: str | None) -> bool:
-    """A recall applies to any purchase of a listed SKU or GTIN, however old."""
-    return sku in rule.skus or (gtin is not None and gtin in rule.gtins)
+def recall_applies(rule: m.AdvisoryRule, sku: str, code: str | None) -> bool:
+    """A recall applies to any purchase of a listed SKU or GTIN (in any of its lengths),
+    however old."""
+    if sku in rule.skus:
+        return True
+    return code is not None and gtin.canonical(code) in {gtin.canonical(g) for g in rule.gtins}
 
 
 def add_years(at: datetime, years: int) -> datetime:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import msgspec
 
+from shared import gtin
 from shared import messages as m
 from shared.db import Conn
 
@@ -41,29 +42,39 @@ async def lock_rules(conn: Conn) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", RULES_LOCK)
 
 
-# A line is active unless a cancellation or return of it arrived first.
-_ACTIVE = """NOT EXISTS (
-    SELECT 1 FROM voided v WHERE v.channel = t.channel AND v.order_id = t.order_id
-    AND (cardinality(v.line_nos) = 0 OR t.line_no = ANY(v.line_nos)))"""
+def _owned(t: str) -> str:
+    """Whether line `t` is still owned: its quantity exceeds what cancellations and returns
+    took back of it (one naming no lines, or the line without a quantity, takes it all)."""
+    return f"""{t}.quantity > (
+    SELECT coalesce(sum(CASE WHEN cardinality(v.line_nos) = 0 THEN {t}.quantity ELSE coalesce(
+        nullif(v.quantities[array_position(v.line_nos, {t}.line_no)], 0), {t}.quantity) END), 0)
+    FROM voided v WHERE v.channel = {t}.channel AND v.order_id = {t}.order_id
+    AND (cardinality(v.line_nos) = 0 OR {t}.line_no = ANY(v.line_nos)))"""
+
+
+# A line is active unless cancellations or returns that arrived first took all of it back.
+_ACTIVE = _owned("t")
 
 _INSERT_LINES = f"""
 INSERT INTO purchases (channel, order_id, line_no, category, customer_id, sku, gtin, title,
-    placed_at, country, region, lat, lon, bucket, active)
+    placed_at, country, region, lat, lon, quantity, bucket, active)
 SELECT t.*, customer_bucket(t.customer_id), {_ACTIVE}
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::float8[], $13::float8[])
+    $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::float8[], $13::float8[],
+    $14::int[])
     AS t(channel, order_id, line_no, category, customer_id, sku, gtin, title, placed_at,
-    country, region, lat, lon)
+    country, region, lat, lon, quantity)
 ON CONFLICT DO NOTHING
 RETURNING channel, order_id, line_no, active
 """
 
 _INSERT_UNCATEGORIZED = f"""
 INSERT INTO uncategorized_lines (channel, order_id, line_no, customer_id, sku, gtin, title,
-    placed_at, bucket, active)
+    placed_at, quantity, bucket, active)
 SELECT t.*, customer_bucket(t.customer_id), {_ACTIVE}
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::timestamptz[]) AS t(channel, order_id, line_no, customer_id, sku, gtin, title, placed_at)
+    $8::timestamptz[], $9::int[])
+    AS t(channel, order_id, line_no, customer_id, sku, gtin, title, placed_at, quantity)
 ON CONFLICT DO NOTHING
 RETURNING channel, order_id, line_no, active
 """
@@ -83,21 +94,22 @@ async def record_orders(conn: Conn, orders: Sequence[m.OrderPlaced]) -> set[Line
             category,
             o.customer_id,
             line.sku,
-            line.gtin,
+            gtin.canonical(line.gtin),
             line.title,
             o.placed_at,
             o.location.country,
             o.location.region,
             o.location.lat,
             o.location.lon,
+            line.quantity,
         )
         for o in orders
         for line in o.lines
         for category in line.categories
     ]
     bare = [
-        (o.channel, o.order_id, line.line_no, o.customer_id, line.sku, line.gtin, line.title,
-         o.placed_at)
+        (o.channel, o.order_id, line.line_no, o.customer_id, line.sku, gtin.canonical(line.gtin),
+         line.title, o.placed_at, line.quantity)
         for o in orders
         for line in o.lines
         if not line.categories
@@ -110,30 +122,39 @@ async def record_orders(conn: Conn, orders: Sequence[m.OrderPlaced]) -> set[Line
 
 
 async def record_voids(conn: Conn, events: Sequence[m.OrderCancelled | m.OrderReturned]) -> None:
-    """Remember cancellations and returns, and stop counting the lines they name."""
+    """Remember cancellations and returns, and stop counting the lines they took all of back."""
     if not events:
         return
-    rows = [
-        (e.channel, e.order_id, "cancelled" if isinstance(e, m.OrderCancelled) else "returned",
-         sorted(e.line_nos), e.at)
-        for e in events
-    ]  # fmt: skip
+    named = [_named(e) for e in events]
     await conn.executemany(
-        "INSERT INTO voided (channel, order_id, event, line_nos, at) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT DO NOTHING",
-        rows,
-    )
+        "INSERT INTO voided (channel, order_id, event, line_nos, quantities, ref, at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        [
+            (e.channel, e.order_id, "cancelled" if isinstance(e, m.OrderCancelled) else "returned",
+             line_nos, quantities, e.ref, e.at)
+            for e, (line_nos, quantities) in zip(events, named, strict=True)
+        ],
+    )  # fmt: skip
     await conn.executemany(
-        "UPDATE purchases SET active = false WHERE customer_id = $1"
+        "UPDATE purchases p SET active = false WHERE customer_id = $1"
         " AND bucket = customer_bucket($1) AND channel = $2 AND order_id = $3 AND active"
-        " AND (cardinality($4::int[]) = 0 OR line_no = ANY($4::int[]))",
-        [(e.customer_id, e.channel, e.order_id, sorted(e.line_nos)) for e in events],
+        f" AND (cardinality($4::int[]) = 0 OR line_no = ANY($4::int[])) AND NOT {_owned('p')}",
+        [(e.customer_id, e.channel, e.order_id, n[0]) for e, n in zip(events, named, strict=True)],
     )
     await conn.executemany(
-        "UPDATE uncategorized_lines SET active = false WHERE channel = $1 AND order_id = $2"
-        " AND active AND (cardinality($3::int[]) = 0 OR line_no = ANY($3::int[]))",
-        [(e.channel, e.order_id, sorted(e.line_nos)) for e in events],
+        "UPDATE uncategorized_lines u SET active = false WHERE channel = $1 AND order_id = $2"
+        f" AND active AND (cardinality($3::int[]) = 0 OR line_no = ANY($3::int[]))"
+        f" AND NOT {_owned('u')}",
+        [(e.channel, e.order_id, n[0]) for e, n in zip(events, named, strict=True)],
     )
+
+
+def _named(e: m.OrderCancelled | m.OrderReturned) -> tuple[list[int], list[int]]:
+    """The event's lines in order, with their quantities (empty: each line whole)."""
+    if not e.quantities:
+        return sorted(e.line_nos), []
+    pairs = sorted(zip(e.line_nos, e.quantities, strict=True))
+    return [n for n, _ in pairs], [q for _, q in pairs]
 
 
 async def save_rule(conn: Conn, event: m.AdvisoryPublished) -> bool:

@@ -14,6 +14,7 @@ from shared.bus.size import batch_bytes, split, wire_size
 from shared.bus.topology import (
     CONSUMERS,
     DEAD_LETTER_SUBJECT,
+    EXHAUSTED_BY,
     OUTBOX_DEAD_SUBJECT,
     STREAMS,
     ConsumerSpec,
@@ -24,6 +25,7 @@ from shared.bus.topology import (
 __all__ = [
     "CONSUMERS",
     "DEAD_LETTER_SUBJECT",
+    "EXHAUSTED_BY",
     "OUTBOX_DEAD_SUBJECT",
     "STREAMS",
     "Consumer",

@@ -3,7 +3,9 @@
 A handler that writes one transaction per message is bound by database round trips; given
 the whole fetched batch it can do the same work in a few statements. If the batch fails,
 each message is handled on its own through the ordinary path, so one bad message is
-retried or dead-lettered alone and never holds up the others.
+retried or dead-lettered alone and never holds up the others. A fetched batch is kept alive
+with in-progress acks from its fetch until it is settled, however long the one before it
+and its own handling take.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 
 from shared.bus.consumer import Consumer
+from shared.bus.keepalive import kept_alive
 from shared.bus.pull import Puller
 from shared.metrics import CONSUMER_PENDING, HANDLER_SECONDS, MESSAGES_HANDLED
 
@@ -74,14 +77,17 @@ class BatchConsumer(Consumer[T]):
             if not msgs:
                 continue
             if in_hand is not None:
-                await in_hand
+                # Fetched ahead, these wait for the batch in hand: kept alive meanwhile.
+                async with kept_alive(msgs, self.spec.ack_wait_s):
+                    await in_hand
             in_hand = asyncio.create_task(self._settle(msgs))
         if in_hand is not None:
             await in_hand
 
     async def _settle(self, msgs: list[Msg]) -> None:
         try:
-            await self.handle_batch(msgs)
+            async with kept_alive(msgs, self.spec.ack_wait_s):
+                await self.handle_batch(msgs)
         except Exception:  # an ack lost with the connection: redelivery will follow
             log.warning("could not settle a batch on %s", self.spec.durable, exc_info=True)
         if msgs:
@@ -103,7 +109,8 @@ class BatchConsumer(Consumer[T]):
             return
         started = time.perf_counter()
         try:
-            await self._batch_handler(decoded)
+            async with asyncio.timeout(self.spec.max_work_s):
+                await self._batch_handler(decoded)
         except Exception as exc:
             log.warning("%s: batch of %d failed (%r); one at a time", durable, len(good), exc)
             for msg in good:

@@ -1,4 +1,9 @@
-"""The consumer loop: fetch in batches, ack after success, nak with delay, dead-letter poison."""
+"""The consumer loop: fetch in batches, ack after success, nak with delay, dead-letter poison.
+
+Messages in hand are kept alive with in-progress acks while they wait and while they are
+handled (`keepalive`), so only a dead replica's messages come back after `ack_wait`; a
+handler that runs past `max_work_s` is given up on and its message retried.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ from nats.errors import ConnectionClosedError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import FetchTimeoutError
 
-from shared.bus.topology import CONSUMERS, DEAD_LETTER_SUBJECT
+from shared.bus import dead
+from shared.bus.keepalive import kept_alive
+from shared.bus.topology import CONSUMERS
 from shared.metrics import CONSUMER_PENDING, HANDLER_SECONDS, MESSAGES_HANDLED
 
 log = logging.getLogger(__name__)
@@ -92,13 +99,14 @@ class Consumer(Generic[T]):
                 log.warning("fetch failed on %s", self.spec.durable, exc_info=True)
                 await asyncio.sleep(0.5)
                 continue
-            for msg in msgs:
-                try:
-                    await self.handle(msg)
-                except Exception:  # an ack lost with the connection: redelivery will follow
-                    log.warning(
-                        "could not settle a message on %s", self.spec.durable, exc_info=True
-                    )
+            async with kept_alive(msgs, self.spec.ack_wait_s):
+                for msg in msgs:
+                    try:
+                        await self.handle(msg)
+                    except Exception:  # an ack lost with the connection: redelivery follows
+                        log.warning(
+                            "could not settle a message on %s", self.spec.durable, exc_info=True
+                        )
             if msgs:
                 CONSUMER_PENDING.labels(self.spec.durable).set(msgs[-1].metadata.num_pending)
 
@@ -113,7 +121,9 @@ class Consumer(Generic[T]):
             return
         started = time.perf_counter()
         try:
-            await self._handler(message)
+            # Kept alive, a handler that hangs would hold its message for ever: give up on it.
+            async with asyncio.timeout(self.spec.max_work_s):
+                await self._handler(message)
         except PermanentError as exc:
             await self._dead_letter(msg, f"permanent: {exc}")
             MESSAGES_HANDLED.labels(durable, "dead").inc()
@@ -135,21 +145,8 @@ class Consumer(Generic[T]):
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         """Copy the message to the dead-letter stream, then stop its redelivery."""
-        headers = dict(msg.headers or {})
-        headers.update(
-            {
-                "Anshin-Dead-Reason": reason[:500].replace("\n", " "),
-                "Anshin-Dead-Subject": msg.subject,
-                "Anshin-Dead-Consumer": self.spec.durable,
-                "Nats-Msg-Id": f"dead:{self.spec.durable}:{msg.metadata.sequence.stream}",
-            }
+        seq = msg.metadata.sequence.stream
+        await dead.publish(
+            self._nc, self.spec.durable, msg.subject, seq, msg.data, msg.headers, reason
         )
-        subject = DEAD_LETTER_SUBJECT.format(consumer=self.spec.durable)
-        await self._nc.jetstream().publish(subject, msg.data, headers=headers)
         await msg.term()
-        log.error(
-            "%s: dead-lettered stream seq %s: %s",
-            self.spec.durable,
-            msg.metadata.sequence.stream,
-            reason[:200],
-        )

@@ -20,6 +20,7 @@ from shared.bus.topology import (
     CONSUMERS,
     DEAD_LETTER_STREAM,
     DEAD_LETTER_SUBJECT,
+    EXHAUSTED_BY,
     OUTBOX_DEAD_SUBJECT,
     ROLES,
     STREAMS,
@@ -102,6 +103,10 @@ def permissions(role: RoleSpec) -> Permissions:
             f"{API}.CONSUMER.MSG.NEXT.{stream}.{durable}",
             f"$JS.ACK.{stream}.{durable}.>",
         ]
+        if durable in EXHAUSTED_BY:
+            # Its `<service>-exhausted` consumer copies a message that ran out of deliveries
+            # from the stream to the dead letters, and drops it where nothing else would.
+            publish += [f"{API}.STREAM.{op}.{stream}" for op in ("MSG.GET", "MSG.DELETE")]
     if role.inspects:
         publish += [f"{API}.STREAM.{op}.{DEAD_LETTER_STREAM}" for op in ("INFO", "MSG.GET")]
         publish += [f"{API}.CONSUMER.INFO.{c.stream}.{c.durable}" for c in CONSUMERS.values()]

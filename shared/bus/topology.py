@@ -42,9 +42,12 @@ class Subjects:
 
 DEAD_LETTER_SUBJECT = "dead.{consumer}"
 DEAD_LETTER_STREAM = "DEAD"
+EXHAUSTED_STREAM = "EXHAUSTED"
 # A notice of an outbox row that the bus refused (too large): its id, subject, size and the
 # reason, never its payload, which stays in the service's table `outbox_dead`.
 OUTBOX_DEAD_SUBJECT = "dead.outbox.{schema}"
+# The server's advisory when a message has been delivered max_deliver times unsettled.
+MAX_DELIVERIES_SUBJECT = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}"
 
 
 class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,9 +69,14 @@ class ConsumerSpec(msgspec.Struct, frozen=True, kw_only=True):
     durable: str
     stream: str
     filter_subjects: list[str]
+    # Unsettled this long after its delivery (or the last in-progress ack), a message is
+    # delivered again: the time a dead replica's work waits before another takes it up.
     ack_wait_s: float = 30.0
     max_ack_pending: int = 20_000
     fetch_batch: int = 100
+    # A handler still running after this long is given up on and its message retried:
+    # in-progress acks would otherwise let a hung one hold its message for ever.
+    max_work_s: float = 300.0
 
 
 STREAMS: list[StreamSpec] = [
@@ -88,6 +96,13 @@ STREAMS: list[StreamSpec] = [
     StreamSpec(name="FANOUT", subjects=["matcher.fanout"], work_queue=True),
     # Dead letters are kept for operators to inspect and replay.
     StreamSpec(name=DEAD_LETTER_STREAM, subjects=["dead.>"], max_age_days=30.0),
+    # The server's word that a message ran out of deliveries unsettled (timed out each
+    # time): kept until a replica of its service copies the message to DEAD.
+    StreamSpec(
+        name=EXHAUSTED_STREAM,
+        subjects=[MAX_DELIVERIES_SUBJECT.format(stream="*", consumer="*")],
+        max_age_days=7.0,
+    ),
 ]
 
 CONSUMERS: dict[str, ConsumerSpec] = {
@@ -100,12 +115,14 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             durable="matcher-disasters", stream="DISASTERS", filter_subjects=["disasters.>"]
         ),
+        # A shard in progress is kept alive by in-progress acks (every third of ack_wait):
+        # a killed replica's shard is taken up by another after 10 s at most.
         ConsumerSpec(
             durable="matcher-fanout",
             stream="FANOUT",
             filter_subjects=["matcher.fanout"],
             fetch_batch=1,
-            ack_wait_s=60.0,
+            ack_wait_s=10.0,
         ),
         ConsumerSpec(
             durable="mailer-deliveries",
@@ -122,6 +139,26 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ),
     ]
 }
+
+
+def _exhausted(service: str) -> ConsumerSpec:
+    """The consumer of a service's MAX_DELIVERIES advisories, one subject per consumer."""
+    own = [c for c in CONSUMERS.values() if c.durable.startswith(f"{service}-")]
+    return ConsumerSpec(
+        durable=f"{service}-exhausted",
+        stream=EXHAUSTED_STREAM,
+        filter_subjects=[
+            MAX_DELIVERIES_SUBJECT.format(stream=c.stream, consumer=c.durable) for c in own
+        ],
+    )
+
+
+# Each durable's consumer of its MAX_DELIVERIES advisories (`<service>-exhausted`).
+EXHAUSTED_BY: dict[str, str] = {}
+for _service in ("matcher", "mailer"):
+    _watcher = _exhausted(_service)
+    EXHAUSTED_BY |= {d: _watcher.durable for d in CONSUMERS if d.startswith(f"{_service}-")}
+    CONSUMERS[_watcher.durable] = _watcher
 
 
 class RoleSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -183,13 +220,19 @@ ROLES: dict[str, RoleSpec] = {
                 "matcher-advisories",
                 "matcher-disasters",
                 "matcher-fanout",
+                "matcher-exhausted",
             ],
             answers=[Subjects.MATCHER_AUDIENCE],
             outboxes=["matcher"],
         ),
         RoleSpec(
             name="mailer",
-            consumes=["mailer-deliveries", "mailer-customers", "mailer-advisories"],
+            consumes=[
+                "mailer-deliveries",
+                "mailer-customers",
+                "mailer-advisories",
+                "mailer-exhausted",
+            ],
             answers=[Subjects.MAILER_REPORT],
         ),
         # The `anshin` CLI and the console's bus views: a dead letter is replayed to its
@@ -197,7 +240,10 @@ ROLES: dict[str, RoleSpec] = {
         RoleSpec(
             name=OPERATOR,
             publishes=[
-                s for spec in STREAMS if spec.name != DEAD_LETTER_STREAM for s in spec.subjects
+                s
+                for spec in STREAMS
+                if spec.name not in (DEAD_LETTER_STREAM, EXHAUSTED_STREAM)  # only the server's
+                for s in spec.subjects
             ],
             inspects=True,
             outboxes=["ingest"],  # `anshin orders load` relays ingest's outbox

@@ -44,7 +44,12 @@ class OrderPlaced(Message, tag="order.placed"):
 
 
 class OrderCancelled(Message, tag="order.cancelled"):
-    """An order (or some of its lines) was cancelled; empty `line_nos` means all lines."""
+    """An order (or some of its lines) was cancelled; empty `line_nos` means all lines.
+
+    `quantities` (v2) gives, per line of `line_nos`, how many were cancelled, 0 for the
+    whole line; empty: each line whole, as a v1 message means. `ref` is the channel's id of
+    the event: two cancellations of one unit of a line are two facts when their refs differ.
+    """
 
     channel: str
     order_id: str
@@ -52,10 +57,13 @@ class OrderCancelled(Message, tag="order.cancelled"):
     at: datetime
     line_nos: list[int] = []
     v: int = 1
+    quantities: list[int] = []
+    ref: str = ""
 
 
 class OrderReturned(Message, tag="order.returned"):
-    """An order (or some of its lines) was returned; empty `line_nos` means all lines."""
+    """An order (or some of its lines) was returned; empty `line_nos` means all lines;
+    `quantities` and `ref` as for a cancellation."""
 
     channel: str
     order_id: str
@@ -63,6 +71,8 @@ class OrderReturned(Message, tag="order.returned"):
     at: datetime
     line_nos: list[int] = []
     v: int = 1
+    quantities: list[int] = []
+    ref: str = ""
 
 
 class OrderBatch(Message, tag="order.batch"):

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -26,6 +27,7 @@ from tests.support.fixtures import running
 from tests.unit.test_advisory_feeds import BOMB
 
 EVENTS = "/v1/events"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "cap"
 CAP_XML = {"Content-Type": "application/cap+xml"}
 
 
@@ -195,3 +197,35 @@ async def _count(settings: Settings, where: str, expected: int) -> bool:
 async def _stream_at_least(settings: Settings, count: int) -> list[tuple[str, Any]]:
     found = await stream_messages(settings.nats_url, "DISASTERS")
     return found if len(found) >= count else []
+
+
+async def test_the_cap_specifications_own_earthquake_a_point_is_accepted(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    # OASIS CAP 1.2, Appendix A.3, as published: its area is `<circle>32.9525,-115.5527 0`.
+    example = (FIXTURES / "oasis-cap-1.2-a3-earthquake.xml").read_bytes()
+    point = {"type": "circle", "lat": 32.9525, "lon": -115.5527, "radius_km": 1.0}
+    async with running(build, settings, clock, settings.advisory_port) as base:
+        api = await contract(http, base)
+        agency = await new_agency(settings, "Cal OES")
+        playbook = disaster_playbook(clock.now() + timedelta(minutes=1), countries=["US"])
+        created = await http.post(f"{base}/v1/advisories", json=playbook, headers=agency)
+        advisory_id = (await created.json())["id"]
+        clock.advance(timedelta(minutes=2))
+        await eventually(lambda: _count(settings, "advisories WHERE state = 'published'", 1))
+        url, ops = f"{base}{EVENTS}?countries=US", operator(settings)
+
+        # As published, in 2003: read, a point, and history by now.
+        old = await api.check(
+            await http.post(url, data=example, headers=ops | CAP_XML), EVENTS, 202
+        )
+        assert old["areas"] == [point] and old["hazard"] == "earthquake"
+        assert not old["declared"] and old["reason"] == "the event is older than 7 days"
+
+        # The same report sent today declares a disaster at that point.
+        sent = clock.now().replace(microsecond=0).isoformat().encode()
+        today = example.replace(b"2003-06-11T20:56:00-07:00", sent)
+        new = await api.check(await http.post(url, data=today, headers=ops | CAP_XML), EVENTS, 201)
+        assert new["areas"] == [point] and new["advisory_ids"] == [advisory_id]
+        declared = await eventually(lambda: _stream_at_least(settings, 1))
+    assert declared[0][1]["areas"] == [point]

@@ -15,7 +15,7 @@ from shared.config import Settings
 from shared.outbox import OutboxRelay, install_outbox
 
 
-async def _anshin(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+async def anshin(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, NATS_URL=settings.nats_url, DATABASE_URL=settings.database_url)
 
     def run() -> subprocess.CompletedProcess[str]:
@@ -45,19 +45,19 @@ async def test_dead_letters_are_listed_and_replayed_once(settings: Settings) -> 
         async with asyncio.timeout(20):
             while (await nc.jetstream().stream_info("DEAD")).state.messages < 1:
                 await asyncio.sleep(0.1)
-        listed = await _anshin(settings, "dead", "list")
+        listed = await anshin(settings, "dead", "list")
         assert listed.returncode == 0, listed.stderr
         assert "mailer-customers" in listed.stdout and "customers.upserted" in listed.stdout
         assert "undecodable" in listed.stdout
         seq = listed.stdout.splitlines()[2].split()[0]
 
-        first = await _anshin(settings, "dead", "replay", seq)
+        first = await anshin(settings, "dead", "replay", seq)
         assert first.returncode == 0, first.stderr
         assert f"replay:{seq}" in first.stdout
-        again = await _anshin(settings, "dead", "replay", seq)
+        again = await anshin(settings, "dead", "replay", seq)
         assert again.returncode == 1
         assert again.stderr.strip() == f"anshin: dead letter {seq} was replayed already"
-        missing = await _anshin(settings, "dead", "replay", "9999")
+        missing = await anshin(settings, "dead", "replay", "9999")
         assert missing.returncode == 1 and "no dead letter 9999" in missing.stderr
         # The replayed message is poison still: it lands in the dead letters a second time.
         async with asyncio.timeout(20):
@@ -89,14 +89,14 @@ async def test_an_outbox_row_the_bus_refused_is_listed_and_not_replayed(
             while (await nc.jetstream().stream_info("DEAD")).state.messages < 1:
                 await relay.relay_once()
                 await asyncio.sleep(0.1)
-        listed = await _anshin(settings, "dead", "list")
+        listed = await anshin(settings, "dead", "list")
         assert listed.returncode == 0, listed.stderr
         row = listed.stdout.splitlines()[2]
         assert "outbox:ingest" in row and Subjects.ORDERS_BATCH in row, listed.stdout
         assert "max_payload" in row and str(nc.max_payload + 1) in row, listed.stdout
         seq = row.split()[0]
         # Its payload stays in ingest's table: the notice on the bus is not the message.
-        again = await _anshin(settings, "dead", "replay", seq)
+        again = await anshin(settings, "dead", "replay", seq)
         assert again.returncode == 1 and "ingest.outbox_dead" in again.stderr, again.stderr
     finally:
         await nc.drain()

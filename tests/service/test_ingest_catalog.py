@@ -28,7 +28,7 @@ async def test_catalog_lookup_answers_over_nats(
         entries = [
             {
                 "sku": "STR-1",
-                "gtin": "4900000000001",
+                "gtin": "4900000000009",
                 "title": "Stroller",
                 "categories": ["stroller"],
             },
@@ -55,7 +55,7 @@ async def test_catalog_lookup_answers_over_nats(
             return entry
 
         found = await ask(m.encode(m.CatalogLookup(sku="STR-1")))
-        assert found.found and found.gtin == "4900000000001"
+        assert found.found and found.gtin == "04900000000009"  # kept as GTIN-14
         assert found.categories == ["stroller", "baby_products"]  # implied categories included
         assert await ask(m.encode(m.CatalogLookup(sku="NONE"))) == m.CatalogEntry(sku="NONE")
         # A question that cannot be read gets no answer (the asker's timeout says nobody

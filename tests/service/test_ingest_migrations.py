@@ -59,7 +59,47 @@ async def test_lines_move_into_their_orders(database_url: str) -> None:
         async with pool.acquire() as conn:
             known = await store.known_orders(conn, [("web", "A"), ("web", "Z")])
             with_lines = await conn.fetchval("SELECT to_regclass('ingest.order_lines')")
-        assert known == {("web", "A"): store.Known("c-1", ["HNY-500", "MUG-1"])}
+        assert known == {("web", "A"): store.Known("c-1", ["HNY-500", "MUG-1"], [2, 1])}
         assert with_lines is None
     finally:
         await pool.close()
+
+
+async def test_catalog_gtins_become_gtin_14(database_url: str) -> None:
+    pool = await db.create_pool(database_url, "ingest")
+    try:
+        async with pool.acquire() as conn:
+            # The schema as version 5 left it: GTINs as they were sent.
+            await conn.execute(
+                "CREATE SCHEMA IF NOT EXISTS ingest; CREATE TABLE ingest.schema_migrations ("
+                " version int PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for version, name, sql in db.migrations_of("services.ingest"):
+                if version <= 5:
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO ingest.schema_migrations VALUES ($1, $2)", version, name
+                    )
+            await conn.execute(
+                "INSERT INTO catalog (sku, gtin, title) VALUES ('JAN', '4901234567894', 'a'),"
+                " ('UPC', '036000291452', 'b'), ('EAN8', '96385074', 'c'), ('NONE', ' ', 'd'),"
+                " ('G14', '04901234567887', 'e'), ('ODD', 'X-1', 'f')"
+            )
+        await db.migrate(pool, "ingest", "services.ingest")
+        _, by_gtin = await store.catalog_categories(
+            pool, set(), {"04901234567894", "00036000291452", "00000096385074"}
+        )
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT sku, gtin FROM catalog ORDER BY sku")
+    finally:
+        await pool.close()
+    assert sorted(by_gtin) == ["00000096385074", "00036000291452", "04901234567894"]
+    assert {r["sku"]: r["gtin"] for r in rows} == {
+        "EAN8": "00000096385074",
+        "G14": "04901234567887",
+        "JAN": "04901234567894",
+        "NONE": None,
+        "ODD": "X-1",
+        "UPC": "00036000291452",
+    }

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import msgspec
+import nats.errors
 import pytest
+from nats.js.api import RawStreamMsg
 
 from deploy.servers import free_port
-from services.matcher import fanout, handlers, rules, scheduler
+from services.matcher import fanout, handlers, rules, scheduler, store
 from shared import bus
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
 from shared.outbox import OutboxRelay
+from tests.service.test_cli_dead import anshin
 from tests.service.test_matcher_kit import (
     JP_17,
     TOKYO,
+    Shop,
     matcher,
     matcher_pool,
     placed,
@@ -26,6 +32,8 @@ from tests.service.test_matcher_kit import (
     shop,
     small,
 )
+from tests.support.advisory import eventually
+from tests.support.replicas import Replica
 
 DAY = timedelta(days=1)
 GEN = ["portable_generator"]
@@ -202,3 +210,157 @@ async def test_two_schedulers_share_the_due_entries_once(settings: Settings, clo
         async with matcher(settings, clock):  # relays what the schedulers requested
             await s.idle(clock)
         assert sorted(await s.requested("adv-due")) == customers
+
+
+async def test_a_long_batch_is_not_redelivered_while_it_is_worked_on(
+    settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A short ack wait: a fetch whose handling outlasts it would be delivered again.
+    spec = msgspec.structs.replace(bus.CONSUMERS["matcher-orders"], ack_wait_s=1.0)
+    monkeypatch.setitem(bus.CONSUMERS, "matcher-orders", spec)
+    settings = small(settings)
+    now = clock.now()
+    batches = [
+        m.OrderBatch(orders=[placed(f"c-{b}-{n}", now - DAY, GEN) for n in range(50)])
+        for b in range(3)
+    ]
+    async with shop(settings) as s, matcher(settings, clock):
+        # A publication holds the rules lock: every order transaction waits behind it, here
+        # for five times the ack wait.
+        publication = await asyncpg.connect(settings.database_url)
+        try:
+            await publication.execute("BEGIN")
+            await publication.execute("SELECT pg_advisory_xact_lock($1)", store.RULES_LOCK)
+            for batch in batches:
+                await s.send(batch)
+            await asyncio.sleep(5 * spec.ack_wait_s)
+            await publication.execute("COMMIT")
+        finally:
+            await publication.close()
+        await s.idle(clock)
+        info = await s.nc.jetstream().consumer_info("ORDERS", "matcher-orders")
+        lines = await _count(settings, "SELECT count(*) FROM matcher.purchases")
+    assert lines == 150
+    # Each message was delivered once: the work in hand was kept alive, not handed out again.
+    assert info.delivered.consumer_seq == len(batches), info.delivered
+
+
+async def test_a_killed_replicas_shard_is_finished_by_another_within_15_s(
+    settings: Settings, clock: Clock, tmp_path: Path
+) -> None:
+    settings = small(settings, matcher_fanout_shards=1)
+    orders, expected = _surge(clock, inside=200, outside=20)
+    job = "disaster:eq-1:adv-quake"
+    async with shop(settings) as s:
+        async with matcher(settings, clock):
+            await s.send_many(orders)
+            await s.send(published("adv-quake", PLAYBOOK, clock.now()))
+            await s.idle(clock)
+        # A withdrawal in progress holds the rule: a replica that took the shard and claimed
+        # it waits there, mid-shard, until the test lets go.
+        withdrawal = await asyncpg.connect(settings.database_url)
+        replicas = [Replica("matcher", settings, tmp_path / "first.log")]
+        try:
+            await withdrawal.execute("BEGIN")
+            await withdrawal.execute(
+                "SELECT 1 FROM matcher.rules WHERE advisory_id = 'adv-quake' FOR UPDATE"
+            )
+            await replicas[0].ready()
+            await s.send(_quake(clock, "adv-quake"))
+            await eventually(lambda: _count(settings, _WAITING_ON_THE_RULE), timeout=30)
+            replicas.append(Replica("matcher", settings, tmp_path / "second.log"))
+            await replicas[1].ready()
+            replicas[0].kill()
+            killed = time.monotonic()
+            await withdrawal.execute("ROLLBACK")
+            done = await eventually(lambda: _shard_done(settings, job), timeout=60, every=0.2)
+            resumed = time.monotonic() - killed
+            await s.wait_for("adv-quake", len(expected))
+        finally:
+            await withdrawal.close()
+            for replica in replicas:
+                replica.stop()
+        assert f":{replicas[0].pid}:" not in done and f":{replicas[1].pid}:" in done
+        assert resumed < 15, resumed
+        assert sorted(await s.requested("adv-quake")) == expected
+
+
+async def test_a_shard_timing_out_to_max_deliver_is_dead_lettered_and_replays(
+    settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = msgspec.structs.replace(bus.CONSUMERS["matcher-fanout"], ack_wait_s=1.0)
+    monkeypatch.setitem(bus.CONSUMERS, "matcher-fanout", spec)
+    settings = small(settings, matcher_fanout_shards=1)
+    orders, expected = _surge(clock, inside=100, outside=10)
+    async with shop(settings) as s:
+        async with matcher(settings, clock):
+            await s.send_many(orders)
+            await s.send(published("adv-quake", PLAYBOOK, clock.now()))
+            await s.idle(clock)
+        pool = await matcher_pool(settings)
+        try:
+            await handlers.on_disaster(
+                _quake(clock, "adv-quake"), pool=pool, clock=clock, settings=settings
+            )
+            assert await OutboxRelay(pool, s.nc, "matcher").relay_once() == 1
+        finally:
+            await pool.close()
+        # Replica after replica takes the shard and dies before it is done: never acked, never
+        # nak'd, every delivery times out until max_deliver (3) is spent.
+        js = s.nc.jetstream()
+        sub = await js.pull_subscribe_bind(durable="matcher-fanout", stream="FANOUT")
+        for attempt in range(1, settings.max_deliver + 1):
+            [taken] = await sub.fetch(1, timeout=5)
+            assert taken.metadata.num_delivered == attempt
+        with pytest.raises(nats.errors.TimeoutError):
+            await sub.fetch(1, timeout=3 * spec.ack_wait_s)
+        await sub.unsubscribe()
+        async with matcher(settings, clock):
+            dead = await eventually(lambda: _dead_letters(s, "matcher-fanout"), timeout=30)
+            assert [d.headers["Anshin-Dead-Subject"] for d in dead] == ["matcher.fanout"]
+            assert "3 deliveries" in dead[0].headers["Anshin-Dead-Reason"]
+            # The work queue let go of it: the dead letter is its copy now.
+            await eventually(lambda: _emptied(s, "FANOUT"))
+            replayed = await anshin(settings, "dead", "replay", str(dead[0].seq))
+            assert replayed.returncode == 0, replayed.stderr
+            await s.wait_for("adv-quake", len(expected))
+            await s.idle(clock)
+        assert sorted(await s.requested("adv-quake")) == expected
+
+
+_WAITING_ON_THE_RULE = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND wait_event_type = 'Lock' AND query LIKE '%FROM rules WHERE advisory_id%FOR SHARE%'"
+)
+
+
+async def _count(settings: Settings, sql: str) -> int:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+async def _shard_done(settings: Settings, job_id: str) -> str:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        replica = await conn.fetchval(
+            "SELECT replica FROM matcher.fanout_done WHERE job_id = $1 AND shard = 0", job_id
+        )
+    finally:
+        await conn.close()
+    return str(replica or "")
+
+
+async def _emptied(s: Shop, stream: str) -> bool:
+    return (await s.nc.jetstream().stream_info(stream)).state.messages == 0
+
+
+async def _dead_letters(s: Shop, consumer: str) -> list[RawStreamMsg]:
+    js = s.nc.jetstream()
+    state = (await js.stream_info("DEAD")).state
+    if not state.messages:
+        return []
+    found = [await js.get_msg("DEAD", seq) for seq in range(state.first_seq, state.last_seq + 1)]
+    return [d for d in found if (d.headers or {}).get("Anshin-Dead-Consumer") == consumer]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -56,6 +57,17 @@ def test_cap_areas_are_read_as_lat_lon() -> None:
     assert circle == Circle(lat=37.5, lon=137.27, radius_km=80.0)
     assert regions == Regions(codes=["JP-17"])
     assert disaster.countries == ["JP"] and disaster.actionable
+
+
+def test_the_cap_specifications_earthquake_is_a_point_of_the_smallest_honoured_radius() -> None:
+    example = Path(__file__).parent.parent / "fixtures" / "cap" / "oasis-cap-1.2-a3-earthquake.xml"
+    disaster = cap.parse(example.read_bytes())
+    assert disaster.areas == [Circle(lat=32.9525, lon=-115.5527, radius_km=cap.POINT_RADIUS_KM)]
+    assert disaster.hazard == "earthquake" and disaster.title == "EQ 3.4 Imperial County CA"
+    assert disaster.updates == ["cap:trinet@caltech.edu:TRI13970876.1"]
+    assert disaster.occurred_at.isoformat() == "2003-06-12T03:56:00+00:00"
+    with pytest.raises(Invalid):  # a negative radius is still no circle
+        cap.parse(alert("<area><areaDesc>x</areaDesc><circle>32.9,-115.5 -1</circle></area>"))
 
 
 def test_a_cap_update_names_the_alert_it_updates() -> None:

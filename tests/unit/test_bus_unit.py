@@ -15,7 +15,7 @@ from nats.js.errors import APIError, ServiceUnavailableError
 from shared.bus import CONSUMERS, OUTBOX_DEAD_SUBJECT, STREAMS, Subjects, split, wire_size
 from shared.bus.consumer import backoff
 from shared.bus.permissions import covers, owned_streams, permissions, stream_of
-from shared.bus.topology import OPERATOR, ROLES
+from shared.bus.topology import EXHAUSTED_BY, EXHAUSTED_STREAM, OPERATOR, ROLES
 from shared.outbox_dead import refused
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,14 +99,17 @@ def test_each_role_is_what_its_service_does_on_the_bus(service: str) -> None:
     role = ROLES[service]
     subjects, durables = _named_in(service)
     assert subjects == {*role.publishes, *role.asks, *role.answers}
-    assert durables == set(role.consumes)
+    # and the watcher of its consumers' exhausted deliveries, started by shared.service
+    watchers = {EXHAUSTED_BY[d] for d in durables if d in EXHAUSTED_BY}
+    assert durables | watchers == set(role.consumes)
 
 
 def test_every_consumer_belongs_to_one_role_and_every_stream_has_a_publisher() -> None:
     consumed = [d for role in ROLES.values() for d in role.consumes]
     assert sorted(consumed) == sorted(CONSUMERS)
     services = [r for name, r in ROLES.items() if name != OPERATOR]
-    assert {s for r in services for s in owned_streams(r)} == {s.name for s in STREAMS}
+    published = {s.name for s in STREAMS} - {EXHAUSTED_STREAM}  # the server publishes there
+    assert {s for r in services for s in owned_streams(r)} == published
 
 
 def test_subject_patterns_cover_what_nats_would_match() -> None:

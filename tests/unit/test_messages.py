@@ -69,3 +69,16 @@ def test_areas_are_a_tagged_union() -> None:
     decoded = m.decoder(m.DisasterEvent).decode(m.encode(event))
     assert isinstance(decoded.areas[0], m.Circle)
     assert isinstance(decoded.areas[1], m.Regions)
+
+
+def test_a_return_without_quantities_reads_as_whole_lines_and_the_new_one_round_trips() -> None:
+    decoder = m.decoder(m.OrderEvent)
+    # As ingest wrote it before quantities: each line named is returned whole.
+    old = (
+        b'{"type": "order.returned", "channel": "web", "order_id": "A", "customer_id": "c-1",'
+        b' "at": "2026-01-01T00:00:00Z", "line_nos": [2], "v": 1}'
+    )
+    read = decoder.decode(old)
+    assert isinstance(read, m.OrderReturned) and (read.quantities, read.ref) == ([], "")
+    new = msgspec.structs.replace(read, line_nos=[1, 2], quantities=[1, 0], ref="RMA-7")
+    assert decoder.decode(m.encode(new)) == new

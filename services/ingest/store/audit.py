@@ -21,7 +21,8 @@ async def order_audit(pool: asyncpg.Pool, channel: str, order_id: str) -> dict[s
         if order is None:
             return None
         events = await conn.fetch(
-            "SELECT event, line_nos, at FROM order_events WHERE channel = $1 AND order_id = $2"
+            "SELECT event, line_nos, quantities, ref, at FROM order_events"
+            " WHERE channel = $1 AND order_id = $2"
             " ORDER BY at, event",
             channel,
             order_id,
@@ -29,5 +30,8 @@ async def order_audit(pool: asyncpg.Pool, channel: str, order_id: str) -> dict[s
     return {
         **dict(order),
         "lines": msgspec.json.decode(order["lines"]),
-        "events": [{**dict(r), "line_nos": list(r["line_nos"])} for r in events],
+        "events": [
+            {**dict(r), "line_nos": list(r["line_nos"]), "quantities": list(r["quantities"])}
+            for r in events
+        ],
     }

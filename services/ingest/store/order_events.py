@@ -12,10 +12,11 @@ from shared.outbox import enqueue_encoded
 
 
 class Known(msgspec.Struct, frozen=True):
-    """What an event needs to know of its order: the customer and the SKU of each line."""
+    """What an event needs to know of its order: the customer, each line's SKU and quantity."""
 
     customer_id: str
     skus: list[str]  # skus[n - 1] is line n
+    quantities: list[int]  # quantities[n - 1] is line n's
 
 
 class Resolved(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,6 +28,8 @@ class Resolved(msgspec.Struct, frozen=True, kw_only=True):
     customer_id: str
     at: datetime
     line_nos: list[int]
+    quantities: list[int] = []  # per line_nos, 0 for a whole line; empty: each line whole
+    ref: str = ""  # the channel's id of the event: two returns of the same are two facts
 
 
 async def known_orders(conn: Conn, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Known]:
@@ -34,41 +37,54 @@ async def known_orders(conn: Conn, keys: list[tuple[str, str]]) -> dict[tuple[st
     rows = await conn.fetch(
         "SELECT channel, order_id, customer_id,"
         " ARRAY(SELECT l->>'sku' FROM json_array_elements(lines) l ORDER BY (l->>'line_no')::int)"
-        " AS skus FROM orders"
+        " AS skus,"
+        " ARRAY(SELECT coalesce((l->>'quantity')::int, 1) FROM json_array_elements(lines) l"
+        " ORDER BY (l->>'line_no')::int) AS quantities"
+        " FROM orders"
         " WHERE (channel, order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
         [k[0] for k in keys],
         [k[1] for k in keys],
     )
-    return {(r["channel"], r["order_id"]): Known(r["customer_id"], list(r["skus"])) for r in rows}
+    return {
+        (r["channel"], r["order_id"]): Known(
+            r["customer_id"], list(r["skus"]), list(r["quantities"])
+        )
+        for r in rows
+    }
 
 
 async def record(conn: Conn, batch: list[Resolved]) -> list[bool]:
     """Record events not seen before and put them in the outbox; return which were new."""
     inserted = await conn.fetch(
-        "INSERT INTO order_events (channel, order_id, event, line_nos, at)"
-        " SELECT channel, order_id, event, line_nos::int[], at"
-        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])"
-        " AS t(channel, order_id, event, line_nos, at)"
-        " ON CONFLICT DO NOTHING RETURNING channel, order_id, event, line_nos",
+        "INSERT INTO order_events (channel, order_id, event, line_nos, quantities, ref, at)"
+        " SELECT channel, order_id, event, line_nos::int[], quantities::int[], ref, at"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+        " $7::timestamptz[]) AS t(channel, order_id, event, line_nos, quantities, ref, at)"
+        " ON CONFLICT DO NOTHING RETURNING channel, order_id, event, line_nos, quantities, ref",
         [e.channel for e in batch],
         [e.order_id for e in batch],
         [e.event for e in batch],
-        # Line lists travel as array literals: unnest cannot yield arrays of arrays.
-        ["{" + ",".join(map(str, e.line_nos)) + "}" for e in batch],
+        # Lists travel as array literals: unnest cannot yield arrays of arrays.
+        [_literal(e.line_nos) for e in batch],
+        [_literal(e.quantities) for e in batch],
+        [e.ref for e in batch],
         [e.at for e in batch],
     )
-    fresh = {(r["channel"], r["order_id"], r["event"], tuple(r["line_nos"])) for r in inserted}
+    fresh = {
+        (r["channel"], r["order_id"], r["event"], tuple(r["line_nos"]), tuple(r["quantities"]),
+         r["ref"])
+        for r in inserted
+    }  # fmt: skip
     new = []
     for e in batch:
-        key = (e.channel, e.order_id, e.event, tuple(e.line_nos))
+        key = (e.channel, e.order_id, e.event, tuple(e.line_nos), tuple(e.quantities), e.ref)
         new.append(key in fresh)
         fresh.discard(key)
     await enqueue_encoded(
-        conn,
-        [
-            publishing.order_event(e.event, e.channel, e.order_id, e.customer_id, e.at, e.line_nos)
-            for e, is_new in zip(batch, new, strict=True)
-            if is_new
-        ],
+        conn, [publishing.order_event(e) for e, is_new in zip(batch, new, strict=True) if is_new]
     )
     return new
+
+
+def _literal(numbers: list[int]) -> str:
+    return "{" + ",".join(map(str, numbers)) + "}"
