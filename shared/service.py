@@ -50,7 +50,13 @@ def database(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         pool = await db.create_pool(settings.database_url, schema, max_size=max_size)
-        await db.migrate(pool, schema, package, prelude=[OUTBOX_DDL] if outbox else [])
+        await db.migrate(
+            pool,
+            schema,
+            package,
+            prelude=[OUTBOX_DDL] if outbox else [],
+            lock_timeout_s=settings.migration_lock_timeout_s,
+        )
         app[POOL] = pool
         yield
         await pool.close()
