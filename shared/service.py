@@ -200,4 +200,8 @@ def main(
     logs.setup(name, settings.log_level)
     for warning in config.warnings(settings):
         log.warning(warning)
-    run(serve(build(settings), port(settings)))
+    try:
+        run(serve(build(settings), port(settings)))
+    except db.MigrationError as exc:
+        # One line for the operator (`kubectl logs`), not a traceback through aiohttp's start.
+        raise SystemExit(f"{name}: {exc}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import asyncpg
 import pytest
 
 from shared import db
+from tests.support.production import start
 
 SCHEMA = "runner"
 TABLE = "CREATE TABLE items (id int PRIMARY KEY, label text);"
@@ -131,6 +133,8 @@ async def test_a_no_transaction_migration_builds_an_index_concurrently(
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_label ON items (label);\n",
     )
     writer = await asyncpg.connect(database_url)
+    # Outside any transaction: pg_stat_activity is read once per transaction.
+    watcher = await asyncpg.connect(database_url)
     try:
         # CONCURRENTLY waits for the transactions that write the table: longer than the
         # lock_timeout, which does not cut that wait short.
@@ -139,7 +143,7 @@ async def test_a_no_transaction_migration_builds_an_index_concurrently(
         await writer.execute(f"INSERT INTO {SCHEMA}.items VALUES (101, 'y')")
         migrating = asyncio.create_task(db.migrate(pool, SCHEMA, package.name, lock_timeout_s=0.2))
         async with asyncio.timeout(30):
-            while not await writer.fetchval(
+            while not await watcher.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                 " AND query LIKE '%CREATE INDEX CONCURRENTLY%'"
                 " AND clock_timestamp() - query_start > interval '1 second'"
@@ -151,6 +155,7 @@ async def test_a_no_transaction_migration_builds_an_index_concurrently(
             assert await migrating == ["002_label_index.sql"]
     finally:
         await writer.close()
+        await watcher.close()
     valid = await pool.fetchval(
         f"SELECT indisvalid FROM pg_index WHERE indexrelid = '{SCHEMA}.items_label'::regclass"
     )
@@ -159,3 +164,21 @@ async def test_a_no_transaction_migration_builds_an_index_concurrently(
     # The connection goes back to the pool as the service set it up.
     assert await pool.fetchval("SHOW search_path") == f"{SCHEMA},public"
     assert await pool.fetchval("SHOW lock_timeout") == "0"
+
+
+async def test_a_service_on_an_edited_migration_exits_with_one_line_naming_it(
+    database_url: str,
+) -> None:
+    pool = await db.create_pool(database_url, "ingest", min_size=1, max_size=1)
+    try:
+        await db.migrate(pool, "ingest", "services.ingest")
+        # As if 001_init.sql had been applied with other text than the file has now.
+        await pool.execute("UPDATE schema_migrations SET checksum = $1 WHERE version = 1", "0" * 64)
+    finally:
+        await pool.close()
+    ran = await start("ingest", {**os.environ, "DATABASE_URL": database_url})
+    assert ran is not None and ran.code != 0, ran
+    assert "Traceback" not in ran.err, ran.err
+    last = ran.err.strip().splitlines()[-1]
+    assert last.startswith("ingest: schema ingest: refusing to migrate"), last
+    assert "001_init.sql" in last and "002_" not in last
