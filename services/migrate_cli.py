@@ -39,7 +39,13 @@ async def migrate_all(args: argparse.Namespace, settings: Settings) -> int:
         pool = await db.create_pool(settings.database_url, schema, min_size=1, max_size=1)
         try:
             prelude = [OUTBOX_DDL] if outbox else []
-            applied = await db.migrate(pool, schema, package, prelude=prelude)
+            applied = await db.migrate(
+                pool,
+                schema,
+                package,
+                prelude=prelude,
+                lock_timeout_s=settings.migration_lock_timeout_s,
+            )
         finally:
             await pool.close()
         print(f"{schema}: {', '.join(applied) if applied else 'up to date'}", flush=True)

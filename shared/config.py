@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Iterable
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -63,6 +63,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Reverse proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; empty: none, a request's client is its peer.
     trusted_proxies: str = ""
+    # A migration statement that waits longer for a table's lock fails, rather than queueing
+    # every query on that table behind it for as long as another session holds the lock.
+    migration_lock_timeout_s: Annotated[float, msgspec.Meta(ge=0)] = 5.0
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix

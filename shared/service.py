@@ -50,7 +50,13 @@ def database(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         pool = await db.create_pool(settings.database_url, schema, max_size=max_size)
-        await db.migrate(pool, schema, package, prelude=[OUTBOX_DDL] if outbox else [])
+        await db.migrate(
+            pool,
+            schema,
+            package,
+            prelude=[OUTBOX_DDL] if outbox else [],
+            lock_timeout_s=settings.migration_lock_timeout_s,
+        )
         app[POOL] = pool
         yield
         await pool.close()
@@ -194,4 +200,8 @@ def main(
     logs.setup(name, settings.log_level)
     for warning in config.warnings(settings):
         log.warning(warning)
-    run(serve(build(settings), port(settings)))
+    try:
+        run(serve(build(settings), port(settings)))
+    except db.MigrationError as exc:
+        # One line for the operator (`kubectl logs`), not a traceback through aiohttp's start.
+        raise SystemExit(f"{name}: {exc}") from None

