@@ -52,9 +52,15 @@ async def reason_of(conn: Conn, email: str) -> str | None:
     return reason
 
 
-async def delete(conn: Conn, email: str) -> None:
-    """Mail this address again."""
+async def delete(conn: Conn, email: str, reason: str, by: str, requeued: int) -> None:
+    """Mail this address again; the audit keeps when, why, by whom, never the address."""
     await conn.execute("DELETE FROM suppressions WHERE email = $1", email)
+    await conn.execute(
+        "INSERT INTO suppression_lifts (reason, by, requeued) VALUES ($1, $2, $3)",
+        reason,
+        by,
+        requeued,
+    )
 
 
 async def requeue(conn: Conn, email: str, now: datetime) -> int:
