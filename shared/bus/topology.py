@@ -24,6 +24,9 @@ class Subjects:
     # request-reply (core NATS, not stored)
     MATCHER_AUDIENCE = "matcher.audience"
     MAILER_REPORT = "mailer.report"
+    # the console's page of suppressed addresses: a listing (addresses masked) or one address
+    MAILER_SUPPRESSIONS = "mailer.suppressions"
+    MAILER_SUPPRESSION_LIFT = "mailer.suppression.lift"
     INGEST_CATALOG_LOOKUP = "ingest.catalog.lookup"
 
     @staticmethod

@@ -42,6 +42,11 @@ from shared.messages.requests import (
     CatalogLookup,
     ReachReport,
     ReportRequest,
+    Suppression,
+    SuppressionLift,
+    SuppressionLifted,
+    SuppressionList,
+    SuppressionQuery,
 )
 
 __all__ = [
@@ -78,6 +83,11 @@ __all__ = [
     "Recipient",
     "Regions",
     "ReportRequest",
+    "Suppression",
+    "SuppressionLift",
+    "SuppressionLifted",
+    "SuppressionList",
+    "SuppressionQuery",
     "decoder",
     "encode",
 ]
