@@ -120,10 +120,11 @@ class Sender:
                     claimed = await claim.claim(
                         self._pool, now, self.config, self.paths.gate, limit=limit, lowest=lowest
                     )
+                if claimed.mails:  # renewed from now on, while it waits for its turn too
+                    leases.held.add(claimed.token)
                 while len(inflight) >= IN_FLIGHT or (inflight and not claimed.mails):
                     await inflight.popleft()
                 if claimed.mails:
-                    leases.held.add(claimed.token)
                     task = self._deliver(claimed, recorder, leases)
                     inflight.append(asyncio.create_task(task))
                 elif claimed.rows == 0:
