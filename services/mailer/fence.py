@@ -12,76 +12,63 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import asyncpg
 
 from services.mailer.ledger import Key
 from shared.db import Conn
 
-# The unnested keys u(a, e, c, …) matched to rows this claim holds.
-_HELD = (
-    "d.advisory_id = u.a AND d.event_id = u.e AND d.customer_id = u.c"
-    " AND d.state = 'sending' AND d.claim_token = $4"
+
+class Change(NamedTuple):
+    """What one answer does to one row its claim holds."""
+
+    key: Key
+    token: uuid.UUID
+    state: str  # sent, deferred, failed
+    until: datetime | None = None  # when a deferred row is due again
+    error: str | None = None
+    hold: str | None = None  # why a deferred row waits: retry, paused
+
+
+# One statement for every answer of a group commit, whatever its claim: a row changes only
+# while it is `sending` under the token of the claim whose answer this is.
+_RECORD = (
+    "UPDATE deliveries d SET state = u.s, error = u.err, hold = u.h,"
+    " next_attempt_at = coalesce(u.t, d.next_attempt_at),"
+    " sent_at = CASE WHEN u.s = 'sent' THEN $9 ELSE d.sent_at END,"
+    " lease_until = NULL, claim_token = NULL"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[],"
+    " $6::timestamptz[], $7::text[], $8::text[]) AS u(a, e, c, tok, s, t, err, h)"
+    " WHERE d.advisory_id = u.a AND d.event_id = u.e AND d.customer_id = u.c"
+    " AND d.state = 'sending' AND d.claim_token = u.tok"
 )
 
 
-def _columns(keys: Sequence[Key]) -> tuple[list[str], list[str], list[str]]:
-    return [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
-
-
-async def mark_sent(conn: Conn, token: uuid.UUID, keys: Sequence[Key], now: datetime) -> None:
-    """Record that SMTP accepted these deliveries' mails."""
-    if keys:
-        await conn.execute(
-            "UPDATE deliveries d SET state = 'sent', sent_at = $5, error = NULL, hold = NULL,"
-            " lease_until = NULL, claim_token = NULL"
-            f" FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, e, c) WHERE {_HELD}",
-            *_columns(keys),
-            token,
-            now,
-        )
-
-
-async def retry(
-    conn: Conn,
-    token: uuid.UUID,
-    keys: Sequence[Key],
-    until: Sequence[datetime],
-    errors: Sequence[str],
-    holds: Sequence[str],
-) -> None:
-    """Send these again later: 'retry' (a 4xx, a lost connection, a refusal that is not the
-    address's) or 'paused' (not tried: the path paused)."""
-    if keys:
-        await conn.execute(
-            "UPDATE deliveries d SET state = 'deferred', hold = u.h, next_attempt_at = u.t,"
-            " error = u.err, lease_until = NULL, claim_token = NULL FROM unnest($1::text[],"
-            " $2::text[], $3::text[], $5::timestamptz[], $6::text[], $7::text[])"
-            f" AS u(a, e, c, t, err, h) WHERE {_HELD}",
-            *_columns(keys),
-            token,
-            list(until),
-            [e[:500] for e in errors],
-            list(holds),
-        )
-
-
-async def mark_failed(
-    conn: Conn, token: uuid.UUID, keys: Sequence[Key], errors: Sequence[str]
-) -> set[Key]:
-    """Record permanent failures; return the keys that were still this claim's."""
-    if not keys:
+async def record(conn: Conn, changes: Sequence[Change], now: datetime) -> set[Key]:
+    """Apply the answers' changes; return the keys of the rows that failed (still held)."""
+    if not changes:
+        return set()
+    args = (
+        [c.key[0] for c in changes],
+        [c.key[1] for c in changes],
+        [c.key[2] for c in changes],
+        [c.token for c in changes],
+        [c.state for c in changes],
+        [c.until for c in changes],
+        [c.error[:500] if c.error else c.error for c in changes],
+        [c.hold for c in changes],
+        now,
+    )
+    if not any(c.state == "failed" for c in changes):
+        await conn.execute(_RECORD, *args)
         return set()
     rows = await conn.fetch(
-        "UPDATE deliveries d SET state = 'failed', error = u.err, lease_until = NULL,"
-        " claim_token = NULL"
-        " FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS u(a, e, c, err)"
-        f" WHERE {_HELD} RETURNING d.advisory_id, d.event_id, d.customer_id",
-        *_columns(keys),
-        token,
-        [e[:500] for e in errors],
+        _RECORD + " RETURNING d.advisory_id, d.event_id, d.customer_id, u.s AS state", *args
     )
-    return {(r["advisory_id"], r["event_id"], r["customer_id"]) for r in rows}
+    return {
+        (r["advisory_id"], r["event_id"], r["customer_id"]) for r in rows if r["state"] == "failed"
+    }
 
 
 async def renew(pool: asyncpg.Pool, tokens: Sequence[uuid.UUID], lease: timedelta) -> int:

@@ -1,15 +1,17 @@
 """SMTP's answers written to the ledger as they come, in group commits under the claim's token.
 
-One commit at a time takes every answer that arrived while the previous one ran: an answer
-waits for at most two commits (a few milliseconds), never for a count of others. The pool
-holds each connection's next DATA until its previous answer is committed, so a mailer killed
-at any moment leaves at most one mail a connection that the relay accepted and the ledger
-does not know: those are the mails sent again after the lease.
+The pool holds each connection's next DATA until its previous answer is committed, so a
+mailer killed at any moment leaves at most one mail a connection that the relay accepted and
+the ledger does not know: those are the mails sent again after the lease. One commit at a
+time takes the answers waiting: as soon as every connection has one waiting (none can send
+more before the commit), or WINDOW after the first. A commit per answer cost about 0.25 ms
+of CPU a mail, more than rendering it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -20,16 +22,15 @@ import asyncpg
 
 from services.mailer import fence, store_suppressions
 from services.mailer.claim import Mail
-from services.mailer.ledger import Key
 from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
 from services.mailer.smtp import Outcome, Result
 from shared.clock import Clock
-from shared.db import Conn
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 30  # with backoff capped at an hour: about a day of 4xx before giving up
 PATIENCE_SECONDS = 60.0  # how long a commit is retried while the database restarts
+WINDOW = 0.005  # seconds the first answer of a group waits for the others
 
 Answer = tuple[uuid.UUID, Mail, Result]
 
@@ -42,8 +43,8 @@ def retry_delay(attempts: int) -> timedelta:
 class Recorder:
     """Records the answers of every claim of one sender, one group commit at a time."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
-        self._pool, self._clock = pool, clock
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, group: int = 1) -> None:
+        self._pool, self._clock, self._group = pool, clock, group
         self._pending: list[tuple[Answer, asyncio.Future[bool]]] = []
         self._wake = asyncio.Event()
         self._closing = False
@@ -68,10 +69,20 @@ class Recorder:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            await self._gather()
             part, self._pending = self._pending, []
             recorded = await self._commit_surely([answer for answer, _ in part])
             for _, done in part:
-                done.set_result(recorded)
+                if not done.done():  # a sender cancelled while it waited cancels its future
+                    done.set_result(recorded)
+
+    async def _gather(self) -> None:
+        """Wait until every connection has an answer waiting, WINDOW at most."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(WINDOW):
+                while len(self._pending) < self._group and not self._closing:
+                    self._wake.clear()
+                    await self._wake.wait()
 
     async def _commit_surely(self, answers: Sequence[Answer]) -> bool:
         """Commit, waiting out a database that is restarting; False once patience runs out.
@@ -94,14 +105,23 @@ class Recorder:
 
     async def _commit(self, answers: Sequence[Answer]) -> None:
         now = self._clock.now()
-        by_token: dict[uuid.UUID, list[tuple[Mail, Result]]] = {}
-        for token, mail, result in answers:
-            by_token.setdefault(token, []).append((mail, result))
-        entered: dict[str, int] = {}
-        async with self._pool.acquire() as conn, conn.transaction():
-            for token, part in by_token.items():
-                for state, n in (await _write(conn, token, part, now)).items():
-                    entered[state] = entered.get(state, 0) + n
+        changes, bounced, entered = _changes(answers, now)
+        async with self._pool.acquire() as conn:
+            if not bounced:  # one statement: atomic without a transaction
+                await fence.record(conn, changes, now)
+            else:
+                async with conn.transaction():
+                    failed = await fence.record(conn, changes, now)
+                    # Only a bounce this claim still held suppresses: a stale claim's late
+                    # answer never does.
+                    condemned = [
+                        (mail.email, error)
+                        for mail, error in bounced
+                        if any(key in failed for key in mail.keys)
+                    ]
+                    await store_suppressions.bounced(
+                        conn, [e for e, _ in condemned], [d for _, d in condemned]
+                    )
         # Counted once committed: a retried commit counts nothing twice.
         for _, _, result in answers:
             SMTP_OUTCOMES.labels(result.outcome.value).inc()
@@ -109,45 +129,25 @@ class Recorder:
             DELIVERIES.labels(state).inc(n)
 
 
-async def _write(
-    conn: Conn, token: uuid.UUID, part: Sequence[tuple[Mail, Result]], now: datetime
-) -> dict[str, int]:
-    """One claim's answers, each change fenced by its token."""
-    sent: list[Key] = []
-    failed: list[Key] = []
-    errors: list[str] = []
-    retry: list[Key] = []
-    until: list[datetime] = []
-    why: list[str] = []
-    holds: list[str] = []
-    bounced: dict[str, str] = {}  # address -> the reply that condemned it
-    for mail, result in part:
-        n = len(mail.keys)
+def _changes(
+    answers: Sequence[Answer], now: datetime
+) -> tuple[list[fence.Change], list[tuple[Mail, str]], dict[str, int]]:
+    """What each answer does to its rows; the bounced mails; rows entering each state."""
+    changes: list[fence.Change] = []
+    bounced: list[tuple[Mail, str]] = []
+    entered = {"sent": 0, "deferred": 0, "failed": 0}
+    for token, mail, result in answers:
         if result.outcome is Outcome.SENT:
-            sent += mail.keys
+            state, until, error, hold = "sent", None, None, None
         elif result.outcome is Outcome.HELD:  # never tried: no attempt lost
-            retry += mail.keys
-            until += [result.until or now] * n
-            why += [result.error] * n
-            holds += ["paused"] * n
+            state, until, error, hold = "deferred", result.until or now, result.error, "paused"
         elif result.outcome is Outcome.RETRY and mail.attempts < MAX_ATTEMPTS:
-            retry += mail.keys
-            until += [now + retry_delay(mail.attempts)] * n
-            why += [result.error] * n
-            holds += ["retry"] * n
+            until = now + retry_delay(mail.attempts)
+            state, error, hold = "deferred", result.error, "retry"
         else:
-            failed += mail.keys
-            errors += [result.error] * len(mail.keys)
+            state, until, error, hold = "failed", None, result.error, None
             if result.outcome is Outcome.BOUNCED:
-                bounced[mail.email] = result.error
-    await fence.mark_sent(conn, token, sent, now)
-    await fence.retry(conn, token, retry, until, why, holds)
-    changed = await fence.mark_failed(conn, token, failed, errors)
-    # Only a bounce this claim still held suppresses: a stale claim's late answer never does.
-    condemned = [
-        mail.email
-        for mail, _ in part
-        if mail.email in bounced and any(key in changed for key in mail.keys)
-    ]
-    await store_suppressions.bounced(conn, condemned, [bounced[e] for e in condemned])
-    return {"sent": len(sent), "deferred": len(retry), "failed": len(failed)}
+                bounced.append((mail, result.error))
+        changes += [fence.Change(key, token, state, until, error, hold) for key in mail.keys]
+        entered[state] += len(mail.keys)
+    return changes, bounced, entered

@@ -79,17 +79,14 @@ class Sender:
         SMTP work at the same time. Deliveries in progress always finish: nothing sent twice.
         """
         leases = Leases(self._pool, self.config.lease)
-        recorder = Recorder(self._pool, self._clock)
+        recorder = Recorder(self._pool, self._clock, self._settings.smtp_connections)
         renewing = asyncio.create_task(leases.renew_forever(), name="leases")
         inflight: collections.deque[asyncio.Task[None]] = collections.deque()
         try:
             await self._loop(leases, recorder, inflight, until_idle)
         finally:
             while inflight:
-                try:
-                    await inflight.popleft()
-                except Exception:
-                    log.warning("a delivery failed while stopping", exc_info=True)
+                await _settled(inflight.popleft())
             await recorder.close()
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -123,7 +120,7 @@ class Sender:
                 if claimed.mails:  # renewed from now on, while it waits for its turn too
                     leases.held.add(claimed.token)
                 while len(inflight) >= IN_FLIGHT or (inflight and not claimed.mails):
-                    await inflight.popleft()
+                    await _settled(inflight.popleft())  # never raises: the claim above goes
                 if claimed.mails:
                     task = self._deliver(claimed, recorder, leases)
                     inflight.append(asyncio.create_task(task))
@@ -207,6 +204,14 @@ class Sender:
             log.exception("could not render a mail", extra={"advisory_id": first.advisory_id})
             data = b""  # not sent: retried with backoff, so a fixed release picks it up
         return Envelope(self._from, mail.email, data)
+
+
+async def _settled(delivery: asyncio.Task[None]) -> None:
+    """Wait for a delivery; one that failed is logged (its rows come back after the lease)."""
+    try:
+        await delivery
+    except Exception:
+        log.warning("a delivery failed", exc_info=True)
 
 
 @contextlib.asynccontextmanager
