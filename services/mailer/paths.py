@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from services.mailer.breaker import Breakers
 from services.mailer.metrics import PATH_PAUSED, PATH_PAUSES
 from services.mailer.policy import urgent
-from services.mailer.smtp import Outcome, Result
+from services.mailer.replies import Outcome, Result
 from shared.messages import Priority
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ import asyncpg
 from services.mailer import fence, store_suppressions
 from services.mailer.claim import Mail
 from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
-from services.mailer.smtp import Outcome, Result
+from services.mailer.replies import Outcome, Result
 from shared.clock import Clock
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from services.mailer.leases import Leases
 from services.mailer.paths import Paths
 from services.mailer.recorder import Recorder
 from services.mailer.render import compose, domain_of
-from services.mailer.smtp import Envelope, Outcome, Result, SmtpPool
+from services.mailer.replies import Outcome, Result
+from services.mailer.smtp import Envelope, SmtpPool
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import POOL

@@ -8,7 +8,7 @@ import pytest
 
 from services.mailer.breaker import Breakers
 from services.mailer.paths import RELAY, Paths
-from services.mailer.smtp import NO_REPLY, Outcome, Result, enhanced_code, verdict
+from services.mailer.replies import NO_REPLY, Outcome, Result, enhanced_code, verdict
 from shared.messages import Priority
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
