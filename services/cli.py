@@ -18,6 +18,7 @@ from services import channel_cli, migrate_cli
 from services.advisory import cli as advisory_cli
 from services.advisory import cli_dead
 from services.ingest import cli as ingest_cli
+from services.mailer import cli as mailer_cli
 from shared import config, service
 from shared.bus.permissions import PASSWORDS_DIR
 from shared.bus.topology import OPERATOR
@@ -38,7 +39,8 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="anshin",
         description=(
-            "Operate Anshin: agencies, channels, catalog and orders, disasters, advisory reach."
+            "Operate Anshin: agencies, channels, catalog and orders, disasters, advisory reach,"
+            " suppressed addresses."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -47,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     advisory_cli.register(commands)
     cli_dead.register(commands)
     ingest_cli.register(commands)
+    mailer_cli.register(commands)
     channel_cli.register(commands)
     migrate_cli.register(commands)
     return root

@@ -56,6 +56,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dkim_selector: str = ""
     dkim_key_file: str = ""
     dkim_domain: str = ""
+    # A mail path (the relay, a recipient domain) pauses after this many attempts in a row
+    # failed with the same reply code, for this long at first (docs/mailer.md, "Paths").
+    smtp_breaker_failures: int = 20
+    smtp_breaker_pause_s: float = 30.0
     # advisory: a USGS quake becomes a circle of this radius at magnitude 5, doubling per unit
     quake_radius_km: float = 30.0
     # advisory: weaker USGS quakes are heard but declare no disaster

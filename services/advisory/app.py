@@ -9,6 +9,7 @@ from services.advisory import (
     console,
     console_bus,
     console_pages,
+    console_suppressions,
     events,
     notices,
     openapi,
@@ -40,6 +41,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(console_bus.operator_connection)
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
-    for module in (api, owner, events, notices, pages, console, console_pages, portal, openapi):
+    pages_of = (console, console_pages, console_suppressions, portal, openapi)
+    for module in (api, owner, events, notices, pages, *pages_of):
         app.router.add_routes(module.routes)
     return app

@@ -12,8 +12,9 @@ from shared.bus import Subjects
 SERIES = ("matched", "sent", "waiting", "suppressed", "failed")
 # The mailer counts its ledger's own states; these are the ones still on their way.
 _WAITING = ("queued", "deferred", "sending", "waiting")
-# A mail withdrawn before it went out was, like a suppressed one, never sent on purpose.
-_NOT_SENT = ("suppressed", "cancelled")
+# A mail withdrawn before it went out, or whose advisory expired while it waited (the cap,
+# quiet hours), was, like a suppressed one, never sent on purpose.
+_NOT_SENT = ("suppressed", "cancelled", "expired")
 
 
 class Day(msgspec.Struct, frozen=True):

@@ -7,7 +7,7 @@ import functools
 
 from aiohttp import web
 
-from services.mailer import handlers
+from services.mailer import handlers, suppression_replies
 from services.mailer.api import PUBLIC, routes
 from services.mailer.report import responder
 from services.mailer.sender import WAKE, sending
@@ -43,13 +43,15 @@ def _registry(app: web.Application) -> Registry:
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """The mailer application: pool, NATS, the report responder, consumers and the sender."""
+    """The mailer application: pool, NATS, its responders, consumers and the sender."""
     app = base_app(settings, clock)
     app[WAKE] = asyncio.Event()
     throttle.install(app, public=PUBLIC)  # the operators' preview: 429 after refused keys
     app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
     app.cleanup_ctx.append(nats_connection("mailer"))
     app.cleanup_ctx.append(responder)
+    app.cleanup_ctx.append(suppression_replies.listing)
+    app.cleanup_ctx.append(suppression_replies.lifting)
     app.cleanup_ctx.append(consumers(_registry))
     app.cleanup_ctx.append(sending)
     app.router.add_routes(routes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +17,14 @@ from shared.messages import Priority
 
 _json = msgspec.json.Decoder()
 
+# A live sender renews its claims' leases every quarter of it and sweeps as often: a dead
+# replica's claim is taken up again within a lease and a quarter (10 s), while a database
+# away for up to three quarters of a lease (6 s, a restart) still finds the claims renewed.
+LEASE = timedelta(seconds=8)
+
+# Whether a mail to an address of this priority may go now: None, or when to try again.
+Gate = Callable[[str, int, datetime], datetime | None]
+
 
 class Config(msgspec.Struct, frozen=True, kw_only=True):
     """What a claim needs to know from the settings."""
@@ -23,7 +33,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     rules: policy.Rules = policy.Rules()
     overall_rate: float = 0.0
     domain_rate: float = 0.0
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = LEASE
     sender_domain: str = "anshin.invalid"
     public_url: str = ""
 
@@ -35,6 +45,7 @@ class Mail(msgspec.Struct, kw_only=True):
     email: str
     attempts: int
     deliveries: list[Delivery]
+    priority: int = 0
 
     @property
     def keys(self) -> list[Key]:
@@ -43,11 +54,14 @@ class Mail(msgspec.Struct, kw_only=True):
 
 
 class Claim(msgspec.Struct, kw_only=True):
-    """The mails of one claim, and whether the overall rate held some back."""
+    """The mails of one claim, the token they are held under, and whether the overall rate
+    held some back."""
 
     mails: list[Mail]
     rows: int
     rate_limited: bool = False
+    token: uuid.UUID = msgspec.field(default_factory=uuid.uuid4)
+    at: datetime | None = None  # the claim's time
 
 
 def domain(address: str) -> str:
@@ -87,18 +101,37 @@ def _sent_to(row: asyncpg.Record) -> tuple[str, str, str]:
     return row["advisory_id"], row["event_id"], row["email"]
 
 
-async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
-    """Claim the mails that may go out now; everything else waits in the ledger."""
+def _expired(row: asyncpg.Record, now: datetime) -> bool:
+    return row["expires_at"] is not None and row["expires_at"] <= now
+
+
+async def claim(
+    pool: asyncpg.Pool,
+    now: datetime,
+    cfg: Config,
+    gate: Gate | None = None,
+    *,
+    limit: int | None = None,
+    lowest: int = 0,
+) -> Claim:
+    """Claim the mails that may go out now; everything else waits in the ledger.
+
+    `gate` says which recipients' paths are paused; `limit` and `lowest` narrow a claim that
+    probes a paused relay to one mail (urgent only, while the pause lasts).
+    """
+    token = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
-        rows = await ledger.due(conn, now, cfg.limit)
-        live = [r for r in rows if not r["suppressed"]]
+        rows = await ledger.due(conn, now, cfg.limit if limit is None else limit, lowest)
+        # Its advisory is over: not sent, whatever held it back.
+        await ledger.set_state(conn, [_key(r) for r in rows if _expired(r, now)], "expired")
+        live = [r for r in rows if not r["suppressed"] and not _expired(r, now)]
         await ledger.lock_addresses(conn, [r["email"] for r in live])
         # One person may shop under two customer ids: one advisory (of one declared
         # disaster, for a playbook) reaches an address once.
         seen = await ledger.mailed(
             conn, [r["advisory_id"] for r in live], [r["email"] for r in live]
         )
-        unwanted = [_key(r) for r in rows if r["suppressed"]]
+        unwanted = [_key(r) for r in rows if r["suppressed"] and not _expired(r, now)]
         kept = []
         for r in live:
             if _sent_to(r) in seen:
@@ -126,9 +159,16 @@ async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
         rates = await ratelimit.lock(conn, domains, cfg.overall_rate, cfg.domain_rate)
         granted: list[list[int]] = []
         postponed: list[tuple[Key, datetime]] = []
+        paused: list[tuple[Key, datetime]] = []
+        held_back = 0  # mails waiting for their path, not for the rate
         waiting: dict[str, int] = {}
         for mail, dom in zip(plan.mails, domains, strict=True):
-            if rates.allow(dom):
+            priority = max(live[i]["priority"] for i in mail)
+            held = gate(live[mail[0]]["email"], priority, now) if gate else None
+            if held is not None:  # its domain's path is paused: wait, spend no token
+                paused += [(_key(live[i]), held) for i in mail]
+                held_back += 1
+            elif rates.allow(dom):
                 granted.append(mail)
             elif rates.exhausted():
                 break  # the rest stays due and goes in a later claim
@@ -142,6 +182,9 @@ async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
         await ledger.wait(
             conn, [k for k, _ in postponed], [t for _, t in postponed], [None] * len(postponed)
         )
+        await ledger.wait(
+            conn, [k for k, _ in paused], [t for _, t in paused], ["paused"] * len(paused)
+        )
         cache: dict[str, Any] = {}
         mails = []
         for mail in granted:
@@ -152,6 +195,7 @@ async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
                     email=deliveries[0].email,
                     attempts=max(live[i]["attempts"] for i in mail) + 1,
                     deliveries=deliveries,
+                    priority=max(live[i]["priority"] for i in mail),
                 )
             )
         await ledger.start_sending(
@@ -160,5 +204,7 @@ async def claim(pool: asyncpg.Pool, now: datetime, cfg: Config) -> Claim:
             [m.message_id for m in mails for _ in m.deliveries],
             now,
             cfg.lease,
+            token,
         )
-    return Claim(mails=mails, rows=len(rows), rate_limited=len(granted) < len(plan.mails))
+    rate_limited = len(granted) + held_back < len(plan.mails)
+    return Claim(mails=mails, rows=len(rows), rate_limited=rate_limited, token=token, at=now)

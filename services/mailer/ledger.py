@@ -1,7 +1,11 @@
-"""The delivery ledger's SQL: claiming due rows, recording outcomes, the stale-claim sweep."""
+"""The delivery ledger's SQL for a claim: due rows, the checks before sending, in flight.
+
+What happens to a row once it is in flight (recorded, renewed, swept) is in `fence.py`.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -15,12 +19,12 @@ Key = tuple[str, str, str]
 _DUE = (
     "SELECT d.advisory_id, d.event_id, d.customer_id, d.priority, d.kind, d.reason, d.purchases,"
     " d.attempts, c.email, c.name, c.locale, c.timezone, a.agency_name, a.title, a.body,"
-    " a.source_url, s.email IS NOT NULL AS suppressed"
+    " a.source_url, a.expires_at, s.email IS NOT NULL AS suppressed"
     " FROM deliveries d"
     " JOIN contacts c ON c.customer_id = d.customer_id"
     " JOIN advisories a ON a.advisory_id = d.advisory_id AND a.withdrawn_at IS NULL"
     " LEFT JOIN suppressions s ON s.email = c.email"
-    " WHERE d.state IN ('queued', 'deferred') AND d.next_attempt_at <= $1"
+    " WHERE d.state IN ('queued', 'deferred') AND d.next_attempt_at <= $1 AND d.priority >= $3"
     " ORDER BY d.priority DESC, d.next_attempt_at LIMIT $2"
     " FOR UPDATE OF d SKIP LOCKED"
 )
@@ -32,19 +36,23 @@ def _columns(keys: Sequence[Key]) -> tuple[list[str], list[str], list[str]]:
 
 # Joins the unnested keys u(a, e, c, …) to their ledger rows.
 _MATCH = "d.advisory_id = u.a AND d.event_id = u.e AND d.customer_id = u.c"
+# A claim changes only the rows it found waiting (and holds locked).
+_WAITING = "d.state IN ('queued', 'deferred')"
 
 
-async def due(conn: Conn, now: datetime, limit: int) -> list[asyncpg.Record]:
-    """Lock up to `limit` deliveries whose time has come, highest priority first."""
-    return await conn.fetch(_DUE, now, limit)
+async def due(conn: Conn, now: datetime, limit: int, lowest: int = 0) -> list[asyncpg.Record]:
+    """Lock up to `limit` deliveries (of priority `lowest` or more) whose time has come,
+    highest priority first."""
+    return await conn.fetch(_DUE, now, limit, lowest)
 
 
 async def set_state(conn: Conn, keys: Sequence[Key], state: str) -> None:
-    """Move deliveries to a final state such as 'suppressed'."""
+    """Move waiting deliveries to a final state such as 'suppressed'."""
     if keys:
         await conn.execute(
             "UPDATE deliveries d SET state = $4, hold = NULL"
-            f" FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, e, c) WHERE {_MATCH}",
+            f" FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, e, c) WHERE {_MATCH}"
+            f" AND {_WAITING}",
             *_columns(keys),
             state,
         )
@@ -100,19 +108,26 @@ async def routine_sent(
 
 
 async def start_sending(
-    conn: Conn, keys: Sequence[Key], message_ids: Sequence[str], now: datetime, lease: timedelta
+    conn: Conn,
+    keys: Sequence[Key],
+    message_ids: Sequence[str],
+    now: datetime,
+    lease: timedelta,
+    token: uuid.UUID,
 ) -> None:
-    """Mark deliveries as in flight under a lease on the database clock."""
+    """Mark deliveries as in flight under the claim's token and a lease on the database clock."""
     if keys:
         await conn.execute(
             "UPDATE deliveries d SET state = 'sending', claimed_at = $5, hold = NULL,"
-            " attempts = attempts + 1, message_id = u.m, lease_until = clock_timestamp() + $6"
+            " attempts = attempts + 1, message_id = u.m, lease_until = clock_timestamp() + $6,"
+            " claim_token = $7"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a, e, c, m)"
-            f" WHERE {_MATCH}",
+            f" WHERE {_MATCH} AND {_WAITING}",
             *_columns(keys),
             list(message_ids),
             now,
             lease,
+            token,
         )
 
 
@@ -123,66 +138,16 @@ async def wait(
     holds: Sequence[str | None],
     error: Sequence[str | None] | None = None,
 ) -> None:
-    """Defer deliveries until a time; a None hold only moves the time (a rate limit)."""
+    """Defer waiting deliveries until a time; a None hold only moves the time (a rate limit)."""
     if keys:
         await conn.execute(
             "UPDATE deliveries d SET next_attempt_at = u.t,"
             " state = CASE WHEN u.h IS NULL THEN d.state ELSE 'deferred' END,"
             " hold = coalesce(u.h, d.hold), error = coalesce(u.err, d.error)"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],"
-            f" $6::text[]) AS u(a, e, c, t, h, err) WHERE {_MATCH}",
+            f" $6::text[]) AS u(a, e, c, t, h, err) WHERE {_MATCH} AND {_WAITING}",
             *_columns(keys),
             list(until),
             list(holds),
             list(error) if error is not None else [None] * len(keys),
         )
-
-
-async def mark_sent(conn: Conn, keys: Sequence[Key], now: datetime) -> None:
-    """Record that SMTP accepted these deliveries' mails."""
-    if keys:
-        await conn.execute(
-            "UPDATE deliveries d SET state = 'sent', sent_at = $4, error = NULL, hold = NULL,"
-            " lease_until = NULL FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, e, c)"
-            f" WHERE {_MATCH} AND d.state = 'sending'",
-            *_columns(keys),
-            now,
-        )
-
-
-async def mark_failed(
-    conn: Conn, keys: Sequence[Key], errors: Sequence[str], suppress: Sequence[str]
-) -> None:
-    """Record permanent failures; suppress the addresses a 5xx condemned."""
-    if keys:
-        await conn.execute(
-            "UPDATE deliveries d SET state = 'failed', error = u.err, lease_until = NULL"
-            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a, e, c, err)"
-            f" WHERE {_MATCH}",
-            *_columns(keys),
-            [e[:500] for e in errors],
-        )
-    if suppress:
-        await conn.execute(
-            "INSERT INTO suppressions (email, reason) SELECT DISTINCT e, 'bounce'"
-            " FROM unnest($1::text[]) AS e ON CONFLICT DO NOTHING",
-            list(suppress),
-        )
-
-
-async def release_stale(pool: asyncpg.Pool, now: datetime) -> int:
-    """Put back what a crashed replica claimed but never confirmed, to be sent again.
-
-    Unless its advisory was withdrawn meanwhile: that is cancelled, as the withdrawal
-    cancelled everything else still waiting (a queued row of it would never be claimed).
-    """
-    async with pool.acquire() as conn:
-        status = await conn.execute(
-            "UPDATE deliveries d SET next_attempt_at = $1, lease_until = NULL,"
-            " state = CASE WHEN EXISTS (SELECT 1 FROM advisories a"
-            "   WHERE a.advisory_id = d.advisory_id AND a.withdrawn_at IS NOT NULL)"
-            "   THEN 'cancelled' ELSE 'queued' END"
-            " WHERE state = 'sending' AND lease_until < clock_timestamp()",
-            now,
-        )
-    return int(status.split()[-1])

@@ -8,17 +8,20 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from email.utils import parseaddr
 
 import asyncpg
 from aiohttp import web
 
-from services.mailer import claim, ledger, mime, policy, signing, tokens
-from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
+from services.mailer import claim, fence, mime, policy, signing, tokens
+from services.mailer.leases import Leases
+from services.mailer.paths import Paths
+from services.mailer.recorder import Recorder
 from services.mailer.render import compose, domain_of
-from services.mailer.smtp import Envelope, Outcome, Result, SmtpPool
+from services.mailer.replies import Outcome, Result
+from services.mailer.smtp import Envelope, SmtpPool
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import POOL
@@ -28,16 +31,7 @@ log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 0.5
 IN_FLIGHT = 2  # claims being delivered at once: the connections never wait for the database
-RECORD_EVERY = 50  # SMTP answers recorded together
-SWEEP_SECONDS = 5.0
-MAX_ATTEMPTS = 30  # with backoff capped at an hour: about a day of 4xx before giving up
-RECORD_PATIENCE = 0.8  # share of the lease spent retrying to record what SMTP accepted
 WAKE = web.AppKey("mailer_wake", asyncio.Event)
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Backoff after a transient SMTP failure."""
-    return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
 
 
 def unsubscribe_url(settings: Settings, customer_id: str, email: str) -> str:
@@ -71,6 +65,9 @@ class Sender:
         self._pool, self._settings, self._clock, self._wake = pool, settings, clock, wake
         self.config = claim_config(settings)
         self.smtp = SmtpPool(settings.smtp_host, settings.smtp_port, settings.smtp_connections)
+        self.paths = Paths(
+            settings.smtp_breaker_failures, timedelta(seconds=settings.smtp_breaker_pause_s)
+        )
         self._signer = signing.from_settings(settings, self.config.sender_domain)
         self._from = parseaddr(settings.mail_from)[1]
         self._list_id = f"Safety messages <safety.{self.config.sender_domain}>"
@@ -82,22 +79,54 @@ class Sender:
         Claims overlap the delivery of earlier ones (IN_FLIGHT at most), so the database and
         SMTP work at the same time. Deliveries in progress always finish: nothing sent twice.
         """
-        swept = 0.0
+        leases = Leases(self._pool, self.config.lease)
+        recorder = Recorder(self._pool, self._clock, self._settings.smtp_connections)
+        renewing = asyncio.create_task(leases.renew_forever(), name="leases")
         inflight: collections.deque[asyncio.Task[None]] = collections.deque()
+        try:
+            await self._loop(leases, recorder, inflight, until_idle)
+        finally:
+            while inflight:
+                await _settled(inflight.popleft())
+            await recorder.close()
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _loop(
+        self,
+        leases: Leases,
+        recorder: Recorder,
+        inflight: collections.deque[asyncio.Task[None]],
+        until_idle: bool,
+    ) -> None:
+        swept = 0.0
         while not self._stopping.is_set():
             pause = 0.0
             try:
-                if time.monotonic() - swept > SWEEP_SECONDS:
+                if time.monotonic() - swept > leases.every:
                     swept = time.monotonic()
-                    if released := await ledger.release_stale(self._pool, self._clock.now()):
+                    now = self._clock.now()
+                    if released := await fence.release_stale(self._pool, now, list(leases.held)):
                         log.warning("re-queued unconfirmed mail", extra={"deliveries": released})
-                claimed = await claim.claim(self._pool, self._clock.now(), self.config)
+                now = self._clock.now()
+                allowed = self.paths.relay_claim(now, self.config.limit)
+                if allowed is None:  # the relay is paused: wait for its next probe
+                    claimed = claim.Claim(mails=[], rows=0)
+                else:
+                    limit, lowest = allowed
+                    claimed = await claim.claim(
+                        self._pool, now, self.config, self.paths.gate, limit=limit, lowest=lowest
+                    )
+                if claimed.mails:  # renewed from now on, while it waits for its turn too
+                    leases.held.add(claimed.token)
                 while len(inflight) >= IN_FLIGHT or (inflight and not claimed.mails):
-                    await inflight.popleft()
+                    await _settled(inflight.popleft())  # never raises: the claim above goes
                 if claimed.mails:
-                    inflight.append(asyncio.create_task(self._deliver(claimed.mails)))
+                    task = self._deliver(claimed, recorder, leases)
+                    inflight.append(asyncio.create_task(task))
                 elif claimed.rows == 0:
-                    if until_idle:
+                    if until_idle and allowed is not None:
                         break
                     pause = IDLE_SECONDS
                 elif claimed.rate_limited:
@@ -113,64 +142,45 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(pause):
                         await self._wake.wait()
-        while inflight:
-            try:
-                await inflight.popleft()
-            except Exception:
-                log.warning("a delivery failed while stopping", exc_info=True)
 
     async def stop(self) -> None:
         """Let the delivery in progress finish, then stop."""
         self._stopping.set()
         self._wake.set()
 
-    async def _deliver(self, mails: Sequence[claim.Mail]) -> None:
-        """Render, send and record the mails of one claim, RECORD_EVERY answers at a time.
+    async def _deliver(self, claimed: claim.Claim, recorder: Recorder, leases: Leases) -> None:
+        """Render, send and record the mails of one claim; its lease is renewed meanwhile.
 
-        A mailer killed mid-claim re-sends, after the lease, what SMTP accepted but the
-        ledger never heard of: recording as the answers come keeps that to a few mails.
+        Each answer is heard by the paths' breakers at once and recorded by the next group
+        commit; a connection's next DATA waits for that commit.
         """
-        done: list[tuple[claim.Mail, Result]] = []
-        recording: list[asyncio.Task[None]] = []
+        mails, token = claimed.mails, claimed.token
+        recorded: list[asyncio.Future[bool]] = []
+        outcomes: collections.Counter[str] = collections.Counter()
 
-        def record() -> None:
-            # In the background: the connections go on sending meanwhile.
-            part, results = [m for m, _ in done], [r for _, r in done]
-            recording.append(asyncio.create_task(self._record_surely(part, results)))
-            done.clear()
+        def answered(i: int, result: Result) -> asyncio.Future[bool]:
+            self.paths.heard(mails[i].email, result, self._clock.now())
+            outcomes[result.outcome.value] += 1
+            recorded.append(recorder.add(token, mails[i], result))
+            return recorded[-1]
 
-        def answered(i: int, result: Result) -> None:
-            done.append((mails[i], result))
-            if len(done) >= RECORD_EVERY:
-                record()
+        def envelopes() -> Iterator[Envelope | Result]:
+            # Each mail is rendered when a connection is free to take it; held back if its
+            # path paused since the claim.
+            for mail in mails:
+                until = self.paths.held(mail.email, mail.priority, claimed.at or self._clock.now())
+                if until is None:
+                    yield self.envelope(mail)
+                else:
+                    yield Result(Outcome.HELD, "not tried: its mail path paused", until=until)
 
-        # A generator: each mail is rendered when a connection is free to take it.
-        envelopes = (self.envelope(m) for m in mails)
-        await self.smtp.send_all(envelopes, len(mails), answered)
-        if done:
-            record()
-        outcomes = await asyncio.gather(*recording, return_exceptions=True)
-        if failed := [o for o in outcomes if isinstance(o, BaseException)]:
-            raise failed[0]
-
-    async def _record_surely(self, mails: Sequence[claim.Mail], results: Sequence[Result]) -> None:
-        """Record what SMTP said, waiting out a database that is restarting.
-
-        The mails are out: a round left unrecorded stays `sending` until its lease runs out
-        and is then sent a second time. So keep trying while the lease holds.
-        """
-        deadline = time.monotonic() + self.config.lease.total_seconds() * RECORD_PATIENCE
-        delay = 0.2
-        while True:
-            try:
-                await self._record(mails, results)
-                return
-            except Exception:
-                if time.monotonic() + delay > deadline:
-                    raise
-                log.warning("could not record a mail round; retrying", exc_info=True)
-                await asyncio.sleep(delay)
-                delay = min(5.0, delay * 2)
+        try:
+            await self.smtp.send_all(envelopes(), len(mails), answered)
+            if not all(await asyncio.gather(*recorded)):
+                raise RuntimeError("SMTP's answers could not all be recorded")
+        finally:
+            leases.held.discard(token)
+        log.info("mail round", extra=dict(outcomes))
 
     def envelope(self, mail: claim.Mail) -> Envelope:
         """The mail rendered and signed for SMTP; empty data where it cannot be sent."""
@@ -196,34 +206,13 @@ class Sender:
             data = b""  # not sent: retried with backoff, so a fixed release picks it up
         return Envelope(self._from, mail.email, data)
 
-    async def _record(self, mails: Sequence[claim.Mail], results: Sequence[Result]) -> None:
-        now = self._clock.now()
-        sent, failed, errors, suppress = [], [], [], []
-        retry, until, why = [], [], []
-        for mail, result in zip(mails, results, strict=True):
-            if result.outcome is Outcome.SENT:
-                sent += mail.keys
-            elif result.outcome is Outcome.FAILED or mail.attempts >= MAX_ATTEMPTS:
-                failed += mail.keys
-                errors += [result.error] * len(mail.keys)
-                if result.outcome is Outcome.FAILED:
-                    suppress.append(mail.email)
-            else:
-                retry += mail.keys
-                until += [now + retry_delay(mail.attempts)] * len(mail.keys)
-                why += [result.error] * len(mail.keys)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await ledger.mark_sent(conn, sent, now)
-            await ledger.wait(conn, retry, until, ["retry"] * len(retry), why)
-            await ledger.mark_failed(conn, failed, errors, suppress)
-        for result in results:  # counted once recorded: a retried record counts nothing twice
-            SMTP_OUTCOMES.labels(result.outcome.value).inc()
-        for state, keys in (("sent", sent), ("deferred", retry), ("failed", failed)):
-            DELIVERIES.labels(state).inc(len(keys))
-        log.info(
-            "mail round",
-            extra={"sent": len(sent), "retry": len(retry), "failed": len(failed)},
-        )
+
+async def _settled(delivery: asyncio.Task[None]) -> None:
+    """Wait for a delivery; one that failed is logged (its rows come back after the lease)."""
+    try:
+        await delivery
+    except Exception:
+        log.warning("a delivery failed", exc_info=True)
 
 
 @contextlib.asynccontextmanager

@@ -1,34 +1,20 @@
-"""A pool of reused SMTP connections (aiosmtplib), and what each reply means for the ledger."""
+"""A pool of reused SMTP connections (aiosmtplib); each answer is read by `replies.verdict`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import aiosmtplib
 import msgspec
 
+from services.mailer.replies import NO_REPLY, Outcome, Result, verdict
+
 log = logging.getLogger(__name__)
 
 NOT_ASCII = "553 5.6.7 the address is not ASCII: internationalized addresses are not supported"
-
-
-class Outcome(enum.Enum):
-    """What became of one mail at the relay."""
-
-    SENT = "sent"
-    RETRY = "retry"  # 4xx, a lost connection, a timeout: try again later
-    FAILED = "failed"  # 5xx for the recipient or the message: suppress the address
-
-
-class Result(msgspec.Struct, frozen=True):
-    """The relay's answer to one mail."""
-
-    outcome: Outcome
-    error: str = ""
 
 
 class Envelope(msgspec.Struct, frozen=True):
@@ -40,24 +26,32 @@ class Envelope(msgspec.Struct, frozen=True):
     problem: str = ""  # why `data` is empty: the mail could not be composed
 
 
-def _verdict(code: int, text: str) -> Result:
-    outcome = Outcome.FAILED if 500 <= code < 600 else Outcome.RETRY
-    return Result(outcome, f"{code} {text}"[:500])
+class _Unrecorded(Exception):
+    """The ledger gave up recording the connection's previous mail: send no more."""
 
 
-async def _transact(smtp: aiosmtplib.SMTP, envelope: Envelope) -> None:
+async def _transact(
+    smtp: aiosmtplib.SMTP, envelope: Envelope, slot: _Slot, ready: Awaitable[bool] | None
+) -> None:
     """MAIL, RCPT and DATA for one mail, the envelope reset after a refusal.
 
     What `sendmail` does, without parsing each address a second time and passing the whole
     message through a regex once more to size it: composed here, it has CRLF line ends
-    already. Together they cost about as much as rendering the mail.
+    already. Together they cost about as much as rendering the mail. DATA waits for `ready`
+    (the ledger recording the connection's previous mail), so that a crash leaves at most one
+    mail a connection accepted by the relay and unknown to the ledger.
     """
     size = [f"SIZE={len(envelope.data)}"] if smtp.supports_extension("size") else []
     try:
+        slot.stage = "mail"
         await smtp.mail(envelope.sender, options=size)
+        slot.stage = "rcpt"
         await smtp.rcpt(envelope.recipient)
+        if ready is not None and not await ready:
+            raise _Unrecorded
+        slot.stage = "data"
         await smtp.data(envelope.data)
-    except aiosmtplib.SMTPResponseException:
+    except (aiosmtplib.SMTPResponseException, _Unrecorded):
         # A refused recipient or message leaves the envelope open on the server.
         with contextlib.suppress(aiosmtplib.SMTPException, OSError):
             await smtp.rset()
@@ -69,6 +63,7 @@ class _Slot:
 
     def __init__(self) -> None:
         self.smtp: aiosmtplib.SMTP | None = None
+        self.stage = ""  # how far the current mail got: its answer's place
 
     async def close(self) -> None:
         if self.smtp is not None:
@@ -92,7 +87,9 @@ class SmtpPool:
             smtp = aiosmtplib.SMTP(
                 hostname=self.host, port=self.port, timeout=self.timeout, start_tls=False
             )
+            slot.stage = "connect"
             await smtp.connect()
+            slot.stage = "helo"
             try:  # now, so that even the first mail over it knows the server's extensions
                 await smtp.ehlo()
             except aiosmtplib.SMTPHeloError:
@@ -100,8 +97,11 @@ class SmtpPool:
             slot.smtp = smtp
         return slot.smtp
 
-    async def send(self, envelope: Envelope) -> Result:
-        """Send one mail over a free connection; never raises for a refusal or lost link."""
+    async def send(self, envelope: Envelope, ready: Awaitable[bool] | None = None) -> Result:
+        """Send one mail over a free connection; never raises for a refusal or lost link.
+
+        DATA waits for `ready`, when given (see `_transact`).
+        """
         if not envelope.recipient.isascii():
             # Such an address needs SMTPUTF8 (RFC 6531) end to end, which this mailer does not
             # speak; a relay would refuse it the same way, and trying again changes nothing.
@@ -110,19 +110,21 @@ class SmtpPool:
             why = envelope.problem or "the mail could not be rendered"
             return Result(Outcome.RETRY, f"nothing to send: {why}"[:500])
         slot = await self._slots.get()
+        slot.stage = "mail"
         try:
             smtp = await self._open(slot)
-            await _transact(smtp, envelope)
-        except aiosmtplib.SMTPSenderRefused as exc:
-            # Our own envelope sender was refused: not the recipient's fault.
-            return Result(Outcome.RETRY, f"{exc.code} {exc.message}"[:500])
+            await _transact(smtp, envelope, slot, ready)
         except aiosmtplib.SMTPResponseException as exc:
+            # The stage decides: a refused envelope sender, greeting or HELO is never the
+            # recipient's fault, whatever the code.
             if exc.code == 421:  # the server is closing this connection
                 await slot.close()
-            return _verdict(exc.code, exc.message)
+            return verdict(slot.stage, exc.code, exc.message)
+        except _Unrecorded:
+            return Result(Outcome.RETRY, "not sent: the ledger could not record the mail before")
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await slot.close()
-            return Result(Outcome.RETRY, repr(exc)[:500])
+            return Result(Outcome.RETRY, repr(exc)[:500], slot.stage, NO_REPLY)
         except Exception as exc:
             # Never let one mail fail its claim: what went out must still be recorded.
             log.exception("unexpected failure sending a mail")
@@ -136,22 +138,29 @@ class SmtpPool:
             raise
         finally:
             self._slots.put_nowait(slot)
-        return Result(Outcome.SENT)
+        return Result(Outcome.SENT, stage="data")
 
     async def send_all(
-        self, envelopes: Iterable[Envelope], count: int, answered: Callable[[int, Result], None]
+        self,
+        envelopes: Iterable[Envelope | Result],
+        count: int,
+        answered: Callable[[int, Result], Awaitable[bool] | None],
     ) -> None:
         """Send `count` mails over the pool's connections; `answered(i, result)` hears of each.
 
         `envelopes` may be a generator: each connection takes the next mail when it is free,
-        so rendering one mail overlaps the relay's answer to another. Each answer is passed
-        on as soon as the relay has given it, so the caller can record it meanwhile.
+        so rendering one mail overlaps the relay's answer to another; a Result in its place
+        is an answer given without sending (a mail held back). Each answer is passed on as
+        soon as the relay has given it; what `answered` returns (the answer recorded) is
+        awaited before the same connection's next DATA.
         """
         todo = iter(enumerate(envelopes))
 
         async def worker() -> None:  # one per connection, not a task per mail
-            for i, envelope in todo:
-                answered(i, await self.send(envelope))
+            recorded: Awaitable[bool] | None = None
+            for i, item in todo:
+                result = item if isinstance(item, Result) else await self.send(item, recorded)
+                recorded = answered(i, result)
 
         await asyncio.gather(*(worker() for _ in range(min(len(self._all), count))))
 

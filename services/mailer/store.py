@@ -59,11 +59,13 @@ async def save_advisory(pool: asyncpg.Pool, a: m.AdvisoryPublished) -> None:
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO advisories (advisory_id, version, kind, agency_name, title, body,"
-            " source_url, published_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8)"
+            " source_url, published_at, expires_at)"
+            " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)"
             " ON CONFLICT (advisory_id) DO UPDATE SET version = excluded.version,"
             " title = excluded.title, body = excluded.body, source_url = excluded.source_url,"
             " agency_name = excluded.agency_name, kind = excluded.kind,"
-            " published_at = excluded.published_at WHERE advisories.version < excluded.version",
+            " published_at = excluded.published_at, expires_at = excluded.expires_at"
+            " WHERE advisories.version < excluded.version",
             a.advisory_id,
             a.version,
             a.rule.kind,
@@ -72,6 +74,7 @@ async def save_advisory(pool: asyncpg.Pool, a: m.AdvisoryPublished) -> None:
             json.dumps(a.body),
             a.source_url,
             a.published_at,
+            a.expires_at,
         )
 
 

@@ -24,6 +24,9 @@ class Subjects:
     # request-reply (core NATS, not stored)
     MATCHER_AUDIENCE = "matcher.audience"
     MAILER_REPORT = "mailer.report"
+    # the console's page of suppressed addresses: a listing (addresses masked) or one address
+    MAILER_SUPPRESSIONS = "mailer.suppressions"
+    MAILER_SUPPRESSION_LIFT = "mailer.suppression.lift"
     INGEST_CATALOG_LOOKUP = "ingest.catalog.lookup"
 
     @staticmethod
@@ -209,6 +212,9 @@ ROLES: dict[str, RoleSpec] = {
                 Subjects.MATCHER_AUDIENCE,
                 Subjects.MAILER_REPORT,
                 Subjects.INGEST_CATALOG_LOOKUP,
+                # the console's suppressions page
+                Subjects.MAILER_SUPPRESSIONS,
+                Subjects.MAILER_SUPPRESSION_LIFT,
             ],
             outboxes=["advisory"],
         ),
@@ -233,7 +239,11 @@ ROLES: dict[str, RoleSpec] = {
                 "mailer-advisories",
                 "mailer-exhausted",
             ],
-            answers=[Subjects.MAILER_REPORT],
+            answers=[
+                Subjects.MAILER_REPORT,
+                Subjects.MAILER_SUPPRESSIONS,
+                Subjects.MAILER_SUPPRESSION_LIFT,
+            ],
         ),
         # The `anshin` CLI and the console's bus views: a dead letter is replayed to its
         # original subject, and a backfill publishes orders as ingest does.

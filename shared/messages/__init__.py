@@ -43,6 +43,11 @@ from shared.messages.requests import (
     CatalogLookup,
     ReachReport,
     ReportRequest,
+    Suppression,
+    SuppressionLift,
+    SuppressionLifted,
+    SuppressionList,
+    SuppressionQuery,
 )
 
 __all__ = [
@@ -80,6 +85,11 @@ __all__ = [
     "Recipient",
     "Regions",
     "ReportRequest",
+    "Suppression",
+    "SuppressionLift",
+    "SuppressionLifted",
+    "SuppressionList",
+    "SuppressionQuery",
     "decoder",
     "encode",
 ]

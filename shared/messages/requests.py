@@ -1,6 +1,8 @@
-"""Request-reply questions between services: audience, reach, catalog."""
+"""Request-reply questions between services: audience, reach, catalog, suppressions."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import msgspec
 
@@ -60,4 +62,49 @@ class CatalogEntry(Message, tag="catalog.entry"):
     title: str = ""
     categories: list[str] = []
     found: bool = False
+    v: int = 1
+
+
+class SuppressionQuery(Message, tag="suppressions.query"):
+    """Which addresses are suppressed: the latest (masked), or the one `address` (in full)."""
+
+    address: str = ""
+    limit: int = 50
+    v: int = 1
+
+
+class Suppression(msgspec.Struct, kw_only=True):
+    """One suppressed address, why and since when; masked in a listing (`h***@example.jp`)."""
+
+    address: str
+    reason: str
+    since: datetime
+    detail: str = ""  # the relay's reply to a bounce
+
+
+class SuppressionList(Message, tag="suppressions.list"):
+    """The mailer's answer to a SuppressionQuery; `problem` says why the address was not read."""
+
+    total: int
+    by_reason: dict[str, int]
+    items: list[Suppression] = []
+    problem: str = ""
+    v: int = 1
+
+
+class SuppressionLift(Message, tag="suppressions.lift"):
+    """Mail this address again (a bounce only); with `resend`, queue again what it stopped."""
+
+    address: str
+    resend: bool = True
+    v: int = 1
+
+
+class SuppressionLifted(Message, tag="suppressions.lifted"):
+    """The mailer's answer to a SuppressionLift; `problem` says why nothing was lifted."""
+
+    lifted: bool
+    reason: str = ""  # why the address had been suppressed
+    requeued: int = 0
+    problem: str = ""
     v: int = 1

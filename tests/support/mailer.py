@@ -52,8 +52,10 @@ async def publish_contact(nc: Client, contact: m.CustomerUpserted) -> None:
     await bus.publish(nc, subject, contact, f"customer:{contact.customer_id}:{contact.email}")
 
 
-async def advisory(nc: Client, advisory_id: str, kind: str = "short_term") -> None:
-    """Publish an advisory in three languages from a named agency."""
+async def advisory(
+    nc: Client, advisory_id: str, kind: str = "short_term", expires_at: datetime | None = None
+) -> None:
+    """Publish an advisory in three languages from a named agency (until `expires_at`)."""
     event = m.AdvisoryPublished(
         advisory_id=advisory_id,
         version=1,
@@ -72,6 +74,7 @@ async def advisory(nc: Client, advisory_id: str, kind: str = "short_term") -> No
         },
         published_at=datetime.now(UTC),
         source_url="https://agency.example/notice",
+        expires_at=expires_at,
     )
     await bus.publish(nc, Subjects.ADVISORIES_PUBLISHED, event, f"advisory:{advisory_id}:1")
 

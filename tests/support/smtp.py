@@ -61,6 +61,7 @@ class SmtpSink(LoopbackSmtp):
         self.data_attempts: list[str] = []  # the Message-ID of every DATA, accepted or not
         self.verdict: Verdict = verdict or (lambda _: None)
         self.data_verdict: DataVerdict = lambda _: None
+        self.data_delay = 0.0  # seconds a DATA waits before its answer: a slow relay
         self.arrived = asyncio.Event()
 
     async def handle_RCPT(
@@ -80,6 +81,8 @@ class SmtpSink(LoopbackSmtp):
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.data_attempts.append(str(message["Message-ID"]))
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         refusal = self.data_verdict(message)
         if refusal is not None:
             return refusal

@@ -16,6 +16,8 @@ def test_ledger_states_become_five_series() -> None:
     assert five({"matched": 3, "sent": 2, "waiting": 1}) == {
         "matched": 3, "sent": 2, "waiting": 1, "suppressed": 0, "failed": 0,
     }  # fmt: skip
+    # Expired while it waited for the cap or quiet hours: never sent, on purpose.
+    assert five({"sent": 1, "expired": 2, "suppressed": 1})["suppressed"] == 3
 
 
 def test_the_chart_scale_is_round_and_its_grid_whole_numbers() -> None:
