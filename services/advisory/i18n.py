@@ -7,8 +7,9 @@ import re
 from aiohttp import web
 
 from shared.errors import Invalid, field_error
+from shared.languages import FALLBACK, NAMES, SUPPORTED
 
-SUPPORTED = ("ja", "en", "fr")
+__all__ = ["NAMES", "STRINGS", "SUPPORTED", "pick", "reader_language", "words"]
 _LANG = re.compile(r"^[A-Za-z]{2}([-_][A-Za-z0-9]{1,8})*$")
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -58,7 +59,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "languages": "Langues",
     },
 }
-NAMES = {"ja": "日本語", "en": "English", "fr": "Français"}
 
 
 def reader_language(request: web.Request) -> tuple[str, bool]:
@@ -73,12 +73,12 @@ def reader_language(request: web.Request) -> tuple[str, bool]:
         tag = part.split(";")[0].strip()[:2].lower()
         if tag in SUPPORTED:
             return tag, True
-    return "en", True
+    return FALLBACK, True
 
 
 def pick(texts: dict[str, str], lang: str) -> tuple[str, str]:
     """(language, text) of an advisory text in `lang`, else English, else any it has."""
-    for choice in (lang, "en", *texts):
+    for choice in (lang, FALLBACK, *texts):
         if texts.get(choice):
             return choice, texts[choice]
     return lang, ""
@@ -86,4 +86,4 @@ def pick(texts: dict[str, str], lang: str) -> tuple[str, str]:
 
 def words(lang: str) -> dict[str, str]:
     """The page strings in `lang`, English where the language is not supported."""
-    return STRINGS.get(lang, STRINGS["en"])
+    return STRINGS.get(lang, STRINGS[FALLBACK])

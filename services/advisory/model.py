@@ -11,6 +11,7 @@ from msgspec import UNSET, UnsetType
 
 from shared import categories, gtin
 from shared.errors import Invalid, TooLarge, field_error
+from shared.languages import FALLBACK
 from shared.messages import AdvisoryRule
 from shared.messages.advisories import Kind
 from shared.text import control_in
@@ -39,8 +40,8 @@ When = Annotated[datetime, msgspec.Meta(tz=True)]
 Texts = Annotated[dict[Lang, str], msgspec.Meta(max_length=20)]
 Bodies = Annotated[dict[Lang, str], msgspec.Meta(max_length=20)]
 
-# English is the language every reader falls back to, so every advisory has it.
-REQUIRED_LANGS = ("en",)
+# Every reader falls back to this language, so every advisory has it.
+REQUIRED_LANGS = (FALLBACK,)
 
 
 class AdvisoryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

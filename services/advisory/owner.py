@@ -10,11 +10,11 @@ from services.advisory.api import PRIVATE, owned
 from services.advisory.ask import ask
 from services.advisory.mailpreview import mail_preview
 from services.advisory.schemas import Audience, DayCounts, Report
-from services.mailer.i18n import SUPPORTED
 from shared import messages as m
 from shared.bus import Subjects
 from shared.errors import Invalid, field_error
 from shared.http import NATS, json_response
+from shared.languages import SUPPORTED
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()

@@ -16,9 +16,11 @@ from services.advisory.model import AdvisoryIn, validate
 from shared import categories
 from shared.errors import Invalid
 from shared.http import validation_details
+from shared.languages import FALLBACK, NAMES
 
-LANGS = {"en": "English", "ja": "日本語", "fr": "Français"}
-CATEGORY_NAMES = categories.named("en")  # the portal speaks English
+# The portal speaks English: its form asks for English first.
+LANGS = {FALLBACK: NAMES[FALLBACK]} | NAMES
+CATEGORY_NAMES = categories.named(FALLBACK)
 KINDS = {
     "short_term": "Short term: buyers of the categories, within a window after purchase",
     "long_term": "Long term: buyers of the categories, some years after purchase",
@@ -58,7 +60,7 @@ def as_advisory(form: dict[str, str], now: datetime) -> tuple[AdvisoryIn | None,
     problems: dict[str, str] = {}
     for lang in LANGS:
         title, body = form.get(f"title_{lang}", "").strip(), form.get(f"body_{lang}", "").strip()
-        if title or body or lang == "en":
+        if title or body or lang == FALLBACK:
             raw["title"][lang], raw["body"][lang] = title, body
     for name in LISTS:
         raw[name] = split(form.get(name, ""))
@@ -124,5 +126,5 @@ def form_field(path: str) -> str:
     head = head.split("[")[0]
     if head in ("title", "body"):
         lang = rest.split(".")[0]
-        return f"{head}_{lang if lang in LANGS else 'en'}"
+        return f"{head}_{lang if lang in LANGS else FALLBACK}"
     return head or "kind"

@@ -12,11 +12,11 @@ from services.advisory.ask import Unavailable, ask
 from services.advisory.mailpreview import mail_preview
 from services.advisory.reach import SERIES, reach_of
 from services.advisory.svgchart import reach_chart
-from services.mailer.i18n import SUPPORTED
 from shared import messages as m
 from shared.bus import Subjects
 from shared.errors import NotFound
 from shared.http import NATS, POOL
+from shared.languages import SUPPORTED
 from shared.service import CLOCK, SETTINGS
 
 

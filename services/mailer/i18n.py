@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-SUPPORTED = ("ja", "en", "fr")
+from shared.languages import FALLBACK, SUPPORTED, language_for
+
+__all__ = ["STRINGS", "SUPPORTED", "language_for", "pick", "why"]
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -89,15 +91,9 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
-def language_for(locale: str) -> str:
-    """The supported language closest to a locale such as 'ja-JP'; English otherwise."""
-    lang = locale.replace("_", "-").split("-")[0].lower()
-    return lang if lang in SUPPORTED else "en"
-
-
 def pick(texts: dict[str, str], lang: str) -> str:
     """An advisory text in `lang`, else English, else any language it has."""
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return texts.get(lang) or texts.get(FALLBACK) or next(iter(texts.values()), "")
 
 
 def why(lang: str, kind: str) -> str:
