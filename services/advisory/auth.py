@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 import msgspec
@@ -12,6 +11,7 @@ from aiohttp import web
 from services.advisory import store
 from shared.errors import Forbidden, Unauthorized
 from shared.http import POOL
+from shared.operator import is_operator_key
 from shared.service import SETTINGS
 
 
@@ -52,8 +52,7 @@ async def authenticate(request: web.Request) -> Caller:
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("an agency or operator key is required (Authorization: Bearer KEY)")
     key = key.strip()
-    operator_key = request.app[SETTINGS].operator_key
-    if operator_key and hmac.compare_digest(key.encode(), operator_key.encode()):
+    if is_operator_key(request.app[SETTINGS].operator_key, key):
         return Caller(agency_id=None)
     agency_id = await store.agency_by_key_hash(request.app[POOL], hash_key(key))
     if agency_id is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -12,10 +11,10 @@ from aiohttp import web
 from services.advisory import deadletters, store, store_disasters
 from services.advisory.console_bus import OPERATOR_NATS, consumer_lag
 from services.advisory.console_web import checked_form, csrf_token, html, refused
-from shared.errors import AnshinError
+from shared.errors import AnshinError, Unauthorized
 from shared.http import POOL
+from shared.operator import require_operator
 from shared.service import CLOCK, SETTINGS
-from shared.throttle import given_key
 
 routes = web.RouteTableDef()
 
@@ -31,9 +30,9 @@ def operators_only(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRe
     """Run `page(request, key)` for an operator; anyone else gets 401 and nothing else."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        expected = request.app[SETTINGS].operator_key
-        key = given_key(request.headers.get("Authorization", ""))
-        if not expected or not key or not hmac.compare_digest(key.encode(), expected.encode()):
+        try:
+            key = require_operator(request, request.app[SETTINGS].operator_key)
+        except Unauthorized:
             message = "Operators only: sign in with the operator key as the password."
             response = html(
                 request, "desk_message.html.j2", 401, heading="Sign in", message=message

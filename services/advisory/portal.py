@@ -8,7 +8,6 @@ id (console_web.csrf_token), and a cross-site Origin is refused.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from services.advisory.console_web import checked_form, csrf_token, html, refuse
 from services.advisory.portal_form import CATEGORY_NAMES, KINDS, LABELS, LANGS, as_advisory
 from services.advisory.portal_view import advisory_page
 from shared.http import POOL
+from shared.operator import is_operator_key
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
@@ -72,8 +72,7 @@ async def login(request: web.Request) -> web.Response:
     if not same_origin(request):
         return refused(request)
     key = str((await request.post()).get("key", "")).strip()
-    operator_key = request.app[SETTINGS].operator_key
-    if operator_key and hmac.compare_digest(key.encode(), operator_key.encode()):
+    if is_operator_key(request.app[SETTINGS].operator_key, key):
         problem = "This is the agencies' portal: operators use the console."
         return html(request, "portal_login.html.j2", 401, problem=problem)
     sid, now = secrets.token_urlsafe(32), request.app[CLOCK].now()

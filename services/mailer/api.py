@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -14,8 +13,9 @@ from services.mailer import store, tokens
 from services.mailer.i18n import STRINGS, SUPPORTED, language_for
 from services.mailer.render import Delivery, compose, parse
 from services.mailer.sender import claim_config, unsubscribe_url
-from shared.errors import Invalid, NotFound, Unauthorized, field_error
+from shared.errors import Invalid, NotFound, field_error
 from shared.http import POOL, json_response
+from shared.operator import require_operator
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
@@ -108,17 +108,10 @@ async def unsubscribe(request: web.Request) -> web.Response:
     return _html(who.lang, who, done=True)
 
 
-def _operator(request: web.Request) -> None:
-    key = request.app[SETTINGS].operator_key
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not key or not hmac.compare_digest(given.encode(), key.encode()):
-        raise Unauthorized("an operator key is required (Authorization: Bearer KEY)")
-
-
 @routes.get("/v1/preview/{advisory_id}")
 async def preview(request: web.Request) -> web.Response:
     """The mail of an advisory as a customer would receive it, for operators."""
-    _operator(request)
+    require_operator(request, request.app[SETTINGS].operator_key)
     lang = request.query.get("lang", "en")
     if lang not in SUPPORTED:
         raise Invalid("unsupported language", [field_error("lang", f"one of {SUPPORTED}")])
