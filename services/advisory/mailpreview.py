@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from services.advisory.schemas import Preview
-from services.mailer.render import Delivery, render
 from shared.config import Settings
+from shared.mail.render import Delivery, render
 
 SAMPLE_NAME = {"ja": "山田 花子", "en": "Alex Smith", "fr": "Camille Martin"}
 

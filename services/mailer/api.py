@@ -10,11 +10,11 @@ import msgspec
 from aiohttp import web
 
 from services.mailer import store, tokens
-from services.mailer.i18n import STRINGS, SUPPORTED, language_for
-from services.mailer.render import Delivery, compose, parse
 from services.mailer.sender import claim_config, unsubscribe_url
 from shared.errors import Invalid, NotFound, field_error
 from shared.http import POOL, json_response
+from shared.mail.i18n import STRINGS, SUPPORTED, language_for
+from shared.mail.render import Delivery, compose, parse
 from shared.operator import require_operator
 from shared.service import CLOCK, SETTINGS
 

@@ -12,7 +12,7 @@ import msgspec
 
 from services.mailer import ledger, policy, ratelimit
 from services.mailer.ledger import Key
-from services.mailer.render import Delivery, mail_id
+from shared.mail.render import Delivery, mail_id
 from shared.messages import Priority
 
 _json = msgspec.json.Decoder()

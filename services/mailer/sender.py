@@ -15,16 +15,17 @@ from email.utils import parseaddr
 import asyncpg
 from aiohttp import web
 
-from services.mailer import claim, fence, mime, policy, signing, tokens
+from services.mailer import claim, fence, policy, signing, tokens
 from services.mailer.leases import Leases
 from services.mailer.paths import Paths
 from services.mailer.recorder import Recorder
-from services.mailer.render import compose, domain_of
 from services.mailer.replies import Outcome, Result
 from services.mailer.smtp import Envelope, SmtpPool
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import POOL
+from shared.mail import mime
+from shared.mail.render import compose, domain_of
 from shared.service import CLOCK, SETTINGS
 
 log = logging.getLogger(__name__)

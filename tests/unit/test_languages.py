@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.advisory.i18n import STRINGS as PAGE_WORDS
-from services.mailer.i18n import STRINGS as MAIL_WORDS
 from shared.languages import FALLBACK, NAMES, SUPPORTED, language_for
+from shared.mail.i18n import STRINGS as MAIL_WORDS
 
 
 def test_every_table_of_words_speaks_every_supported_language() -> None:

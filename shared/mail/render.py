@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from services.mailer import mime
-from services.mailer.bodies import bodies
-from services.mailer.delivery import Delivery
-from services.mailer.i18n import STRINGS, language_for
+from shared.mail import mime
+from shared.mail.bodies import bodies
+from shared.mail.delivery import Delivery
+from shared.mail.i18n import STRINGS, language_for
 
 __all__ = [
     "Delivery",

@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 import jinja2
 import markupsafe
 
-from services.mailer import mime
-from services.mailer.delivery import Delivery
-from services.mailer.i18n import STRINGS, pick, why
 from shared import richtext
+from shared.mail import mime
+from shared.mail.delivery import Delivery
+from shared.mail.i18n import STRINGS, pick, why
 
 
 class _Environment(jinja2.Environment):
@@ -39,7 +39,7 @@ class _Environment(jinja2.Environment):
 
 
 _env = _Environment(
-    loader=jinja2.PackageLoader("services.mailer", "templates"),
+    loader=jinja2.PackageLoader("shared.mail", "templates"),
     autoescape=jinja2.select_autoescape(["html", "html.j2"]),
     undefined=jinja2.StrictUndefined,
 )
