@@ -1,48 +1,33 @@
-"""The mail of an advisory as a customer would get it, by the mailer's own `render()`."""
+"""The mail of an advisory as a customer would get it, made by the mailer's own renderer."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from services.advisory.schemas import Preview
 from shared.config import Settings
-from shared.mail.render import Delivery, render
-
-SAMPLE_NAME = {"ja": "山田 花子", "en": "Alex Smith", "fr": "Camille Martin"}
+from shared.mail.preview import Advice, preview
 
 
-def mail_preview(advisory: dict[str, Any], lang: str, settings: Settings, now: datetime) -> Preview:
-    """Subject, text and HTML of the mail in `lang`, for a sample customer and purchase."""
-    rule = advisory["rule"]
-    example = (rule["skus"] or rule["gtins"] or rule["categories"] or ["product"])[0]
-    delivery = Delivery(
+def mail_preview(advisory: dict[str, Any], lang: str, settings: Settings) -> Preview:
+    """Subject, text and HTML of the mail in `lang`, for a stand-in customer and purchase."""
+    advice = Advice(
         advisory_id=advisory["id"],
-        customer_id="preview",
-        email="customer@example.invalid",
-        name=SAMPLE_NAME.get(lang, ""),
-        locale=lang,
         agency_name=advisory["agency_name"],
+        kind=advisory["kind"],
         title=advisory["title"],
         body=advisory["body"],
         source_url=advisory["source_url"],
-        purchases=[
-            {"channel": "web", "order_id": "PREVIEW", "sku": example, "title": example,
-             "placed_at": now.isoformat()}
-        ],
-    )  # fmt: skip
-    mail = render(
-        delivery,
-        sender=settings.mail_from,
-        unsubscribe_url=f"{settings.mailer_public_url}/u/preview",
-        list_id="Anshin safety messages <safety.anshin>",
     )
-    text, html = mail.get_body(("plain",)), mail.get_body(("html",))
-    assert text is not None and html is not None
+    # The stand-in's own link: a customer's is signed by the mailer, for their address.
+    unsubscribe_url = f"{settings.mailer_public_url}/u/preview"
+    mail = preview(
+        advice,
+        lang,
+        sender=settings.mail_from,
+        public_url=settings.public_url,
+        unsubscribe_url=unsubscribe_url,
+    )
     return Preview(
-        advisory_id=advisory["id"],
-        lang=lang,
-        subject=str(mail["Subject"]),
-        text=text.get_content(),
-        html=html.get_content(),
+        advisory_id=advisory["id"], lang=lang, subject=mail.subject, text=mail.text, html=mail.html
     )

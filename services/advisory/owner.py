@@ -15,7 +15,7 @@ from shared.bus import Subjects
 from shared.errors import Invalid, field_error
 from shared.http import NATS, json_response
 from shared.languages import SUPPORTED
-from shared.service import CLOCK, SETTINGS
+from shared.service import SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -27,7 +27,7 @@ async def preview(request: web.Request) -> web.Response:
     lang = request.query.get("lang", "en")
     if lang not in SUPPORTED:
         raise Invalid("invalid query", [field_error("lang", f"one of {', '.join(SUPPORTED)}")])
-    answer = mail_preview(advisory, lang, request.app[SETTINGS], request.app[CLOCK].now())
+    answer = mail_preview(advisory, lang, request.app[SETTINGS])
     return json_response(answer, headers=PRIVATE)
 
 

@@ -54,7 +54,7 @@ async def advisory_page(request: web.Request, agency_id: str) -> dict[str, Any] 
         "now": now,
         "mail_lang": lang,
         "languages": SUPPORTED,
-        "preview": mail_preview(advisory, lang, request.app[SETTINGS], now),
+        "preview": mail_preview(advisory, lang, request.app[SETTINGS]),
         "customers": customers,
         "audience_problem": audience_problem,
         "reach": reach,

@@ -25,7 +25,7 @@ from shared.clock import Clock
 from shared.config import Settings
 from shared.http import POOL
 from shared.mail import mime
-from shared.mail.render import compose, domain_of
+from shared.mail.render import compose, domain_of, list_id
 from shared.service import CLOCK, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Sender:
         )
         self._signer = signing.from_settings(settings, self.config.sender_domain)
         self._from = parseaddr(settings.mail_from)[1]
-        self._list_id = f"Safety messages <safety.{self.config.sender_domain}>"
+        self._list_id = list_id(settings.mail_from)
         self._stopping = asyncio.Event()
 
     async def run(self, *, until_idle: bool = False) -> None:

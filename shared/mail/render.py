@@ -21,11 +21,13 @@ __all__ = [
     "compose",
     "digest_id",
     "domain_of",
+    "list_id",
     "mail_id",
     "message_id",
     "parse",
     "render",
     "render_digest",
+    "safety_page",
 ]
 
 
@@ -61,6 +63,17 @@ def mail_id(deliveries: Sequence[Delivery], domain: str) -> str:
 def domain_of(sender: str) -> str:
     """The domain of the From address, which also names Message-IDs."""
     return parseaddr(sender)[1].rpartition("@")[2] or "anshin.invalid"
+
+
+def list_id(sender: str) -> str:
+    """The List-Id of every safety mail from `sender`."""
+    return f"Safety messages <safety.{domain_of(sender)}>"
+
+
+def safety_page(public_url: str, advisory_id: str) -> str:
+    """The public page of an advisory that its mail links to; none without a public URL."""
+    base = public_url.rstrip("/")
+    return f"{base}/safety/{advisory_id}" if base else ""
 
 
 @functools.lru_cache(maxsize=16)
