@@ -10,10 +10,10 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from services.advisory.cli import table
 from services.ingest import access, store
 from services.ingest.cli import _pool
 from shared.config import Settings
+from shared.tables import table
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

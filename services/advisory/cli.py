@@ -21,6 +21,7 @@ from services.advisory.model import agency_name
 from shared import db
 from shared.config import Settings, env_name
 from shared.errors import AnshinError
+from shared.tables import table
 
 TYPES = {
     "cap": "application/cap+xml",
@@ -245,20 +246,6 @@ def reach_table(report: dict[str, Any]) -> str:
         rows = [(d["day"], *(str(d["counts"].get(s, 0)) for s in states)) for d in report["by_day"]]
         text += "\n\n" + table(("day", *states), rows, right=range(1, len(states) + 1))
     return text
-
-
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: Any = ()) -> str:
-    """A plain-text table: columns as wide as their widest cell, numbers to the right."""
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: tuple[str, ...]) -> str:
-        cells = [
-            str(c).rjust(w) if i in right else str(c).ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
 
 
 async def call(

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from services.advisory import deadletters
 from services.advisory.app import SCHEMA
-from services.advisory.cli import table
 from shared import bus, db
 from shared.config import Settings
+from shared.tables import table
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
