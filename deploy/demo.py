@@ -23,9 +23,9 @@ import msgspec
 
 from deploy import demo_advice, demo_shop
 from deploy.demo_stack import Stack, settle
-from services import channel_cli
 from services.advisory import cli as advisory_cli
 from services.cli import describe, stack_settings
+from services.ingest import channel_cli
 from shared.errors import AnshinError, Conflict
 from shared.tables import table
 

@@ -14,9 +14,10 @@ import asyncpg
 import msgspec
 import nats.errors
 
-from services import channel_cli, migrate_cli
+from services import migrate_cli
 from services.advisory import cli as advisory_cli
 from services.advisory import cli_dead
+from services.ingest import channel_cli
 from services.ingest import cli as ingest_cli
 from services.mailer import cli as mailer_cli
 from shared import config, service
