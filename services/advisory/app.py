@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.advisory import (
-    api,
-    console,
-    console_bus,
-    console_pages,
-    console_suppressions,
-    events,
-    notices,
-    openapi,
-    owner,
-    pages,
-    portal,
-)
-from services.advisory.embargo import embargo_keeper
+from services.advisory.api import advisories as api
+from services.advisory.api import owner
+from services.advisory.desk.console import bus as console_bus
+from services.advisory.desk.console import overview as console
+from services.advisory.desk.console import pages as console_pages
+from services.advisory.desk.console import suppressions as console_suppressions
+from services.advisory.desk.portal import pages as portal
+from services.advisory.disasters import events
+from services.advisory.lifecycle.keeper import embargo_keeper
+from services.advisory.public import notices, openapi, pages
 from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings

@@ -11,9 +11,9 @@ import aiohttp
 import asyncpg
 import msgspec
 
-from services.advisory.api import MAX_ADVISORY_BYTES
+from services.advisory.api.advisories import MAX_ADVISORY_BYTES
 from services.advisory.app import build
-from services.advisory.publication import published_event
+from services.advisory.lifecycle.publication import published_event
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings

@@ -12,9 +12,9 @@ import msgspec
 from prometheus_client import REGISTRY
 
 from deploy.servers import free_port
-from services.advisory import publication, store
 from services.advisory.app import build
-from services.advisory.model import AdvisoryIn
+from services.advisory.lifecycle import publication, store
+from services.advisory.lifecycle.submission import AdvisoryIn
 from shared import db
 from shared.clock import Clock
 from shared.config import Settings

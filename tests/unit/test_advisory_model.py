@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from services.advisory.model import (
+from services.advisory.lifecycle.publication import published_event
+from services.advisory.lifecycle.submission import (
     MAX_AGENCY_NAME,
     MAX_ENCODED,
     AdvisoryIn,
@@ -16,7 +17,6 @@ from services.advisory.model import (
     amend,
     validate,
 )
-from services.advisory.publication import published_event
 from shared import messages as m
 from shared.bus.size import DEFAULT_MAX_PAYLOAD
 from shared.errors import Invalid, TooLarge

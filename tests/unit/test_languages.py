@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.advisory.i18n import STRINGS as PAGE_WORDS
+from services.advisory.public.i18n import STRINGS as PAGE_WORDS
 from shared.languages import FALLBACK, NAMES, SUPPORTED, language_for
 from shared.mail.i18n import STRINGS as MAIL_WORDS
 

@@ -1,0 +1,1 @@
+"""Partner agencies: their keys, who is calling, their names."""

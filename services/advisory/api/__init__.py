@@ -1,0 +1,1 @@
+"""The JSON API of advisories for their agencies and operators."""

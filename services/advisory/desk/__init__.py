@@ -1,0 +1,1 @@
+"""The desks of people at work: the operators' console and the agencies' portal."""

@@ -1,0 +1,1 @@
+"""/console: the operators' pages."""

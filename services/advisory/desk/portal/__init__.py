@@ -1,0 +1,1 @@
+"""/portal: the agencies' pages."""

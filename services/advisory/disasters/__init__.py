@@ -1,0 +1,1 @@
+"""Disaster events from feeds (CAP, USGS, plain JSON), declared once, activating playbooks."""

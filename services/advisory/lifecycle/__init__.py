@@ -1,0 +1,1 @@
+"""The advisory's life: what an agency submits, the stored advisory, the embargo rule."""

@@ -1,0 +1,1 @@
+"""What anyone may read: product notices, the /safety pages, the OpenAPI document."""
