@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.advisory import PACKAGE, SCHEMA
 from services.advisory.api import advisories as api
 from services.advisory.api import owner
 from services.advisory.desk.console import bus as console_bus
@@ -19,7 +20,6 @@ from shared.clock import Clock
 from shared.config import Settings
 from shared.service import base_app, database, nats_connection, outbox_relay
 
-SCHEMA = "advisory"
 # Secret settings it reads beyond the database and NATS: production refuses defaults.
 SECRETS: tuple[str, ...] = ("secret_key", "operator_key", "nats_operator_password")
 
@@ -32,7 +32,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     # portal's sign-in takes the key in its form's field `key`.
     login = {("POST", "/portal/login"): "key"}
     throttle.install(app, public=openapi.unsecured(), key_forms=login)
-    app.cleanup_ctx.append(database(SCHEMA, "services.advisory", outbox=True))
+    app.cleanup_ctx.append(database(SCHEMA, PACKAGE, outbox=True))
     app.cleanup_ctx.append(nats_connection("advisory"))
     app.cleanup_ctx.append(console_bus.operator_connection)
     app.cleanup_ctx.append(outbox_relay(SCHEMA))

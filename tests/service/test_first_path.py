@@ -9,7 +9,7 @@ from datetime import timedelta
 import aiohttp
 
 from services.advisory.agencies import auth
-from services.advisory.lifecycle import store as advisory_store
+from services.advisory.agencies import store as advisory_store
 from shared import db
 from shared.clock import Clock
 from shared.config import Settings

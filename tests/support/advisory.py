@@ -13,7 +13,7 @@ import nats
 import nats.aio.msg
 
 from services.advisory.agencies import auth
-from services.advisory.lifecycle import store as advisory_store
+from services.advisory.agencies import store as advisory_store
 from shared import db
 from shared.config import Settings
 

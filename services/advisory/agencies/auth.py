@@ -8,7 +8,7 @@ import secrets
 import msgspec
 from aiohttp import web
 
-from services.advisory.lifecycle import store
+from services.advisory.agencies import store
 from shared.errors import Forbidden, Unauthorized
 from shared.http import POOL
 from shared.operator import is_operator_key
@@ -24,10 +24,6 @@ class Caller(msgspec.Struct, frozen=True):
     def is_operator(self) -> bool:
         """Operators see and act on every advisory."""
         return self.agency_id is None
-
-    def owns(self, agency_id: str) -> bool:
-        """Whether the caller may see and act on an advisory of `agency_id`."""
-        return self.is_operator or self.agency_id == agency_id
 
     def require_operator(self) -> None:
         """Raise Forbidden unless the caller is an operator."""

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from services.advisory.agencies.auth import Caller, authenticate
+from services.advisory.agencies.auth import authenticate
 from services.advisory.api.schemas import AdvisoryList, AdvisoryOut, Created
-from services.advisory.lifecycle import store
-from services.advisory.lifecycle.submission import AdvisoryIn, AdvisoryPatch, amend, validate
+from services.advisory.lifecycle import (
+    Advisory,
+    AdvisoryIn,
+    AdvisoryPatch,
+    amend,
+    embargo,
+    store,
+    validate,
+)
 from shared.errors import Forbidden, Invalid, NotFound, field_error
-from shared.http import POOL, decode_json, json_response, read_body
+from shared.http import POOL, decode_json, json_response, name_unknown_fields, read_body
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
@@ -47,14 +53,15 @@ async def list_advisories(request: web.Request) -> web.Response:
     """The caller's advisories (every advisory for operators)."""
     caller = await authenticate(request)
     items = await store.list_advisories(request.app[POOL], caller.agency_id)
-    return json_response(msgspec.convert({"advisories": items}, AdvisoryList), headers=PRIVATE)
+    answer = AdvisoryList(advisories=[out(a) for a in items])
+    return json_response(answer, headers=PRIVATE)
 
 
 @routes.get("/v1/advisories/{advisory_id}")
 async def get_advisory(request: web.Request) -> web.Response:
     """One advisory, for its agency or an operator."""
     advisory = await owned(request)
-    return json_response(msgspec.convert(advisory, AdvisoryOut), headers=PRIVATE)
+    return json_response(out(advisory), headers=PRIVATE)
 
 
 @routes.patch("/v1/advisories/{advisory_id}")
@@ -69,8 +76,8 @@ async def patch_advisory(request: web.Request) -> web.Response:
         validate(amended, now)
         return amended
 
-    version = await store.amend_advisory(request.app[POOL], advisory["id"], change, now)
-    answer = Created(id=advisory["id"], state="embargoed", version=version)
+    version = await store.amend_advisory(request.app[POOL], advisory.id, change, now)
+    answer = Created(id=advisory.id, state="embargoed", version=version)
     return json_response(answer, headers=PRIVATE)
 
 
@@ -78,21 +85,27 @@ async def patch_advisory(request: web.Request) -> web.Response:
 async def withdraw_advisory(request: web.Request) -> web.Response:
     """Withdraw an advisory: pending mail stops and its notice leaves the product pages."""
     advisory = await owned(request)
-    await store.withdraw_advisory(request.app[POOL], advisory["id"], request.app[CLOCK].now())
-    answer = Created(id=advisory["id"], state="withdrawn", version=advisory["version"])
+    await store.withdraw_advisory(request.app[POOL], advisory.id, request.app[CLOCK].now())
+    answer = Created(id=advisory.id, state="withdrawn", version=advisory.version)
     return json_response(answer, headers=PRIVATE)
 
 
-async def owned(request: web.Request) -> dict[str, Any]:
+def out(advisory: Advisory) -> AdvisoryOut:
+    """An advisory as the API answers it."""
+    result: AdvisoryOut = msgspec.convert(advisory, AdvisoryOut, from_attributes=True)
+    return result
+
+
+async def owned(request: web.Request) -> Advisory:
     """The advisory of the URL if the caller may see it; 403 alike for others' and missing."""
-    caller: Caller = await authenticate(request)
+    caller = await authenticate(request)
     try:
         advisory = await store.get_advisory(request.app[POOL], request.match_info["advisory_id"])
     except NotFound:
         if caller.is_operator:
             raise
         raise Forbidden(NOT_YOURS) from None
-    if not caller.owns(advisory["agency_id"]):
+    if not embargo.may_see(caller.agency_id, advisory.agency_id):
         raise Forbidden(NOT_YOURS)
     return advisory
 
@@ -104,19 +117,6 @@ def decode(data: bytes, kind: Any) -> Any:
     except Invalid as exc:
         name_unknown_fields(exc.details)
         raise
-
-
-def name_unknown_fields(details: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Point msgspec's "unknown field `x`" at `x` itself."""
-    for detail in details:
-        found = _UNKNOWN.search(detail["problem"])
-        if found:
-            prefix = "" if detail["field"] == "$" else detail["field"] + "."
-            detail["field"] = prefix + found.group(1)
-    return details
-
-
-_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
 
 
 async def _body(request: web.Request) -> bytes:

@@ -1,16 +1,14 @@
-"""The shapes of advisory's HTTP answers; /openapi.json is generated from them."""
+"""The shapes of the advisories API's answers; /openapi.json is generated from them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 import msgspec
 
+from services.advisory.lifecycle import State
 from shared.messages import AdvisoryRule
-from shared.messages.advisories import Area, Kind
-
-State = Literal["embargoed", "published", "withdrawn"]
+from shared.messages.advisories import Kind
 
 
 class FieldProblem(msgspec.Struct, kw_only=True):
@@ -62,7 +60,7 @@ class AdvisoryList(msgspec.Struct, kw_only=True):
 
 
 class Preview(msgspec.Struct, kw_only=True):
-    """The mail a customer would receive, rendered by the mailer's own templates."""
+    """The mail a customer would receive, made by the renderer of every mail."""
 
     advisory_id: str
     lang: str
@@ -91,43 +89,3 @@ class Report(msgspec.Struct, kw_only=True):
     advisory_id: str
     counts: dict[str, int]
     by_day: list[DayCounts]
-
-
-class Notice(msgspec.Struct, kw_only=True):
-    """A published advisory as a product page shows it."""
-
-    id: str
-    kind: Kind
-    agency: str
-    lang: str
-    title: str
-    summary: str
-    body_html: str
-    source_url: str
-    url: str
-    published_at: datetime
-    expires_at: datetime | None
-
-
-class Notices(msgspec.Struct, kw_only=True):
-    """The notices that concern one product."""
-
-    sku: str
-    lang: str
-    complete: bool
-    notices: list[Notice]
-
-
-class DisasterOut(msgspec.Struct, kw_only=True):
-    """A declared disaster and the playbooks it activated."""
-
-    id: str
-    duplicate: bool
-    declared: bool
-    hazard: str
-    title: str
-    occurred_at: datetime
-    countries: list[str]
-    areas: list[Area]
-    advisory_ids: list[str]
-    reason: str = ""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from services.advisory.app import SCHEMA
+from services.advisory.cli.pool import advisory_pool
 from services.advisory.desk.console import deadletters
-from shared import bus, db
+from shared import bus
 from shared.config import Settings
 from shared.tables import table
 
@@ -41,12 +41,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 async def list_dead(args: argparse.Namespace, settings: Settings) -> int:
     """Print the latest dead letters: sequence, consumer, subject, reason, replayed."""
     nc = await bus.connect_as(settings, "anshin-cli")
-    pool = await db.create_pool(settings.database_url, SCHEMA, min_size=1, max_size=2)
     try:
-        await db.migrate(pool, SCHEMA, "services.advisory")
-        total, letters = await deadletters.recent(nc, pool, max(1, args.limit))
+        async with advisory_pool(settings) as pool:
+            total, letters = await deadletters.recent(nc, pool, max(1, args.limit))
     finally:
-        await pool.close()
         await nc.close()
     if not letters:
         print("No dead letters.")
@@ -72,12 +70,10 @@ async def list_dead(args: argparse.Namespace, settings: Settings) -> int:
 async def replay_dead(args: argparse.Namespace, settings: Settings) -> int:
     """Replay one dead letter and print the id it was republished with."""
     nc = await bus.connect_as(settings, "anshin-cli")
-    pool = await db.create_pool(settings.database_url, SCHEMA, min_size=1, max_size=2)
     try:
-        await db.migrate(pool, SCHEMA, "services.advisory")
-        replay_id = await deadletters.replay(nc, pool, args.seq, datetime.now(UTC))
+        async with advisory_pool(settings) as pool:
+            replay_id = await deadletters.replay(nc, pool, args.seq, datetime.now(UTC))
     finally:
-        await pool.close()
         await nc.close()
     print(f"dead letter {args.seq} republished as {replay_id}")
     return 0

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 from aiohttp import web
+from prometheus_client import Counter
 
 from services.advisory.agencies.auth import authenticate
-from services.advisory.api.advisories import name_unknown_fields
-from services.advisory.api.schemas import DisasterOut
 from services.advisory.disasters import cap
 from services.advisory.disasters import store as store_disasters
 from services.advisory.disasters.feeds import (
@@ -20,9 +19,9 @@ from services.advisory.disasters.feeds import (
     from_plain,
     from_usgs,
 )
-from services.advisory.metrics import DISASTERS
 from shared.errors import AnshinError, Invalid, field_error
-from shared.http import POOL, json_response, read_body, validation_details
+from shared.http import POOL, json_response, name_unknown_fields, read_body, validation_details
+from shared.messages import Area
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
@@ -33,6 +32,24 @@ XML_TYPES = ("application/cap+xml", "application/xml", "text/xml")
 MAX_AGE = timedelta(days=7)
 # Feeds' clocks drift a little; an event further ahead than this is a mistake.
 MAX_AHEAD = timedelta(hours=1)
+DISASTERS = Counter(
+    "anshin_disasters", "Disaster events received, by outcome (declared, duplicate).", ["outcome"]
+)
+
+
+class DisasterOut(msgspec.Struct, kw_only=True):
+    """A declared disaster and the playbooks it activated."""
+
+    id: str
+    duplicate: bool
+    declared: bool
+    hazard: str
+    title: str
+    occurred_at: datetime
+    countries: list[str]
+    areas: list[Area]
+    advisory_ids: list[str]
+    reason: str = ""
 
 
 class UnsupportedType(AnshinError):
@@ -60,13 +77,13 @@ async def post_event(request: web.Request) -> web.Response:
     # A repeat answers with the disaster as first declared, not as this copy says.
     first = Disaster(
         keys=disaster.keys,
-        hazard=row["hazard"],
-        title=row["title"],
-        occurred_at=row["occurred_at"],
-        areas=row["areas"],
-        countries=row["countries"],
+        hazard=row.hazard,
+        title=row.title,
+        occurred_at=row.occurred_at,
+        areas=row.areas,
+        countries=row.countries,
     )
-    answer = _answer(first, row["id"], row["advisory_ids"], duplicate=duplicate)
+    answer = _answer(first, row.id, row.advisory_ids, duplicate=duplicate)
     return json_response(answer, status=200 if duplicate else 201)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 import msgspec
 
 from services.advisory.disasters.feeds import Disaster
+from services.advisory.lifecycle import embargo
 from shared import messages as m
 from shared.bus import Subjects
 from shared.db import Conn
@@ -18,10 +18,10 @@ from shared.outbox import enqueue
 # Declarations are rare and must not race one another: one transaction-scoped lock for all.
 _LOCK = 0x616E7368696E  # "anshin"
 
-_MATCHING = """
+# The playbooks a disaster activates: public now (lifecycle/embargo.py), of its hazard.
+_MATCHING = f"""
 SELECT id FROM advisories
-WHERE kind = 'disaster' AND state = 'published'
-  AND (expires_at IS NULL OR expires_at > $3)
+WHERE kind = 'disaster' AND {embargo.public_sql("$3", "advisories")}
   AND rule -> 'hazards' ? $1
   AND (cardinality($2::text[]) = 0
        OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(rule -> 'countries') c
@@ -30,9 +30,20 @@ ORDER BY published_at, id
 """
 
 
-async def declare(
-    pool: asyncpg.Pool, disaster: Disaster, now: datetime
-) -> tuple[dict[str, Any], bool]:
+class Declared(msgspec.Struct, frozen=True, kw_only=True):
+    """A declared disaster as stored, with the playbooks it activated."""
+
+    id: str
+    hazard: str
+    title: str
+    occurred_at: datetime
+    areas: list[m.Area]
+    countries: list[str]
+    advisory_ids: list[str]
+    declared_at: datetime
+
+
+async def declare(pool: asyncpg.Pool, disaster: Disaster, now: datetime) -> tuple[Declared, bool]:
     """Declare a disaster unless one of its names is known; return it and whether it was."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
@@ -43,7 +54,7 @@ async def declare(
         if known is not None:
             await _add_keys(conn, known, disaster.keys)
             row = await conn.fetchrow("SELECT * FROM disasters WHERE id = $1", known)
-            return _as_dict(row), True
+            return _declared(row), True
         # Countries unknown (a bare circle): the area alone decides, so every country's
         # playbook for the hazard applies; the matcher still checks each customer's place.
         advisory_ids = [
@@ -74,7 +85,7 @@ async def declare(
             advisory_ids=advisory_ids,
         )
         await enqueue(conn, Subjects.DISASTERS_DECLARED, f"disaster:{disaster_id}:declared", event)
-        return _as_dict(row), False
+        return _declared(row), False
 
 
 async def _add_keys(conn: Conn, disaster_id: str, keys: list[str]) -> None:
@@ -84,15 +95,32 @@ async def _add_keys(conn: Conn, disaster_id: str, keys: list[str]) -> None:
     )
 
 
-def _as_dict(row: asyncpg.Record | None) -> dict[str, Any]:
+_areas = msgspec.json.Decoder(list[m.Area])
+
+
+def _declared(row: asyncpg.Record | None) -> Declared:
     assert row is not None
-    result = dict(row)
-    result["areas"] = msgspec.json.decode(result["areas"], type=list[m.Area])
-    return result
+    return Declared(
+        id=row["id"],
+        hazard=row["hazard"],
+        title=row["title"],
+        occurred_at=row["occurred_at"],
+        areas=_areas.decode(row["areas"]),
+        countries=row["countries"],
+        advisory_ids=row["advisory_ids"],
+        declared_at=row["declared_at"],
+    )
 
 
-async def recent(pool: asyncpg.Pool, limit: int = 50) -> list[dict[str, Any]]:
+async def recent(pool: asyncpg.Pool, limit: int = 50) -> list[Declared]:
     """The latest declared disasters, newest first."""
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT * FROM disasters ORDER BY declared_at DESC LIMIT $1", limit)
-    return [_as_dict(r) for r in rows]
+    return [_declared(r) for r in rows]
+
+
+async def one(pool: asyncpg.Pool, disaster_id: str) -> Declared | None:
+    """One declared disaster, or None."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM disasters WHERE id = $1", disaster_id)
+    return None if row is None else _declared(row)

@@ -8,15 +8,16 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from prometheus_client import Counter
 
 from services.advisory.lifecycle import publication
-from services.advisory.metrics import PUBLISHED
 from shared.http import POOL
 from shared.service import CLOCK
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
+PUBLISHED = Counter("anshin_advisories_published", "Advisories published at their embargo time.")
 
 
 async def keep_embargoes(app: web.Application) -> None:

@@ -1,8 +1,7 @@
-"""Advisory's SQL: agencies, advisories and their versions, amendment and withdrawal."""
+"""Advisories' SQL: create, read, amend and withdraw; rows come back as typed `Advisory`s."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -11,11 +10,13 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from services.advisory.lifecycle import embargo
+from services.advisory.lifecycle.advisory import Advisory, Version
 from services.advisory.lifecycle.submission import AdvisoryIn
 from shared import messages as m
 from shared.bus import Subjects
 from shared.db import Conn
-from shared.errors import Conflict, Invalid, NotFound, field_error
+from shared.errors import Invalid, NotFound, field_error
 from shared.outbox import enqueue
 
 COLUMNS = (
@@ -25,30 +26,30 @@ COLUMNS = (
 )
 FROM = "FROM advisories a JOIN agencies g ON g.id = a.agency_id"
 
-
-async def create_agency(pool: asyncpg.Pool, name: str, key_hash: str) -> str:
-    """Create an agency and return its id; a second agency of the same name is a Conflict."""
-    agency_id = "ag_" + secrets.token_hex(6)
-    async with pool.acquire() as conn:
-        try:
-            await conn.execute(
-                "INSERT INTO agencies (id, name, key_hash) VALUES ($1, $2, $3)",
-                agency_id,
-                name,
-                key_hash,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise Conflict(f"an agency named {name!r} exists already") from exc
-    return agency_id
+_rule = msgspec.json.Decoder(m.AdvisoryRule)
+_texts = msgspec.json.Decoder(dict[str, str])
+_content = msgspec.json.Decoder(dict[str, Any])
 
 
-async def agency_by_key_hash(pool: asyncpg.Pool, key_hash: str) -> str | None:
-    """Return the id of the agency with this key hash, or None."""
-    async with pool.acquire() as conn:
-        result: str | None = await conn.fetchval(
-            "SELECT id FROM agencies WHERE key_hash = $1", key_hash
-        )
-        return result
+def advisory_of(row: asyncpg.Record) -> Advisory:
+    """A row of COLUMNS as an Advisory, its JSON columns decoded."""
+    return Advisory(
+        id=row["id"],
+        agency_id=row["agency_id"],
+        agency_name=row["agency_name"],
+        version=row["version"],
+        state=row["state"],
+        kind=row["kind"],
+        rule=_rule.decode(row["rule"]),
+        title=_texts.decode(row["title"]),
+        body=_texts.decode(row["body"]),
+        source_url=row["source_url"],
+        embargo_until=row["embargo_until"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+        published_at=row["published_at"],
+        withdrawn_at=row["withdrawn_at"],
+    )
 
 
 async def create_advisory(
@@ -78,8 +79,8 @@ def _content_columns(advisory: AdvisoryIn) -> tuple[Any, ...]:
     return (
         advisory.kind,
         msgspec.json.encode(advisory.rule()).decode(),
-        json.dumps(advisory.title),
-        json.dumps(advisory.body),
+        msgspec.json.encode(advisory.title).decode(),
+        msgspec.json.encode(advisory.body).decode(),
         advisory.source_url,
         advisory.embargo_until,
         advisory.expires_at,
@@ -99,32 +100,47 @@ async def _add_version(
     )
 
 
-async def get_advisory(pool: asyncpg.Pool, advisory_id: str) -> dict[str, Any]:
-    """Return one advisory as a dict, or raise NotFound."""
+async def get_advisory(pool: asyncpg.Pool, advisory_id: str) -> Advisory:
+    """One advisory, or NotFound."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(f"SELECT {COLUMNS} {FROM} WHERE a.id = $1", advisory_id)
     if row is None:
         raise NotFound("no such advisory")
-    return as_dict(row)
+    return advisory_of(row)
 
 
-async def list_advisories(pool: asyncpg.Pool, agency_id: str | None) -> list[dict[str, Any]]:
-    """Return an agency's advisories (every advisory for operators), newest first."""
+async def list_advisories(pool: asyncpg.Pool, agency_id: str | None) -> list[Advisory]:
+    """An agency's advisories (every advisory for operators), newest first."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             f"SELECT {COLUMNS} {FROM}"
             " WHERE $1::text IS NULL OR a.agency_id = $1 ORDER BY a.created_at DESC LIMIT 500",
             agency_id,
         )
-    return [as_dict(r) for r in rows]
+    return [advisory_of(r) for r in rows]
 
 
-def as_dict(row: asyncpg.Record) -> dict[str, Any]:
-    """A row of COLUMNS as a dict, its JSON columns decoded."""
-    result = dict(row)
-    for key in ("rule", "title", "body"):
-        result[key] = json.loads(result[key])
-    return result
+async def some(pool: asyncpg.Pool, advisory_ids: list[str]) -> dict[str, Advisory]:
+    """Id → advisory, of those of `advisory_ids` that exist."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(f"SELECT {COLUMNS} {FROM} WHERE a.id = ANY($1)", advisory_ids)
+    return {r["id"]: advisory_of(r) for r in rows}
+
+
+async def versions(pool: asyncpg.Pool, advisory_id: str) -> list[Version]:
+    """Every version of an advisory, newest first."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT version, content, created_at FROM advisory_versions"
+            " WHERE advisory_id = $1 ORDER BY version DESC",
+            advisory_id,
+        )
+    return [
+        Version(
+            version=r["version"], content=_content.decode(r["content"]), created_at=r["created_at"]
+        )
+        for r in rows
+    ]
 
 
 async def amend_advisory(
@@ -145,8 +161,7 @@ async def amend_advisory(
         )
         if row is None:
             raise NotFound("no such advisory")
-        if row["state"] != "embargoed" or row["embargo_until"] <= now:
-            raise Conflict(f"a {_shown_state(row, now)} advisory cannot be amended")
+        embargo.check_amendable(row["state"], row["embargo_until"], now)
         content = await conn.fetchval(
             "SELECT content FROM advisory_versions WHERE advisory_id = $1 AND version = $2",
             advisory_id,
@@ -166,12 +181,6 @@ async def amend_advisory(
     return version
 
 
-def _shown_state(row: asyncpg.Record, now: datetime) -> str:
-    if row["state"] == "embargoed" and row["embargo_until"] <= now:
-        return "published"
-    return str(row["state"])
-
-
 async def withdraw_advisory(pool: asyncpg.Pool, advisory_id: str, now: datetime) -> None:
     """Withdraw an advisory; once it was public, tell the bus (outbox). Idempotent."""
     async with pool.acquire() as conn, conn.transaction():
@@ -180,15 +189,15 @@ async def withdraw_advisory(pool: asyncpg.Pool, advisory_id: str, now: datetime)
         )
         if state is None:
             raise NotFound("no such advisory")
-        if state == "withdrawn":
+        what = embargo.withdrawal(state)
+        if what == "none":
             return
         await conn.execute(
             "UPDATE advisories SET state = 'withdrawn', withdrawn_at = $2 WHERE id = $1",
             advisory_id,
             now,
         )
-        # An embargoed advisory never reached the bus, so there is nothing to take back.
-        if state == "published":
+        if what == "announce":
             event = m.AdvisoryWithdrawn(advisory_id=advisory_id, withdrawn_at=now)
             await enqueue(
                 conn, Subjects.ADVISORIES_WITHDRAWN, f"advisory:{advisory_id}:withdrawn", event

@@ -24,7 +24,6 @@ MAX_TEXT = {"title": 300, "body": 20_000}
 # (1 MiB): the advisory, encoded, must fit well within half of that. Fourteen languages of
 # 20,000 characters each passed every other limit and made a message of over 1 MiB.
 MAX_ENCODED = 384 * 1024
-MAX_AGENCY_NAME = 200
 _LISTS = ("categories", "groups", "hazards", "countries", "skus", "gtins", "source_url")
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,64}$")]
 Codes = Annotated[list[Code], msgspec.Meta(max_length=200)]
@@ -145,20 +144,6 @@ def _check_size(advisory: AdvisoryIn) -> None:
         f" in one bus message; its largest part is {largest} ({sizes[largest]} bytes)"
     )
     raise TooLarge("advisory too large", [field_error(largest, problem)])
-
-
-def agency_name(name: str) -> str:
-    """An agency's name as customers read it: one line of at most MAX_AGENCY_NAME
-    characters (it is in every mail and every published advisory); Invalid otherwise."""
-    name = name.strip()
-    problem = ""
-    if not name or len(name) > MAX_AGENCY_NAME:
-        problem = f"1 to {MAX_AGENCY_NAME} characters"
-    elif found := control_in(name):
-        problem = f"must be one line without control characters ({found})"
-    if problem:
-        raise Invalid(f"invalid agency name: {problem}", [field_error("name", problem)])
-    return name
 
 
 def _kind_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:

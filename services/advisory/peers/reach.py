@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from nats.aio.client import Client
 
+from services.advisory.lifecycle import Advisory, embargo
 from services.advisory.peers.ask import Unavailable, ask
 from shared import messages as m
 from shared.bus import Subjects
@@ -49,14 +50,14 @@ def none_yet(problem: str = "") -> Reach:
     return Reach(counts=dict.fromkeys(SERIES, 0), days=[], problem=problem)
 
 
-async def reach_of(nc: Client, advisory: dict[str, object], timeout: float = 2.0) -> Reach:
+async def reach_of(nc: Client, advisory: Advisory, timeout: float = 2.0) -> Reach:
     """Ask the mailer how far a published advisory has reached; an embargoed one is not asked.
 
     The embargoed id never crosses the bus, so an embargoed advisory reaches nobody yet.
     """
-    if advisory.get("published_at") is None:
+    if not embargo.ever_public(advisory.published_at):
         return none_yet()
-    question = m.ReportRequest(advisory_id=str(advisory["id"]))
+    question = m.ReportRequest(advisory_id=advisory.id)
     try:
         report = await ask(nc, Subjects.MAILER_REPORT, question, m.ReachReport, "mailer", timeout)
     except Unavailable as exc:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Any
+from datetime import datetime
 
+import msgspec
 from aiohttp import web
 
-from services.advisory.api.schemas import Notice, Notices
+from services.advisory.lifecycle import Advisory
 from services.advisory.peers.ask import Unavailable, ask
 from services.advisory.public import store as store_public
 from services.advisory.public.i18n import pick, reader_language
@@ -18,6 +19,7 @@ from shared import messages as m
 from shared.bus import Subjects
 from shared.errors import Invalid, field_error
 from shared.http import NATS, POOL, json_response
+from shared.messages.advisories import Kind
 from shared.service import CLOCK
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,31 @@ CATALOG_TTL_SECONDS = 60.0
 CATALOG_CACHE = web.AppKey("catalog_cache", dict[str, tuple[float, m.CatalogEntry]])
 MAX_AGE = 60  # seconds a browser or CDN may keep an answer; a withdrawal shows within it
 CATALOG_TIMEOUT = 1.0  # a product page must not wait long for the catalog
+
+
+class Notice(msgspec.Struct, kw_only=True):
+    """A published advisory as a product page shows it."""
+
+    id: str
+    kind: Kind
+    agency: str
+    lang: str
+    title: str
+    summary: str
+    body_html: str
+    source_url: str
+    url: str
+    published_at: datetime
+    expires_at: datetime | None
+
+
+class Notices(msgspec.Struct, kw_only=True):
+    """The notices that concern one product."""
+
+    sku: str
+    lang: str
+    complete: bool
+    notices: list[Notice]
 
 
 @routes.get("/v1/products/{sku}/notices")
@@ -62,21 +89,23 @@ async def product_notices(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-def notice_of(row: dict[str, Any], lang: str) -> Notice:
-    title_lang, title = pick(row["title"], lang)
-    _, body = pick(row["body"], title_lang)
+def notice_of(advisory: Advisory, lang: str) -> Notice:
+    """A public advisory as a notice in `lang`, else in the language it has."""
+    assert advisory.published_at is not None, "only a public advisory is a notice"
+    title_lang, title = pick(advisory.title, lang)
+    _, body = pick(advisory.body, title_lang)
     return Notice(
-        id=row["id"],
-        kind=row["kind"],
-        agency=row["agency_name"],
+        id=advisory.id,
+        kind=advisory.kind,
+        agency=advisory.agency_name,
         lang=title_lang,
         title=title,
         summary=richtext.summary(body),
         body_html=richtext.to_html(body),
-        source_url=row["source_url"],
-        url=f"/safety/{row['id']}?lang={title_lang}",
-        published_at=row["published_at"],
-        expires_at=row["expires_at"],
+        source_url=advisory.source_url,
+        url=f"/safety/{advisory.id}?lang={title_lang}",
+        published_at=advisory.published_at,
+        expires_at=advisory.expires_at,
     )
 
 

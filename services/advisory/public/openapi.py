@@ -8,8 +8,10 @@ import msgspec
 from aiohttp import web
 
 from services.advisory.api import schemas as s
+from services.advisory.disasters.events import DisasterOut
 from services.advisory.disasters.feeds import PlainEvent
-from services.advisory.lifecycle.submission import AdvisoryIn, AdvisoryPatch
+from services.advisory.lifecycle import AdvisoryIn, AdvisoryPatch
+from services.advisory.public.notices import Notices
 from shared.http import json_response
 
 routes = web.RouteTableDef()
@@ -68,12 +70,12 @@ OPS = [
     Op("get", _ID + "/report", "Reach: matched, sent, waiting, suppressed, failed, by day",
        {200: s.Report, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 503: s.ErrorOut}),
     Op("post", "/v1/events", "Declare a disaster: CAP 1.2, USGS GeoJSON or plain JSON",
-       {200: s.DisasterOut, 201: s.DisasterOut, 202: s.DisasterOut, 400: s.ErrorOut,
+       {200: DisasterOut, 201: DisasterOut, 202: DisasterOut, 400: s.ErrorOut,
         401: s.ErrorOut, 403: s.ErrorOut, 413: s.ErrorOut, 415: s.ErrorOut},
        {"application/json": PlainEvent, "application/cap+xml": str, "application/xml": str,
         "application/geo+json": dict[str, Any]}, ("countries",)),
     Op("get", "/v1/products/{sku}/notices", "Published notices about a product (cacheable)",
-       {200: s.Notices, 304: None, 400: s.ErrorOut}, query=("lang",), secured=False),
+       {200: Notices, 304: None, 400: s.ErrorOut}, query=("lang",), secured=False),
     Op("get", "/safety", "Published advice by category (HTML)", {200: HTML, 400: s.ErrorOut},
        query=("lang",), secured=False),
     Op("get", "/safety/{advisory_id}", "One published advice (HTML)",

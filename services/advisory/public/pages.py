@@ -41,13 +41,13 @@ async def safety(request: web.Request) -> web.Response:
     rows = await store_public.published(request.app[POOL], request.app[CLOCK].now())
     sections: dict[str, list[Any]] = {}
     recalls: list[Any] = []
-    for row in rows:
-        notice = notice_of(row, lang)
-        rule = row["rule"]
-        if row["kind"] == "recall":
+    for advisory in rows:
+        notice = notice_of(advisory, lang)
+        rule = advisory.rule
+        if advisory.kind == "recall":
             recalls.append(notice)
             continue
-        codes = set(rule["categories"]) | {c for group in rule["groups"] for c in group}
+        codes = set(rule.categories) | {c for group in rule.groups for c in group}
         for code in sorted(codes):
             sections.setdefault(categories.name(code, lang), []).append(notice)
     ordered = ([(words(lang)["recall"], recalls)] if recalls else []) + sorted(sections.items())
@@ -58,12 +58,12 @@ async def safety(request: web.Request) -> web.Response:
 async def safety_one(request: web.Request) -> web.Response:
     """One published advice; withdrawn or expired is gone, embargoed is as unknown."""
     lang, _ = reader_language(request)
-    state, row = await store_public.public_one(
+    view, advisory = await store_public.public_one(
         request.app[POOL], request.match_info["advisory_id"], request.app[CLOCK].now()
     )
-    if row is None:
-        message = words(lang)["gone" if state == "gone" else "missing"]
+    if advisory is None:
+        message = words(lang)["gone" if view == "gone" else "missing"]
         return _page(
-            "message.html.j2", lang, status=410 if state == "gone" else 404, message=message
+            "message.html.j2", lang, status=410 if view == "gone" else 404, message=message
         )
-    return _page("one.html.j2", lang, n=notice_of(row, lang))
+    return _page("one.html.j2", lang, n=notice_of(advisory, lang))

@@ -1,21 +1,20 @@
-"""What anyone may read: published, unexpired advisories. Embargoed ones never match."""
+"""What anyone may read, in SQL: public advisories (lifecycle/embargo.py); embargoed never."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-from services.advisory.lifecycle.store import COLUMNS, FROM, as_dict
+from services.advisory.lifecycle import Advisory, embargo
+from services.advisory.lifecycle.store import COLUMNS, FROM, advisory_of
 
-PUBLIC = "a.state = 'published' AND (a.expires_at IS NULL OR a.expires_at > $1)"
 # A disaster playbook concerns a product page only while a disaster it answers is recent.
 DISASTER_DAYS = 30
 
 _FOR_PRODUCT = f"""
 SELECT {COLUMNS} {FROM}
-WHERE {PUBLIC} AND (
+WHERE {embargo.public_sql("$1")} AND (
   (a.kind IN ('short_term', 'long_term') AND a.rule -> 'categories' ?| $2::text[])
   OR (a.kind = 'combination' AND EXISTS (
         SELECT 1 FROM jsonb_array_elements(a.rule -> 'groups') grp WHERE grp ?| $2::text[]))
@@ -32,31 +31,31 @@ LIMIT 50
 
 async def for_product(
     pool: asyncpg.Pool, sku: str, gtin: str | None, categories: list[str], now: datetime
-) -> list[dict[str, Any]]:
+) -> list[Advisory]:
     """The public advisories that concern a product: by its categories, or recalled by id."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(_FOR_PRODUCT, now, categories, sku, gtin or "")
-    return [as_dict(r) for r in rows]
+    return [advisory_of(r) for r in rows]
 
 
-async def published(pool: asyncpg.Pool, now: datetime) -> list[dict[str, Any]]:
+async def published(pool: asyncpg.Pool, now: datetime) -> list[Advisory]:
     """Every public advisory, newest first."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            f"SELECT {COLUMNS} {FROM} WHERE {PUBLIC} ORDER BY a.published_at DESC LIMIT 500", now
+            f"SELECT {COLUMNS} {FROM} WHERE {embargo.public_sql('$1')}"
+            " ORDER BY a.published_at DESC LIMIT 500",
+            now,
         )
-    return [as_dict(r) for r in rows]
+    return [advisory_of(r) for r in rows]
 
 
 async def public_one(
     pool: asyncpg.Pool, advisory_id: str, now: datetime
-) -> tuple[str, dict[str, Any] | None]:
+) -> tuple[embargo.PublicView, Advisory | None]:
     """('public', advisory), ('gone', None) once withdrawn or expired, or ('none', None)."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(f"SELECT {COLUMNS} {FROM} WHERE a.id = $1", advisory_id)
-    if row is None or row["published_at"] is None:
-        # Unknown and embargoed look the same from outside.
+    if row is None:
         return "none", None
-    if row["state"] == "withdrawn" or (row["expires_at"] and row["expires_at"] <= now):
-        return "gone", None
-    return "public", as_dict(row)
+    view = embargo.public_view(row["state"], row["published_at"], row["expires_at"], now)
+    return view, advisory_of(row) if view == "public" else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -12,7 +11,7 @@ from services.advisory.desk.console import deadletters
 from services.advisory.desk.console.bus import OPERATOR_NATS, consumer_lag
 from services.advisory.desk.web import checked_form, csrf_token, html, refused
 from services.advisory.disasters import store as store_disasters
-from services.advisory.lifecycle import store
+from services.advisory.lifecycle import STATES, Advisory, State, store
 from shared.errors import AnshinError, Unauthorized
 from shared.http import POOL
 from shared.operator import require_operator
@@ -23,7 +22,6 @@ routes = web.RouteTableDef()
 # A browser cannot send a Bearer key from an address bar; Basic (any user name, the
 # operator key as password) lets an operator open the page directly.
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="Anshin console", charset="UTF-8"'}
-STATES = ("embargoed", "published", "withdrawn")
 
 Page = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
@@ -50,15 +48,16 @@ def operators_only(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRe
 async def _overview(request: web.Request, key: str) -> web.StreamResponse:
     """Every advisory by state, the latest disasters, consumer lag and dead letters."""
     pool, nc = request.app[POOL], request.app[OPERATOR_NATS]
-    by_state: dict[str, list[dict[str, Any]]] = {state: [] for state in STATES}
+    by_state: dict[State, list[Advisory]] = {state: [] for state in STATES}
     for advisory in await store.list_advisories(pool, None):
-        by_state[advisory["state"]].append(advisory)
-    by_state["embargoed"].sort(key=lambda a: a["embargo_until"])
+        by_state[advisory.state].append(advisory)
+    by_state["embargoed"].sort(key=lambda a: a.embargo_until)
     dead_total, dead = await deadletters.recent(nc, pool)
     return html(
         request,
         "console.html.j2",
         now=request.app[CLOCK].now(),
+        states=STATES,
         by_state=by_state,
         disasters=await store_disasters.recent(pool),
         lags=await consumer_lag(nc),

@@ -6,11 +6,11 @@ import asyncio
 
 from aiohttp import web
 
-from services.advisory.desk.console import store as store_console
 from services.advisory.desk.console.overview import operators_only
 from services.advisory.desk.svgchart import reach_chart
 from services.advisory.desk.svgmap import disaster_map
 from services.advisory.desk.web import html
+from services.advisory.disasters import store as disasters
 from services.advisory.lifecycle import store
 from services.advisory.peers.reach import SERIES, reach_of, total
 from shared.errors import NotFound
@@ -32,35 +32,34 @@ async def _advisory(request: web.Request, key: str) -> web.StreamResponse:
     except NotFound:
         return _missing(request, "such advisory")
     reach = await reach_of(request.app[NATS], advisory)
-    title = advisory["title"].get("en") or next(iter(advisory["title"].values()), "")
     return html(
         request,
         "console_advisory.html.j2",
         now=request.app[CLOCK].now(),
         a=advisory,
-        title=title,
+        title=advisory.headline,
         reach=reach,
         series=SERIES,
-        chart=reach_chart(reach.days, f"Reach of {title} by day"),
-        versions=await store_console.versions(pool, advisory["id"]),
+        chart=reach_chart(reach.days, f"Reach of {advisory.headline} by day"),
+        versions=await store.versions(pool, advisory.id),
     )
 
 
 async def _disaster(request: web.Request, key: str) -> web.StreamResponse:
     """One disaster: its areas on a map, the playbooks it activated and their reach."""
     pool = request.app[POOL]
-    found = await store_console.disaster(pool, request.match_info["disaster_id"])
+    found = await disasters.one(pool, request.match_info["disaster_id"])
     if found is None:
         return _missing(request, "such disaster")
-    playbooks = await store_console.titles(pool, found["advisory_ids"])
-    ordered = [playbooks[i] for i in found["advisory_ids"] if i in playbooks]
+    playbooks = await store.some(pool, found.advisory_ids)
+    ordered = [playbooks[i] for i in found.advisory_ids if i in playbooks]
     reaches = await asyncio.gather(*(reach_of(request.app[NATS], p) for p in ordered))
-    title = f"{found['hazard']}: {found['title']}"
+    title = f"{found.hazard}: {found.title}"
     return html(
         request,
         "console_disaster.html.j2",
         d=found,
-        map=disaster_map(found["areas"], found["countries"], f"Area of {title}"),
+        map=disaster_map(found.areas, found.countries, f"Area of {title}"),
         playbooks=list(zip(ordered, reaches, strict=True)),
         total=total(list(reaches)),
         series=SERIES,
