@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from services.advisory.lifecycle.submission import AdvisoryIn, validate
+from services.advisory.lifecycle import AdvisoryIn, validate
 from shared import categories
 from shared.errors import Invalid
 from shared.http import validation_details
