@@ -33,8 +33,9 @@ async def test_the_sql_and_the_rule_agree_on_what_is_due_and_what_is_public(
         await db.migrate(pool, "advisory", "services.advisory")
         agency = await agencies.create_agency(pool, "NITE", "hash")
         # Every state, with an embargo and an expiry before, at and after each time asked.
-        times: list[datetime | None] = [None, t0 - hour, t0, t0 + hour]
-        for state, until, expires in itertools.product(STATES, times[1:], times):
+        embargoes = [t0 - hour, t0, t0 + hour]
+        expiries: list[datetime | None] = [None, *embargoes]
+        for state, until, expires in itertools.product(STATES, embargoes, expiries):
             submitted = msgspec.convert(power_bank_advisory(until), AdvisoryIn)
             advisory_id = await store.create_advisory(pool, agency, submitted, t0 - 2 * hour)
             async with pool.acquire() as conn:

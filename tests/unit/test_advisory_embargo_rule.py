@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.advisory.lifecycle import STATES, embargo
+from services.advisory.lifecycle import STATES, State, embargo
 from shared.errors import Conflict
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -33,11 +33,12 @@ def test_a_due_advisory_shows_as_published_and_can_no_longer_change() -> None:
     assert embargo.shown_state("embargoed", NOW, NOW) == "published"
     assert embargo.shown_state("withdrawn", NOW - SECOND, NOW) == "withdrawn"
     embargo.check_amendable("embargoed", NOW + SECOND, NOW)
-    for state, until, shown in (
+    cases: list[tuple[State, datetime, State]] = [
         ("embargoed", NOW, "published"),
         ("published", NOW - SECOND, "published"),
         ("withdrawn", NOW + SECOND, "withdrawn"),
-    ):
+    ]
+    for state, until, shown in cases:
         with pytest.raises(Conflict, match=f"a {shown} advisory cannot be amended"):
             embargo.check_amendable(state, until, NOW)
 
