@@ -40,10 +40,11 @@ down:  ## stop what `make up` started
 demo: setup  ## on the running stack: a synthetic shop, advisories, the 2024 Noto quake replayed
 	$(PY) -m deploy.demo $(DEMO_ARGS)
 
-lint: setup  ## ruff and mypy
+lint: setup  ## ruff, mypy, and the import contracts (pyproject.toml: who may import whom)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 alerts:  ## check and unit-test the Prometheus alert rules (promtool: Debian's package prometheus)
 	cd deploy/prometheus && promtool check rules alerts.yaml && promtool test rules alerts_test.yaml
@@ -68,4 +69,4 @@ bench: setup  ## benchmarks, each printing its figures beside a raw baseline
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -25,8 +25,7 @@ import msgspec
 from bench.cpu import Span
 from bench.memory import peak, reset_peak
 from deploy.servers import free_port
-from services import channel_cli
-from services.ingest import backfill, formats
+from services.ingest import backfill, channel_cli, formats
 from services.ingest.cli import _pool
 from services.ingest.intake import email_secret
 from shared import bus

@@ -22,12 +22,12 @@ from bench.mailer_sink import cpu_seconds
 from deploy.servers import free_port
 from services.mailer import store
 from services.mailer.claim import Mail
-from services.mailer.render import Delivery
 from services.mailer.sender import Sender
 from shared import db
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
+from shared.mail.render import Delivery
 from shared.service import freeze_heap
 
 N = 3000

@@ -23,10 +23,11 @@ import msgspec
 
 from deploy import demo_advice, demo_shop
 from deploy.demo_stack import Stack, settle
-from services import channel_cli
 from services.advisory import cli as advisory_cli
 from services.cli import describe, stack_settings
+from services.ingest import channel_cli
 from shared.errors import AnshinError, Conflict
+from shared.tables import table
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
@@ -224,7 +225,7 @@ def summary(
     ]
     print("\nReach, as the mailer counts it (GET /v1/advisories/{id}/report):")
     header = ("advisory", "name", "kind", *states)
-    print(advisory_cli.table(header, rows, right=range(3, len(header))))
+    print(table(header, rows, right=range(3, len(header))))
     after = stack.mails()
     if after is None or before is None:
         print("\nNo local mailbox here: the mail went to the SMTP relay of ANSHIN_SMTP_HOST.")

@@ -8,9 +8,10 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
+from shared.languages import SUPPORTED as LANGUAGES
+
 AGENCY = "National Product Safety Institute"
 SOURCE = "https://safety.example.org/advice/"
-LANGUAGES = ("ja", "en", "fr")
 
 
 def _data(name: str) -> str:

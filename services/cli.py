@@ -14,9 +14,9 @@ import asyncpg
 import msgspec
 import nats.errors
 
-from services import channel_cli, migrate_cli
+from services import migrate_cli
 from services.advisory import cli as advisory_cli
-from services.advisory import cli_dead
+from services.ingest import channel_cli
 from services.ingest import cli as ingest_cli
 from services.mailer import cli as mailer_cli
 from shared import config, service
@@ -47,7 +47,6 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     advisory_cli.register(commands)
-    cli_dead.register(commands)
     ingest_cli.register(commands)
     mailer_cli.register(commands)
     channel_cli.register(commands)

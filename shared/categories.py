@@ -12,6 +12,8 @@ import tomllib
 from importlib import resources
 from typing import Any
 
+from shared.languages import FALLBACK
+
 SPEC: dict[str, dict[str, Any]] = tomllib.loads(
     resources.files("shared").joinpath("data/categories.toml").read_text("utf-8")
 )
@@ -37,7 +39,7 @@ def name(code: str, lang: str) -> str:
     if code not in CODES:  # an advisory published before codes were checked may name one
         return code.replace("_", " ").capitalize()
     names: dict[str, str] = SPEC[code]["names"]
-    return names.get(lang) or names["en"]
+    return names.get(lang) or names[FALLBACK]
 
 
 def named(lang: str) -> list[tuple[str, str]]:

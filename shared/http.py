@@ -96,6 +96,19 @@ def validation_details(exc: msgspec.ValidationError | msgspec.DecodeError) -> li
     return [field_error(field, message)]
 
 
+def name_unknown_fields(details: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Point msgspec's "unknown field `x`" at `x` itself, not at the object holding it."""
+    for detail in details:
+        found = _UNKNOWN.search(detail["problem"])
+        if found:
+            prefix = "" if detail["field"] == "$" else detail["field"] + "."
+            detail["field"] = prefix + found.group(1)
+    return details
+
+
+_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
+
+
 def decode_json(data: bytes, kind: Any) -> Any:
     """Decode and validate a JSON body, raising Invalid that names the field."""
     try:

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.advisory import (
-    api,
-    console,
-    console_bus,
-    console_pages,
-    console_suppressions,
-    events,
-    notices,
-    openapi,
-    owner,
-    pages,
-    portal,
-)
-from services.advisory.embargo import embargo_keeper
+from services.advisory import PACKAGE, SCHEMA, api, desk, disasters, public
+from services.advisory.lifecycle.keeper import embargo_keeper
 from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
 from shared.service import base_app, database, nats_connection, outbox_relay
 
-SCHEMA = "advisory"
 # Secret settings it reads beyond the database and NATS: production refuses defaults.
 SECRETS: tuple[str, ...] = ("secret_key", "operator_key", "nats_operator_password")
 
@@ -31,17 +18,16 @@ SECRETS: tuple[str, ...] = ("secret_key", "operator_key", "nats_operator_passwor
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The advisory application with its pool, NATS, outbox relay and embargo keeper."""
     app = base_app(settings, clock)
-    app[notices.CATALOG_CACHE] = {}
+    app[public.CATALOG_CACHE] = {}
     # Key guessing: 429 after too many refused tries of one key from one client; the
     # portal's sign-in takes the key in its form's field `key`.
     login = {("POST", "/portal/login"): "key"}
-    throttle.install(app, public=openapi.unsecured(), key_forms=login)
-    app.cleanup_ctx.append(database(SCHEMA, "services.advisory", outbox=True))
+    throttle.install(app, public=public.unsecured(), key_forms=login)
+    app.cleanup_ctx.append(database(SCHEMA, PACKAGE, outbox=True))
     app.cleanup_ctx.append(nats_connection("advisory"))
-    app.cleanup_ctx.append(console_bus.operator_connection)
+    app.cleanup_ctx.append(desk.operator_connection)
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
-    pages_of = (console, console_pages, console_suppressions, portal, openapi)
-    for module in (api, owner, events, notices, pages, *pages_of):
-        app.router.add_routes(module.routes)
+    for routes in (*api.ROUTES, *disasters.ROUTES, *public.ROUTES, *desk.ROUTES):
+        app.router.add_routes(routes)
     return app

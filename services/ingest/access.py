@@ -9,7 +9,6 @@ the catalog, and the orders and events of any channel, each record naming its ow
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from typing import Literal
@@ -22,6 +21,7 @@ from services.ingest.formats import Format, Indexed
 from services.ingest.model import Order, OrderEvent
 from shared.errors import Forbidden, Invalid, Unauthorized, field_error
 from shared.http import POOL
+from shared.operator import is_operator_key
 from shared.service import SETTINGS
 
 Kind = Literal["channel", "catalog", "operator"]
@@ -70,8 +70,7 @@ async def authenticate(request: web.Request) -> Writer:
             "a channel, catalog or operator key is required (Authorization: Bearer KEY)",
             [field_error("Authorization", "missing")],
         )
-    operator_key = request.app[SETTINGS].operator_key
-    if operator_key and hmac.compare_digest(key.encode(), operator_key.encode()):
+    if is_operator_key(request.app[SETTINGS].operator_key, key):
         return Writer("operator")
     found = await store.writer_by_key_hash(request.app[POOL], hash_key(key))
     if found is None:

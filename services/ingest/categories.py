@@ -14,8 +14,7 @@ import msgspec
 from shared import categories as shared_categories
 from shared.categories import SPEC
 from shared.errors import field_error
-
-LANGUAGES = ("ja", "en", "fr")
+from shared.languages import SUPPORTED as LANGUAGES
 
 
 class Category(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -11,11 +10,13 @@ import msgspec
 from aiohttp import web
 
 from services.mailer import store, tokens
-from services.mailer.i18n import STRINGS, SUPPORTED, language_for
-from services.mailer.render import Delivery, compose, parse
-from services.mailer.sender import claim_config, unsubscribe_url
-from shared.errors import Invalid, NotFound, Unauthorized, field_error
+from services.mailer.sender import unsubscribe_url
+from shared.errors import Invalid, NotFound, field_error
 from shared.http import POOL, json_response
+from shared.mail.i18n import STRINGS, SUPPORTED, language_for
+from shared.mail.preview import SAMPLE_EMAIL, Advice
+from shared.mail.preview import preview as preview_of
+from shared.operator import require_operator
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
@@ -25,13 +26,6 @@ PUBLIC = {("GET", "/u/{token}"), ("POST", "/u/{token}")}
 _page = jinja2.Environment(
     loader=jinja2.PackageLoader("services.mailer", "templates"), autoescape=True
 ).get_template("unsubscribe.html.j2")
-
-# The stand-in customer of a preview, in each language.
-_SAMPLE = {
-    "ja": ("山田 花子", "モバイルバッテリー 10000mAh"),
-    "en": ("Jane Doe", "Power bank 10000 mAh"),
-    "fr": ("Camille Martin", "Batterie externe 10000 mAh"),
-}
 
 
 def _masked(email: str) -> str:
@@ -108,17 +102,10 @@ async def unsubscribe(request: web.Request) -> web.Response:
     return _html(who.lang, who, done=True)
 
 
-def _operator(request: web.Request) -> None:
-    key = request.app[SETTINGS].operator_key
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not key or not hmac.compare_digest(given.encode(), key.encode()):
-        raise Unauthorized("an operator key is required (Authorization: Bearer KEY)")
-
-
 @routes.get("/v1/preview/{advisory_id}")
 async def preview(request: web.Request) -> web.Response:
     """The mail of an advisory as a customer would receive it, for operators."""
-    _operator(request)
+    require_operator(request, request.app[SETTINGS].operator_key)
     lang = request.query.get("lang", "en")
     if lang not in SUPPORTED:
         raise Invalid("unsupported language", [field_error("lang", f"one of {SUPPORTED}")])
@@ -126,41 +113,31 @@ async def preview(request: web.Request) -> web.Response:
     row = await store.advisory(request.app[POOL], request.match_info["advisory_id"])
     if row is None:
         raise NotFound("no published advisory with this id")
-    name, product = _SAMPLE[lang]
-    delivery = Delivery(
+    advice = Advice(
         advisory_id=row["advisory_id"],
-        customer_id="preview",
-        email="customer@example.com",
-        name=name,
-        locale=lang,
         agency_name=row["agency_name"],
+        kind=row["kind"],
         title=msgspec.json.decode(row["title"]),
         body=msgspec.json.decode(row["body"]),
         source_url=row["source_url"],
-        purchases=[{"order_id": "A-0001", "sku": "SAMPLE", "title": product}],
-        kind=row["kind"],
-        page_url=f"{claim_config(settings).public_url}/safety/{row['advisory_id']}",
     )
-    _, raw = compose(
-        [delivery],
+    mail = preview_of(
+        advice,
+        lang,
         sender=settings.mail_from,
-        unsubscribe_url=unsubscribe_url(settings, "preview", delivery.email),
-        list_id="preview",
+        public_url=settings.public_url,
+        unsubscribe_url=unsubscribe_url(settings, "preview", SAMPLE_EMAIL),
     )
-    mail = parse(raw)
-    html = mail.get_body(("html",))
-    text = mail.get_body(("plain",))
-    assert html is not None and text is not None
     if request.query.get("format") == "html":
-        return web.Response(text=html.get_content(), content_type="text/html")
+        return web.Response(text=mail.html, content_type="text/html")
     return json_response(
         {
             "advisory_id": row["advisory_id"],
             "lang": lang,
             "withdrawn": row["withdrawn_at"] is not None,
-            "subject": str(mail["Subject"]),
-            "headers": {k: str(v) for k, v in mail.items()},
-            "text": text.get_content(),
-            "html": html.get_content(),
+            "subject": mail.subject,
+            "headers": mail.headers,
+            "text": mail.text,
+            "html": mail.html,
         }
     )

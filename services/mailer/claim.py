@@ -12,7 +12,7 @@ import msgspec
 
 from services.mailer import ledger, policy, ratelimit
 from services.mailer.ledger import Key
-from services.mailer.render import Delivery, mail_id
+from shared.mail.render import Delivery, mail_id, safety_page
 from shared.messages import Priority
 
 _json = msgspec.json.Decoder()
@@ -87,7 +87,7 @@ def _delivery(row: asyncpg.Record, cfg: Config, cache: dict[str, Any]) -> Delive
         purchases=_json.decode(row["purchases"]),
         kind=row["kind"],
         reason=row["reason"],
-        page_url=f"{cfg.public_url}/safety/{row['advisory_id']}" if cfg.public_url else "",
+        page_url=safety_page(cfg.public_url, row["advisory_id"]),
         event_id=row["event_id"],
     )
 

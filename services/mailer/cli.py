@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.advisory.cli import table
 from services.mailer import store_suppressions, suppressions
 from services.mailer.app import SCHEMA
 from shared import db
 from shared.config import Settings
+from shared.tables import table
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -15,16 +15,17 @@ from email.utils import parseaddr
 import asyncpg
 from aiohttp import web
 
-from services.mailer import claim, fence, mime, policy, signing, tokens
+from services.mailer import claim, fence, policy, signing, tokens
 from services.mailer.leases import Leases
 from services.mailer.paths import Paths
 from services.mailer.recorder import Recorder
-from services.mailer.render import compose, domain_of
 from services.mailer.replies import Outcome, Result
 from services.mailer.smtp import Envelope, SmtpPool
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import POOL
+from shared.mail import mime
+from shared.mail.render import compose, domain_of, list_id
 from shared.service import CLOCK, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class Sender:
         )
         self._signer = signing.from_settings(settings, self.config.sender_domain)
         self._from = parseaddr(settings.mail_from)[1]
-        self._list_id = f"Safety messages <safety.{self.config.sender_domain}>"
+        self._list_id = list_id(settings.mail_from)
         self._stopping = asyncio.Event()
 
     async def run(self, *, until_idle: bool = False) -> None:

@@ -38,7 +38,7 @@ import pytest
 from deploy.local import secured_nats
 from deploy.servers import NatsServer
 from services.advisory.app import build as build_advisory
-from services.advisory.portal import COOKIE, SESSION_SECONDS
+from services.advisory.desk.portal.pages import COOKIE, SESSION_SECONDS
 from shared import db
 from shared.clock import Clock
 from shared.config import Settings

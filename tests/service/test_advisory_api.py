@@ -11,9 +11,10 @@ import aiohttp
 import asyncpg
 import msgspec
 
-from services.advisory.api import MAX_ADVISORY_BYTES
+from services.advisory.api.advisories import MAX_ADVISORY_BYTES
 from services.advisory.app import build
-from services.advisory.publication import published_event
+from services.advisory.lifecycle import Advisory
+from services.advisory.lifecycle.publication import published_event
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
@@ -232,18 +233,20 @@ async def test_an_advisory_too_large_for_the_bus_is_refused_naming_the_field(
         # Accepted, it grew past NATS's max_payload (1 MiB) once published: the event carries
         # every text beside the rule, the agency's name and the times.
         content = msgspec.json.decode(body)
-        event = published_event(
-            {
-                **content,
-                "id": "adv_0123456789abcdef",
-                "version": 1,
-                "agency_id": "ag_0123456789abcdef",
-                "agency_name": "NITE",
-                "rule": {"kind": content["kind"], "categories": content["categories"]},
-                "expires_at": None,
-            },
-            clock.now(),
-        )
+        row = {
+            **content,
+            "id": "adv_0123456789abcdef",
+            "version": 1,
+            "agency_id": "ag_0123456789abcdef",
+            "agency_name": "NITE",
+            "rule": {"kind": content["kind"], "categories": content["categories"]},
+            "expires_at": None,
+            "state": "embargoed",
+            "created_at": clock.now(),
+            "published_at": None,
+            "withdrawn_at": None,
+        }
+        event = published_event(msgspec.convert(row, Advisory), clock.now())
         assert len(m.encode(event)) > 1024 * 1024
         url = f"{base}/v1/advisories"
         reply = await http.post(url, data=io.BytesIO(body), headers=mine)

@@ -12,9 +12,10 @@ import msgspec
 from prometheus_client import REGISTRY
 
 from deploy.servers import free_port
-from services.advisory import publication, store
+from services.advisory.agencies import store as agencies
 from services.advisory.app import build
-from services.advisory.model import AdvisoryIn
+from services.advisory.lifecycle import publication, store
+from services.advisory.lifecycle.submission import AdvisoryIn
 from shared import db
 from shared.clock import Clock
 from shared.config import Settings
@@ -79,7 +80,7 @@ async def test_keepers_racing_on_the_same_rows_publish_each_once(
             await conn.execute('CREATE SCHEMA IF NOT EXISTS "advisory"')
             await conn.execute(OUTBOX_DDL)
         await db.migrate(pools[0], "advisory", "services.advisory")
-        agency = await store.create_agency(pools[0], "NITE", "hash")
+        agency = await agencies.create_agency(pools[0], "NITE", "hash")
         at = clock.now() + timedelta(minutes=1)
         advisory = msgspec.convert(power_bank_advisory(at), AdvisoryIn)
         created = {

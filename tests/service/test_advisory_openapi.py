@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from services.advisory.app import build
-from services.advisory.openapi import document
+from services.advisory.public.openapi import document
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.fixtures import running

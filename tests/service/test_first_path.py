@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import aiohttp
 
-from services.advisory import auth
-from services.advisory import store as advisory_store
+from services.advisory.agencies import auth
+from services.advisory.agencies import store as advisory_store
 from shared import db
 from shared.clock import Clock
 from shared.config import Settings

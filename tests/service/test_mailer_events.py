@@ -11,12 +11,12 @@ import msgspec
 
 from services.mailer import claim, store, tokens
 from services.mailer.app import build
-from services.mailer.render import message_id
 from shared import bus, db
 from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
+from shared.mail.render import message_id
 from tests.support.fixtures import running
 from tests.support.mailer import (
     advisory,

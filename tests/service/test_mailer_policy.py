@@ -9,9 +9,9 @@ import asyncpg
 import msgspec
 
 from services.mailer.app import build
-from services.mailer.render import digest_id, message_id
 from shared.clock import Clock
 from shared.config import Settings
+from shared.mail.render import digest_id, message_id
 from tests.support.fixtures import running
 from tests.support.mailer import advisory, customers, deliveries, nats, set_time, wait_states
 from tests.support.smtp import SmtpSink

@@ -10,12 +10,12 @@ import aiohttp
 import asyncpg
 import msgspec
 
-from services.mailer.render import message_id
 from shared import bus
 from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
+from shared.mail.render import message_id
 from tests.service.test_matcher_kit import JP_17, TOKYO, placed, published, shop, small
 from tests.support.fixtures import run_services
 from tests.support.keys import channel_header

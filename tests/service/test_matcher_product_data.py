@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from services.advisory import cap
+from services.advisory.disasters import cap
 from services.matcher import audience
 from shared import db
 from shared import messages as m

@@ -12,8 +12,8 @@ import jsonschema
 import nats
 import nats.aio.msg
 
-from services.advisory import auth
-from services.advisory import store as advisory_store
+from services.advisory.agencies import auth
+from services.advisory.agencies import store as advisory_store
 from shared import db
 from shared.config import Settings
 

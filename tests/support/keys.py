@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services import channel_cli
+from services.ingest import channel_cli
 from shared.config import Settings
 
 

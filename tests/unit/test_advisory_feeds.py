@@ -9,8 +9,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from services.advisory import cap
-from services.advisory.feeds import (
+from services.advisory.disasters import cap
+from services.advisory.disasters.feeds import (
     MAX_AREAS,
     MAX_CODES,
     MAX_POINTS,

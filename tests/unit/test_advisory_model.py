@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from services.advisory.model import (
-    MAX_AGENCY_NAME,
+from services.advisory.agencies.names import MAX_AGENCY_NAME, agency_name
+from services.advisory.lifecycle import Advisory
+from services.advisory.lifecycle.publication import published_event
+from services.advisory.lifecycle.submission import (
     MAX_ENCODED,
     AdvisoryIn,
     AdvisoryPatch,
-    agency_name,
     amend,
     validate,
 )
-from services.advisory.publication import published_event
 from shared import messages as m
 from shared.bus.size import DEFAULT_MAX_PAYLOAD
 from shared.errors import Invalid, TooLarge
@@ -165,7 +165,8 @@ def test_the_largest_advisory_accepted_publishes_within_half_of_max_payload() ->
     content = msgspec.to_builtins(advisory)
     row = content | {"id": "adv_" + "f" * 16, "version": 999, "agency_id": "ag_" + "f" * 16}
     row |= {"agency_name": name, "rule": msgspec.to_builtins(advisory.rule())}
-    event = published_event(row, NOW)
+    row |= {"state": "embargoed", "created_at": NOW, "published_at": None, "withdrawn_at": None}
+    event = published_event(msgspec.convert(row, Advisory), NOW)
     # What the bus carries, with room to spare under the server's limit (1 MiB).
     assert len(m.encode(event)) <= DEFAULT_MAX_PAYLOAD // 2
 

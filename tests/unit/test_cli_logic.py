@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from services import cli
-from services.advisory.cli import events_of, reach_table, table
+from services.advisory.cli import events_of, reach_table
 from shared.errors import AnshinError
+from shared.tables import table
 
 COMMANDS = [
     ["agency", "create"],

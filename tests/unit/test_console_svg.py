@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from services.advisory.reach import Day, five
-from services.advisory.svgchart import nice_ceiling, reach_chart
-from services.advisory.svgmap import circle_ring, disaster_map, outlines
+from services.advisory.desk.svgchart import nice_ceiling, reach_chart
+from services.advisory.desk.svgmap import circle_ring, disaster_map, outlines
+from services.advisory.peers.reach import Day, five
 from shared.messages import Circle, Polygon, Regions
 
 

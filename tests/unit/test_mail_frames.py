@@ -8,8 +8,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from services.mailer import bodies, render
-from services.mailer.render import Delivery, compose
+from shared.mail import bodies, render
+from shared.mail.render import Delivery, compose
 
 _DATE = datetime(2026, 12, 1, tzinfo=UTC)
 

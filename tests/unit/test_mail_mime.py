@@ -8,8 +8,8 @@ import email.policy
 import msgspec
 import pytest
 
-from services.mailer import mime
-from services.mailer.render import Delivery, compose, digest_id
+from shared.mail import mime
+from shared.mail.render import Delivery, compose, digest_id
 
 
 def test_headers_are_encoded_folded_and_read_back() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 
 from services.mailer import tokens
-from services.mailer.i18n import language_for, pick
-from services.mailer.render import Delivery, message_id, render
+from shared.mail.i18n import language_for, pick
+from shared.mail.render import Delivery, message_id, render
 
 
 def _delivery(locale: str = "ja-JP", body: str = "充電中は目を離さないでください。") -> Delivery:

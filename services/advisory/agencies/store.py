@@ -1,0 +1,51 @@
+"""Agencies' SQL: create one, find one by its key's hash, list them with their advisories."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import asyncpg
+
+from shared.errors import Conflict
+
+
+async def create_agency(pool: asyncpg.Pool, name: str, key_hash: str) -> str:
+    """Create an agency and return its id; a second agency of the same name is a Conflict."""
+    agency_id = "ag_" + secrets.token_hex(6)
+    async with pool.acquire() as conn:
+        try:
+            await conn.execute(
+                "INSERT INTO agencies (id, name, key_hash) VALUES ($1, $2, $3)",
+                agency_id,
+                name,
+                key_hash,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict(f"an agency named {name!r} exists already") from exc
+    return agency_id
+
+
+async def agency_by_key_hash(pool: asyncpg.Pool, key_hash: str) -> str | None:
+    """Return the id of the agency with this key hash, or None."""
+    async with pool.acquire() as conn:
+        result: str | None = await conn.fetchval(
+            "SELECT id FROM agencies WHERE key_hash = $1", key_hash
+        )
+        return result
+
+
+_WITH_COUNTS = """
+SELECT g.id, g.name, g.created_at,
+       count(a.id) FILTER (WHERE a.state = 'embargoed') AS embargoed,
+       count(a.id) FILTER (WHERE a.state = 'published') AS published,
+       count(a.id) FILTER (WHERE a.state = 'withdrawn') AS withdrawn
+FROM agencies g LEFT JOIN advisories a ON a.agency_id = g.id
+GROUP BY g.id ORDER BY g.created_at, g.id
+"""
+
+
+async def with_counts(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    """Every agency (id, name, created_at) with its advisories by state, oldest first."""
+    async with pool.acquire() as conn:
+        return [dict(r) for r in await conn.fetch(_WITH_COUNTS)]

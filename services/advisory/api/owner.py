@@ -1,0 +1,61 @@
+"""What only an advisory's agency and operators may ask: preview, audience, reach."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.advisory.api.advisories import PRIVATE, owned
+from services.advisory.api.schemas import Audience, DayCounts, Preview, Report
+from services.advisory.lifecycle import embargo
+from services.advisory.lifecycle.preview import mail_preview
+from services.advisory.peers import reach
+from services.advisory.peers.ask import ask
+from services.advisory.peers.audience import audience_of
+from shared import messages as m
+from shared.bus import Subjects
+from shared.errors import Invalid, field_error
+from shared.http import NATS, json_response
+from shared.languages import FALLBACK, SUPPORTED
+from shared.service import SETTINGS
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/v1/advisories/{advisory_id}/preview")
+async def preview(request: web.Request) -> web.Response:
+    """The mail as a customer would get it, made by the renderer of every mail."""
+    advisory = await owned(request)
+    lang = request.query.get("lang", FALLBACK)
+    if lang not in SUPPORTED:
+        raise Invalid("invalid query", [field_error("lang", f"one of {', '.join(SUPPORTED)}")])
+    mail = mail_preview(advisory, lang, request.app[SETTINGS])
+    answer = Preview(
+        advisory_id=advisory.id, lang=lang, subject=mail.subject, text=mail.text, html=mail.html
+    )
+    return json_response(answer, headers=PRIVATE)
+
+
+@routes.get("/v1/advisories/{advisory_id}/audience")
+async def audience(request: web.Request) -> web.Response:
+    """How many customers the advisory would reach now, as the matcher estimates it."""
+    advisory = await owned(request)
+    customers = await audience_of(request.app[NATS], advisory)
+    return json_response(Audience(advisory_id=advisory.id, customers=customers), headers=PRIVATE)
+
+
+@routes.get("/v1/advisories/{advisory_id}/report")
+async def report(request: web.Request) -> web.Response:
+    """How far the advisory has reached: the mailer's ledger states in five series."""
+    advisory = await owned(request)
+    counts = dict.fromkeys(reach.SERIES, 0)
+    by_day: list[DayCounts] = []
+    # Before publication nothing was sent, and the embargoed id need not cross the bus.
+    if embargo.ever_public(advisory.published_at):
+        question = m.ReportRequest(advisory_id=advisory.id)
+        ledger = await ask(
+            request.app[NATS], Subjects.MAILER_REPORT, question, m.ReachReport, "mailer"
+        )
+        counts = reach.five(ledger.counts)
+        by_day = [DayCounts(day=d.day, counts=reach.five(d.counts)) for d in ledger.by_day]
+    answer = Report(advisory_id=advisory.id, counts=counts, by_day=by_day)
+    return json_response(answer, headers=PRIVATE)

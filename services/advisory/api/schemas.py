@@ -1,0 +1,91 @@
+"""The shapes of the advisories API's answers; /openapi.json is generated from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from services.advisory.lifecycle import State
+from shared.messages import AdvisoryRule
+from shared.messages.advisories import Kind
+
+
+class FieldProblem(msgspec.Struct, kw_only=True):
+    """Which field is wrong, and how."""
+
+    field: str
+    problem: str
+
+
+class ErrorOut(msgspec.Struct, kw_only=True):
+    """Every error answer."""
+
+    error: str
+    details: list[FieldProblem]
+
+
+class Created(msgspec.Struct, kw_only=True):
+    """The answer to a new advisory, an amendment or a withdrawal."""
+
+    id: str
+    state: State
+    version: int
+
+
+class AdvisoryOut(msgspec.Struct, kw_only=True):
+    """One advisory as its agency and operators see it."""
+
+    id: str
+    agency_id: str
+    agency_name: str
+    version: int
+    state: State
+    kind: Kind
+    rule: AdvisoryRule
+    title: dict[str, str]
+    body: dict[str, str]
+    source_url: str
+    embargo_until: datetime
+    expires_at: datetime | None
+    created_at: datetime
+    published_at: datetime | None
+    withdrawn_at: datetime | None
+
+
+class AdvisoryList(msgspec.Struct, kw_only=True):
+    """The advisories a caller may see, newest first."""
+
+    advisories: list[AdvisoryOut]
+
+
+class Preview(msgspec.Struct, kw_only=True):
+    """The mail a customer would receive, made by the renderer of every mail."""
+
+    advisory_id: str
+    lang: str
+    subject: str
+    text: str
+    html: str
+
+
+class Audience(msgspec.Struct, kw_only=True):
+    """The matcher's estimate of the customers an advisory would reach now."""
+
+    advisory_id: str
+    customers: int
+
+
+class DayCounts(msgspec.Struct, kw_only=True):
+    """Deliveries of one day by state."""
+
+    day: str
+    counts: dict[str, int]
+
+
+class Report(msgspec.Struct, kw_only=True):
+    """How far an advisory has reached: matched, sent, waiting, suppressed, failed."""
+
+    advisory_id: str
+    counts: dict[str, int]
+    by_day: list[DayCounts]

@@ -1,0 +1,72 @@
+"""`anshin agency create|list`: agencies, in advisory's schema directly.
+
+Creating one prints its key once, which no HTTP answer ever carries; only its hash is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from services.advisory.agencies import auth, store
+from services.advisory.agencies.names import agency_name
+from services.advisory.cli.pool import advisory_pool
+from shared.config import Settings
+from shared.tables import table
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `anshin agency create` and `anshin agency list`."""
+    agency = commands.add_parser(
+        "agency", help="partner agencies", description="Partner agencies and their keys."
+    )
+    sub = agency.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = sub.add_parser("create", help="create an agency and print its key once")
+    create.add_argument("name", help="the agency's name as customers will read it")
+    create.set_defaults(run=create_agency)
+    listing = sub.add_parser(
+        "list",
+        help="list the agencies and how many advisories each has, by state",
+        description="List every agency: id, name, creation time and its advisories by state.",
+    )
+    listing.set_defaults(run=list_agencies)
+
+
+async def create_agency(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an agency; its key is printed once and stored only as a hash."""
+    agency_id, key = await new_agency(settings, args.name)
+    print(f"agency: {agency_id}")
+    print(f"name:   {args.name}")
+    print(f"key:    {key}")
+    print("Keep the key safe: it is shown only this once.")
+    return 0
+
+
+async def new_agency(settings: Settings, name: str) -> tuple[str, str]:
+    """Create an agency; return its id and its key (Conflict if the name is taken)."""
+    name = agency_name(name)
+    async with advisory_pool(settings) as pool:
+        key = auth.new_key()
+        agency_id = await store.create_agency(pool, name, auth.hash_key(key))
+    return agency_id, key
+
+
+async def agencies(settings: Settings) -> list[dict[str, Any]]:
+    """Every agency with its advisories by state, oldest first."""
+    async with advisory_pool(settings, max_size=1) as pool:
+        return await store.with_counts(pool)
+
+
+async def list_agencies(args: argparse.Namespace, settings: Settings) -> int:
+    """Print every agency with its advisories by state; keys are never shown."""
+    rows = await agencies(settings)
+    if not rows:
+        print("No agencies yet: create one with `anshin agency create NAME`.")
+        return 0
+    header = ("id", "name", "created", "embargoed", "published", "withdrawn")
+    body = [
+        (r["id"], r["name"], f"{r['created_at']:%Y-%m-%d %H:%M}", *(str(r[k]) for k in header[3:]))
+        for r in rows
+    ]
+    print(table(header, body, right=range(3, 6)))
+    return 0

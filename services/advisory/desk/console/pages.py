@@ -1,0 +1,70 @@
+"""The console's page of one advisory (reach over time, versions) and of one disaster (map)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from services.advisory.desk.console.overview import operators_only
+from services.advisory.desk.svgchart import reach_chart
+from services.advisory.desk.svgmap import disaster_map
+from services.advisory.desk.web import html
+from services.advisory.disasters import store as disasters
+from services.advisory.lifecycle import store
+from services.advisory.peers.reach import SERIES, reach_of, total
+from shared.errors import NotFound
+from shared.http import NATS, POOL
+from shared.service import CLOCK
+
+routes = web.RouteTableDef()
+
+
+def _missing(request: web.Request, what: str) -> web.Response:
+    return html(request, "desk_message.html.j2", 404, heading="Not found", message=f"No {what}.")
+
+
+async def _advisory(request: web.Request, key: str) -> web.StreamResponse:
+    """One advisory: its agency, state, reach over time as a chart, and every version."""
+    pool = request.app[POOL]
+    try:
+        advisory = await store.get_advisory(pool, request.match_info["advisory_id"])
+    except NotFound:
+        return _missing(request, "such advisory")
+    reach = await reach_of(request.app[NATS], advisory)
+    return html(
+        request,
+        "console_advisory.html.j2",
+        now=request.app[CLOCK].now(),
+        a=advisory,
+        title=advisory.headline,
+        reach=reach,
+        series=SERIES,
+        chart=reach_chart(reach.days, f"Reach of {advisory.headline} by day"),
+        versions=await store.versions(pool, advisory.id),
+    )
+
+
+async def _disaster(request: web.Request, key: str) -> web.StreamResponse:
+    """One disaster: its areas on a map, the playbooks it activated and their reach."""
+    pool = request.app[POOL]
+    found = await disasters.one(pool, request.match_info["disaster_id"])
+    if found is None:
+        return _missing(request, "such disaster")
+    playbooks = await store.some(pool, found.advisory_ids)
+    ordered = [playbooks[i] for i in found.advisory_ids if i in playbooks]
+    reaches = await asyncio.gather(*(reach_of(request.app[NATS], p) for p in ordered))
+    title = f"{found.hazard}: {found.title}"
+    return html(
+        request,
+        "console_disaster.html.j2",
+        d=found,
+        map=disaster_map(found.areas, found.countries, f"Area of {title}"),
+        playbooks=list(zip(ordered, reaches, strict=True)),
+        total=total(list(reaches)),
+        series=SERIES,
+    )
+
+
+routes.get("/console/advisories/{advisory_id}")(operators_only(_advisory))
+routes.get("/console/disasters/{disaster_id}")(operators_only(_disaster))

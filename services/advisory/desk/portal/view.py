@@ -1,0 +1,56 @@
+"""What the portal shows of one advisory: the mail in each language, audience, reach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from services.advisory.desk.svgchart import reach_chart
+from services.advisory.lifecycle import Advisory, embargo, store
+from services.advisory.lifecycle.preview import mail_preview
+from services.advisory.peers.ask import Unavailable
+from services.advisory.peers.audience import audience_of
+from services.advisory.peers.reach import SERIES, reach_of
+from shared.errors import NotFound
+from shared.http import NATS, POOL
+from shared.languages import FALLBACK, SUPPORTED
+from shared.service import CLOCK, SETTINGS
+
+
+async def audience(request: web.Request, advisory: Advisory) -> tuple[int | None, str]:
+    """The matcher's estimate (only the rule is asked about, never the words), or why none."""
+    try:
+        return await audience_of(request.app[NATS], advisory), ""
+    except Unavailable as exc:
+        return None, exc.message
+
+
+async def advisory_page(request: web.Request, agency_id: str) -> dict[str, Any] | None:
+    """The page's context for an advisory of `agency_id`; None for another's or a missing one."""
+    pool = request.app[POOL]
+    try:
+        advisory = await store.get_advisory(pool, request.match_info["advisory_id"])
+    except NotFound:
+        return None
+    if not embargo.may_see(agency_id, advisory.agency_id):
+        return None
+    lang = request.query.get("lang", FALLBACK)
+    if lang not in SUPPORTED:
+        lang = FALLBACK
+    customers, audience_problem = await audience(request, advisory)
+    reach = await reach_of(request.app[NATS], advisory)
+    return {
+        "a": advisory,
+        "title": advisory.headline,
+        "now": request.app[CLOCK].now(),
+        "mail_lang": lang,
+        "languages": SUPPORTED,
+        "preview": mail_preview(advisory, lang, request.app[SETTINGS]),
+        "customers": customers,
+        "audience_problem": audience_problem,
+        "reach": reach,
+        "series": SERIES,
+        "chart": reach_chart(reach.days, f"Reach of {advisory.headline} by day"),
+        "versions": await store.versions(pool, advisory.id),
+    }

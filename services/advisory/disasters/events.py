@@ -1,0 +1,135 @@
+"""POST /v1/events: disasters from CAP 1.2 XML, USGS GeoJSON or plain JSON."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import msgspec
+from aiohttp import web
+from prometheus_client import Counter
+
+from services.advisory.agencies.auth import authenticate
+from services.advisory.disasters import cap
+from services.advisory.disasters import store as store_disasters
+from services.advisory.disasters.feeds import (
+    Disaster,
+    PlainEvent,
+    UsgsFeature,
+    from_plain,
+    from_usgs,
+)
+from shared.errors import AnshinError, Invalid, field_error
+from shared.http import POOL, json_response, name_unknown_fields, read_body, validation_details
+from shared.messages import Area
+from shared.service import CLOCK, SETTINGS
+
+routes = web.RouteTableDef()
+
+MAX_EVENT_BYTES = 1024 * 1024
+XML_TYPES = ("application/cap+xml", "application/xml", "text/xml")
+# An event older than this is history, not a disaster to warn about now.
+MAX_AGE = timedelta(days=7)
+# Feeds' clocks drift a little; an event further ahead than this is a mistake.
+MAX_AHEAD = timedelta(hours=1)
+DISASTERS = Counter(
+    "anshin_disasters", "Disaster events received, by outcome (declared, duplicate).", ["outcome"]
+)
+
+
+class DisasterOut(msgspec.Struct, kw_only=True):
+    """A declared disaster and the playbooks it activated."""
+
+    id: str
+    duplicate: bool
+    declared: bool
+    hazard: str
+    title: str
+    occurred_at: datetime
+    countries: list[str]
+    areas: list[Area]
+    advisory_ids: list[str]
+    reason: str = ""
+
+
+class UnsupportedType(AnshinError):
+    """A body in a format /v1/events does not read."""
+
+    status = 415
+
+
+@routes.post("/v1/events")
+async def post_event(request: web.Request) -> web.Response:
+    """Declare a disaster (operators, for the feeds they run); the same event twice is one."""
+    (await authenticate(request)).require_operator()
+    body = await read_body(request, min(request.app[SETTINGS].max_body_bytes, MAX_EVENT_BYTES))
+    disaster = _parse(request, body)
+    disaster.countries = sorted(set(disaster.countries) | set(_countries(request)))
+    now = request.app[CLOCK].now()
+    if disaster.occurred_at > now + MAX_AHEAD:
+        raise Invalid("invalid event", [field_error("time", "is in the future")])
+    if disaster.actionable and disaster.occurred_at < now - MAX_AGE:
+        disaster.actionable, disaster.reason = False, "the event is older than 7 days"
+    if not disaster.actionable:
+        return json_response(_answer(disaster, "", [], duplicate=False), status=202)
+    row, duplicate = await store_disasters.declare(request.app[POOL], disaster, now)
+    DISASTERS.labels("duplicate" if duplicate else "declared").inc()
+    # A repeat answers with the disaster as first declared, not as this copy says.
+    first = Disaster(
+        keys=disaster.keys,
+        hazard=row.hazard,
+        title=row.title,
+        occurred_at=row.occurred_at,
+        areas=row.areas,
+        countries=row.countries,
+    )
+    answer = _answer(first, row.id, row.advisory_ids, duplicate=duplicate)
+    return json_response(answer, status=200 if duplicate else 201)
+
+
+def _parse(request: web.Request, body: bytes) -> Disaster:
+    kind = request.content_type
+    settings = request.app[SETTINGS]
+    if kind in XML_TYPES:
+        return cap.parse(body)
+    if kind not in ("application/json", "application/geo+json", "application/octet-stream"):
+        raise UnsupportedType(
+            "unsupported content type",
+            [field_error("Content-Type", f"{kind} is not CAP XML, GeoJSON or JSON")],
+        )
+    try:
+        raw = msgspec.json.decode(body)
+        # A GeoJSON Feature is one whatever the header says; anything else is plain JSON.
+        if kind == "application/geo+json" or (
+            isinstance(raw, dict) and raw.get("type") == "Feature"
+        ):
+            feature = msgspec.convert(raw, UsgsFeature)
+            return from_usgs(feature, settings.quake_radius_km, settings.quake_min_magnitude)
+        return from_plain(msgspec.convert(raw, PlainEvent))
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise Invalid("invalid event", name_unknown_fields(validation_details(exc))) from exc
+
+
+def _countries(request: web.Request) -> list[str]:
+    """`?countries=JP,FR`: the countries a feed covers, where its events do not say."""
+    codes = [c.strip() for c in request.query.get("countries", "").split(",") if c.strip()]
+    if not all(re.fullmatch(r"[A-Z]{2}", c) for c in codes):
+        raise Invalid("invalid query", [field_error("countries", "ISO 3166-1 alpha-2 codes")])
+    return codes
+
+
+def _answer(
+    disaster: Disaster, disaster_id: str, ids: list[str], *, duplicate: bool
+) -> DisasterOut:
+    return DisasterOut(
+        id=disaster_id,
+        duplicate=duplicate,
+        declared=bool(disaster_id),
+        hazard=disaster.hazard,
+        title=disaster.title,
+        occurred_at=disaster.occurred_at,
+        countries=disaster.countries,
+        areas=disaster.areas,
+        advisory_ids=ids,
+        reason=disaster.reason,
+    )

@@ -1,0 +1,204 @@
+"""Advisories' SQL: create, read, amend and withdraw; rows come back as typed `Advisory`s."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from services.advisory.lifecycle import embargo
+from services.advisory.lifecycle.advisory import Advisory, Version
+from services.advisory.lifecycle.submission import AdvisoryIn
+from shared import messages as m
+from shared.bus import Subjects
+from shared.db import Conn
+from shared.errors import Invalid, NotFound, field_error
+from shared.outbox import enqueue
+
+COLUMNS = (
+    "a.id, a.agency_id, g.name AS agency_name, a.version, a.state, a.kind, a.rule, a.title,"
+    " a.body, a.source_url, a.embargo_until, a.expires_at, a.created_at, a.published_at,"
+    " a.withdrawn_at"
+)
+FROM = "FROM advisories a JOIN agencies g ON g.id = a.agency_id"
+
+_rule = msgspec.json.Decoder(m.AdvisoryRule)
+_texts = msgspec.json.Decoder(dict[str, str])
+_content = msgspec.json.Decoder(dict[str, Any])
+
+
+def advisory_of(row: asyncpg.Record) -> Advisory:
+    """A row of COLUMNS as an Advisory, its JSON columns decoded."""
+    return Advisory(
+        id=row["id"],
+        agency_id=row["agency_id"],
+        agency_name=row["agency_name"],
+        version=row["version"],
+        state=row["state"],
+        kind=row["kind"],
+        rule=_rule.decode(row["rule"]),
+        title=_texts.decode(row["title"]),
+        body=_texts.decode(row["body"]),
+        source_url=row["source_url"],
+        embargo_until=row["embargo_until"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+        published_at=row["published_at"],
+        withdrawn_at=row["withdrawn_at"],
+    )
+
+
+async def create_advisory(
+    pool: asyncpg.Pool, agency_id: str, advisory: AdvisoryIn, now: datetime
+) -> str:
+    """Store a new embargoed advisory and its first version; return its id."""
+    advisory_id = "adv_" + secrets.token_hex(8)
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            await conn.execute(
+                "INSERT INTO advisories (id, agency_id, kind, rule, title, body, source_url,"
+                " embargo_until, expires_at, created_at)"
+                " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9, $10)",
+                advisory_id,
+                agency_id,
+                *_content_columns(advisory),
+                now,
+            )
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise Invalid("unknown agency", [field_error("agency_id", "no such agency")]) from exc
+        await _add_version(conn, advisory_id, 1, advisory, now)
+    return advisory_id
+
+
+def _content_columns(advisory: AdvisoryIn) -> tuple[Any, ...]:
+    """kind, rule, title, body, source_url, embargo_until, expires_at as stored."""
+    return (
+        advisory.kind,
+        msgspec.json.encode(advisory.rule()).decode(),
+        msgspec.json.encode(advisory.title).decode(),
+        msgspec.json.encode(advisory.body).decode(),
+        advisory.source_url,
+        advisory.embargo_until,
+        advisory.expires_at,
+    )
+
+
+async def _add_version(
+    conn: Conn, advisory_id: str, version: int, advisory: AdvisoryIn, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO advisory_versions (advisory_id, version, content, created_at)"
+        " VALUES ($1, $2, $3::jsonb, $4)",
+        advisory_id,
+        version,
+        msgspec.json.encode(advisory).decode(),
+        now,
+    )
+
+
+async def get_advisory(pool: asyncpg.Pool, advisory_id: str) -> Advisory:
+    """One advisory, or NotFound."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(f"SELECT {COLUMNS} {FROM} WHERE a.id = $1", advisory_id)
+    if row is None:
+        raise NotFound("no such advisory")
+    return advisory_of(row)
+
+
+async def list_advisories(pool: asyncpg.Pool, agency_id: str | None) -> list[Advisory]:
+    """An agency's advisories (every advisory for operators), newest first."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT {COLUMNS} {FROM}"
+            " WHERE $1::text IS NULL OR a.agency_id = $1 ORDER BY a.created_at DESC LIMIT 500",
+            agency_id,
+        )
+    return [advisory_of(r) for r in rows]
+
+
+async def some(pool: asyncpg.Pool, advisory_ids: list[str]) -> dict[str, Advisory]:
+    """Id → advisory, of those of `advisory_ids` that exist."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(f"SELECT {COLUMNS} {FROM} WHERE a.id = ANY($1)", advisory_ids)
+    return {r["id"]: advisory_of(r) for r in rows}
+
+
+async def versions(pool: asyncpg.Pool, advisory_id: str) -> list[Version]:
+    """Every version of an advisory, newest first."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT version, content, created_at FROM advisory_versions"
+            " WHERE advisory_id = $1 ORDER BY version DESC",
+            advisory_id,
+        )
+    return [
+        Version(
+            version=r["version"], content=_content.decode(r["content"]), created_at=r["created_at"]
+        )
+        for r in rows
+    ]
+
+
+async def amend_advisory(
+    pool: asyncpg.Pool,
+    advisory_id: str,
+    change: Callable[[AdvisoryIn], AdvisoryIn],
+    now: datetime,
+) -> int:
+    """Apply `change` to the current version and store the result as a new one; return it.
+
+    The row lock keeps the embargo keeper (SKIP LOCKED) off the advisory meanwhile, so an
+    amendment and a publication never interleave.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT state, embargo_until, version FROM advisories WHERE id = $1 FOR UPDATE",
+            advisory_id,
+        )
+        if row is None:
+            raise NotFound("no such advisory")
+        embargo.check_amendable(row["state"], row["embargo_until"], now)
+        content = await conn.fetchval(
+            "SELECT content FROM advisory_versions WHERE advisory_id = $1 AND version = $2",
+            advisory_id,
+            row["version"],
+        )
+        amended = change(msgspec.json.decode(content, type=AdvisoryIn))
+        version: int = row["version"] + 1
+        await conn.execute(
+            "UPDATE advisories SET version = $2, kind = $3, rule = $4::jsonb,"
+            " title = $5::jsonb, body = $6::jsonb, source_url = $7, embargo_until = $8,"
+            " expires_at = $9 WHERE id = $1",
+            advisory_id,
+            version,
+            *_content_columns(amended),
+        )
+        await _add_version(conn, advisory_id, version, amended, now)
+    return version
+
+
+async def withdraw_advisory(pool: asyncpg.Pool, advisory_id: str, now: datetime) -> None:
+    """Withdraw an advisory; once it was public, tell the bus (outbox). Idempotent."""
+    async with pool.acquire() as conn, conn.transaction():
+        state = await conn.fetchval(
+            "SELECT state FROM advisories WHERE id = $1 FOR UPDATE", advisory_id
+        )
+        if state is None:
+            raise NotFound("no such advisory")
+        what = embargo.withdrawal(state)
+        if what == "none":
+            return
+        await conn.execute(
+            "UPDATE advisories SET state = 'withdrawn', withdrawn_at = $2 WHERE id = $1",
+            advisory_id,
+            now,
+        )
+        if what == "announce":
+            event = m.AdvisoryWithdrawn(advisory_id=advisory_id, withdrawn_at=now)
+            await enqueue(
+                conn, Subjects.ADVISORIES_WITHDRAWN, f"advisory:{advisory_id}:withdrawn", event
+            )

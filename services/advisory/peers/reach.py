@@ -1,0 +1,71 @@
+"""An advisory's reach for the console and the portal: `mailer.report` in five series."""
+
+from __future__ import annotations
+
+import msgspec
+from nats.aio.client import Client
+
+from services.advisory.lifecycle import Advisory, embargo
+from services.advisory.peers.ask import Unavailable, ask
+from shared import messages as m
+from shared.bus import Subjects
+
+SERIES = ("matched", "sent", "waiting", "suppressed", "failed")
+# The mailer counts its ledger's own states; these are the ones still on their way.
+_WAITING = ("queued", "deferred", "sending", "waiting")
+# A mail withdrawn before it went out, or whose advisory expired while it waited (the cap,
+# quiet hours), was, like a suppressed one, never sent on purpose.
+_NOT_SENT = ("suppressed", "cancelled", "expired")
+
+
+class Day(msgspec.Struct, frozen=True):
+    """The deliveries of one UTC day (of sending, else of the request), in five series."""
+
+    day: str
+    counts: dict[str, int]
+
+
+class Reach(msgspec.Struct, frozen=True):
+    """An advisory's reach; `problem` says why there is none to show."""
+
+    counts: dict[str, int]
+    days: list[Day]
+    problem: str = ""
+
+
+def five(counts: dict[str, int]) -> dict[str, int]:
+    """Ledger states (queued, deferred, sending, sent, …) as matched, sent, waiting, …."""
+    total = sum(n for state, n in counts.items() if state != "matched")
+    return {
+        "matched": max(counts.get("matched", 0), total),
+        "sent": counts.get("sent", 0),
+        "waiting": sum(counts.get(state, 0) for state in _WAITING),
+        "suppressed": sum(counts.get(state, 0) for state in _NOT_SENT),
+        "failed": counts.get("failed", 0),
+    }
+
+
+def none_yet(problem: str = "") -> Reach:
+    """The reach of an advisory that was never published: nothing."""
+    return Reach(counts=dict.fromkeys(SERIES, 0), days=[], problem=problem)
+
+
+async def reach_of(nc: Client, advisory: Advisory, timeout: float = 2.0) -> Reach:
+    """Ask the mailer how far a published advisory has reached; an embargoed one is not asked.
+
+    The embargoed id never crosses the bus, so an embargoed advisory reaches nobody yet.
+    """
+    if not embargo.ever_public(advisory.published_at):
+        return none_yet()
+    question = m.ReportRequest(advisory_id=advisory.id)
+    try:
+        report = await ask(nc, Subjects.MAILER_REPORT, question, m.ReachReport, "mailer", timeout)
+    except Unavailable as exc:
+        return none_yet(exc.message)
+    days = [Day(day=d.day, counts=five(d.counts)) for d in report.by_day]
+    return Reach(counts=five(report.counts), days=days)
+
+
+def total(reaches: list[Reach]) -> dict[str, int]:
+    """Several advisories' reach added up, series by series."""
+    return {s: sum(r.counts.get(s, 0) for r in reaches) for s in SERIES}
