@@ -133,32 +133,34 @@ async def test_the_sweep_resends_each_events_mail_under_its_own_message_id(
     try:
         await db.migrate(pool, "mailer", "services.mailer")
         now = clock.now()
-        await store.upsert_contact(pool, m.CustomerUpserted(customer_id="c-1", email="a@x.jp"), now)
-        await store.save_advisory(
-            pool,
-            m.AdvisoryPublished(
-                advisory_id="quake",
-                version=1,
-                agency_id="ag",
-                agency_name="Fire Department",
-                rule=m.AdvisoryRule(kind="disaster"),
-                title={"en": "Generators indoors kill"},
-                body={"en": "Run it outside."},
-                published_at=now,
-            ),
-        )
-        for event_id in ("eq-1", "eq-2"):
-            batch = m.DeliveryBatch(
-                batch_id=event_id,
-                advisory_id="quake",
-                kind="disaster",
-                priority=m.Priority.DISASTER,
-                requested_at=now,
-                recipients=[m.Recipient(customer_id="c-1", reason="disaster")],
-                event_id=event_id,
+        async with pool.acquire() as conn:
+            contact = m.CustomerUpserted(customer_id="c-1", email="a@x.jp")
+            await store.upsert_contact(conn, contact, now)
+            await store.save_advisory(
+                conn,
+                m.AdvisoryPublished(
+                    advisory_id="quake",
+                    version=1,
+                    agency_id="ag",
+                    agency_name="Fire Department",
+                    rule=m.AdvisoryRule(kind="disaster"),
+                    title={"en": "Generators indoors kill"},
+                    body={"en": "Run it outside."},
+                    published_at=now,
+                ),
             )
-            assert await store.add_deliveries(pool, batch, now) == 1
-            assert await store.add_deliveries(pool, batch, now) == 0
+            for event_id in ("eq-1", "eq-2"):
+                batch = m.DeliveryBatch(
+                    batch_id=event_id,
+                    advisory_id="quake",
+                    kind="disaster",
+                    priority=m.Priority.DISASTER,
+                    requested_at=now,
+                    recipients=[m.Recipient(customer_id="c-1", reason="disaster")],
+                    event_id=event_id,
+                )
+                assert await store.add_deliveries(conn, batch, now) == 1
+                assert await store.add_deliveries(conn, batch, now) == 0
         # A replica claims both mails and dies before sending them.
         dead = claim.Config(lease=timedelta(seconds=1), sender_domain=DOMAIN)
         lost = await claim.claim(pool, now, dead)

@@ -122,7 +122,8 @@ async def stored_deliveries(
     """Contacts, an advisory and one batch of its deliveries, written straight to the mailer's
     tables: for tests that play a replica by hand."""
     contacts = [m.CustomerUpserted(customer_id=c, email=f"{c}@example.jp") for c in customer_ids]
-    await store.upsert_contacts(pool, contacts, now)
+    async with pool.acquire() as conn:
+        await store.upsert_contacts(conn, contacts, now)
     advice = m.AdvisoryPublished(
         advisory_id=advisory_id,
         version=1,
@@ -133,7 +134,6 @@ async def stored_deliveries(
         body={"en": "Read it."},
         published_at=now,
     )
-    await store.save_advisory(pool, advice)
     batch = m.DeliveryBatch(
         batch_id=advisory_id,
         advisory_id=advisory_id,
@@ -142,7 +142,9 @@ async def stored_deliveries(
         requested_at=now,
         recipients=[m.Recipient(customer_id=c, reason="purchase") for c in customer_ids],
     )
-    await store.add_deliveries(pool, batch, now)
+    async with pool.acquire() as conn:
+        await store.save_advisory(conn, advice)
+        await store.add_deliveries(conn, batch, now)
 
 
 async def states(database_url: str, advisory_id: str | None = None) -> dict[str, int]:
