@@ -18,6 +18,7 @@ from shared.config import Settings
 from tests.support.fixtures import run_services
 from tests.support.keys import channel_header
 from tests.support.mailer import eventually
+from tests.support.parts import part_text
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
 
@@ -105,7 +106,7 @@ async def test_embargoed_advice_reaches_the_buyer_once(
         [mail] = await smtp_sink.wait_for(1)
         assert mail["To"].addresses[0].addr_spec == "hanako@example.jp"
         assert mail["Subject"] == "モバイルバッテリーの安全な使い方"
-        assert "製品安全研究所" in mail.get_body(("plain",)).get_content()
+        assert "製品安全研究所" in part_text(mail, "plain")
 
         # The same order again is a duplicate, and nothing more is sent.
         again = await expect(
