@@ -16,6 +16,7 @@ from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
 from shared.messages import Priority
+from shared.messages.advisories import Kind
 
 KIND_PRIORITY = {
     "long_term": Priority.LONG_TERM,
@@ -117,7 +118,7 @@ async def deliveries(
 
 
 async def stored_deliveries(
-    pool: asyncpg.Pool, advisory_id: str, kind: str, customer_ids: Sequence[str], now: datetime
+    pool: asyncpg.Pool, advisory_id: str, kind: Kind, customer_ids: Sequence[str], now: datetime
 ) -> None:
     """Contacts, an advisory and one batch of its deliveries, written straight to the mailer's
     tables: for tests that play a replica by hand."""
