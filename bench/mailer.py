@@ -95,20 +95,19 @@ async def fill(pool: asyncpg.Pool, advisory_id: str, n: int) -> float:
             " ON CONFLICT DO NOTHING",
             [(f"c-{i}", _address(i), _locale(i)) for i in range(n)],
         )
-    await store.save_advisory(
-        pool,
-        m.AdvisoryPublished(
-            advisory_id=advisory_id,
-            version=1,
-            agency_id="ag",
-            agency_name=AGENCY,
-            rule=m.AdvisoryRule(kind="short_term"),
-            title=TITLE,
-            body=BODY,
-            published_at=now,
-            source_url=SOURCE,
-        ),
+    advice = m.AdvisoryPublished(
+        advisory_id=advisory_id,
+        version=1,
+        agency_id="ag",
+        agency_name=AGENCY,
+        rule=m.AdvisoryRule(kind="short_term"),
+        title=TITLE,
+        body=BODY,
+        published_at=now,
+        source_url=SOURCE,
     )
+    async with db.unit_of_work(pool, transaction=False) as conn:
+        await store.save_advisory(conn, advice)
     purchase = m.Purchase(channel="web", order_id="A-1", sku="PB-1", title="Power bank")
     started = time.perf_counter()
     for first in range(0, n, 500):
@@ -124,7 +123,8 @@ async def fill(pool: asyncpg.Pool, advisory_id: str, n: int) -> float:
             requested_at=now,
             recipients=recipients,
         )
-        await store.add_deliveries(pool, batch, now)
+        async with db.unit_of_work(pool, transaction=False) as conn:  # as the mailer's handler
+            await store.add_deliveries(conn, batch, now)
     return n / (time.perf_counter() - started)
 
 

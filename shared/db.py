@@ -1,4 +1,5 @@
-"""The database: one asyncpg pool per service, bound to the service's own schema, and migrations."""
+"""The database: one asyncpg pool per service, bound to the service's own schema, the unit of
+work its use cases open, and migrations."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -60,6 +61,22 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(pool: asyncpg.Pool, *, transaction: bool = True) -> AsyncIterator[Conn]:
+    """One use case's connection, in a transaction: committed if the block ends, rolled back
+    if it raises. What the block puts in the outbox (`shared.outbox.enqueue`) commits with it.
+
+    `transaction=False` for a use case of one statement (atomic by itself) or of reads alone:
+    BEGIN and COMMIT would cost two more round trips on a hot path for nothing.
+    """
+    async with pool.acquire() as conn:
+        if not transaction:
+            yield conn
+            return
+        async with conn.transaction():
+            yield conn
 
 
 def migrations_of(package: str) -> list[tuple[int, str, str]]:

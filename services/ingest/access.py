@@ -19,6 +19,7 @@ from aiohttp import web
 from services.ingest import store
 from services.ingest.formats import Format, Indexed
 from services.ingest.model import Order, OrderEvent
+from shared.db import unit_of_work
 from shared.errors import Forbidden, Invalid, Unauthorized, field_error
 from shared.http import POOL
 from shared.operator import is_operator_key
@@ -72,7 +73,8 @@ async def authenticate(request: web.Request) -> Writer:
         )
     if is_operator_key(request.app[SETTINGS].operator_key, key):
         return Writer("operator")
-    found = await store.writer_by_key_hash(request.app[POOL], hash_key(key))
+    async with unit_of_work(request.app[POOL], transaction=False) as conn:
+        found = await store.writer_by_key_hash(conn, hash_key(key))
     if found is None:
         raise Unauthorized("unknown key", [field_error("Authorization", "no such key")])
     name, kind = found

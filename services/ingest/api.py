@@ -13,6 +13,7 @@ from aiohttp import web
 
 from services.ingest import access, catalog, categories, formats, intake, parsing, store
 from services.ingest.model import CatalogItem, EventBody, OrderEvent, Rejection
+from shared.db import unit_of_work
 from shared.errors import Forbidden, Invalid, NotFound, field_error
 from shared.http import POOL, decode_json, json_response, read_body
 from shared.service import CLOCK, SETTINGS
@@ -104,9 +105,9 @@ async def get_order(request: web.Request) -> web.Response:
             "only operators may read stored orders",
             [field_error("Authorization", "the operator key is required")],
         )
-    found = await store.order_audit(
-        request.app[POOL], _path_part(request, "channel"), _path_part(request, "order_id")
-    )
+    channel, order_id = _path_part(request, "channel"), _path_part(request, "order_id")
+    async with unit_of_work(request.app[POOL], transaction=False) as conn:
+        found = await store.order_audit(conn, channel, order_id)
     if found is None:
         raise NotFound(intake.UNKNOWN_ORDER)
     return json_response(found)
@@ -127,7 +128,8 @@ async def put_catalog(request: web.Request) -> web.Response:
             errors.append({"index": index, "errors": item.errors})
         else:
             items.append(item)
-    written = await store.upsert_catalog(request.app[POOL], items)
+    async with unit_of_work(request.app[POOL]) as conn:
+        written = await store.upsert_catalog(conn, items)
     return json_response({"written": written, "rejected": errors})
 
 

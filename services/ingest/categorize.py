@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncpg
-
 from services.ingest import categories, store
 from services.ingest.normalize import Prepared
+from shared.db import Conn
 
 
-async def categorize(pool: asyncpg.Pool, batch: list[Prepared]) -> None:
+async def categorize(conn: Conn, batch: list[Prepared]) -> None:
     """Set each order's `categories`: per line, (codes, "catalog" | "rule" | "none")."""
     skus = {line.sku for p in batch for line in p.order.lines}
     gtins = {line.gtin for p in batch for line in p.order.lines if line.gtin}
-    by_sku, by_gtin = await store.catalog_categories(pool, skus, gtins)
+    by_sku, by_gtin = await store.catalog_categories(conn, skus, gtins)
     by_title: dict[str, list[str]] = {}  # a batch repeats its bestsellers
     for p in batch:
         found: list[tuple[list[str], str]] = []

@@ -13,6 +13,8 @@ from typing import Any
 from services.ingest import access, store
 from services.ingest.cli import _pool
 from shared.config import Settings
+from shared.db import unit_of_work
+from shared.errors import Conflict, NotFound
 from shared.tables import table
 
 
@@ -58,9 +60,15 @@ async def issue(settings: Settings, name: str, *, catalog: bool = False) -> str:
     pool = await _pool(settings)
     try:
         kind = "catalog" if catalog else "channel"
-        await store.create_key(pool, access.check_name(name), kind, key_id, access.hash_key(key))
+        name = access.check_name(name)
+        async with unit_of_work(pool) as conn:
+            created = await store.create_key(conn, name, kind, key_id, access.hash_key(key))
     finally:
         await pool.close()
+    if not created:
+        raise Conflict(
+            f"{name!r} exists already: `anshin channel rotate {name}` gives it a new key"
+        )
     return key
 
 
@@ -69,9 +77,12 @@ async def reissue(settings: Settings, name: str) -> tuple[str, str]:
     key, key_id = access.new_key()
     pool = await _pool(settings)
     try:
-        kind = await store.rotate_key(pool, name, key_id, access.hash_key(key))
+        async with unit_of_work(pool) as conn:
+            kind = await store.rotate_key(conn, name, key_id, access.hash_key(key))
     finally:
         await pool.close()
+    if kind is None:
+        raise NotFound(f"no channel {name!r}: `anshin channel list` shows them")
     return key, kind
 
 
@@ -100,7 +111,8 @@ async def channels(settings: Settings) -> list[dict[str, Any]]:
     """Every channel and catalog key, oldest first; never a key or its hash."""
     pool = await _pool(settings)
     try:
-        return [dict(r) for r in await store.list_keys(pool)]
+        async with unit_of_work(pool, transaction=False) as conn:
+            return [dict(r) for r in await store.list_keys(conn)]
     finally:
         await pool.close()
 

@@ -18,6 +18,7 @@ from services.ingest.model import CatalogItem, Rejection
 from shared import bus, db
 from shared.clock import from_settings
 from shared.config import Settings
+from shared.db import unit_of_work
 from shared.outbox import DDL as OUTBOX_DDL
 from shared.service import freeze_heap
 
@@ -64,15 +65,8 @@ def _write_line(out: IO[bytes], record: dict[str, object]) -> None:
 
 async def _pool(settings: Settings) -> asyncpg.Pool:
     """A pool on ingest's schema, migrated, as the service would have it."""
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
-    finally:
-        await conn.close()
     pool = await db.create_pool(settings.database_url, SCHEMA, min_size=2, max_size=4)
-    async with pool.acquire() as c:
-        await c.execute(OUTBOX_DDL)
-    await db.migrate(pool, SCHEMA, "services.ingest")
+    await db.migrate(pool, SCHEMA, "services.ingest", prelude=[OUTBOX_DDL])
     return pool
 
 
@@ -144,7 +138,8 @@ async def load_catalog(args: argparse.Namespace, settings: Settings) -> int:
             items.append(item)
     pool = await _pool(settings)
     try:
-        written = await store.upsert_catalog(pool, items)
+        async with unit_of_work(pool) as conn:
+            written = await store.upsert_catalog(conn, items)
     finally:
         await pool.close()
     print(f"{written} catalog entries written, {rejected} rejected")

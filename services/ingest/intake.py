@@ -20,7 +20,7 @@ from services.ingest.formats import Indexed
 from services.ingest.metrics import RECORDS
 from services.ingest.model import Order, OrderEvent, Rejection
 from services.ingest.normalize import Prepared, prepare
-from shared.db import Conn
+from shared.db import Conn, unit_of_work
 from shared.errors import field_error
 
 UNKNOWN_ORDER = "no such order"
@@ -73,8 +73,8 @@ async def ingest(
         else:
             order_events.append((index, record))
     batch = [p for _, p in orders]
-    await categorize(pool, batch)
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
+        await categorize(conn, batch)
         if link_by_email:
             await _link(conn, batch)
         new = await store.accept_orders(conn, batch)

@@ -13,12 +13,14 @@ from services.ingest import categories, store
 from shared import messages as m
 from shared.bus import Subjects
 from shared.bus.reply import responder
+from shared.db import unit_of_work
 from shared.http import POOL
 
 
 async def answer(pool: asyncpg.Pool, question: m.CatalogLookup) -> m.CatalogEntry:
     """The catalog entry of the product a lookup names (found=False where there is none)."""
-    row = await store.lookup(pool, question.sku)
+    async with unit_of_work(pool, transaction=False) as conn:
+        row = await store.lookup(conn, question.sku)
     if row is None:
         return m.CatalogEntry(sku=question.sku, found=False)
     return m.CatalogEntry(

@@ -9,8 +9,9 @@ import jinja2
 import msgspec
 from aiohttp import web
 
-from services.mailer import store, tokens
+from services.mailer import store, suppressions, tokens
 from services.mailer.sender import unsubscribe_url
+from shared.db import unit_of_work
 from shared.errors import Invalid, NotFound, field_error
 from shared.http import POOL, json_response
 from shared.mail.i18n import STRINGS, SUPPORTED, language_for
@@ -55,7 +56,8 @@ async def _subscriber(request: web.Request) -> _Subscriber:
     link = tokens.verify(secret, request.match_info["token"])
     if link is None:
         raise NotFound("unknown or invalid unsubscribe link")
-    row = await store.contact(request.app[POOL], link.customer_id)
+    async with unit_of_work(request.app[POOL], transaction=False) as conn:
+        row = await store.contact(conn, link.customer_id)
     if row is None:
         raise NotFound("unknown or invalid unsubscribe link")
     lang = language_for(row["locale"])
@@ -96,7 +98,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
     if who.moved or who.stale:
         # Whoever reads the old address may not unsubscribe the customer's new one.
         return _html(who.lang, who)
-    if not await store.unsubscribe(request.app[POOL], who.customer_id, who.email):
+    if not await suppressions.unsubscribe(request.app[POOL], who.customer_id, who.email):
         # The address changed since the link was checked: act on nothing.
         return _html(who.lang, who._replace(moved=True))
     return _html(who.lang, who, done=True)
@@ -110,7 +112,8 @@ async def preview(request: web.Request) -> web.Response:
     if lang not in SUPPORTED:
         raise Invalid("unsupported language", [field_error("lang", f"one of {SUPPORTED}")])
     settings = request.app[SETTINGS]
-    row = await store.advisory(request.app[POOL], request.match_info["advisory_id"])
+    async with unit_of_work(request.app[POOL], transaction=False) as conn:
+        row = await store.advisory(conn, request.match_info["advisory_id"])
     if row is None:
         raise NotFound("no published advisory with this id")
     advice = Advice(

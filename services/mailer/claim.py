@@ -10,8 +10,10 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from services.mailer import ledger, policy, ratelimit
-from services.mailer.ledger import Key
+from services.mailer import policy
+from services.mailer.store import ledger, rates
+from services.mailer.store.ledger import Key
+from shared.db import unit_of_work
 from shared.mail.render import Delivery, mail_id, safety_page
 from shared.messages import Priority
 
@@ -120,7 +122,7 @@ async def claim(
     probes a paused relay to one mail (urgent only, while the pause lasts).
     """
     token = uuid.uuid4()
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         rows = await ledger.due(conn, now, cfg.limit if limit is None else limit, lowest)
         # Its advisory is over: not sent, whatever held it back.
         await ledger.set_state(conn, [_key(r) for r in rows if _expired(r, now)], "expired")
@@ -156,7 +158,7 @@ async def claim(
             [hold for _, _, hold in plan.deferred],
         )
         domains = [domain(live[mail[0]]["email"]) for mail in plan.mails]
-        rates = await ratelimit.lock(conn, domains, cfg.overall_rate, cfg.domain_rate)
+        buckets = await rates.lock(conn, domains, cfg.overall_rate, cfg.domain_rate)
         granted: list[list[int]] = []
         postponed: list[tuple[Key, datetime]] = []
         paused: list[tuple[Key, datetime]] = []
@@ -168,9 +170,9 @@ async def claim(
             if held is not None:  # its domain's path is paused: wait, spend no token
                 paused += [(_key(live[i]), held) for i in mail]
                 held_back += 1
-            elif rates.allow(dom):
+            elif buckets.allow(dom):
                 granted.append(mail)
-            elif rates.exhausted():
+            elif buckets.exhausted():
                 break  # the rest stays due and goes in a later claim
             else:
                 # Spread a busy domain's mail over the coming seconds, so that the next
@@ -178,7 +180,7 @@ async def claim(
                 waiting[dom] = waiting.get(dom, 0) + 1
                 later = now + timedelta(seconds=waiting[dom] / cfg.domain_rate)
                 postponed += [(_key(live[i]), later) for i in mail]
-        await ratelimit.save(conn, rates)
+        await rates.save(conn, buckets)
         await ledger.wait(
             conn, [k for k, _ in postponed], [t for _, t in postponed], [None] * len(postponed)
         )

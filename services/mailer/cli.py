@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.mailer import store_suppressions, suppressions
+from services.mailer import store, suppressions
 from services.mailer.app import SCHEMA
 from shared import db
 from shared.config import Settings
@@ -68,7 +68,8 @@ async def list_suppressions(args: argparse.Namespace, settings: Settings) -> int
     address = suppressions.address(args.address) if args.address else ""
     pool = await _pool(settings)
     try:
-        total, rows = await store_suppressions.listing(pool, max(1, args.limit), address)
+        async with db.unit_of_work(pool, transaction=False) as conn:
+            total, rows = await store.list_suppressions(conn, max(1, args.limit), address)
     finally:
         await pool.close()
     if not rows:

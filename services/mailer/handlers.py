@@ -11,6 +11,7 @@ from services.mailer import store
 from services.mailer.metrics import DELIVERIES
 from shared import messages as m
 from shared.clock import Clock
+from shared.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,8 @@ async def on_delivery(
     batch: m.DeliveryBatch, *, pool: asyncpg.Pool, clock: Clock, wake: asyncio.Event
 ) -> None:
     """Add a batch of requested deliveries to the ledger and wake the sender."""
-    added = await store.add_deliveries(pool, batch, clock.now())
+    async with unit_of_work(pool, transaction=False) as conn:
+        added = await store.add_deliveries(conn, batch, clock.now())
     DELIVERIES.labels("queued").inc(added)
     wake.set()
     log.info(
@@ -35,16 +37,19 @@ async def on_delivery(
 async def on_customer(event: m.CustomerEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
     """Keep a customer's contact data, or many customers' of a batch."""
     contacts = event.customers if isinstance(event, m.CustomerBatch) else [event]
-    await store.upsert_contacts(pool, contacts, clock.now())
+    async with unit_of_work(pool, transaction=False) as conn:
+        await store.upsert_contacts(conn, contacts, clock.now())
 
 
 async def on_advisory(event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
     """Keep advisory content; a withdrawal cancels what is still pending."""
     match event:
         case m.AdvisoryPublished():
-            await store.save_advisory(pool, event)
+            async with unit_of_work(pool, transaction=False) as conn:
+                await store.save_advisory(conn, event)
         case m.AdvisoryWithdrawn():
-            cancelled = await store.withdraw(pool, event.advisory_id, event.withdrawn_at)
+            async with unit_of_work(pool) as conn:
+                cancelled = await store.withdraw(conn, event.advisory_id, event.withdrawn_at)
             DELIVERIES.labels("cancelled").inc(cancelled)
             log.info(
                 "advisory withdrawn",

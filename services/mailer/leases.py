@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.mailer import fence
+from services.mailer.store import fence
+from shared.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ class Leases:
         """Seconds between renewals (and between sweeps): a quarter of the lease."""
         return self.lease.total_seconds() / 4
 
+    async def sweep(self, now: datetime) -> int:
+        """Put back what a dead replica claimed but never confirmed (never what this one holds);
+        return how many rows."""
+        async with unit_of_work(self._pool, transaction=False) as conn:
+            return await fence.release_stale(conn, now, sorted(self.held))
+
     async def renew_forever(self) -> None:
         """Renew the held leases every quarter of a lease, until cancelled."""
         while True:
@@ -39,7 +46,8 @@ class Leases:
             if not self.held:
                 continue
             try:
-                await fence.renew(self._pool, sorted(self.held), self.lease)
+                async with unit_of_work(self._pool, transaction=False) as conn:
+                    await fence.renew(conn, sorted(self.held), self.lease)
             except Exception:
                 # The next try may reach it; the lease gives four.
                 log.warning("could not renew the leases of mail in flight", exc_info=True)

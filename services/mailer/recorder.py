@@ -20,11 +20,13 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.mailer import fence, store_suppressions
+from services.mailer import store
 from services.mailer.claim import Mail
 from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
 from services.mailer.replies import Outcome, Result
+from services.mailer.store import fence
 from shared.clock import Clock
+from shared.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -106,22 +108,20 @@ class Recorder:
     async def _commit(self, answers: Sequence[Answer]) -> None:
         now = self._clock.now()
         changes, bounced, entered = _changes(answers, now)
-        async with self._pool.acquire() as conn:
-            if not bounced:  # one statement: atomic without a transaction
-                await fence.record(conn, changes, now)
-            else:
-                async with conn.transaction():
-                    failed = await fence.record(conn, changes, now)
-                    # Only a bounce this claim still held suppresses: a stale claim's late
-                    # answer never does.
-                    condemned = [
-                        (mail.email, error)
-                        for mail, error in bounced
-                        if any(key in failed for key in mail.keys)
-                    ]
-                    await store_suppressions.bounced(
-                        conn, [e for e, _ in condemned], [d for _, d in condemned]
-                    )
+        # Without a bounce, one statement: atomic without a transaction.
+        async with unit_of_work(self._pool, transaction=bool(bounced)) as conn:
+            failed = await fence.record(conn, changes, now)
+            # Only a bounce this claim still held suppresses: a stale claim's late answer
+            # never does.
+            condemned = [
+                (mail.email, error)
+                for mail, error in bounced
+                if any(key in failed for key in mail.keys)
+            ]
+            if condemned:
+                await store.suppress_bounced(
+                    conn, [e for e, _ in condemned], [d for _, d in condemned]
+                )
         # Counted once committed: a retried commit counts nothing twice.
         for _, _, result in answers:
             SMTP_OUTCOMES.labels(result.outcome.value).inc()

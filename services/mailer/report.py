@@ -9,13 +9,15 @@ from services.mailer import store
 from shared import messages as m
 from shared.bus import Subjects, reply
 from shared.bus.reply import Answer
+from shared.db import unit_of_work
 from shared.http import POOL
 from shared.messages.requests import DayCount
 
 
 async def reach_report(pool: asyncpg.Pool, advisory_id: str) -> m.ReachReport:
     """The reach of one advisory as the ledger knows it."""
-    counts, days = await store.reach(pool, advisory_id)
+    async with unit_of_work(pool, transaction=False) as conn:
+        counts, days = await store.reach(conn, advisory_id)
     return m.ReachReport(
         advisory_id=advisory_id,
         counts=counts,

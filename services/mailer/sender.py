@@ -15,7 +15,7 @@ from email.utils import parseaddr
 import asyncpg
 from aiohttp import web
 
-from services.mailer import claim, fence, policy, signing, tokens
+from services.mailer import claim, policy, signing, tokens
 from services.mailer.leases import Leases
 from services.mailer.paths import Paths
 from services.mailer.recorder import Recorder
@@ -108,7 +108,7 @@ class Sender:
                 if time.monotonic() - swept > leases.every:
                     swept = time.monotonic()
                     now = self._clock.now()
-                    if released := await fence.release_stale(self._pool, now, list(leases.held)):
+                    if released := await leases.sweep(now):
                         log.warning("re-queued unconfirmed mail", extra={"deliveries": released})
                 now = self._clock.now()
                 allowed = self.paths.relay_claim(now, self.config.limit)

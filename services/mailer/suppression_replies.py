@@ -12,10 +12,11 @@ import re
 import asyncpg
 from aiohttp import web
 
-from services.mailer import store_suppressions, suppressions
+from services.mailer import store, suppressions
 from shared import messages as m
 from shared.bus import Subjects, reply
 from shared.bus.reply import Answer
+from shared.db import unit_of_work
 from shared.errors import AnshinError
 from shared.http import POOL
 from shared.service import CLOCK
@@ -47,17 +48,21 @@ def _lister(app: web.Application) -> Answer:
     pool = app[POOL]
 
     async def answer(question: m.SuppressionQuery) -> m.SuppressionList:
-        by_reason = await store_suppressions.counts(pool)
-        total = sum(by_reason.values())
+        async with unit_of_work(pool, transaction=False) as conn:
+            by_reason = await store.suppression_counts(conn)
+            total = sum(by_reason.values())
+            if question.address:
+                try:
+                    wanted = suppressions.address(question.address)
+                except AnshinError as exc:
+                    return m.SuppressionList(total=total, by_reason=by_reason, problem=exc.message)
+                _, rows = await store.list_suppressions(conn, 1, wanted)
+            else:
+                limit = min(max(1, question.limit), MOST)
+                _, rows = await store.list_suppressions(conn, limit)
         if question.address:
-            try:
-                wanted = suppressions.address(question.address)
-            except AnshinError as exc:
-                return m.SuppressionList(total=total, by_reason=by_reason, problem=exc.message)
-            _, rows = await store_suppressions.listing(pool, 1, wanted)
             items = [_item(r["email"], r) for r in rows]
         else:
-            _, rows = await store_suppressions.listing(pool, min(max(1, question.limit), MOST))
             items = [_item(masked(r["email"]), r, masked_in(r["detail"], r["email"])) for r in rows]
         return m.SuppressionList(total=total, by_reason=by_reason, items=items)
 

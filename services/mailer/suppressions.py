@@ -1,4 +1,5 @@
-"""Suppressions as operators see them: listed with their reason, lifted one at a time.
+"""Suppressions: a customer's unsubscribe, and what operators see of them: listed with their
+reason, lifted one at a time.
 
 A bounce may be lifted: the mailbox was repaired, or it was condemned by mistake. An
 unsubscribe or a complaint is the customer's own word: lifting one needs `force` (the
@@ -15,7 +16,8 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from services.mailer import store_suppressions
+from services.mailer import store
+from shared.db import unit_of_work
 from shared.errors import Conflict, Invalid, NotFound, field_error
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,17 @@ def address(text: str, field: str = "address") -> str:
     return found
 
 
+async def unsubscribe(pool: asyncpg.Pool, customer_id: str, email: str) -> bool:
+    """Suppress the address and what still waits for it, if it is still the customer's."""
+    async with unit_of_work(pool) as conn:
+        # Locked, so that the address cannot change between the link's check and this.
+        if await store.locked_email(conn, customer_id) != email:
+            return False
+        await store.suppress(conn, email, "unsubscribe")
+        await store.suppress_waiting(conn, email)
+    return True
+
+
 async def lift(
     pool: asyncpg.Pool,
     text: str,
@@ -64,8 +77,8 @@ async def lift(
 ) -> Lifted:
     """Mail an address again; with `resend`, queue again what its suppression stopped."""
     email = address(text)
-    async with pool.acquire() as conn, conn.transaction():
-        reason = await store_suppressions.reason_of(conn, email)
+    async with unit_of_work(pool) as conn:
+        reason = await store.suppression_reason(conn, email)
         if reason is None:
             raise NotFound(
                 "this address is not suppressed", [field_error("address", "not suppressed")]
@@ -75,7 +88,7 @@ async def lift(
                 f"the customer asked for this ({reason}): lift it only if they ask for mail again",
                 [field_error("force", f"needed to lift a suppression of reason {reason!r}")],
             )
-        requeued = await store_suppressions.requeue(conn, email, now) if resend else 0
-        await store_suppressions.delete(conn, email, reason, by, requeued)
+        requeued = await store.requeue_suppressed(conn, email, now) if resend else 0
+        await store.lift_suppression(conn, email, reason, by, requeued)
     log.info("suppression lifted", extra={"reason": reason, "by": by, "requeued": requeued})
     return Lifted(reason=reason, requeued=requeued)

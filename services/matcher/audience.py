@@ -1,14 +1,16 @@
-"""Who a rule reaches in the purchase history: one WHERE clause per kind, read by shard."""
+"""Who a rule reaches in the purchase history: one WHERE clause per kind, read by shard.
+
+The clauses are built here, pure; `store` runs them.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from services.matcher import rules
+from services.matcher import rules, store
 from shared import gtin
 from shared import messages as m
 from shared.db import Conn
@@ -121,43 +123,13 @@ def _area(w: Where, area: m.Area) -> str:
             return f"(lat IS NOT NULL AND {w.p(ring)}::polygon @> point(lon, lat))"
 
 
-async def count(conn: Conn, w: Where) -> int:
-    """How many customers the clause reaches."""
-    value = await conn.fetchval(
-        f"SELECT count(DISTINCT customer_id) FROM {w.source} WHERE {w.sql}", *w.params
-    )
-    return int(value or 0)
-
-
-async def held(conn: Conn, w: Where) -> dict[str, list[rules.Held]]:
-    """Each customer's owned lines under the clause, categories gathered per line."""
-    rows = await conn.fetch(
-        "SELECT customer_id, channel, order_id, array_agg(category) AS categories,"
-        " min(sku) AS sku, min(title) AS title, min(placed_at) AS placed_at"
-        f" FROM purchases WHERE {w.sql} GROUP BY customer_id, channel, order_id, line_no",
-        *w.params,
-    )
-    by_customer: dict[str, list[rules.Held]] = defaultdict(list)
-    for r in rows:
-        purchase = m.Purchase(
-            channel=r["channel"],
-            order_id=r["order_id"],
-            sku=r["sku"],
-            title=r["title"],
-            placed_at=r["placed_at"],
-        )
-        line = rules.Held(r["placed_at"], frozenset(r["categories"]), purchase)
-        by_customer[r["customer_id"]].append(line)
-    return by_customer
-
-
 async def combinations(
     conn: Conn, rule: m.AdvisoryRule, w: Where, now: datetime, reason: str
 ) -> list[m.Recipient]:
     """Customers holding a combination completed within the last window, with its purchases."""
     since = now - timedelta(days=rule.window_days)
     found = []
-    for customer_id, lines in sorted((await held(conn, w)).items()):
+    for customer_id, lines in sorted((await store.held(conn, w)).items()):
         purchases = rules.combination_match(rule, lines, since)
         if purchases is not None:
             found.append(m.Recipient(customer_id=customer_id, reason=reason, purchases=purchases))

@@ -8,6 +8,7 @@ from typing import NamedTuple, cast
 
 import msgspec
 
+from services.matcher import store
 from services.matcher.audience import Where
 from services.matcher.rules import PRIORITY
 from shared import bus
@@ -43,41 +44,14 @@ async def request(
     """
     if not recipients:
         return Requested(kind, 0, 0)
-    new_ids = {
-        r["customer_id"]
-        for r in await conn.fetch(
-            "INSERT INTO matches (advisory_id, event_id, customer_id, matched_at)"
-            " SELECT $1, $2, unnest($3::text[]), $4 ON CONFLICT DO NOTHING RETURNING customer_id",
-            advisory_id,
-            event_id,
-            [r.customer_id for r in recipients],
-            now,
-        )
-    }
+    ids = [r.customer_id for r in recipients]
+    new_ids = await store.new_matches(conn, advisory_id, event_id, ids, now)
     fresh = []
     for r in recipients:
         if r.customer_id in new_ids:
             new_ids.discard(r.customer_id)  # a customer listed twice is requested once
             fresh.append((r.customer_id, r))
     return await _enqueue(conn, advisory_id, kind, fresh, now, event_id)
-
-
-# The audience, the new matches and each recipient's JSON in one statement: PostgreSQL builds
-# the recipients, so a shard of thousands costs no Python object per customer.
-_MATCHING = """
-WITH audience AS (
-    SELECT DISTINCT ON (customer_id) customer_id, channel, order_id, sku, title, placed_at
-    FROM {source} WHERE {where} ORDER BY customer_id, placed_at DESC
-), fresh AS (
-    INSERT INTO matches (advisory_id, event_id, customer_id, matched_at)
-    SELECT {advisory}, {event}, customer_id, {now} FROM audience
-    ON CONFLICT DO NOTHING RETURNING customer_id
-)
-SELECT a.customer_id, json_build_object('customer_id', a.customer_id, 'reason', {reason}::text,
-    'purchases', json_build_array(json_build_object('channel', a.channel, 'order_id', a.order_id,
-    'sku', a.sku, 'title', a.title, 'placed_at', a.placed_at)))::text AS recipient
-FROM audience a JOIN fresh USING (customer_id) ORDER BY a.customer_id
-"""
 
 
 async def request_matching(
@@ -91,17 +65,12 @@ async def request_matching(
     event_id: str = "",
 ) -> Requested:
     """Match every customer under the clause (their latest purchase) not matched yet, and put
-    delivery batches for them in the outbox."""
-    sql = _MATCHING.format(
-        source=w.source,
-        where=w.sql,
-        advisory=w.p(advisory_id),
-        event=w.p(event_id),
-        now=w.p(now),
-        reason=w.p(reason),
-    )
-    rows = await conn.fetch(sql, *w.params)
-    fresh = [(r["customer_id"], msgspec.Raw(r["recipient"].encode())) for r in rows]
+    delivery batches for them in the outbox.
+
+    PostgreSQL builds the recipients' JSON: a shard of thousands costs no Python object per
+    customer.
+    """
+    fresh = await store.match_all(conn, advisory_id, event_id, w, reason, now)
     return await _enqueue(conn, advisory_id, kind, fresh, now, event_id)
 
 

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
-from services.matcher import audience, deliveries, metrics, rules, schedule, store
+from services.matcher import audience, deliveries, metrics, rules, store
 from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
-from shared.db import Conn
+from shared.db import Conn, unit_of_work
 from shared.outbox import enqueue_encoded
 
 log = logging.getLogger(__name__)
@@ -46,17 +46,10 @@ async def start(
     params: DisasterParams | None = None,
 ) -> bool:
     """Record a job and put its shards in the outbox; False when the job exists already."""
-    created = await conn.fetchval(
-        "INSERT INTO fanout_jobs (job_id, advisory_id, event_id, shards, params, requested_at)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT DO NOTHING RETURNING job_id",
-        job_id,
-        advisory_id,
-        event_id,
-        shards,
-        msgspec.json.encode(params).decode() if params else "{}",
-        requested_at,
-    )
-    if created is None:
+    encoded = msgspec.json.encode(params).decode() if params else "{}"
+    if not await store.create_job(
+        conn, job_id, advisory_id, event_id, shards, encoded, requested_at
+    ):
         return False
     shard_messages = [
         m.FanoutShard(
@@ -84,17 +77,10 @@ async def on_shard(
 ) -> None:
     """Evaluate one slice of a job's audience, once."""
     done: deliveries.Requested | None = None
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         # The done row doubles as a claim: a second replica on the same shard waits here,
         # then finds it done.
-        claimed = await conn.fetchval(
-            "INSERT INTO fanout_done (job_id, shard, replica) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING RETURNING shard",
-            shard.job_id,
-            shard.shard,
-            replica,
-        )
-        if claimed is None:
+        if not await store.claim_shard(conn, shard.job_id, shard.shard, replica):
             metrics.SHARDS.labels("duplicate").inc()
             return
         rule = await store.live_rule(conn, shard.advisory_id, clock.now())
@@ -103,12 +89,7 @@ async def on_shard(
             return
         lo, hi = rules.bucket_range(shard.shard, shard.shards)
         done = await _evaluate(conn, shard, rule, lo, hi, settings)
-        await conn.execute(
-            "UPDATE fanout_done SET recipients = $3 WHERE job_id = $1 AND shard = $2",
-            shard.job_id,
-            shard.shard,
-            done.recipients,
-        )
+        await store.shard_done(conn, shard.job_id, shard.shard, done.recipients)
     metrics.count([done])
     metrics.SHARDS.labels("done").inc()
 
@@ -123,8 +104,7 @@ async def _evaluate(
         case "recall":
             w, reason = audience.recall(rule), "recall"
         case "disaster":
-            sql = "SELECT params FROM fanout_jobs WHERE job_id = $1"
-            params = _params.decode(await conn.fetchval(sql, shard.job_id))
+            params = _params.decode(await store.job_params(conn, shard.job_id))
             w, reason = audience.disaster(rule, params.occurred_at, params.areas), "disaster"
         case "combination":
             w = audience.combination(rule, now).shard(lo, hi)
@@ -133,7 +113,7 @@ async def _evaluate(
         case "long_term":
             late = timedelta(days=settings.matcher_long_term_late_days)
             w = audience.long_term(rule, now, late).shard(lo, hi)
-            added = await schedule.add_matching(conn, shard.advisory_id, rule.after_years, w)
+            added = await store.schedule_matching(conn, shard.advisory_id, rule.after_years, w)
             metrics.SCHEDULED.inc(added)
             # The scheduler sends what is due already; this shard only fills the schedule.
             return deliveries.Requested(kind, 0, 0)

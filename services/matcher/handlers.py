@@ -10,6 +10,7 @@ from services.matcher import fanout, store
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
+from shared.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ async def on_advisory(
 ) -> None:
     """Keep the rule of a published advisory and fan out its audience; drop a withdrawn one."""
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         await store.lock_rules(conn)
         match event:
             case m.AdvisoryPublished():
@@ -53,7 +54,7 @@ async def on_disaster(
     """Fan out every named disaster playbook over the declared area."""
     now = clock.now()
     params = fanout.DisasterParams(areas=event.areas, occurred_at=event.occurred_at)
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         known = await store.known_rules(conn, event.advisory_ids)
         for advisory_id in event.advisory_ids:
             kind = known.get(advisory_id)

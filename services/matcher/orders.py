@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.matcher import audience, deliveries, metrics, rules, schedule, store
+from services.matcher import audience, deliveries, metrics, rules, store
 from shared import gtin
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
-from shared.db import Conn
+from shared.db import Conn, unit_of_work
 
 Live = tuple[str, str, m.AdvisoryRule]  # advisory_id, kind, rule
 
@@ -83,7 +83,7 @@ async def _on_part(
     now = clock.now()
     placed = [o for e in events for o in _placed(e)]
     voids = [e for e in events if isinstance(e, m.OrderCancelled | m.OrderReturned)]
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         await store.lock_for_orders(conn, [e.customer_id for e in [*placed, *voids]])
         # Voids first: a cancellation in the same batch as its order still counts.
         await store.record_voids(conn, voids)
@@ -109,7 +109,7 @@ async def _evaluate(
     index = RuleIndex(await store.active_rules(conn, now))
     late = timedelta(days=settings.matcher_long_term_late_days)
     wanted: dict[tuple[str, str], list[m.Recipient]] = defaultdict(list)
-    due: dict[str, list[schedule.Due]] = defaultdict(list)
+    due: dict[str, list[store.Due]] = defaultdict(list)
     combos: dict[str, tuple[m.AdvisoryRule, set[str]]] = {}
     for order in placed:
         for line in order.lines:
@@ -134,7 +134,7 @@ async def _evaluate(
                 elif kind == "combination":
                     combos.setdefault(advisory_id, (rule, set()))[1].add(customer)
     for advisory_id, lines in due.items():
-        metrics.SCHEDULED.inc(await schedule.add(conn, advisory_id, lines))
+        metrics.SCHEDULED.inc(await store.schedule_lines(conn, advisory_id, lines))
     for advisory_id, (rule, customers) in combos.items():
         # The combination may be completed by purchases of earlier orders, on any channel.
         w = audience.combination(rule, now)

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from services.matcher import audience
+from services.matcher import audience, store
 from shared import messages as m
 from shared.bus import Subjects, reply
 from shared.bus.reply import Answer
-from shared.db import Conn
+from shared.db import Conn, unit_of_work
 from shared.http import POOL
 from shared.service import CLOCK, SETTINGS
 
@@ -19,13 +19,13 @@ async def estimate(conn: Conn, rule: m.AdvisoryRule, now: datetime, late: timede
     """Customers the rule would reach if published now (a disaster: anywhere in its countries)."""
     match rule.kind:
         case "short_term":
-            return await audience.count(conn, audience.short_term(rule, now))
+            return await store.count(conn, audience.short_term(rule, now))
         case "recall":
-            return await audience.count(conn, audience.recall(rule))
+            return await store.count(conn, audience.recall(rule))
         case "long_term":
-            return await audience.count(conn, audience.long_term(rule, now, late))
+            return await store.count(conn, audience.long_term(rule, now, late))
         case "disaster":
-            return await audience.count(conn, audience.disaster(rule, now))
+            return await store.count(conn, audience.disaster(rule, now))
         case "combination":
             w = audience.combination(rule, now)
             return len(await audience.combinations(conn, rule, w, now, "estimate"))
@@ -36,7 +36,7 @@ def _answerer(app: web.Application) -> Answer:
     late = timedelta(days=app[SETTINGS].matcher_long_term_late_days)
 
     async def answer(question: m.AudienceRequest) -> m.AudienceEstimate:
-        async with pool.acquire() as conn:
+        async with unit_of_work(pool, transaction=False) as conn:
             customers = await estimate(conn, question.rule, clock.now(), late)
         return m.AudienceEstimate(customers=customers)
 

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 from aiohttp import web
 
-from services.matcher import deliveries, metrics, schedule
+from services.matcher import deliveries, metrics, store
 from shared.clock import Clock
+from shared.db import unit_of_work
 from shared.http import POOL
 from shared.service import CLOCK, SETTINGS
 
@@ -23,11 +24,11 @@ CLAIM = 1000
 async def run_due(pool: asyncpg.Pool, clock: Clock, limit: int = CLAIM) -> int:
     """Claim due entries, request those that still apply, and return how many were claimed."""
     now = clock.now()
-    async with pool.acquire() as conn, conn.transaction():
-        claimed = await schedule.claim_due(conn, now, limit)
+    async with unit_of_work(pool) as conn:
+        claimed = await store.claim_due(conn, now, limit)
         if not claimed:
             return 0
-        due = await schedule.still_due(conn, claimed, now)
+        due = await store.still_due(conn, claimed, now)
         done = [
             await deliveries.request(conn, advisory_id, "long_term", recipients, now)
             for advisory_id, recipients in due.items()

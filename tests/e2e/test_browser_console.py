@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import nats
+from playwright.async_api import HttpCredentials
 
 from shared.clock import Clock
 from shared.config import Settings
@@ -78,7 +79,7 @@ async def test_an_operator_follows_a_disaster_and_replays_a_dead_letter_in_a_bro
         [mail] = await smtp_sink.wait_for(1)
         assert mail["Subject"] == playbook["title"]["ja"]
 
-        credentials = {"username": "operator", "password": settings.operator_key}
+        credentials: HttpCredentials = {"username": "operator", "password": settings.operator_key}
         context = await browser.new_context(
             viewport={"width": 1280, "height": 900}, http_credentials=credentials
         )

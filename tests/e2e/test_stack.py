@@ -9,7 +9,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 import pytest
@@ -91,7 +93,8 @@ async def test_first_path_through_the_running_stack(
     [mail] = launcher.mails()
     assert mail["To"] == "Hanako <sam@example.org>"
     assert mail["Subject"] == "Using your power bank safely"
-    assert "Consumer Safety Institute" in mail.get_payload()[0].get_payload(decode=True).decode()
+    plain = cast(list[Message], mail.get_payload())[0]
+    assert "Consumer Safety Institute" in cast(bytes, plain.get_payload(decode=True)).decode()
 
     # Posting the same order again, or killing any service (the launcher restarts it),
     # sends nothing more.

@@ -28,7 +28,10 @@ RELAY_DENIED = "554 5.7.1 <{}>: Relay access denied"
 
 
 def _paused(path: str, code: str) -> float | None:
-    return REGISTRY.get_sample_value("anshin_mailer_path_paused", {"path": path, "code": code})
+    value: float | None = REGISTRY.get_sample_value(
+        "anshin_mailer_path_paused", {"path": path, "code": code}
+    )
+    return value
 
 
 async def _suppressed(database_url: str) -> int:

@@ -116,7 +116,7 @@ async def test_hostile_names_never_add_a_header_and_the_bus_stays_coarse_and_for
         orders = await _facts(nc, "ORDERS")
         decode = m.decoder(m.OrderEvent).decode
         placed = [o for raw in orders for o in _placed(decode(raw))]
-        fine = [
+        fine: list[m.Location | bytes] = [
             o.location
             for o in placed
             if o.location.postal_code is not None

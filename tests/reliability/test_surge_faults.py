@@ -15,10 +15,11 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -78,7 +79,7 @@ class Surge:
             await asyncio.sleep(0.1)
 
 
-Fault = Callable[[Surge], Awaitable[int]]
+Fault = Callable[[Surge], Coroutine[Any, Any, int]]
 
 
 @contextlib.asynccontextmanager
@@ -178,7 +179,8 @@ async def test_a_surge_survives_smtp_deferring_a_fifth(
 
 # Which service dies when: before the embargo (ingest takes orders, advisory holds the
 # embargo), during the fan-out (matcher) and mid-send (mailer); the full run repeats it.
-ROUNDS = {
+# Each round: (service, when to kill it: None at once, "published", or a fraction of the mail).
+ROUNDS: dict[str, list[list[tuple[str, str | float | None]]]] = {
     "fast": [[("ingest", None), ("advisory", None), ("matcher", "published"), ("mailer", 0.5)]],
     "full": [
         [("ingest", None), ("advisory", None), ("matcher", "published"), ("mailer", 0.15)],

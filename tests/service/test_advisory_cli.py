@@ -31,6 +31,7 @@ async def test_the_printed_key_works_and_only_its_hash_is_kept(
         stored = await conn.fetchrow("SELECT * FROM advisory.agencies")
     finally:
         await conn.close()
+    assert stored is not None
     assert stored["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
     assert key not in str(dict(stored))
     with pytest.raises(Conflict):

@@ -90,8 +90,10 @@ async def test_notices_and_pages_show_only_published_advice(
             )
             reply, _ = await notices("PB-1", "?lang=ja")
             assert reply.headers["Cache-Control"] == "public, max-age=60"
-            await notices("PB-1", "?lang=ja", 304, **{"If-None-Match": reply.headers["ETag"]})
-            _, french = await notices("PB-1", "", **{"Accept-Language": "fr-FR,fr;q=0.9"})
+            etag: dict[str, Any] = {"If-None-Match": reply.headers["ETag"]}
+            await notices("PB-1", "?lang=ja", 304, **etag)
+            language: dict[str, Any] = {"Accept-Language": "fr-FR,fr;q=0.9"}
+            _, french = await notices("PB-1", "", **language)
             assert french["notices"][0]["title"].startswith("Utiliser")
             # Without ?lang= the header decides, so a shared cache must vary on it.
             assert (await notices("PB-1"))[0].headers["Vary"] == "Accept-Language"

@@ -9,7 +9,7 @@ import sys
 
 import asyncpg
 
-from services.mailer import store
+from services.mailer import store, suppressions
 from services.mailer.app import build
 from shared import db
 from shared.clock import Clock
@@ -49,11 +49,12 @@ async def test_suppressions_are_listed_with_their_reason_and_lifted_one_at_a_tim
         try:
 
             async def known() -> bool:
-                return await store.contact(pool, "c-left") is not None
+                async with pool.acquire() as conn:
+                    return await store.contact(conn, "c-left") is not None
 
             await eventually(known)
             # As the one-click link does.
-            assert await store.unsubscribe(pool, "c-left", "left@example.jp")
+            assert await suppressions.unsubscribe(pool, "c-left", "left@example.jp")
         finally:
             await pool.close()
         await deliveries(nc, "adv-1", ["c-ok", "c-gone", "c-left"], kind="recall")

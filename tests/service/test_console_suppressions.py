@@ -9,7 +9,7 @@ from urllib.parse import unquote_plus
 
 import aiohttp
 
-from services.mailer import store
+from services.mailer import store, suppressions
 from shared import db
 from shared.clock import Clock
 from shared.config import Settings
@@ -32,10 +32,11 @@ async def _unsubscribe(settings: Settings, customer_id: str, email: str) -> None
     try:
 
         async def known() -> bool:
-            return await store.contact(pool, customer_id) is not None
+            async with pool.acquire() as conn:
+                return await store.contact(conn, customer_id) is not None
 
         await eventually(known)
-        assert await store.unsubscribe(pool, customer_id, email)
+        assert await suppressions.unsubscribe(pool, customer_id, email)
     finally:
         await pool.close()
 

@@ -71,7 +71,8 @@ async def test_outbox_payloads_are_stored_uncompressed_from_the_first_install(
 
 
 async def _stored(nc: Client) -> int:
-    return (await nc.jetstream().stream_info("CUSTOMERS")).state.messages
+    messages: int = (await nc.jetstream().stream_info("CUSTOMERS")).state.messages
+    return messages
 
 
 async def test_outbox_survives_a_crash_between_commit_and_publish(

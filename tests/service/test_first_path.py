@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from datetime import timedelta
+from collections.abc import Awaitable
+from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
+import asyncpg
 
 from services.advisory.agencies import auth
 from services.advisory.agencies import store as advisory_store
@@ -15,6 +17,8 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.support.fixtures import run_services
 from tests.support.keys import channel_header
+from tests.support.mailer import eventually
+from tests.support.parts import part_text
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
 
@@ -27,6 +31,20 @@ async def _agency(settings: Settings) -> str:
         return key
     finally:
         await pool.close()
+
+
+def _fan_advisory(embargo_until: datetime) -> dict[str, Any]:
+    """An advisory of a product nobody in the test buys: published, it mails no one."""
+    return {**power_bank_advisory(embargo_until), "categories": ["electric_fan"]}
+
+
+async def _rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a query over the services' schemas."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return [tuple(r) for r in await conn.fetch(sql)]
+    finally:
+        await conn.close()
 
 
 async def test_embargoed_advice_reaches_the_buyer_once(
@@ -51,21 +69,44 @@ async def test_embargoed_advice_reaches_the_buyer_once(
             201,
         )
         assert created["state"] == "embargoed"
+        # The control: an advisory whose embargo ends an hour earlier.
+        control = await expect(
+            await http.post(
+                f"{advisory}/v1/advisories",
+                json=_fan_advisory(clock.now() + timedelta(hours=1)),
+                headers=headers,
+            ),
+            201,
+        )
         the_order = order("A-1001", clock.now() - timedelta(days=2))
         answer = await expect(
             await http.post(f"{ingest}/v1/orders", json=the_order, headers=web), 202
         )
         assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
 
-        # Before the embargo: nothing reaches the mailbox.
-        await asyncio.sleep(2)
+        # Before the embargo: the control is published, so the embargo keeper has looked
+        # since the hour passed; the advice is still embargoed. The matcher has the order and
+        # matched no one, the mailer's ledger is empty, and so is the mailbox.
+        clock.advance(timedelta(hours=1, seconds=1))
+
+        async def state(advisory_id: str) -> str:
+            url = f"{advisory}/v1/advisories/{advisory_id}"
+            found: str = (await expect(await http.get(url, headers=headers), 200))["state"]
+            return found
+
+        await eventually(lambda: _is(state(control["id"]), "published"))
+        assert await state(created["id"]) == "embargoed"
+        purchases = "SELECT DISTINCT order_id FROM matcher.purchases"
+        await eventually(lambda: _is(_rows(settings, purchases), [("A-1001",)]))
+        assert await _rows(settings, "SELECT customer_id FROM matcher.matches") == []
+        assert await _rows(settings, "SELECT customer_id FROM mailer.deliveries") == []
         assert smtp_sink.messages == []
 
-        clock.advance(timedelta(hours=2, seconds=1))
+        clock.advance(timedelta(hours=1))
         [mail] = await smtp_sink.wait_for(1)
         assert mail["To"].addresses[0].addr_spec == "hanako@example.jp"
         assert mail["Subject"] == "モバイルバッテリーの安全な使い方"
-        assert "製品安全研究所" in mail.get_body(("plain",)).get_content()
+        assert "製品安全研究所" in part_text(mail, "plain")
 
         # The same order again is a duplicate, and nothing more is sent.
         again = await expect(
@@ -78,7 +119,12 @@ async def test_embargoed_advice_reaches_the_buyer_once(
         )
         await expect(await http.post(f"{ingest}/v1/orders", json=newcomer, headers=web), 202)
         mails = await smtp_sink.wait_for(2)
-        await asyncio.sleep(2)
+        # Nothing more is on its way: the two customers matched are the two whose deliveries
+        # the ledger holds, both sent.
+        matched = "SELECT customer_id FROM matcher.matches ORDER BY 1"
+        assert await _rows(settings, matched) == [("c-42",), ("c-7",)]
+        ledger = "SELECT customer_id, state FROM mailer.deliveries ORDER BY 1"
+        await eventually(lambda: _is(_rows(settings, ledger), [("c-42", "sent"), ("c-7", "sent")]))
         assert len(smtp_sink.messages) == 2
         assert mails[1]["Subject"] == "Utiliser votre batterie externe en sécurité"
 
@@ -124,6 +170,11 @@ async def test_bad_input_gets_json_errors_naming_the_field(
         assert [d["field"] for d in body["details"]] == ["embargo_until"]
         body = await expect(await http.get(f"{ingest}/no/such/page"), 404)
         assert body["error"] == "Not Found"
+
+
+async def _is(found: Awaitable[Any], expected: object) -> bool:
+    """Whether what an awaitable gives equals `expected`."""
+    return bool(await found == expected)
 
 
 def _value(metrics: str, series: str) -> float:

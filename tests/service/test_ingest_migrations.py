@@ -32,7 +32,9 @@ async def test_lines_move_into_their_orders(database_url: str) -> None:
         assert await db.migrate(pool, "ingest", "services.ingest") == [
             name for v, name, _ in db.migrations_of("services.ingest") if v > 2
         ]
-        audit = await store.order_audit(pool, "web", "A")
+        async with pool.acquire() as conn:
+            audit = await store.order_audit(conn, "web", "A")
+            empty = await store.order_audit(conn, "web", "B")
         assert audit is not None
         assert audit["lines"] == [
             {
@@ -54,7 +56,6 @@ async def test_lines_move_into_their_orders(database_url: str) -> None:
                 "categorized_by": "none",
             },
         ]
-        empty = await store.order_audit(pool, "web", "B")
         assert empty is not None and empty["lines"] == []
         async with pool.acquire() as conn:
             known = await store.known_orders(conn, [("web", "A"), ("web", "Z")])
@@ -87,10 +88,10 @@ async def test_catalog_gtins_become_gtin_14(database_url: str) -> None:
                 " ('G14', '04901234567887', 'e'), ('ODD', 'X-1', 'f')"
             )
         await db.migrate(pool, "ingest", "services.ingest")
-        _, by_gtin = await store.catalog_categories(
-            pool, set(), {"04901234567894", "00036000291452", "00000096385074"}
-        )
         async with pool.acquire() as conn:
+            _, by_gtin = await store.catalog_categories(
+                conn, set(), {"04901234567894", "00036000291452", "00000096385074"}
+            )
             rows = await conn.fetch("SELECT sku, gtin FROM catalog ORDER BY sku")
     finally:
         await pool.close()

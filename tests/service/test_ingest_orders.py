@@ -152,7 +152,8 @@ async def _three_channels(
             " FROM ingest.orders, json_array_elements(lines) l"
             " ORDER BY order_id, (l->>'line_no')::int"
         )
-        sources = dict(await conn.fetch("SELECT order_id, geo_source FROM ingest.orders"))
+        rows = await conn.fetch("SELECT order_id, geo_source FROM ingest.orders")
+        sources: dict[str, str] = {r["order_id"]: r["geo_source"] for r in rows}
         columns = await conn.fetch(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ingest'"
         )

@@ -51,7 +51,8 @@ async def _holds(database_url: str, customer_id: str, address: str) -> bool:
 
 def _unsubscribe_link(url: str, mail: EmailMessage) -> str:
     """A mail's unsubscribe link on this test's mailer (the mail names the public URL)."""
-    return f"{url}/u/" + mail["List-Unsubscribe"].strip("<>").partition("/u/")[2]
+    header: str = mail["List-Unsubscribe"]
+    return f"{url}/u/" + header.strip("<>").partition("/u/")[2]
 
 
 async def test_one_click_unsubscribe_works_and_cannot_be_forged(

@@ -23,6 +23,7 @@ from tests.support.mailer import (
     wait_states,
     withdraw,
 )
+from tests.support.parts import part_text
 from tests.support.smtp import SmtpSink
 
 PEOPLE = [
@@ -59,8 +60,8 @@ async def test_a_batch_becomes_one_localized_mail_per_customer(
         assert ja["Subject"] == "お知らせ adv-1"
         assert by_to["jeanne@example.fr"]["Subject"] == "Conseil adv-1"
         assert by_to["max@example.de"]["Subject"] == "Advice adv-1"  # no German: English
-        text = ja.get_body(("plain",)).get_content()
-        html = ja.get_body(("html",)).get_content()
+        text = part_text(ja, "plain")
+        html = part_text(ja, "html")
         unsubscribe = ja["List-Unsubscribe"].strip("<>")
         for part in (text, html):
             assert "Consumer Safety Institute" in part

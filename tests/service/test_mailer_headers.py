@@ -17,6 +17,7 @@ from tests.support.advisory import new_agency
 from tests.support.fixtures import run_services, running
 from tests.support.keys import channel_header
 from tests.support.mailer import advisory, deliveries, eventually, nats, publish_contact
+from tests.support.parts import part_text
 from tests.support.shop import expect, order, power_bank_advisory
 from tests.support.smtp import SmtpSink
 
@@ -94,4 +95,4 @@ async def test_a_hostile_name_given_to_ingest_reaches_the_mailbox_as_a_name(
         [mail] = await smtp_sink.wait_for(1)
         assert "Reply-To" not in mail
         assert mail["To"].addresses[0].display_name == "A Reply-To: x@evil"
-        assert "A Reply-To: x@evil" in mail.get_body(("plain",)).get_content()
+        assert "A Reply-To: x@evil" in part_text(mail, "plain")

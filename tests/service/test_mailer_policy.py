@@ -14,6 +14,7 @@ from shared.config import Settings
 from shared.mail.render import digest_id, message_id
 from tests.support.fixtures import running
 from tests.support.mailer import advisory, customers, deliveries, nats, set_time, wait_states
+from tests.support.parts import part_text
 from tests.support.smtp import SmtpSink
 
 
@@ -52,9 +53,9 @@ async def test_routine_mail_is_capped_and_the_excess_folded_into_a_digest(
         assert len(by_id) == 2
         single = by_id[message_id("r1", "c-1", "anshin.example")]
         digest = by_id[digest_id(["r2", "r3", "r4"], "c-1", "anshin.example")]
-        assert "Advice r1" in single.get_body(("plain",)).get_content()
+        assert "Advice r1" in part_text(single, "plain")
         assert digest["Subject"] == "3 safety messages about your purchases"
-        text = digest.get_body(("plain",)).get_content()
+        text = part_text(digest, "plain")
         assert text.index("Advice r4") < text.index("Advice r3") < text.index("Advice r2")
 
         # The cap is reached: one more routine mail waits; a recall goes at once.

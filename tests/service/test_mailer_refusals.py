@@ -32,7 +32,10 @@ async def _suppressions(database_url: str) -> dict[str, str]:
 
 
 def _paused(path: str, code: str) -> float | None:
-    return REGISTRY.get_sample_value("anshin_mailer_path_paused", {"path": path, "code": code})
+    value: float | None = REGISTRY.get_sample_value(
+        "anshin_mailer_path_paused", {"path": path, "code": code}
+    )
+    return value
 
 
 def _pauses(path: str, code: str) -> float:

@@ -254,7 +254,8 @@ async def test_what_a_crashed_replica_claimed_of_a_withdrawn_advisory_is_cancell
             rules=policy.Rules(quiet=None),  # whatever the hour of the test
         )
         assert len((await claim.claim(pool, now, dead)).mails) == 4
-        await store.withdraw(pool, "adv-w", now)
+        async with db.unit_of_work(pool) as conn:
+            await store.withdraw(conn, "adv-w", now)
     finally:
         await pool.close()
     async with running(build, settings, clock, settings.mailer_port):

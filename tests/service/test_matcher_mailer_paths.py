@@ -20,6 +20,7 @@ from tests.service.test_matcher_kit import JP_17, TOKYO, placed, published, shop
 from tests.support.fixtures import run_services
 from tests.support.keys import channel_header
 from tests.support.mailer import customers, wait_states
+from tests.support.parts import part_text
 from tests.support.shop import expect, order
 from tests.support.smtp import SmtpSink
 
@@ -139,7 +140,7 @@ async def test_a_recall_reaches_buyers_of_a_product_in_no_safety_category(
         ("taro@example.jp", "adv-pb"),
     ]
     texts = {
-        str(mail["To"].addresses[0].addr_spec): mail.get_body(("plain",)).get_content()
+        str(mail["To"].addresses[0].addr_spec): part_text(mail, "plain")
         for mail in smtp_sink.messages
     }
     assert "Ceramic mug" in texts["hanako@example.jp"] and "A-1" in texts["hanako@example.jp"]

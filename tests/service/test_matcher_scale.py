@@ -6,6 +6,7 @@ import asyncio
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -138,7 +139,7 @@ async def test_withdrawal_mid_fanout_stops_the_shards_left(
         pool = await matcher_pool(settings)
         try:
             rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"])
-            deps = {"pool": pool, "clock": clock, "settings": settings}
+            deps: dict[str, Any] = {"pool": pool, "clock": clock, "settings": settings}
             await handlers.on_advisory(published("adv-pb", rule, now), **deps)
             rows = await pool.fetch(
                 "SELECT payload FROM outbox WHERE subject = 'matcher.fanout' ORDER BY id"
@@ -354,7 +355,8 @@ async def _shard_done(settings: Settings, job_id: str) -> str:
 
 
 async def _emptied(s: Shop, stream: str) -> bool:
-    return (await s.nc.jetstream().stream_info(stream)).state.messages == 0
+    messages: int = (await s.nc.jetstream().stream_info(stream)).state.messages
+    return messages == 0
 
 
 async def _dead_letters(s: Shop, consumer: str) -> list[RawStreamMsg]:

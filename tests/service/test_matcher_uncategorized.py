@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from services.matcher import audience
+from services.matcher import audience, store
 from services.matcher.rules import bucket_of
 from shared import db
 from shared import messages as m
@@ -140,9 +140,9 @@ async def test_migration_moves_blank_category_rows_out_of_the_history(
             )
             kept = await c.fetch("SELECT customer_id, category FROM purchases")
             rule = m.AdvisoryRule(kind="recall", skus=[KETTLE, "HT-1"], gtins=[KETTLE_GTIN])
-            reached = await audience.count(c, audience.recall(rule))
+            reached = await store.count(c, audience.recall(rule))
             heaters = m.AdvisoryRule(kind="short_term", categories=["heater"])
-            short = await audience.count(c, audience.short_term(heaters, clock.now()))
+            short = await store.count(c, audience.short_term(heaters, clock.now()))
     finally:
         await pool.close()
     assert [tuple(r) for r in moved] == [

@@ -84,7 +84,8 @@ async def matcher_knows_buyers(settings: Settings, category: str, n: int) -> Non
 
     async def known() -> bool:
         reply = await nc.request("matcher.audience", m.encode(question), timeout=2)
-        return m.decoder(m.AudienceEstimate).decode(reply.data).customers == n
+        customers: int = m.decoder(m.AudienceEstimate).decode(reply.data).customers
+        return customers == n
 
     try:
         await eventually(known, timeout=20)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -170,7 +171,7 @@ async def ingest_reads_deliveries(url: str, passwords: dict[str, str]) -> Attemp
 
             await _deliver(matcher, mailer)
             for subject in ("deliveries.>", ">", "_INBOX.>", "_INBOX.mailer.>", "$JS.>"):
-                await found.attempt(f"subscribe {subject}", lambda s=subject: listen(s))
+                await found.attempt(f"subscribe {subject}", functools.partial(listen, subject))
             await found.attempt("pull from the mailer's consumer", pull_as_mailer)
             await found.attempt("a consumer of its own on DELIVERIES", own_consumer)
             await found.attempt("get a stored message", lambda: get(False))

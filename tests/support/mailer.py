@@ -16,6 +16,7 @@ from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
 from shared.messages import Priority
+from shared.messages.advisories import Kind
 
 KIND_PRIORITY = {
     "long_term": Priority.LONG_TERM,
@@ -117,12 +118,13 @@ async def deliveries(
 
 
 async def stored_deliveries(
-    pool: asyncpg.Pool, advisory_id: str, kind: str, customer_ids: Sequence[str], now: datetime
+    pool: asyncpg.Pool, advisory_id: str, kind: Kind, customer_ids: Sequence[str], now: datetime
 ) -> None:
     """Contacts, an advisory and one batch of its deliveries, written straight to the mailer's
     tables: for tests that play a replica by hand."""
     contacts = [m.CustomerUpserted(customer_id=c, email=f"{c}@example.jp") for c in customer_ids]
-    await store.upsert_contacts(pool, contacts, now)
+    async with pool.acquire() as conn:
+        await store.upsert_contacts(conn, contacts, now)
     advice = m.AdvisoryPublished(
         advisory_id=advisory_id,
         version=1,
@@ -133,7 +135,6 @@ async def stored_deliveries(
         body={"en": "Read it."},
         published_at=now,
     )
-    await store.save_advisory(pool, advice)
     batch = m.DeliveryBatch(
         batch_id=advisory_id,
         advisory_id=advisory_id,
@@ -142,7 +143,9 @@ async def stored_deliveries(
         requested_at=now,
         recipients=[m.Recipient(customer_id=c, reason="purchase") for c in customer_ids],
     )
-    await store.add_deliveries(pool, batch, now)
+    async with pool.acquire() as conn:
+        await store.save_advisory(conn, advice)
+        await store.add_deliveries(conn, batch, now)
 
 
 async def states(database_url: str, advisory_id: str | None = None) -> dict[str, int]:

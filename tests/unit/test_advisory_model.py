@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 def _advisory(**changes: object) -> AdvisoryIn:
-    raw = {
+    raw: dict[str, object] = {
         "kind": "short_term",
         "categories": ["power_bank"],
         "title": {"en": "T"},

@@ -12,6 +12,7 @@ import importlib
 import json
 import pkgutil
 import re
+import socket
 import subprocess
 import tomllib
 from functools import cache
@@ -686,5 +687,5 @@ def test_free_port_never_hands_out_a_port_twice(monkeypatch: pytest.MonkeyPatch)
         def getsockname(self) -> tuple[str, int]:
             return "127.0.0.1", self.port
 
-    monkeypatch.setattr(servers.socket, "socket", Socket)
+    monkeypatch.setattr(socket, "socket", Socket)  # the module deploy.servers uses
     assert [servers.free_port(), servers.free_port()] == [4101, 4102]

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from services.ingest import access, formats
+from services.ingest.formats import Indexed
 from services.ingest.model import OrderEvent, Rejection
 from shared.errors import Forbidden, Invalid
 
@@ -38,7 +39,7 @@ def test_each_writer_writes_its_own_records_only() -> None:
     assert access.default_channel(web, grocery) == "web"
     assert access.default_channel(operator, grocery) == "grocery"
     assert access.default_channel(operator, formats.get("canonical")) == ""
-    records = [
+    records: Indexed = [
         (0, OrderEvent(event="cancelled", channel="web", order_id="A")),
         (1, Rejection([])),  # unread, so written by nobody
         (2, OrderEvent(event="returned", channel="app", order_id="B")),

@@ -10,6 +10,7 @@ import pytest
 
 from shared.mail import mime
 from shared.mail.render import Delivery, compose, digest_id
+from tests.support.parts import part_text
 
 
 def test_headers_are_encoded_folded_and_read_back() -> None:
@@ -29,8 +30,8 @@ def test_headers_are_encoded_folded_and_read_back() -> None:
     assert msg["From"].addresses[0].display_name == "安心 Safety"
     assert msg["To"].addresses[0].display_name == 'Doe, "J"'
     # Text travels in canonical form, CRLF line ends inside the base64.
-    assert msg.get_body(("plain",)).get_content() == "text é\r\nline two"
-    assert msg.get_body(("html",)).get_content() == "<p>html</p>"
+    assert part_text(msg, "plain") == "text é\r\nline two"
+    assert part_text(msg, "html") == "<p>html</p>"
 
 
 def test_long_bodies_travel_in_base64_lines_of_76_characters() -> None:
@@ -39,8 +40,8 @@ def test_long_bodies_travel_in_base64_lines_of_76_characters() -> None:
         body_lines = [line for line in raw.split(b"\r\n") if line and b":" not in line]
         assert body_lines and all(len(line) <= 76 for line in body_lines)
         msg = email.message_from_bytes(raw, policy=email.policy.default)
-        assert msg.get_body(("plain",)).get_content() == text.replace("\n", "\r\n")
-        assert msg.get_body(("html",)).get_content() == f"<p>{text}</p>".replace("\n", "\r\n")
+        assert part_text(msg, "plain") == text.replace("\n", "\r\n")
+        assert part_text(msg, "html") == f"<p>{text}</p>".replace("\n", "\r\n")
 
 
 def test_a_word_is_never_cut_inside_a_character() -> None:
@@ -73,7 +74,7 @@ def test_a_digest_carries_every_advisory_with_its_reason_and_link() -> None:
     assert mid == digest_id(["a2", "a1"], "c-1", "shop.example") == msg["Message-ID"]
     assert msg["Subject"] == "2 messages de sécurité concernant vos achats"
     assert msg["X-Anshin-Advisory"] == "a1,a2"
-    text = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    text = part_text(msg, "plain").replace("\r\n", "\n")
     for a in ("a1", "a2"):
         assert f"Titre {a}" in text and f"https://shop.example/safety/{a}" in text
     assert "avec l'âge" in text and "dangereux ensemble" in text

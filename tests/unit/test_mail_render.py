@@ -7,6 +7,7 @@ import msgspec
 from services.mailer import tokens
 from shared.mail.i18n import language_for, pick
 from shared.mail.render import Delivery, message_id, render
+from tests.support.parts import part_text
 
 
 def _delivery(locale: str = "ja-JP", body: str = "充電中は目を離さないでください。") -> Delivery:
@@ -48,8 +49,8 @@ def test_mail_is_multipart_localized_and_names_the_agency() -> None:
         list_id="<safety.shop.example>",
     )
     assert msg["Subject"] == "モバイルバッテリーの安全な使い方"
-    text = msg.get_body(("plain",)).get_content()
-    html = msg.get_body(("html",)).get_content()
+    text = part_text(msg, "plain")
+    html = part_text(msg, "html")
     for part in (text, html):
         assert "製品安全研究所" in part
         assert "Power bank" in part
@@ -85,8 +86,8 @@ def test_agency_html_is_inert_in_the_html_part() -> None:
     )
     evil = _delivery(locale="ja", body="<script>alert(1)</script>")
     html = render(evil, sender="s@shop.example", unsubscribe_url="u", list_id="l")
-    assert "<script>" not in html.get_body(("html",)).get_content()
-    assert "&lt;script&gt;" in html.get_body(("html",)).get_content()
+    assert "<script>" not in part_text(html, "html")
+    assert "&lt;script&gt;" in part_text(html, "html")
     assert msg["Subject"] == "Using your power bank safely"
 
 
@@ -126,13 +127,13 @@ def test_two_part_tokens_mailed_before_addresses_were_named_still_verify() -> No
 def test_the_agency_markdown_becomes_a_list_in_html_and_stays_readable_in_text() -> None:
     body = "Before charging:\n\n- keep it off the bed\n- **never** leave it unattended"
     msg = render(_delivery(body=body), sender="s@shop.example", unsubscribe_url="u", list_id="l")
-    html = msg.get_body(("html",)).get_content()
+    html = part_text(msg, "html")
     assert "<li>keep it off the bed</li>" in html
     assert "<strong>never</strong>" in html
-    text = msg.get_body(("plain",)).get_content()
+    text = part_text(msg, "plain")
     assert "- keep it off the bed" in text
     link = _delivery(body="[see](javascript:alert(1)) and [agency](https://agency.example/x)")
-    html = render(link, sender="s@shop.example", unsubscribe_url="u", list_id="l")
-    rich = html.get_body(("html",)).get_content()
+    linked = render(link, sender="s@shop.example", unsubscribe_url="u", list_id="l")
+    rich = part_text(linked, "html")
     assert 'href="javascript' not in rich  # left as inert text, never a link
     assert 'href="https://agency.example/x"' in rich

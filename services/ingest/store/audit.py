@@ -4,29 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import msgspec
 
+from shared.db import Conn
 
-async def order_audit(pool: asyncpg.Pool, channel: str, order_id: str) -> dict[str, Any] | None:
+
+async def order_audit(conn: Conn, channel: str, order_id: str) -> dict[str, Any] | None:
     """The stored order with each line's categories and how they were found; None if unknown."""
-    async with pool.acquire() as conn:
-        order = await conn.fetchrow(
-            "SELECT channel, order_id, customer_id, placed_at, received_at, country, region,"
-            " postal_code, lat, lon, geo_source, lines"
-            " FROM orders WHERE channel = $1 AND order_id = $2",
-            channel,
-            order_id,
-        )
-        if order is None:
-            return None
-        events = await conn.fetch(
-            "SELECT event, line_nos, quantities, ref, at FROM order_events"
-            " WHERE channel = $1 AND order_id = $2"
-            " ORDER BY at, event",
-            channel,
-            order_id,
-        )
+    order = await conn.fetchrow(
+        "SELECT channel, order_id, customer_id, placed_at, received_at, country, region,"
+        " postal_code, lat, lon, geo_source, lines"
+        " FROM orders WHERE channel = $1 AND order_id = $2",
+        channel,
+        order_id,
+    )
+    if order is None:
+        return None
+    events = await conn.fetch(
+        "SELECT event, line_nos, quantities, ref, at FROM order_events"
+        " WHERE channel = $1 AND order_id = $2"
+        " ORDER BY at, event",
+        channel,
+        order_id,
+    )
     return {
         **dict(order),
         "lines": msgspec.json.decode(order["lines"]),

@@ -1,4 +1,5 @@
-"""The delivery ledger's SQL for a claim: due rows, the checks before sending, in flight.
+"""Mailer's SQL for a claim of the delivery ledger: due rows, the checks before sending,
+in flight.
 
 What happens to a row once it is in flight (recorded, renewed, swept) is in `fence.py`.
 """

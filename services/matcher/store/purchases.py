@@ -1,45 +1,14 @@
-"""Matcher's SQL for purchase history, cancellations and returns, rules and locks."""
+"""Matcher's SQL for purchase history: orders' lines, cancellations and returns."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from datetime import datetime
-
-import msgspec
 
 from shared import gtin
 from shared import messages as m
 from shared.db import Conn
 
-# One advisory-lock key for the set of rules: order batches share it, a publication or
-# withdrawal takes it alone, so no order slips between a rule's publication and its audience.
-RULES_LOCK = 0x616E_7368_696E
-
-_rule = msgspec.json.Decoder(m.AdvisoryRule)
-
 LineKey = tuple[str, str, int]
-
-
-def _customer_key(customer_id: str) -> int:
-    digest = hashlib.blake2b(customer_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-async def lock_for_orders(conn: Conn, customer_ids: Sequence[str]) -> None:
-    """Share the rules lock and take each customer's lock, in key order so batches never deadlock.
-
-    Two replicas handling two orders of one customer would otherwise each miss the other's
-    purchase when checking a combination.
-    """
-    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", RULES_LOCK)
-    keys = sorted({_customer_key(c) for c in customer_ids})
-    await conn.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) k", keys)
-
-
-async def lock_rules(conn: Conn) -> None:
-    """Wait for order batches in flight, and hold new ones back until this transaction ends."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", RULES_LOCK)
 
 
 def _owned(t: str) -> str:
@@ -155,72 +124,3 @@ def _named(e: m.OrderCancelled | m.OrderReturned) -> tuple[list[int], list[int]]
         return sorted(e.line_nos), []
     pairs = sorted(zip(e.line_nos, e.quantities, strict=True))
     return [n for n, _ in pairs], [q for _, q in pairs]
-
-
-async def save_rule(conn: Conn, event: m.AdvisoryPublished) -> bool:
-    """Store or update a rule; return False when it was withdrawn or is older than the one kept."""
-    row = await conn.fetchrow(
-        "INSERT INTO rules (advisory_id, version, kind, rule, published_at, expires_at)"
-        " VALUES ($1, $2, $3, $4::jsonb, $5, $6)"
-        " ON CONFLICT (advisory_id) DO UPDATE SET version = excluded.version,"
-        " rule = excluded.rule, expires_at = excluded.expires_at"
-        " WHERE rules.version < excluded.version AND rules.withdrawn_at IS NULL"
-        " RETURNING withdrawn_at",
-        event.advisory_id,
-        event.version,
-        event.rule.kind,
-        msgspec.json.encode(event.rule).decode(),
-        event.published_at,
-        event.expires_at,
-    )
-    if row is not None:
-        return True
-    kept = await conn.fetchrow(
-        "SELECT version, withdrawn_at FROM rules WHERE advisory_id = $1", event.advisory_id
-    )
-    return kept is not None and kept["withdrawn_at"] is None and kept["version"] == event.version
-
-
-async def withdraw_rule(conn: Conn, advisory_id: str, at: datetime) -> None:
-    """Mark a rule withdrawn (kept even if its publication comes later); drop its schedule."""
-    await conn.execute(
-        "INSERT INTO rules (advisory_id, version, kind, rule, published_at, withdrawn_at)"
-        " VALUES ($1, 0, 'withdrawn', '{}'::jsonb, $2, $2)"
-        " ON CONFLICT (advisory_id) DO UPDATE SET withdrawn_at = excluded.withdrawn_at",
-        advisory_id,
-        at,
-    )
-    await conn.execute("DELETE FROM schedule WHERE advisory_id = $1", advisory_id)
-
-
-async def active_rules(conn: Conn, now: datetime) -> list[tuple[str, str, m.AdvisoryRule]]:
-    """Return (advisory_id, kind, rule) of every live rule."""
-    rows = await conn.fetch(
-        "SELECT advisory_id, kind, rule FROM rules WHERE withdrawn_at IS NULL"
-        " AND kind <> 'withdrawn' AND (expires_at IS NULL OR expires_at > $1)",
-        now,
-    )
-    return [(r["advisory_id"], r["kind"], _rule.decode(r["rule"])) for r in rows]
-
-
-async def live_rule(conn: Conn, advisory_id: str, now: datetime) -> m.AdvisoryRule | None:
-    """The rule if live, read under a share lock: a withdrawal waits for us, or we for it."""
-    row = await conn.fetchrow(
-        "SELECT rule, withdrawn_at, expires_at FROM rules WHERE advisory_id = $1 FOR SHARE",
-        advisory_id,
-    )
-    if row is None or row["withdrawn_at"] is not None:
-        return None
-    if row["expires_at"] is not None and row["expires_at"] <= now:
-        return None
-    return _rule.decode(row["rule"])
-
-
-async def known_rules(conn: Conn, advisory_ids: Sequence[str]) -> dict[str, str]:
-    """Kind of each named advisory the matcher has heard of ('withdrawn' once withdrawn)."""
-    rows = await conn.fetch(
-        "SELECT advisory_id, CASE WHEN withdrawn_at IS NULL THEN kind ELSE 'withdrawn' END AS kind"
-        " FROM rules WHERE advisory_id = ANY($1::text[])",
-        list(advisory_ids),
-    )
-    return {r["advisory_id"]: r["kind"] for r in rows}

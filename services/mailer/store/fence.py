@@ -1,4 +1,4 @@
-"""The ledger's SQL for mail in flight: every change needs the claim's token and `sending`.
+"""Mailer's SQL for mail in flight: every change needs the claim's token and `sending`.
 
 A claim marks its rows `sending` under a fresh token and a short lease, and renews the lease
 while it sends. A replica that dies stops renewing; once the lease has run out the sweep
@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-import asyncpg
-
-from services.mailer.ledger import Key
+from services.mailer.store.ledger import Key
 from shared.db import Conn
 
 
@@ -71,39 +69,37 @@ async def record(conn: Conn, changes: Sequence[Change], now: datetime) -> set[Ke
     }
 
 
-async def renew(pool: asyncpg.Pool, tokens: Sequence[uuid.UUID], lease: timedelta) -> int:
+async def renew(conn: Conn, tokens: Sequence[uuid.UUID], lease: timedelta) -> int:
     """Extend the lease of every row still in flight under these tokens; return how many.
 
     A lease that ran out but was not swept yet is renewed too: the row is still this claim's.
     """
     if not tokens:
         return 0
-    async with pool.acquire() as conn:
-        status = await conn.execute(
-            "UPDATE deliveries SET lease_until = clock_timestamp() + $2"
-            " WHERE state = 'sending' AND claim_token = ANY($1::uuid[])",
-            list(tokens),
-            lease,
-        )
+    status = await conn.execute(
+        "UPDATE deliveries SET lease_until = clock_timestamp() + $2"
+        " WHERE state = 'sending' AND claim_token = ANY($1::uuid[])",
+        list(tokens),
+        lease,
+    )
     return int(status.split()[-1])
 
 
-async def release_stale(pool: asyncpg.Pool, now: datetime, held: Sequence[uuid.UUID] = ()) -> int:
+async def release_stale(conn: Conn, now: datetime, held: Sequence[uuid.UUID] = ()) -> int:
     """Put back what a dead replica claimed but never confirmed, to be sent again.
 
     Never the rows of the claims this replica holds (`held`): a lease that ran out while the
     database was away is renewed once it is back. A row of an advisory withdrawn meanwhile is
     cancelled, as the withdrawal cancelled everything else still waiting.
     """
-    async with pool.acquire() as conn:
-        status = await conn.execute(
-            "UPDATE deliveries d SET next_attempt_at = $1, lease_until = NULL, claim_token = NULL,"
-            " state = CASE WHEN EXISTS (SELECT 1 FROM advisories a"
-            "   WHERE a.advisory_id = d.advisory_id AND a.withdrawn_at IS NOT NULL)"
-            "   THEN 'cancelled' ELSE 'queued' END"
-            " WHERE state = 'sending' AND lease_until < clock_timestamp()"
-            " AND NOT coalesce(claim_token = ANY($2::uuid[]), false)",
-            now,
-            list(held),
-        )
+    status = await conn.execute(
+        "UPDATE deliveries d SET next_attempt_at = $1, lease_until = NULL, claim_token = NULL,"
+        " state = CASE WHEN EXISTS (SELECT 1 FROM advisories a"
+        "   WHERE a.advisory_id = d.advisory_id AND a.withdrawn_at IS NOT NULL)"
+        "   THEN 'cancelled' ELSE 'queued' END"
+        " WHERE state = 'sending' AND lease_until < clock_timestamp()"
+        " AND NOT coalesce(claim_token = ANY($2::uuid[]), false)",
+        now,
+        list(held),
+    )
     return int(status.split()[-1])

@@ -1,21 +1,25 @@
-"""The durable schedule of long-term deliveries, claimed by any replica with SKIP LOCKED."""
+"""Matcher's SQL for the durable schedule of long-term deliveries, claimed by any replica with
+SKIP LOCKED."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import asyncpg
 
-from services.matcher.audience import Where
 from shared import messages as m
 from shared.db import Conn
+
+if TYPE_CHECKING:
+    from services.matcher.audience import Where
 
 Due = tuple[str, str, int, str, datetime]  # channel, order_id, line_no, customer_id, due_at
 
 
-async def add(conn: Conn, advisory_id: str, lines: Sequence[Due]) -> int:
+async def schedule_lines(conn: Conn, advisory_id: str, lines: Sequence[Due]) -> int:
     """Schedule one delivery per purchase line (idempotent); return how many are new."""
     if not lines:
         return 0
@@ -34,7 +38,7 @@ async def add(conn: Conn, advisory_id: str, lines: Sequence[Due]) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-async def add_matching(conn: Conn, advisory_id: str, after_years: int, w: Where) -> int:
+async def schedule_matching(conn: Conn, advisory_id: str, after_years: int, w: Where) -> int:
     """Schedule every purchase line under the clause at its anniversary; return how many."""
     years = w.p(after_years)
     status = await conn.execute(

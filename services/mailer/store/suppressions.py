@@ -1,4 +1,4 @@
-"""The mailer's SQL for suppressions: addresses never mailed again, listed and lifted."""
+"""Mailer's SQL for suppressions: addresses never mailed again, listed and lifted."""
 
 from __future__ import annotations
 
@@ -10,7 +10,26 @@ import asyncpg
 from shared.db import Conn
 
 
-async def bounced(conn: Conn, emails: Sequence[str], details: Sequence[str]) -> None:
+async def suppress(conn: Conn, email: str, reason: str) -> None:
+    """Never mail this address again."""
+    await conn.execute(
+        "INSERT INTO suppressions (email, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        email,
+        reason,
+    )
+
+
+async def suppress_waiting(conn: Conn, email: str) -> None:
+    """Suppress what still waits for this address, under every customer id that has it."""
+    await conn.execute(
+        "UPDATE deliveries d SET state = 'suppressed' FROM contacts c"
+        " WHERE c.email = $1 AND d.customer_id = c.customer_id"
+        " AND d.state IN ('queued', 'deferred')",
+        email,
+    )
+
+
+async def suppress_bounced(conn: Conn, emails: Sequence[str], details: Sequence[str]) -> None:
     """Suppress addresses whose mailbox does not exist or is disabled, with the relay's reply."""
     if emails:
         await conn.execute(
@@ -22,29 +41,27 @@ async def bounced(conn: Conn, emails: Sequence[str], details: Sequence[str]) -> 
         )
 
 
-async def listing(
-    pool: asyncpg.Pool, limit: int, address: str = ""
+async def list_suppressions(
+    conn: Conn, limit: int, address: str = ""
 ) -> tuple[int, list[asyncpg.Record]]:
     """The total, and the latest suppressions (or the one of `address`), newest first."""
-    async with pool.acquire() as conn:
-        total: int = await conn.fetchval("SELECT count(*) FROM suppressions")
-        rows = await conn.fetch(
-            "SELECT email, reason, detail, at FROM suppressions"
-            " WHERE $2 = '' OR email = $2 ORDER BY at DESC, email LIMIT $1",
-            limit,
-            address,
-        )
+    total: int = await conn.fetchval("SELECT count(*) FROM suppressions")
+    rows = await conn.fetch(
+        "SELECT email, reason, detail, at FROM suppressions"
+        " WHERE $2 = '' OR email = $2 ORDER BY at DESC, email LIMIT $1",
+        limit,
+        address,
+    )
     return total, rows
 
 
-async def counts(pool: asyncpg.Pool) -> dict[str, int]:
+async def suppression_counts(conn: Conn) -> dict[str, int]:
     """Suppressions by reason."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT reason, count(*) AS n FROM suppressions GROUP BY reason")
+    rows = await conn.fetch("SELECT reason, count(*) AS n FROM suppressions GROUP BY reason")
     return {r["reason"]: r["n"] for r in rows}
 
 
-async def reason_of(conn: Conn, email: str) -> str | None:
+async def suppression_reason(conn: Conn, email: str) -> str | None:
     """Why an address is suppressed (locked until commit); None if it is not."""
     reason: str | None = await conn.fetchval(
         "SELECT reason FROM suppressions WHERE email = $1 FOR UPDATE", email
@@ -52,7 +69,7 @@ async def reason_of(conn: Conn, email: str) -> str | None:
     return reason
 
 
-async def delete(conn: Conn, email: str, reason: str, by: str, requeued: int) -> None:
+async def lift_suppression(conn: Conn, email: str, reason: str, by: str, requeued: int) -> None:
     """Mail this address again; the audit keeps when, why, by whom, never the address."""
     await conn.execute("DELETE FROM suppressions WHERE email = $1", email)
     await conn.execute(
@@ -63,7 +80,7 @@ async def delete(conn: Conn, email: str, reason: str, by: str, requeued: int) ->
     )
 
 
-async def requeue(conn: Conn, email: str, now: datetime) -> int:
+async def requeue_suppressed(conn: Conn, email: str, now: datetime) -> int:
     """Queue again what the suppression stopped for this address: its suppressed and failed
     deliveries of advisories neither withdrawn nor expired. The claim checks each again (the
     cap, quiet hours, a copy already sent under another customer id)."""

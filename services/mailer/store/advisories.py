@@ -1,0 +1,63 @@
+"""Mailer's SQL for advisories: the published content it mails, and withdrawals."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import asyncpg
+
+from shared import messages as m
+from shared.db import Conn
+
+
+async def save_advisory(conn: Conn, a: m.AdvisoryPublished) -> None:
+    """Keep the newest published content of an advisory."""
+    await conn.execute(
+        "INSERT INTO advisories (advisory_id, version, kind, agency_name, title, body,"
+        " source_url, published_at, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)"
+        " ON CONFLICT (advisory_id) DO UPDATE SET version = excluded.version,"
+        " title = excluded.title, body = excluded.body, source_url = excluded.source_url,"
+        " agency_name = excluded.agency_name, kind = excluded.kind,"
+        " published_at = excluded.published_at, expires_at = excluded.expires_at"
+        " WHERE advisories.version < excluded.version",
+        a.advisory_id,
+        a.version,
+        a.rule.kind,
+        a.agency_name,
+        json.dumps(a.title),
+        json.dumps(a.body),
+        a.source_url,
+        a.published_at,
+        a.expires_at,
+    )
+
+
+async def withdraw(conn: Conn, advisory_id: str, at: datetime) -> int:
+    """Mark an advisory withdrawn, cancel what still waits (of every event); return how many.
+
+    Two statements: call it in a transaction.
+    """
+    await conn.execute(
+        "INSERT INTO advisories (advisory_id, version, kind, agency_name, title, body,"
+        " published_at, withdrawn_at) VALUES ($1, 0, '', '', '{}', '{}', $2, $2)"
+        " ON CONFLICT (advisory_id) DO UPDATE SET withdrawn_at = excluded.withdrawn_at",
+        advisory_id,
+        at,
+    )
+    status = await conn.execute(
+        "UPDATE deliveries SET state = 'cancelled' WHERE advisory_id = $1"
+        " AND state IN ('queued', 'deferred')",
+        advisory_id,
+    )
+    return int(status.split()[-1])
+
+
+async def advisory(conn: Conn, advisory_id: str) -> asyncpg.Record | None:
+    """The published content of an advisory, as the mailer holds it."""
+    return await conn.fetchrow(
+        "SELECT advisory_id, kind, agency_name, title, body, source_url, withdrawn_at"
+        " FROM advisories WHERE advisory_id = $1 AND version > 0",
+        advisory_id,
+    )

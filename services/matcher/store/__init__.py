@@ -1,0 +1,51 @@
+"""Matcher's SQL: purchase history, rules, audiences, matches, fan-out jobs and the schedule.
+
+Every function takes the connection of the use case's unit of work (`shared.db.unit_of_work`).
+"""
+
+from services.matcher.store.audience import count, held
+from services.matcher.store.fanout import claim_shard, create_job, job_params, shard_done
+from services.matcher.store.locks import RULES_LOCK, lock_for_orders, lock_rules
+from services.matcher.store.matches import match_all, new_matches
+from services.matcher.store.purchases import LineKey, record_orders, record_voids
+from services.matcher.store.rules import (
+    active_rules,
+    known_rules,
+    live_rule,
+    save_rule,
+    withdraw_rule,
+)
+from services.matcher.store.schedule import (
+    Due,
+    claim_due,
+    schedule_lines,
+    schedule_matching,
+    still_due,
+)
+
+__all__ = [
+    "RULES_LOCK",
+    "Due",
+    "LineKey",
+    "active_rules",
+    "claim_due",
+    "claim_shard",
+    "count",
+    "create_job",
+    "held",
+    "job_params",
+    "known_rules",
+    "live_rule",
+    "lock_for_orders",
+    "lock_rules",
+    "match_all",
+    "new_matches",
+    "record_orders",
+    "record_voids",
+    "save_rule",
+    "schedule_lines",
+    "schedule_matching",
+    "shard_done",
+    "still_due",
+    "withdraw_rule",
+]

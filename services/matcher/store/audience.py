@@ -1,0 +1,43 @@
+"""Matcher's SQL for an audience: a `Where` clause over owned purchases, counted or read."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from services.matcher import rules
+from shared import messages as m
+from shared.db import Conn
+
+if TYPE_CHECKING:  # the clauses are built in audience.py, which runs them through here
+    from services.matcher.audience import Where
+
+
+async def count(conn: Conn, w: Where) -> int:
+    """How many customers the clause reaches."""
+    value = await conn.fetchval(
+        f"SELECT count(DISTINCT customer_id) FROM {w.source} WHERE {w.sql}", *w.params
+    )
+    return int(value or 0)
+
+
+async def held(conn: Conn, w: Where) -> dict[str, list[rules.Held]]:
+    """Each customer's owned lines under the clause, categories gathered per line."""
+    rows = await conn.fetch(
+        "SELECT customer_id, channel, order_id, array_agg(category) AS categories,"
+        " min(sku) AS sku, min(title) AS title, min(placed_at) AS placed_at"
+        f" FROM purchases WHERE {w.sql} GROUP BY customer_id, channel, order_id, line_no",
+        *w.params,
+    )
+    by_customer: dict[str, list[rules.Held]] = defaultdict(list)
+    for r in rows:
+        purchase = m.Purchase(
+            channel=r["channel"],
+            order_id=r["order_id"],
+            sku=r["sku"],
+            title=r["title"],
+            placed_at=r["placed_at"],
+        )
+        line = rules.Held(r["placed_at"], frozenset(r["categories"]), purchase)
+        by_customer[r["customer_id"]].append(line)
+    return by_customer
