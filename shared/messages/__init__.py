@@ -48,6 +48,7 @@ from shared.messages.requests import (
     SuppressionLifted,
     SuppressionList,
     SuppressionQuery,
+    Wait,
 )
 
 __all__ = [
@@ -90,6 +91,7 @@ __all__ = [
     "SuppressionLifted",
     "SuppressionList",
     "SuppressionQuery",
+    "Wait",
     "decoder",
     "encode",
 ]

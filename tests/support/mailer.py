@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
+import msgspec
 from nats.aio.client import Client
 
 from services.mailer import store
@@ -188,3 +189,10 @@ async def wait_states(
         return await states(database_url, advisory_id) == expected
 
     await eventually(matches)
+
+
+async def reach_report(nc: Client, advisory_id: str) -> m.ReachReport:
+    """The mailer's answer to `mailer.report` for one advisory."""
+    request = m.encode(m.ReportRequest(advisory_id=advisory_id))
+    reply = await nc.request(Subjects.MAILER_REPORT, request, timeout=5)
+    return msgspec.json.decode(reply.data, type=m.ReachReport)
