@@ -1,6 +1,6 @@
 """Disaster events from feeds: plain JSON and USGS GeoJSON, reduced to one shape.
 
-CAP 1.2 XML lives in cap.py; all three end as a `Disaster`.
+CAP XML lives in cap.py, JMA XML in jma.py, NWS GeoJSON in nws.py; all end as a `Disaster`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from shared.errors import Invalid, field_error
-from shared.messages import Area, Circle, Polygon, Regions
+from shared.messages import Area, Circle, Codes, Polygon, Regions
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,64}$")]
 Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
@@ -24,6 +24,10 @@ MAX_RADIUS_KM = 2000.0
 MAX_AREAS = 500
 MAX_POINTS = 5_000  # of every polygon together
 MAX_CODES = 2_000  # of every region area together
+# Of every place by code together: JMA lists about 1,900 municipalities, the US 3,200
+# counties; 4,000 codes with their levels take about 80 KB on the bus.
+MAX_PLACES = 4_000
+PLACE = re.compile(r"^[0-9]{5}$")
 
 
 class Disaster(msgspec.Struct, kw_only=True):
@@ -36,9 +40,16 @@ class Disaster(msgspec.Struct, kw_only=True):
     areas: list[Area]
     countries: list[str]
     updates: list[str] = []
-    # A test, an exercise, a cancellation or a weak quake is heard but not acted upon.
+    # A test, an exercise or a weak quake is heard but not acted upon.
     actionable: bool = True
     reason: str = ""
+    # Places by code (JMA municipalities, US counties), beside or instead of `areas`.
+    places: list[Codes] = []
+    # Orders reports of one disaster (JMA: serial, then report time; CAP: sent): a report
+    # not above the last one applied changes nothing. Empty: a repeat is a duplicate.
+    order: list[int] = []
+    # The feed withdraws the disaster (JMA 取消, CAP Cancel).
+    cancels: bool = False
 
 
 class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -117,11 +128,18 @@ def from_usgs(feature: UsgsFeature, radius_km_at_m5: float, min_magnitude: float
     return disaster
 
 
-def check_areas(areas: list[Area], field: str) -> None:
+def check_areas(areas: list[Area], field: str, places: list[Codes] | None = None) -> None:
     """Raise Invalid naming the field unless every area is on the earth and well formed."""
     problems = []
-    if not areas:
+    if not areas and not places:
         problems.append(field_error(field, "at least one area is required"))
+    codes = [code for p in places or [] for code in p.levels]
+    if len(codes) > MAX_PLACES:
+        problems.append(
+            field_error(field, f"at most {MAX_PLACES} place codes ({len(codes)} given)")
+        )
+    elif not all(PLACE.match(code) for code in codes):
+        problems.append(field_error(field, "place codes have five digits (JIS X 0402, FIPS)"))
     in_polygons = sum(len(a.points) for a in areas if isinstance(a, Polygon))
     in_regions = sum(len(a.codes) for a in areas if isinstance(a, Regions))
     for count, limit, what in (
