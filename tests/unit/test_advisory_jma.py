@@ -117,3 +117,9 @@ def test_a_broken_report_names_the_element(old: bytes, new: bytes, field: str) -
 def test_places_travel_on_the_wire_beside_areas() -> None:
     quake = read(IWATE[2])
     assert isinstance(quake.places[0], Codes) and len(levels(quake)) > 700
+
+
+def test_an_unknown_encoding_is_malformed_xml_not_a_crash() -> None:
+    doc = (JMA / IWATE_CANCELLED).read_bytes().replace(b'encoding="UTF-8"', b'encoding="UTL-8"')
+    with pytest.raises(Invalid, match="malformed"):
+        xmldoc.parse(doc)

@@ -28,6 +28,7 @@ MAX_CODES = 2_000  # of every region area together
 # counties; 4,000 codes with their levels take about 80 KB on the bus.
 MAX_PLACES = 4_000
 PLACE = re.compile(r"^[0-9]{5}$")
+LEVEL = re.compile(r"^[a-z0-9+-]{1,16}$")
 
 
 class Disaster(msgspec.Struct, kw_only=True):
@@ -62,12 +63,14 @@ class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     areas: Annotated[list[Area], msgspec.Meta(max_length=50)] = []
     countries: Annotated[list[Country], msgspec.Meta(max_length=250)] = []
     id: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    # Municipalities or counties by code, each with its level (docs/advisory.md).
+    places: Annotated[list[Codes], msgspec.Meta(max_length=10)] = []
 
 
 def from_plain(event: PlainEvent) -> Disaster:
     """A disaster from plain JSON; without an id, its content names it."""
     areas = ([event.area] if event.area else []) + event.areas
-    check_areas(areas, "area")
+    check_areas(areas, "area", event.places)
     if not event.title.strip():
         raise Invalid("invalid event", [field_error("title", "must not be empty")])
     key = event.id or hashlib.sha256(msgspec.json.encode(event)).hexdigest()[:32]
@@ -77,7 +80,8 @@ def from_plain(event: PlainEvent) -> Disaster:
         title=event.title.strip(),
         occurred_at=event.time.astimezone(UTC),
         areas=areas,
-        countries=countries_of(areas, event.countries),
+        countries=countries_of(areas, event.countries + _countries_of(event.places)),
+        places=event.places,
     )
 
 
@@ -140,6 +144,9 @@ def check_areas(areas: list[Area], field: str, places: list[Codes] | None = None
         )
     elif not all(PLACE.match(code) for code in codes):
         problems.append(field_error(field, "place codes have five digits (JIS X 0402, FIPS)"))
+    levels = [level for p in places or [] for level in p.levels.values()]
+    if not all(LEVEL.match(level) for level in levels):
+        problems.append(field_error(field, "a place's level is an intensity or a word (a-z)"))
     in_polygons = sum(len(a.points) for a in areas if isinstance(a, Polygon))
     in_regions = sum(len(a.codes) for a in areas if isinstance(a, Regions))
     for count, limit, what in (
@@ -175,6 +182,10 @@ def check_areas(areas: list[Area], field: str, places: list[Codes] | None = None
 
 def _on_earth(lat: float, lon: float) -> bool:
     return -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+def _countries_of(places: list[Codes]) -> list[str]:
+    return sorted({"JP" if p.scheme == "jis" else "US" for p in places})
 
 
 def countries_of(areas: list[Area], given: list[str]) -> list[str]:

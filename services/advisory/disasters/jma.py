@@ -7,6 +7,7 @@ Read: 震源・震度に関する情報 (VXSE53), each municipality with its max
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from xml.etree.ElementTree import Element
 
@@ -42,7 +43,7 @@ class Report:
         self.info_type = _text(root, "h:Head/h:InfoType")
         self.event_id = _text(root, "h:Head/h:EventID", required=False)
         serial = _text(root, "h:Head/h:Serial", required=False)
-        self.serial = int(serial) if serial.isdigit() else 0
+        self.serial = int(serial) if re.fullmatch(r"[0-9]{1,9}", serial) else 0
         reported = _text(root, "h:Head/h:ReportDateTime")
         self.reported_at = time(reported, "Head.ReportDateTime", "JMA report")
         target = _text(root, "h:Head/h:TargetDateTime", required=False)
@@ -109,7 +110,7 @@ def _quake(report: Report) -> Disaster:
     for city in body.iterfind(path, _Q) if body is not None else []:
         code = (city.findtext("s:Code", "", _Q) or "").strip()
         level = _level(city)
-        if level and len(code) == 7 and code.isdigit():
+        if level and re.fullmatch(r"[0-9]{7}", code):
             jis = code[:5]  # JMA's seven-digit municipality code: the JIS code and two zeros
             levels[jis] = max(level, levels.get(jis, level), key=INTENSITIES.index)
     title = " ".join(filter(None, [_epicentre(quake), report.headline]))

@@ -7,6 +7,7 @@ brings in 2026 (VPWW55 and after) are not read: they are heard and not declared.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,7 @@ def parse(report: Report) -> Disaster:
     warnings = report.root.iterfind(f"m:Body/m:Warning[@type='{BY_MUNICIPALITY}']/m:Item", _Q)
     for item in warnings:
         code = (item.findtext("m:Area/m:Code", "", _Q) or "").strip()
-        if len(code) != 7 or not code.isdigit():
+        if not re.fullmatch(r"[0-9]{7}", code):
             continue
         for kind in item.iterfind("m:Kind", _Q):
             found = KINDS.get((kind.findtext("m:Code", "", _Q) or "").strip())

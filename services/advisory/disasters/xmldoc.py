@@ -17,7 +17,7 @@ def parse(data: bytes) -> Element:
         return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise Invalid("XML with a DTD or entities is refused", [bad("$", exc)]) from exc
-    except (ParseError, ValueError) as exc:
+    except (ParseError, ValueError, LookupError) as exc:  # LookupError: an unknown encoding
         raise Invalid("malformed XML", [bad("$", exc)]) from exc
 
 
