@@ -115,3 +115,14 @@ def test_nws_geojson_updates_and_cancels_name_the_alerts_they_reference() -> Non
     assert cancel.cancels and cancel.updates == [f"cap:w-nws.webmaster@noaa.gov:{first}"]
     raw["properties"]["status"] = "Test"
     assert not nws.from_nws(msgspec.convert(raw, nws.NwsAlert)).actionable
+
+
+def test_an_onset_ahead_of_the_sending_dates_the_disaster_when_sent() -> None:
+    raw = msgspec.json.decode(GEOJSON.read_bytes())
+    raw["properties"]["onset"] = "2025-08-22T12:58:00-05:00"  # a watch for tomorrow
+    alert = nws.from_nws(msgspec.convert(raw, nws.NwsAlert))
+    assert alert.occurred_at.isoformat() == "2025-08-21T17:58:00+00:00"  # sent
+    doc = CAP11.read_bytes().replace(
+        b"<expires>", b"<onset>2015-08-17T08:00:00-05:00</onset><expires>", 1
+    )
+    assert cap.parse(doc).occurred_at.isoformat() == "2015-08-16T01:45:00+00:00"  # sent

@@ -89,7 +89,8 @@ def from_root(root: Element) -> Disaster:
         cancels=cancels,
     )
     if onset := (info.findtext("cap:onset", "", q) or "").strip():
-        disaster.occurred_at = xmldoc.time(onset, "alert.info.onset", "CAP alert")
+        # A warning's onset may lie hours ahead of its sending; the disaster is as of now.
+        disaster.occurred_at = min(sent, xmldoc.time(onset, "alert.info.onset", "CAP alert"))
     zone_only = not (areas or disaster.places) and bool(zones)
     if not cancels and not zone_only:
         check_areas(areas, "alert.info.area", disaster.places)

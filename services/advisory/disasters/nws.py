@@ -85,7 +85,10 @@ def from_nws(alert: NwsAlert) -> Disaster:
         keys=[f"cap:{p.sender}:{p.id}"],
         hazard=cap.hazard_of(p.event),
         title=(p.headline or p.event).strip()[:300],
-        occurred_at=xmldoc.time(p.onset, "properties.onset", "NWS alert") if p.onset else sent,
+        # A warning's onset may lie hours ahead of its sending; the disaster is as of now.
+        occurred_at=min(sent, xmldoc.time(p.onset, "properties.onset", "NWS alert"))
+        if p.onset
+        else sent,
         areas=areas,
         countries=["US"],
         updates=[f"cap:{r.sender}:{r.identifier}" for r in p.references],
