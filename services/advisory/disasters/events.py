@@ -91,7 +91,9 @@ async def post_event(request: web.Request) -> web.Response:
         areas=row.areas,
         countries=row.countries,
         places=row.places,
-        reason=_REASONS.get(outcome, disaster.reason),
+        reason="cancelled by its feed: later reports change nothing"
+        if row.cancelled_at is not None
+        else _REASONS.get(outcome, disaster.reason),
     )
     answer = _answer(stands, row.id, row.advisory_ids, duplicate=outcome in ("duplicate", "stale"))
     answer.revision, answer.cancelled = row.revision, row.cancelled_at is not None
@@ -100,7 +102,7 @@ async def post_event(request: web.Request) -> web.Response:
 
 _REASONS = {
     "stale": "an older report than the last applied: nothing changed",
-    "revised": "the area was revised: customers newly inside are told, nobody twice",
+    "revised": "the area was revised: the disaster went out again as its next revision",
     "cancelled": "cancelled by its feed",
 }
 

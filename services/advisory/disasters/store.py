@@ -102,7 +102,8 @@ async def _report(
     stored = await conn.fetchval("SELECT report_order FROM disasters WHERE id = $1", row.id)
     newer = bool(disaster.order) and disaster.order > list(stored or [])
     if row.cancelled_at is not None or not newer:
-        return row, "duplicate" if disaster.order == list(stored or []) else "stale"
+        same = row.cancelled_at is not None or disaster.order == list(stored or [])
+        return row, "duplicate" if same else "stale"
     if disaster.cancels:
         updated = await conn.fetchrow(
             "UPDATE disasters SET cancelled_at = $2, revision = revision + 1, report_order = $3"
