@@ -8,9 +8,9 @@ from typing import NamedTuple, cast
 
 import msgspec
 
-from services.matcher import store
+# The module, not its names: the rules of each kind request deliveries through this one.
+from services.matcher import rules, store
 from services.matcher.audience import Where
-from services.matcher.rules import PRIORITY
 from shared import bus
 from shared import messages as m
 from shared.bus import Subjects
@@ -23,7 +23,7 @@ BATCH_RECIPIENTS = 500
 class Requested(NamedTuple):
     """What one call requested, counted in the metrics once the transaction commits."""
 
-    kind: str
+    kind: m.Kind
     recipients: int
     batches: int
 
@@ -31,7 +31,7 @@ class Requested(NamedTuple):
 async def request(
     conn: Conn,
     advisory_id: str,
-    kind: str,
+    kind: m.Kind,
     recipients: list[m.Recipient],
     now: datetime,
     *,
@@ -57,7 +57,7 @@ async def request(
 async def request_matching(
     conn: Conn,
     advisory_id: str,
-    kind: str,
+    kind: m.Kind,
     w: Where,
     reason: str,
     now: datetime,
@@ -77,7 +77,7 @@ async def request_matching(
 async def _enqueue(
     conn: Conn,
     advisory_id: str,
-    kind: str,
+    kind: m.Kind,
     fresh: Sequence[tuple[str, m.Recipient | msgspec.Raw]],
     now: datetime,
     event_id: str,
@@ -90,7 +90,7 @@ async def _enqueue(
             batch_id=batch_id(chunk),
             advisory_id=advisory_id,
             kind=kind,
-            priority=PRIORITY[kind],
+            priority=rules.PRIORITY[kind],
             requested_at=now,
             # msgspec writes a Raw recipient as the JSON it already is.
             recipients=cast(list[m.Recipient], [r for _, r in chunk]),
