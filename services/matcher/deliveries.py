@@ -13,7 +13,7 @@ from services.matcher import rules, store
 from services.matcher.audience import Where
 from shared import bus
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import channels
 from shared.db import Conn
 from shared.outbox import enqueue_encoded
 
@@ -82,12 +82,9 @@ async def _enqueue(
     now: datetime,
     event_id: str,
 ) -> Requested:
-    def batch_id(chunk: Sequence[tuple[str, object]]) -> str:
-        return f"{advisory_id}:{event_id}:{chunk[0][0]}:{len(chunk)}"
-
-    def encoded(chunk: Sequence[tuple[str, m.Recipient | msgspec.Raw]]) -> bytes:
-        batch = m.DeliveryBatch(
-            batch_id=batch_id(chunk),
+    def batch_of(chunk: Sequence[tuple[str, m.Recipient | msgspec.Raw]]) -> m.DeliveryBatch:
+        return m.DeliveryBatch(
+            batch_id=f"{advisory_id}:{event_id}:{chunk[0][0]}:{len(chunk)}",
             advisory_id=advisory_id,
             kind=kind,
             priority=rules.PRIORITY[kind],
@@ -96,13 +93,15 @@ async def _enqueue(
             recipients=cast(list[m.Recipient], [r for _, r in chunk]),
             event_id=event_id,
         )
-        return m.encode(batch)
 
     # By count, and by size: 500 recipients of a combination, each with a purchase per group
     # and its long title, took megabytes, and NATS refuses a message over 1 MiB.
+    channel = channels.DELIVERIES_REQUESTED
     events = [
-        (Subjects.DELIVERIES_REQUESTED, f"deliveries:{batch_id(chunk)}", payload)
-        for chunk, payload in bus.split(fresh, encoded, most=BATCH_RECIPIENTS)
+        (channel.subject, channel.msg_id(batch_of(chunk)), payload)
+        for chunk, payload in bus.split(
+            fresh, lambda chunk: m.encode(batch_of(chunk)), most=BATCH_RECIPIENTS
+        )
     ]
     await enqueue_encoded(conn, events)
     return Requested(kind, len(fresh), len(events))

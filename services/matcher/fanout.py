@@ -16,7 +16,7 @@ import msgspec
 
 from services.matcher import deliveries, metrics, rules, store
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import channels
 from shared.clock import Clock
 from shared.config import Settings
 from shared.db import Conn, unit_of_work
@@ -62,13 +62,7 @@ async def start(
         )
         for k in range(shards)
     ]
-    await enqueue_encoded(
-        conn,
-        [
-            (Subjects.MATCHER_FANOUT, f"fanout:{job_id}:{s.shard}", m.encode(s))
-            for s in shard_messages
-        ],
-    )
+    await enqueue_encoded(conn, [channels.FANOUT_SHARD.outgoing(s) for s in shard_messages])
     return True
 
 

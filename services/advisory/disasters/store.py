@@ -11,9 +11,9 @@ import msgspec
 from services.advisory.disasters.feeds import Disaster
 from services.advisory.lifecycle import embargo
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import channels
 from shared.db import Conn
-from shared.outbox import enqueue
+from shared.outbox import enqueue_on
 
 # Declarations are rare and must not race one another: one transaction-scoped lock for all.
 _LOCK = 0x616E7368696E  # "anshin"
@@ -84,7 +84,7 @@ async def declare(pool: asyncpg.Pool, disaster: Disaster, now: datetime) -> tupl
             countries=disaster.countries,
             advisory_ids=advisory_ids,
         )
-        await enqueue(conn, Subjects.DISASTERS_DECLARED, f"disaster:{disaster_id}:declared", event)
+        await enqueue_on(conn, channels.DISASTER_DECLARED, event)
         return _declared(row), False
 
 

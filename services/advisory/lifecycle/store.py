@@ -14,10 +14,10 @@ from services.advisory.lifecycle import embargo
 from services.advisory.lifecycle.advisory import Advisory, Version
 from services.advisory.lifecycle.submission import AdvisoryIn
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import channels
 from shared.db import Conn
 from shared.errors import Invalid, NotFound, field_error
-from shared.outbox import enqueue
+from shared.outbox import enqueue_on
 
 COLUMNS = (
     "a.id, a.agency_id, g.name AS agency_name, a.version, a.state, a.kind, a.rule, a.title,"
@@ -216,6 +216,4 @@ async def withdraw_advisory(pool: asyncpg.Pool, advisory_id: str, now: datetime)
         )
         if what == "announce":
             event = m.AdvisoryWithdrawn(advisory_id=advisory_id, withdrawn_at=now)
-            await enqueue(
-                conn, Subjects.ADVISORIES_WITHDRAWN, f"advisory:{advisory_id}:withdrawn", event
-            )
+            await enqueue_on(conn, channels.ADVISORY_WITHDRAWN, event)
