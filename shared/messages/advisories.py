@@ -8,23 +8,7 @@ from typing import Literal
 import msgspec
 
 from shared.messages.base import Message
-
-Kind = Literal["short_term", "long_term", "combination", "disaster", "recall"]
-
-
-class AdvisoryRule(msgspec.Struct, kw_only=True):
-    """Who an advisory concerns: its kind and the parameters of that kind."""
-
-    kind: Kind
-    categories: list[str] = []
-    window_days: int = 30
-    after_years: int = 10
-    groups: list[list[str]] = []
-    hazards: list[str] = []
-    countries: list[str] = []
-    lookback_days: int = 180
-    skus: list[str] = []
-    gtins: list[str] = []
+from shared.messages.rules import AdvisoryRule
 
 
 class AdvisoryPublished(Message, tag="advisory.published"):

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import msgspec
 
-from shared.messages.advisories import AdvisoryRule
 from shared.messages.base import Message
+from shared.messages.rules import AdvisoryRule
 
 
 class AudienceRequest(Message, tag="audience.request"):

@@ -57,7 +57,7 @@ async def test_preview_audience_and_report_for_the_owner(
             question = msgspec.json.decode(data, type=m.AudienceRequest)
             return m.encode(
                 m.AudienceEstimate(
-                    customers=42 if question.rule.categories == ["power_bank"] else 0
+                    customers=42 if question.rule.concerns().categories == ["power_bank"] else 0
                 )
             )
 

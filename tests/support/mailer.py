@@ -16,8 +16,7 @@ from shared import bus
 from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
-from shared.messages import Priority
-from shared.messages.advisories import Kind
+from shared.messages import Kind, Priority
 
 KIND_PRIORITY = {
     "long_term": Priority.LONG_TERM,
@@ -63,7 +62,7 @@ async def advisory(
         version=1,
         agency_id="ag-1",
         agency_name="Consumer Safety Institute",
-        rule=m.AdvisoryRule(kind=kind),  # type: ignore[arg-type]
+        rule=msgspec.convert({"kind": kind}, m.AdvisoryRule),
         title={
             "en": f"Advice {advisory_id}",
             "ja": f"お知らせ {advisory_id}",
@@ -131,7 +130,7 @@ async def stored_deliveries(
         version=1,
         agency_id="ag",
         agency_name="Fire Department",
-        rule=m.AdvisoryRule(kind=kind),
+        rule=msgspec.convert({"kind": kind}, m.AdvisoryRule),
         title={"en": "Advice"},
         body={"en": "Read it."},
         published_at=now,

@@ -7,8 +7,7 @@ from datetime import datetime
 import msgspec
 
 from services.advisory.lifecycle import State
-from shared.messages import AdvisoryRule
-from shared.messages.advisories import Kind
+from shared.messages import AdvisoryRule, Kind
 
 
 class FieldProblem(msgspec.Struct, kw_only=True):

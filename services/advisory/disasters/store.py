@@ -13,9 +13,9 @@ import msgspec
 from services.advisory.disasters.feeds import Disaster
 from services.advisory.lifecycle import embargo
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import channels
 from shared.db import Conn
-from shared.outbox import enqueue
+from shared.outbox import enqueue_on
 
 # Declarations are rare and must not race one another: one transaction-scoped lock for all.
 _LOCK = 0x616E7368696E  # "anshin"
@@ -159,9 +159,7 @@ async def _publish(conn: Conn, d: Declared) -> None:
         revision=d.revision,
         cancelled=d.cancelled_at is not None,
     )
-    # The first revision keeps the id it always had, so a replay is still one message.
-    name = "declared" if d.revision == 1 else f"r{d.revision}"
-    await enqueue(conn, Subjects.DISASTERS_DECLARED, f"disaster:{d.id}:{name}", event)
+    await enqueue_on(conn, channels.DISASTER_DECLARED, event)
 
 
 def _json(value: object) -> str:
