@@ -115,7 +115,8 @@ async def load_orders(args: argparse.Namespace, settings: Settings) -> int:
         await pool.close()
     rate = (totals.accepted + totals.duplicates) / max(totals.seconds, 1e-9)
     print(
-        f"{totals.accepted} accepted, {totals.duplicates} duplicates, {totals.rejected} rejected;"
+        f"{totals.accepted} accepted, {totals.duplicates} duplicates, {totals.rejected} rejected,"
+        f" {totals.unlocated} of the accepted without a municipality or county;"
         f" {totals.published} events published in {totals.seconds:.1f}s ({rate:,.0f} records/s)"
     )
     return exits.REJECTED if totals.rejected else exits.OK

@@ -150,7 +150,7 @@ async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> 
         again = await expect(
             await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order, headers=web), 202
         )
-        assert again == {"accepted": 0, "duplicates": 1, "rejected": []}
+        assert again == {"accepted": 0, "duplicates": 1, "rejected": [], "unlocated": []}
         url = f"nats://127.0.0.1:{stack.env['ANSHIN_EMBEDDED_NATS_PORT']}"
         password = (data / "nats-users" / "operator").read_text()
         nc = await bus.connect(url, "t", user="operator", password=password)

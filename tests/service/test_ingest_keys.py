@@ -80,7 +80,7 @@ async def test_a_channel_key_writes_its_own_channel_only(
 
         # Without the foreign record, the unnamed one is the key's channel's.
         answer = await expect(await http.post(url, json=[mine, unnamed], headers=web), 202)
-        assert answer == {"accepted": 2, "duplicates": 0, "rejected": []}
+        assert answer == {"accepted": 2, "duplicates": 0, "rejected": [], "unlocated": []}
         # The grocery format names no channel: its records are the posting key's.
         answer = await expect(
             await http.post(f"{url}?format=grocery", json=grocery_order(), headers=grocery), 202
