@@ -81,9 +81,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bounce_soft_limit: Annotated[int, msgspec.Meta(ge=1)] = 3
     bounce_soft_window_days: Annotated[float, msgspec.Meta(gt=0)] = 7.0
     # Amazon SES through SNS: the topic ARNs whose notifications are believed (comma-separated;
-    # empty: the webhook is off), and where SNS signing certificates may come from
+    # empty: the webhook is off); the hosts SNS signing certificates may come from (`*`: one
+    # DNS label), and a CA file to trust beyond the system's (tests serve their own)
     bounce_ses_topics: str = ""
-    bounce_sns_cert_hosts: str = "amazonaws.com"
+    bounce_sns_cert_hosts: str = "sns.*.amazonaws.com,sns.*.amazonaws.com.cn"
     bounce_sns_ca_file: str = ""
     # SendGrid Event Webhook: its verification key (base64 DER, as SendGrid shows it); empty: off
     bounce_sendgrid_key: str = ""

@@ -1,0 +1,132 @@
+"""Returned mail, pure: the VERP token, and what each published report format says."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from services.mailer.bounces import providers, reports, verp
+from services.mailer.bounces.reports import Kind
+from shared.errors import Invalid
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "bounces"
+SECRET = "s3cret"
+MID = "<adv-1.0123456789abcdef0123456789abcdef@anshin.example>"
+
+
+def test_a_return_path_names_its_mail_and_address_and_fits_a_local_part() -> None:
+    path = verp.return_path(SECRET, "bounces.example", MID, "hanako@example.jp")
+    local, _, domain = path.partition("@")
+    assert domain == "bounces.example" and len(local) <= 64
+    assert "hanako" not in path and "adv-1" not in path
+    named = verp.parse(SECRET, "bounces.example", f"<{path.upper()}>")  # a relay may fold case
+    assert named == verp.Named(verp.mail_ref(MID), verp.address_hash(SECRET, "hanako@example.jp"))
+    assert verp.same_address(SECRET, named, "hanako@example.jp")
+    assert not verp.same_address(SECRET, named, "taro@example.jp")
+
+
+def test_a_forged_or_foreign_return_path_names_nothing() -> None:
+    path = verp.return_path(SECRET, "bounces.example", MID, "hanako@example.jp")
+    token = path.partition("+")[2].partition("@")[0]
+    raw = bytearray(base64.b32decode(token.upper()))
+    raw[0] ^= 1  # another mail, the signature kept
+    forged = base64.b32encode(bytes(raw)).decode().lower()
+    assert verp.parse(SECRET, "bounces.example", f"bounce+{forged}@bounces.example") is None
+    assert verp.parse("another secret", "bounces.example", path) is None
+    assert verp.parse(SECRET, "elsewhere.example", path) is None  # not our domain
+    assert verp.parse(SECRET, "bounces.example", path.replace("bounce+", "bounces+")) is None
+    for junk in ("", "bounce+@bounces.example", "bounce+!!!@bounces.example", "x" * 300):
+        assert verp.parse(SECRET, "bounces.example", junk) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "address"),
+    [
+        ("flufl-dsn_12.eml", Kind.HARD, "userx@example.jp"),  # failed 5.1.1
+        ("sisimai-rfc3464-01.eml", Kind.HARD, "userunknown@bouncehammer.jp"),
+        ("flufl-dsn_01.eml", Kind.HARD, "userx@sims-ms-daemon"),  # failed 5.0.0
+        ("flufl-dsn_02.eml", Kind.SOFT, "/s=zzzzz/ou=example/prmd=uk.ac/admd= /c=gb/"),  # 4.4.7
+        ("flufl-dsn_05.eml", Kind.IGNORED, "userx@example.cz"),  # delayed: a warning
+        ("flufl-postfix_01.eml", Kind.HARD, "xxxxx@local.ie"),  # no DSN: flufl.bounce reads it
+        ("flufl-qmail_01.eml", Kind.HARD, "userx@example.de"),
+        ("sisimai-arf-01.eml", Kind.COMPLAINT, ""),
+        ("sisimai-arf-02.eml", Kind.COMPLAINT, "this-local-part-does-not-exist-on-yahoo@yahoo.com"),
+        ("sisimai-arf-12.eml", Kind.COMPLAINT, ""),  # opt-out
+    ],
+)
+def test_published_returned_mail_reads_as_its_kind(name: str, kind: Kind, address: str) -> None:
+    report = reports.read((FIXTURES / "smtp" / name).read_bytes())
+    assert report is not None
+    assert (report.kind, report.address) == (kind, address)
+    assert report.detail
+
+
+def test_auto_replies_say_nothing_and_other_mail_is_unreadable() -> None:
+    for name in ("sisimai-rfc3834-01.eml", "sisimai-rfc3834-02.eml"):
+        assert reports.read((FIXTURES / "smtp" / name).read_bytes()) is None
+    for junk in (b"", b"Subject: hello\r\n\r\nHi there", b"\xff\xfe" * 100):
+        with pytest.raises(reports.Unreadable):
+            reports.read(junk)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        ("5.1.1", Kind.HARD),
+        ("5.0.0", Kind.HARD),
+        ("550 5.1.10 null MX", Kind.HARD),
+        ("5.2.2", Kind.SOFT),  # mailbox full
+        ("4.4.7", Kind.SOFT),
+        ("5.7.1", Kind.IGNORED),  # policy: the path's problem
+        ("4.7.0", Kind.IGNORED),
+    ],
+)
+def test_a_failure_status_decides_the_kind(status: str, kind: Kind) -> None:
+    assert reports.by_status(status) is kind
+
+
+def test_ses_notifications_from_the_aws_documentation() -> None:
+    def read(name: str) -> list[tuple[Kind, str]]:
+        text = (FIXTURES / "ses" / f"{name}.json").read_text()
+        return [(r.kind, r.address) for _, r in providers.ses(text, "n-1")]
+
+    assert read("bounce-with-dsn") == [(Kind.HARD, "jane@example.com")]
+    assert read("bounce-without-dsn") == [
+        (Kind.HARD, "jane@example.com"),
+        (Kind.HARD, "richard@example.com"),
+    ]
+    assert read("complaint-with-feedback") == [(Kind.COMPLAINT, "richard@example.com")]
+    assert read("complaint-without-feedback") == [(Kind.COMPLAINT, "richard@example.com")]
+    assert read("delivery") == []
+
+
+def test_sendgrid_events_from_its_documentation() -> None:
+    events = providers.sendgrid((FIXTURES / "sendgrid" / "events.json").read_bytes())
+    # processed, deferred, delivered, open, click, dropped, unsubscribe say nothing.
+    assert [(r.kind, r.address) for _, r in events] == [
+        (Kind.HARD, "example@test.com"),
+        (Kind.COMPLAINT, "example@test.com"),
+    ]
+    assert len({name for name, _ in events}) == 2
+
+
+def test_postmark_webhooks_from_its_documentation() -> None:
+    bounce = providers.postmark((FIXTURES / "postmark" / "bounce.json").read_bytes())
+    spam = providers.postmark((FIXTURES / "postmark" / "spam-complaint.json").read_bytes())
+    assert [(n, r.kind, r.address) for n, r in bounce] == [
+        ("postmark:4323372036854775807", Kind.HARD, "john@example.com")
+    ]
+    assert [(r.kind, r.address) for _, r in spam] == [(Kind.COMPLAINT, "john@example.com")]
+
+
+def test_a_malformed_event_names_its_field() -> None:
+    with pytest.raises(Invalid) as bad:
+        providers.sendgrid(b'[{"event": "bounce"}]')
+    assert bad.value.details[0]["field"] == "[0].email"
+    with pytest.raises(Invalid) as bad:
+        providers.ses('{"notificationType": "Bounce"}', "n")
+    assert bad.value.details[0]["field"] == "Message.mail"
+    with pytest.raises(Invalid):
+        providers.postmark(b"not json")
