@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import msgspec
 import pytest
+from cryptography import x509
 
-from services.mailer.bounces import providers, reports, verp
+from services.mailer.bounces import providers, reports, sns, verp
 from services.mailer.bounces.reports import Kind
-from shared.errors import Invalid
+from shared.config import Settings
+from shared.errors import Forbidden, Invalid
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "bounces"
 SECRET = "s3cret"
@@ -130,3 +133,40 @@ def test_a_malformed_event_names_its_field() -> None:
     assert bad.value.details[0]["field"] == "Message.mail"
     with pytest.raises(Invalid):
         providers.postmark(b"not json")
+
+
+SNS = FIXTURES / "sns"
+
+
+def test_real_sns_messages_verify_against_the_sns_certificate_and_altered_ones_do_not() -> None:
+    cert = x509.load_pem_x509_certificate(
+        (SNS / "SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem").read_bytes()
+    )
+    names = ("notification-signature-v2", "notification-with-subject", "subscription-confirmation")
+    for name in names:
+        message = sns.decode((SNS / f"{name}.json").read_bytes())
+        sns.check_signature(cert, message)  # signed by SNS itself: SHA1 (v1) and SHA256 (v2)
+        for change in ({"Message": message.Message + " "}, {"TopicArn": "arn:aws:sns:x:1:t"}):
+            with pytest.raises(Forbidden):
+                sns.check_signature(cert, msgspec.structs.replace(message, **change))
+    subject = sns.decode((SNS / "notification-with-subject.json").read_bytes())
+    with pytest.raises(Forbidden):  # the Subject is signed too
+        sns.check_signature(cert, msgspec.structs.replace(subject, Subject=None))
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://sns.us-west-2.amazonaws.com/SimpleNotificationService-x.pem", True),
+        ("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-x.pem", True),
+        ("http://sns.us-west-2.amazonaws.com/SimpleNotificationService-x.pem", False),
+        ("https://my-bucket.s3.amazonaws.com/SimpleNotificationService-x.pem", False),
+        ("https://sns.us-west-2.amazonaws.com.evil.example/x.pem", False),
+        ("https://evil.example/sns.us-west-2.amazonaws.com/x.pem", False),
+        ("https://sns.us-west-2.amazonaws.com@evil.example/x.pem", False),
+        ("https://sns.a.b.amazonaws.com/x.pem", False),  # `*` is one label
+    ],
+)
+def test_signing_certificates_come_only_from_sns_hosts(url: str, ok: bool) -> None:
+    hosts = sns.host_pattern(Settings().bounce_sns_cert_hosts)
+    assert sns.allowed(hosts, url) is ok

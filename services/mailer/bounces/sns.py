@@ -76,7 +76,36 @@ def signed_text(m: Message) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _host_pattern(entries: str) -> re.Pattern[str]:
+def check_signature(cert: x509.Certificate, m: Message) -> None:
+    """Return if the certificate's key signed the message; raise Forbidden otherwise."""
+    key = cert.public_key()
+    try:
+        signature = base64.b64decode(m.Signature, validate=True)
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise InvalidSignature
+        # SignatureVersion 1 is SHA1withRSA, as SNS defines it; 2 is SHA256withRSA.
+        digest: hashes.HashAlgorithm = (
+            hashes.SHA1() if m.SignatureVersion == "1" else hashes.SHA256()
+        )
+        key.verify(signature, signed_text(m), padding.PKCS1v15(), digest)
+    except (binascii.Error, ValueError, InvalidSignature):
+        raise Forbidden(
+            "the message is not signed by SNS",
+            [field_error("Signature", "does not verify with the signing certificate")],
+        ) from None
+
+
+def allowed(hosts: re.Pattern[str], url: str) -> bool:
+    """Whether a URL is HTTPS, without credentials, on a host the pattern allows."""
+    parts = urlsplit(url)
+    return (
+        parts.scheme == "https"
+        and parts.username is None
+        and hosts.fullmatch((parts.hostname or "").lower()) is not None
+    )
+
+
+def host_pattern(entries: str) -> re.Pattern[str]:
     # `*` stands for one DNS label: sns.*.amazonaws.com is sns.<region>.amazonaws.com.
     hosts = [e.strip().lower() for e in entries.split(",") if e.strip()]
     alternatives = [re.escape(h).replace(r"\*", "[a-z0-9-]+") for h in hosts]
@@ -87,8 +116,10 @@ class Verifier:
     """Checks SNS signatures; fetches and keeps the signing certificates it may trust."""
 
     def __init__(self, settings: Settings) -> None:
-        self._hosts = _host_pattern(settings.bounce_sns_cert_hosts)
-        context = ssl.create_default_context(cafile=settings.bounce_sns_ca_file or None)
+        self._hosts = host_pattern(settings.bounce_sns_cert_hosts)
+        context = ssl.create_default_context()
+        if settings.bounce_sns_ca_file:  # trusted beyond the system's CAs
+            context.load_verify_locations(cafile=settings.bounce_sns_ca_file)
         self._session = aiohttp.ClientSession(
             timeout=TIMEOUT, connector=aiohttp.TCPConnector(ssl=context)
         )
@@ -99,13 +130,8 @@ class Verifier:
         await self._session.close()
 
     def allowed(self, url: str) -> bool:
-        """Whether a URL is HTTPS on an allowed host (no user, no odd port games)."""
-        parts = urlsplit(url)
-        return (
-            parts.scheme == "https"
-            and parts.username is None
-            and self._hosts.fullmatch((parts.hostname or "").lower()) is not None
-        )
+        """Whether a URL is HTTPS on an allowed host."""
+        return allowed(self._hosts, url)
 
     async def verify(self, m: Message) -> None:
         """Return if SNS signed the message; raise Forbidden (or Unavailable) otherwise."""
@@ -115,21 +141,7 @@ class Verifier:
                 "the signing certificate is not SNS's",
                 [field_error("SigningCertURL", "an https URL of an allowed SNS host, of a .pem")],
             )
-        key = (await self._certificate(url)).public_key()
-        try:
-            signature = base64.b64decode(m.Signature, validate=True)
-            if not isinstance(key, rsa.RSAPublicKey):
-                raise InvalidSignature
-            # SignatureVersion 1 is SHA1withRSA, as SNS defines it; 2 is SHA256withRSA.
-            digest: hashes.HashAlgorithm = (
-                hashes.SHA1() if m.SignatureVersion == "1" else hashes.SHA256()
-            )
-            key.verify(signature, signed_text(m), padding.PKCS1v15(), digest)
-        except (binascii.Error, ValueError, InvalidSignature):
-            raise Forbidden(
-                "the message is not signed by SNS",
-                [field_error("Signature", "does not verify with the signing certificate")],
-            ) from None
+        check_signature(await self._certificate(url), m)
 
     async def confirm(self, m: Message) -> None:
         """Confirm a subscription by visiting its SubscribeURL (an allowed host only)."""
