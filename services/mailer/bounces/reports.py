@@ -13,12 +13,18 @@ import email
 import email.message
 import email.policy
 import enum
+import logging
 import re
 
 import msgspec
 from flufl.bounce import all_failures
 
 from services.mailer.replies import enhanced_code
+
+# flufl.bounce logs every detector it runs (INFO) and each one that trips over odd mail
+# (ERROR, with a traceback): one bounce would be a screenful of our JSON logs, and hostile
+# mail could fill them. What a detector's failure means is decided here (none found).
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 COMPLAINTS = frozenset({"abuse", "fraud", "other", "opt-out"})  # RFC 5965 3.5, and opt-out
 MAILBOX_FULL = frozenset({"5.2.2", "4.2.2"})
