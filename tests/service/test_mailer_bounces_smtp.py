@@ -202,3 +202,36 @@ async def test_forged_foreign_oversized_and_unreadable_mail_is_refused_and_chang
         # After all that, a genuine report is still taken.
         assert (await returned(port, genuine, dsn))[1] == "2.0.0 hard report suppressed"
         assert (await suppressions(settings.database_url)).keys() == {"userx@example.jp"}
+
+
+async def test_a_feedback_loop_complaint_to_the_plain_address_acts_on_the_mail_it_quotes(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    settings = msgspec.structs.replace(settings, bounce_smtp_port=free_port())
+    port, feedback_address = settings.bounce_smtp_port, "bounce@anshin.example"
+    people = [("c-1", "this-local-part-does-not-exist-on-yahoo@yahoo.com", "en", "UTC")]
+    async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
+        await customers(nc, *people)
+        await advisory(nc, "adv-1")
+        await deliveries(nc, "adv-1", ["c-1"])
+        await wait_states(settings.database_url, {"sent": 1})
+        [ours] = paths(smtp_sink)[people[0][1]]
+        # Yahoo's published report (arf-02) of a mail from shironeko@example.com, as it would
+        # read about ours: the original's sender (Original-Mail-From, Return-Path, From) is ours.
+        report = fixture("sisimai-arf-02.eml")
+        assert report.count(b"shironeko@example.com") == 3  # Original-Mail-From, Return-Path, From
+        quoting = report.replace(b"shironeko@example.com", ours.encode())
+        # Not quoting a return path of ours, the report names no mail: refused.
+        code, text = await returned(port, feedback_address, report)
+        assert (code, text) == (554, "5.6.0 the report quotes no return path of this sender")
+        forged = quoting.replace(ours.encode()[8:20], b"a" * 12)
+        assert (await returned(port, feedback_address, forged))[0] == 554
+        assert await suppressions(settings.database_url) == {}
+        # An auto-reply to the plain address is taken and ignored, as anywhere.
+        auto = await returned(port, feedback_address, fixture("sisimai-rfc3834-02.eml"))
+        assert auto == (250, "2.0.0 auto-reply ignored")
+        answer = await returned(port, feedback_address, quoting)
+        assert answer == (250, "2.0.0 complaint report suppressed")
+    assert await suppressions(settings.database_url) == {
+        people[0][1]: ("complaint", "feedback report: abuse")
+    }

@@ -1,8 +1,10 @@
 """The SMTP endpoint that takes the relay's returned mail (aiosmtpd), on its own port.
 
 A recipient must be a genuine return path of this mailer (`bounce+<token>@<domain>`, one a
-message): anything else is refused at RCPT with 550, so a forged or mistyped token never
-reaches the ledger. The message, at most ANSHIN_BOUNCE_MAX_BYTES (552 beyond), must be a
+message), or the feedback address `bounce@<domain>` that a provider's feedback loop sends its
+complaints to (the report must then quote a genuine return path: the original's Return-Path
+or Original-Mail-From); anything else is refused at RCPT with 550, so a forged or mistyped
+token never reaches the ledger. The message, at most ANSHIN_BOUNCE_MAX_BYTES (552 beyond), must be a
 delivery status notification, a complaint or an auto-reply (taken and ignored); anything
 else is refused with 554. 250 only once the report is committed; a database away answers
 451, and the relay tries again later.
@@ -56,8 +58,9 @@ class Handler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        """Accept only a genuine return path, one a message (each names one mail)."""
-        if verp.parse(self._secret, self._domain, address) is None:
+        """Accept only a genuine return path or the feedback address, one a message."""
+        plain = address.strip("<>").lower() == verp.feedback_address(self._domain).lower()
+        if not plain and verp.parse(self._secret, self._domain, address) is None:
             FEEDBACK.labels(INTAKE, "refused").inc()
             return "550 5.1.1 not a return path of this sender"
         if envelope.rcpt_tos:
@@ -68,8 +71,6 @@ class Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Read the report and apply it; 250 once committed."""
         raw = envelope.original_content or b""
-        named = verp.parse(self._secret, self._domain, envelope.rcpt_tos[0])
-        assert named is not None  # checked at RCPT
         try:
             report = reports.read(raw)
         except Exception as exc:  # Unreadable, or a parser choking on hostile input
@@ -79,6 +80,13 @@ class Handler:
         if report is None:
             FEEDBACK.labels(INTAKE, "accepted").inc()
             return "250 2.0.0 auto-reply ignored"
+        # A return path names its mail; a report to the feedback address must quote one.
+        named = verp.parse(self._secret, self._domain, envelope.rcpt_tos[0]) or verp.enclosed(
+            self._secret, self._domain, raw
+        )
+        if named is None:
+            FEEDBACK.labels(INTAKE, "refused").inc()
+            return "554 5.6.0 the report quotes no return path of this sender"
         # The same returned mail to the same return path is one report, however often sent.
         event_id = "smtp:" + hashlib.sha256(named.ref + named.address + raw).hexdigest()
         try:

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from typing import NamedTuple
 
 PREFIX = "bounce+"
@@ -78,3 +79,20 @@ def parse(secret: str, domain: str, recipient: str) -> Named | None:
 def same_address(secret: str, named: Named, email: str) -> bool:
     """Whether the token's mail went to this address (the contact may have moved since)."""
     return hmac.compare_digest(named.address, address_hash(secret, email))
+
+
+def feedback_address(domain: str) -> str:
+    """The plain address of the domain (`bounce@…`) for feedback loops: a provider sends its
+    complaints to an address registered once, not to each mail's return path."""
+    return f"{PREFIX[:-1]}@{domain}"
+
+
+def enclosed(secret: str, domain: str, raw: bytes) -> Named | None:
+    """The first genuine return path of ours that a report quotes (the original mail's
+    Return-Path or Original-Mail-From, in a complaint sent to the feedback address)."""
+    pattern = rb"bounce\+([a-z2-7]{%d})@%s" % (TOKEN_CHARS, re.escape(domain.encode()))
+    for found in re.finditer(pattern, raw, re.IGNORECASE):
+        named = verify(secret, found.group(1).decode().lower())
+        if named is not None:
+            return named
+    return None
