@@ -8,6 +8,8 @@ from pathlib import Path
 import msgspec
 import pytest
 from cryptography import x509
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.mailer.bounces import providers, reports, sns, verp
 from services.mailer.bounces.reports import Kind
@@ -170,3 +172,25 @@ def test_real_sns_messages_verify_against_the_sns_certificate_and_altered_ones_d
 def test_signing_certificates_come_only_from_sns_hosts(url: str, ok: bool) -> None:
     hosts = sns.host_pattern(Settings().bounce_sns_cert_hosts)
     assert sns.allowed(hosts, url) is ok
+
+
+SAMPLES = sorted((FIXTURES / "smtp").glob("*.eml"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sample=st.sampled_from(SAMPLES),
+    cut=st.integers(min_value=0, max_value=8000),
+    flips=st.lists(st.tuples(st.integers(0, 8000), st.binary(min_size=1, max_size=8)), max_size=6),
+)
+def test_mangled_returned_mail_is_read_or_refused_never_a_crash(
+    sample: Path, cut: int, flips: list[tuple[int, bytes]]
+) -> None:
+    raw = bytearray(sample.read_bytes()[: cut or None])
+    for at, junk in flips:
+        raw[at % (len(raw) + 1) : at % (len(raw) + 1)] = junk
+    try:
+        report = reports.read(bytes(raw))
+    except reports.Unreadable:
+        return
+    assert report is None or (isinstance(report.kind, Kind) and len(report.detail) <= 500)

@@ -132,7 +132,7 @@ def _notification(msg: email.message.Message) -> Report | None:
         if kind is None:
             kind = Kind.HARD if action.startswith("fail") else Kind.IGNORED
         words = "; ".join(w for w in (f"{action} {status}".strip(), diagnostic) if w)
-        reports.append(Report(kind, words, recipient))
+        reports.append(Report(kind, words[:500], recipient))
     if not reports and permanent:  # a bounce in a format of its own, read by flufl.bounce
         found = sorted(a.decode(errors="replace").lower() for a in permanent)
         reports.append(Report(Kind.HARD, "permanent failure", found[0]))
