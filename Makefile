@@ -58,8 +58,12 @@ service: setup
 e2e: setup
 	$(PY) -m pytest tests/e2e -q
 
-test: lint  ## lint, type check, then every tier of tests
-	$(PY) -m pytest -q
+# Most tests wait on servers rather than compute, so three workers fit two cores. Each test
+# has its own database and NATS server; `make reliability` stays serial for its timings.
+TEST_WORKERS ?= 3
+
+test: lint  ## lint, type check, then every tier of tests (TEST_WORKERS=0: one process)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 reliability: setup  ## faults, load and hostile input at full scale (long); prints the table
 	ANSHIN_RELIABILITY_TABLE=$${ANSHIN_RELIABILITY_TABLE:-.data/reliability.md} \

@@ -100,7 +100,7 @@ async def fill(pool: asyncpg.Pool, advisory_id: str, n: int) -> float:
         version=1,
         agency_id="ag",
         agency_name=AGENCY,
-        rule=m.AdvisoryRule(kind="short_term"),
+        rule=m.ShortTerm(),
         title=TITLE,
         body=BODY,
         published_at=now,

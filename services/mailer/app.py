@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 
 from aiohttp import web
 
@@ -12,8 +11,9 @@ from services.mailer.api import PUBLIC, routes
 from services.mailer.bounces import smtpd, webhooks
 from services.mailer.report import responder
 from services.mailer.sender import WAKE, sending
-from shared import messages as m
 from shared import throttle
+from shared.bus import channels
+from shared.bus.channels import bind
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import POOL
@@ -25,22 +25,20 @@ SECRETS: tuple[str, ...] = ("secret_key", "operator_key")
 
 
 def _registry(app: web.Application) -> Registry:
-    on = functools.partial
     pool, clock = app[POOL], app[CLOCK]
-    return {
-        "mailer-customers": (
-            m.CustomerEvent,
-            on(handlers.on_customer, pool=pool, clock=clock),
-        ),
-        "mailer-advisories": (
-            m.AdvisoryEvent,
-            on(handlers.on_advisory, pool=pool, clock=clock),
-        ),
-        "mailer-deliveries": (
-            m.DeliveryEvent,
-            on(handlers.on_delivery, pool=pool, clock=clock, wake=app[WAKE]),
-        ),
-    }
+    return dict(
+        [
+            bind(channels.MAILER_CUSTOMERS, handlers.on_customer, pool=pool, clock=clock),
+            bind(channels.MAILER_ADVISORIES, handlers.on_advisory, pool=pool, clock=clock),
+            bind(
+                channels.MAILER_DELIVERIES,
+                handlers.on_delivery,
+                pool=pool,
+                clock=clock,
+                wake=app[WAKE],
+            ),
+        ]
+    )
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:

@@ -43,12 +43,11 @@ async def safety(request: web.Request) -> web.Response:
     recalls: list[Any] = []
     for advisory in rows:
         notice = notice_of(advisory, lang)
-        rule = advisory.rule
-        if advisory.kind == "recall":
+        concerns = advisory.concerns
+        if concerns.skus or concerns.gtins:  # names the products themselves: a recall
             recalls.append(notice)
             continue
-        codes = set(rule.categories) | {c for group in rule.groups for c in group}
-        for code in sorted(codes):
+        for code in sorted(set(concerns.categories)):
             sections.setdefault(categories.name(code, lang), []).append(notice)
     ordered = ([(words(lang)["recall"], recalls)] if recalls else []) + sorted(sections.items())
     return _page("list.html.j2", lang, sections=ordered)
