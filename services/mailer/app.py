@@ -45,9 +45,8 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The mailer application: pool, NATS, its responders, consumers and the sender."""
     app = base_app(settings, clock)
     app[WAKE] = asyncio.Event()
-    throttle.install(
-        app, public=PUBLIC | webhooks.PUBLIC
-    )  # the operators' preview: 429 after refused keys
+    # The operators' preview: 429 after refused keys (links and signed webhooks carry none).
+    throttle.install(app, public=PUBLIC | webhooks.PUBLIC)
     app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
     app.cleanup_ctx.append(nats_connection("mailer"))
     app.cleanup_ctx.append(responder)
