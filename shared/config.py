@@ -70,6 +70,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A migration statement that waits longer for a table's lock fails, rather than queueing
     # every query on that table behind it for as long as another session holds the lock.
     migration_lock_timeout_s: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+    # mailer: returned mail (docs/mailer.md, "Bounces and complaints"). Every mail's envelope
+    # sender is bounce+<signed token>@<bounce_domain> (empty: the From domain).
+    bounce_domain: str = ""
+    # the SMTP endpoint that takes the relay's returned mail (DSN, ARF); 0: none
+    bounce_smtp_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    bounce_smtp_host: str = "0.0.0.0"
+    bounce_max_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 2 * 1024 * 1024
+    # soft bounces of one address within the window that suppress it
+    bounce_soft_limit: Annotated[int, msgspec.Meta(ge=1)] = 3
+    bounce_soft_window_days: Annotated[float, msgspec.Meta(gt=0)] = 7.0
+    # Amazon SES through SNS: the topic ARNs whose notifications are believed (comma-separated;
+    # empty: the webhook is off); the hosts SNS signing certificates may come from (`*`: one
+    # DNS label), and a CA file to trust beyond the system's (tests serve their own)
+    bounce_ses_topics: str = ""
+    bounce_sns_cert_hosts: str = "sns.*.amazonaws.com,sns.*.amazonaws.com.cn"
+    bounce_sns_ca_file: str = ""
+    # SendGrid Event Webhook: its verification key (base64 DER, as SendGrid shows it); empty: off
+    bounce_sendgrid_key: str = ""
+    # Postmark: the webhook's basic-auth credentials "user:password"; empty: off
+    bounce_postmark_auth: str = ""
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix

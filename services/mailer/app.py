@@ -8,6 +8,7 @@ from aiohttp import web
 
 from services.mailer import handlers, suppression_replies
 from services.mailer.api import PUBLIC, routes
+from services.mailer.bounces import smtpd, webhooks
 from services.mailer.report import responder
 from services.mailer.sender import WAKE, sending
 from shared import throttle
@@ -44,7 +45,8 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The mailer application: pool, NATS, its responders, consumers and the sender."""
     app = base_app(settings, clock)
     app[WAKE] = asyncio.Event()
-    throttle.install(app, public=PUBLIC)  # the operators' preview: 429 after refused keys
+    # The operators' preview: 429 after refused keys (links and signed webhooks carry none).
+    throttle.install(app, public=PUBLIC | webhooks.PUBLIC)
     app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
     app.cleanup_ctx.append(nats_connection("mailer"))
     app.cleanup_ctx.append(responder)
@@ -52,5 +54,8 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(suppression_replies.lifting)
     app.cleanup_ctx.append(consumers(_registry))
     app.cleanup_ctx.append(sending)
+    app.cleanup_ctx.append(smtpd.receiving)
+    app.cleanup_ctx.append(webhooks.verifying)
     app.router.add_routes(routes)
+    app.router.add_routes(webhooks.routes)
     return app
