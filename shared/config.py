@@ -53,6 +53,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cap_period_days: int = 7
     quiet_hours: str = "21-08"
     smtp_connections: int = 4
+    # How the mailer reaches its relay (docs/mailer.md, "The relay"): STARTTLS when offered
+    # ("opportunistic"; implicit TLS on port 465), STARTTLS required ("starttls"), or TLS from
+    # the first byte ("implicit"); the certificate always verified, against the system's CAs
+    # or those of smtp_ca_file. AUTH when a username is set, only over TLS; the password from
+    # smtp_password or, where set, from the file smtp_password_file (a mounted secret).
+    smtp_tls: Literal["opportunistic", "starttls", "implicit"] = "opportunistic"
+    smtp_ca_file: str = ""
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_password_file: str = ""
     dkim_selector: str = ""
     dkim_key_file: str = ""
     dkim_domain: str = ""
