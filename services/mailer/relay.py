@@ -78,7 +78,10 @@ def from_settings(settings: Settings) -> Relay:
 
 def tls_context(relay: Relay) -> ssl.SSLContext:
     """A client context that verifies the relay's certificate and host name."""
-    return ssl.create_default_context(cafile=relay.ca_file or None)
+    try:
+        return ssl.create_default_context(cafile=relay.ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(f"{env_name('smtp_ca_file')}: {exc}") from None
 
 
 async def connect(

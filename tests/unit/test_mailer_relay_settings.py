@@ -36,6 +36,14 @@ def test_a_missing_password_file_stops_the_start_naming_the_setting(tmp_path: Pa
         relay.from_settings(settings)
 
 
+def test_a_ca_file_that_is_missing_or_no_pem_stops_the_start(tmp_path: Path) -> None:
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    for path in (tmp_path / "none.pem", tmp_path / "junk.pem"):
+        found = relay.from_settings(config.load({"ANSHIN_SMTP_CA_FILE": str(path)}))
+        with pytest.raises(SystemExit, match="ANSHIN_SMTP_CA_FILE"):
+            relay.tls_context(found)
+
+
 def test_a_password_without_a_user_stops_the_start() -> None:
     with pytest.raises(SystemExit, match="ANSHIN_SMTP_USERNAME"):
         relay.from_settings(config.load({"ANSHIN_SMTP_PASSWORD": "p"}))
