@@ -66,6 +66,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dkim_selector: str = ""
     dkim_key_file: str = ""
     dkim_domain: str = ""
+    # A second DKIM signature beside the first, with an Ed25519 key (RFC 8463)
+    dkim_ed25519_selector: str = ""
+    dkim_ed25519_key_file: str = ""
     # A mail path (the relay, a recipient domain) pauses after this many attempts in a row
     # failed with the same reply code, for this long at first (docs/mailer.md, "Paths").
     smtp_breaker_failures: int = 20
