@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Mailer policy and delivery (see docs/mailer.md). Routine mail waits out the quiet hours
     # in the customer's own time zone ("off" for none; tests turn them off unless testing them).
     public_url: str = "http://127.0.0.1:8082"
+    # advisory: the time zone of the dates on the public pages; empty: the zone each page's
+    # language is usually read in (ja: Asia/Tokyo, fr: Europe/Paris, en: UTC)
+    public_timezone: str = ""
     send_rate_per_second: float = 200.0
     send_rate_per_domain: float = 50.0
     routine_cap: int = 3
