@@ -42,6 +42,12 @@ class Relay(msgspec.Struct, frozen=True, kw_only=True):
     ca_file: str = ""  # trusted CA certificates (PEM); empty: the system's
     timeout: float = 30.0
 
+    def __repr__(self) -> str:  # never the password, in a log line or a traceback
+        return (
+            f"Relay(host={self.host!r}, port={self.port}, tls={self.tls!r},"
+            f" username={self.username!r}, ca_file={self.ca_file!r})"
+        )
+
     @property
     def implicit(self) -> bool:
         """Whether TLS starts with the connection (ANSHIN_SMTP_TLS=implicit, or port 465)."""

@@ -24,6 +24,7 @@ def test_the_password_file_wins_and_loses_its_newline(tmp_path: Path) -> None:
     )
     found = relay.from_settings(settings)
     assert (found.username, found.password) == ("anshin", "from the file")
+    assert "from the file" not in repr(found) and "from the file" not in str(found)
     plain = config.load({"ANSHIN_SMTP_USERNAME": "u", "ANSHIN_SMTP_PASSWORD": "p w"})
     assert relay.from_settings(plain).password == "p w"
 
