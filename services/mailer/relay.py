@@ -51,7 +51,9 @@ class Relay(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def implicit(self) -> bool:
         """Whether TLS starts with the connection (ANSHIN_SMTP_TLS=implicit, or port 465)."""
-        return self.tls == "implicit" or (self.tls == "opportunistic" and self.port == 465)
+        return self.tls == "implicit" or (
+            self.tls == "opportunistic" and self.port == IMPLICIT_PORT
+        )
 
 
 class Unfit(Exception):
