@@ -47,15 +47,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Mailer policy and delivery (see docs/mailer.md). Routine mail waits out the quiet hours
     # in the customer's own time zone ("off" for none; tests turn them off unless testing them).
     public_url: str = "http://127.0.0.1:8082"
+    # advisory: the time zone of the dates on the public pages; empty: the zone each page's
+    # language is usually read in (ja: Asia/Tokyo, fr: Europe/Paris, en: UTC)
+    public_timezone: str = ""
     send_rate_per_second: float = 200.0
     send_rate_per_domain: float = 50.0
     routine_cap: int = 3
     cap_period_days: int = 7
     quiet_hours: str = "21-08"
     smtp_connections: int = 4
+    # How the mailer reaches its relay (docs/mailer.md, "The relay"): STARTTLS when offered
+    # ("opportunistic"; implicit TLS on port 465), STARTTLS required ("starttls"), or TLS from
+    # the first byte ("implicit"); the certificate always verified, against the system's CAs
+    # or those of smtp_ca_file. AUTH when a username is set, only over TLS; the password from
+    # smtp_password or, where set, from the file smtp_password_file (a mounted secret).
+    smtp_tls: Literal["opportunistic", "starttls", "implicit"] = "opportunistic"
+    smtp_ca_file: str = ""
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_password_file: str = ""
     dkim_selector: str = ""
     dkim_key_file: str = ""
     dkim_domain: str = ""
+    # A second DKIM signature beside the first, with an Ed25519 key (RFC 8463)
+    dkim_ed25519_selector: str = ""
+    dkim_ed25519_key_file: str = ""
     # A mail path (the relay, a recipient domain) pauses after this many attempts in a row
     # failed with the same reply code, for this long at first (docs/mailer.md, "Paths").
     smtp_breaker_failures: int = 20

@@ -15,7 +15,7 @@ from email.utils import parseaddr
 import asyncpg
 from aiohttp import web
 
-from services.mailer import claim, policy, signing, tokens
+from services.mailer import claim, policy, relay, signing, tokens
 from services.mailer.bounces import verp
 from services.mailer.leases import Leases
 from services.mailer.paths import Paths
@@ -66,7 +66,7 @@ class Sender:
     ) -> None:
         self._pool, self._settings, self._clock, self._wake = pool, settings, clock, wake
         self.config = claim_config(settings)
-        self.smtp = SmtpPool(settings.smtp_host, settings.smtp_port, settings.smtp_connections)
+        self.smtp = SmtpPool(relay.from_settings(settings), settings.smtp_connections)
         self.paths = Paths(
             settings.smtp_breaker_failures, timedelta(seconds=settings.smtp_breaker_pause_s)
         )
