@@ -130,6 +130,7 @@ async def preview(request: web.Request) -> web.Response:
         sender=settings.mail_from,
         public_url=settings.public_url,
         unsubscribe_url=unsubscribe_url(settings, "preview", SAMPLE_EMAIL),
+        mailer_url=settings.mailer_public_url,
     )
     if request.query.get("format") == "html":
         return web.Response(text=mail.html, content_type="text/html")

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from services.mailer import handlers, suppression_replies
+from services.mailer import answers, handlers, suppression_replies
 from services.mailer.api import PUBLIC, routes
 from services.mailer.bounces import smtpd, webhooks
 from services.mailer.report import responder
@@ -46,7 +46,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app = base_app(settings, clock)
     app[WAKE] = asyncio.Event()
     # The operators' preview: 429 after refused keys (links and signed webhooks carry none).
-    throttle.install(app, public=PUBLIC | webhooks.PUBLIC)
+    throttle.install(app, public=PUBLIC | webhooks.PUBLIC | answers.PUBLIC)
     app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
     app.cleanup_ctx.append(nats_connection("mailer"))
     app.cleanup_ctx.append(responder)
@@ -57,5 +57,6 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(smtpd.receiving)
     app.cleanup_ctx.append(webhooks.verifying)
     app.router.add_routes(routes)
+    app.router.add_routes(answers.routes)
     app.router.add_routes(webhooks.routes)
     return app

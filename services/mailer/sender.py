@@ -15,7 +15,7 @@ from email.utils import parseaddr
 import asyncpg
 from aiohttp import web
 
-from services.mailer import claim, policy, relay, signing, tokens
+from services.mailer import claim, links, policy, relay, signing, tokens
 from services.mailer.bounces import verp
 from services.mailer.leases import Leases
 from services.mailer.paths import Paths
@@ -197,7 +197,8 @@ class Sender:
             return Envelope(self._from, mail.email, b"")  # the pool fails it, by name
         try:
             _, data = compose(
-                mail.deliveries,
+                # Each delivery's own signed links: the safety page's and the two answers.
+                [links.linked(d, self._settings) for d in mail.deliveries],
                 sender=self._settings.mail_from,
                 unsubscribe_url=unsubscribe_url(self._settings, first.customer_id, first.email),
                 list_id=self._list_id,

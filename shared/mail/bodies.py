@@ -1,8 +1,9 @@
 """The text and HTML of a mail, from the templates in the customer's language.
 
 A mail of one advisory is the same for everyone who gets it in a language but for the
-greeting, the purchases and the unsubscribe link: it is rendered once as a frame with a
-hole for each, and each mail fills them in.
+greeting, the purchases and the links (unsubscribe, and each delivery's own signed links to
+the safety page and the two answers): it is rendered once as a frame with a hole for each,
+and each mail fills them in.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def _item(d: Delivery, lang: str, purchases: tuple[str, markupsafe.Markup]) -> d
         "purchases_html": purchases[1],
         "why": why(lang, d.kind),
         "page_url": d.page_url,
+        "checked_url": d.checked_url,
+        "gone_url": d.gone_url,
         "source_url": d.source_url,
     }
 
@@ -116,6 +119,8 @@ def _context(
 
 _HOLE = "\0"  # marks a hole: the frame is rendered with "\0name\0" in each
 _HOLES = ("greeting", "purchases", "unsubscribe_url")
+# A delivery's own links: holes where the delivery has them.
+_LINKS = ("page_url", "checked_url", "gone_url")
 
 
 class _Frame(NamedTuple):
@@ -125,27 +130,30 @@ class _Frame(NamedTuple):
     html: list[str]
 
 
-def _cut(rendered: str) -> list[str] | None:
+def _cut(rendered: str, holes: tuple[str, ...]) -> list[str] | None:
     """The rendered frame split at its holes, with the CRLF line ends of the wire."""
     parts = rendered.replace("\n", mime.CRLF).split(_HOLE)
     # Every hole exactly once: anything else means the content itself held a marker.
-    return parts if sorted(parts[1::2]) == sorted(_HOLES) else None
+    return parts if sorted(parts[1::2]) == sorted(holes) else None
 
 
 @functools.lru_cache(maxsize=256)
 def _frame(
-    lang: str, kind: str, agency: str, title: str, body: str, page_url: str, source_url: str
-) -> _Frame | None:
-    """The frame of one advisory's mail in a language; None where it cannot be cut."""
-    marks = {name: f"{_HOLE}{name}{_HOLE}" for name in _HOLES}
+    lang: str, kind: str, agency: str, title: str, body: str, links: tuple[str, ...],
+    source_url: str,
+) -> _Frame | None:  # fmt: skip
+    """The frame of one advisory's mail in a language, with holes for the delivery's `links`;
+    None where it cannot be cut."""
+    holes = (*_HOLES, *links)
+    marks = {name: f"{_HOLE}{name}{_HOLE}" for name in holes}
     one = Delivery(
         advisory_id="", customer_id="", email="", name="", locale=lang, agency_name=agency,
         title={lang: title}, body={lang: body}, source_url=source_url, purchases=[], kind=kind,
-        page_url=page_url,
+        **{name: marks[name] for name in links},
     )  # fmt: skip
     lines = (marks["purchases"], markupsafe.Markup(marks["purchases"]))
     context = _context([one], lang, [lines], marks["greeting"], marks["unsubscribe_url"])
-    text, html = _cut(_text.render(context)), _cut(_html.render(context))
+    text, html = _cut(_text.render(context), holes), _cut(_html.render(context), holes)
     return _Frame(text, html) if text is not None and html is not None else None
 
 
@@ -162,23 +170,23 @@ def bodies(
     first = deliveries[0]
     title, body = pick(first.title, lang), pick(first.body, lang)
     frame = None
+    links = tuple(name for name in _LINKS if getattr(first, name))
     if len(deliveries) == 1:
-        frame = _frame(
-            lang, first.kind, first.agency_name, title, body, first.page_url, first.source_url
-        )
+        frame = _frame(lang, first.kind, first.agency_name, title, body, links, first.source_url)
     if frame is None:
         lines = [_purchases(d, lang) for d in deliveries]
         context = _context(deliveries, lang, lines, greeting, unsubscribe_url)
         return context["subject"], _text.render(context), _html.render(context)
     text_lines, html_lines = _purchases(first, lang)
+    urls = {"unsubscribe_url": unsubscribe_url} | {name: getattr(first, name) for name in links}
     text = {
         "greeting": greeting,
         "purchases": text_lines.replace("\n", mime.CRLF),
-        "unsubscribe_url": unsubscribe_url,
+        **urls,
     }
     html = {
         "greeting": str(markupsafe.escape(greeting)),
         "purchases": html_lines.replace("\n", mime.CRLF),
-        "unsubscribe_url": str(markupsafe.escape(unsubscribe_url)),
+        **{name: str(markupsafe.escape(url)) for name, url in urls.items()},
     }
     return title, _fill(frame.text, text), _fill(frame.html, html)

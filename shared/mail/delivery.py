@@ -25,3 +25,6 @@ class Delivery(msgspec.Struct, kw_only=True):
     page_url: str = ""
     event_id: str = ""  # the declared disaster of a playbook's delivery; '' for the rest
     timezone: str = ""  # the customer's IANA zone, for the dates they read; '' for UTC
+    # The delivery's own signed answers ("I have checked my product", "I no longer have it").
+    checked_url: str = ""
+    gone_url: str = ""

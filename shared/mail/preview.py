@@ -43,10 +43,18 @@ class Preview(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def preview(
-    advice: Advice, lang: str, *, sender: str, public_url: str, unsubscribe_url: str
+    advice: Advice,
+    lang: str,
+    *,
+    sender: str,
+    public_url: str,
+    unsubscribe_url: str,
+    mailer_url: str = "",
 ) -> Preview:
-    """The mail of `advice` in `lang` (one of SAMPLE's) as the stand-in customer gets it."""
+    """The mail of `advice` in `lang` (one of SAMPLE's) as the stand-in customer gets it; with
+    `mailer_url`, its two answer links as stand-ins (a customer's are signed per delivery)."""
     name, product = SAMPLE[lang]
+    answer = f"{mailer_url.rstrip('/')}/a/preview" if mailer_url else ""
     delivery = Delivery(
         advisory_id=advice.advisory_id,
         customer_id="preview",
@@ -60,6 +68,8 @@ def preview(
         purchases=[{"order_id": "A-0001", "sku": "SAMPLE", "title": product}],
         kind=advice.kind,
         page_url=safety_page(public_url, advice.advisory_id),
+        checked_url=answer,
+        gone_url=answer,
     )
     _, raw = compose(
         [delivery], sender=sender, unsubscribe_url=unsubscribe_url, list_id=list_id(sender)

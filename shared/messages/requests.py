@@ -54,6 +54,8 @@ class ReachReport(Message, tag="report.reach"):
     counts: dict[str, int]
     by_day: list[DayCount] = []
     waits: list[Wait] = []  # why the deferred deliveries wait, and until when
+    # bought, contactable, delivered, read, acted (acted_checked, acted_gone): rows counted
+    funnel: dict[str, int] = {}
     v: int = 1
 
 

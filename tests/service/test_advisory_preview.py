@@ -24,6 +24,8 @@ from tests.support.smtp import SmtpSink
 
 CUSTOMERS = {"ja": "ja-JP", "en": "en-GB", "fr": "fr-FR"}
 _UNSUBSCRIBE = re.compile(r"https?://[^\s\"<>]+/u/[^\s\"<>]+")
+# A customer's own signed links (the safety page's, the two answers); the preview's stand-ins.
+_OWN = re.compile(r"https?://127\.0\.0\.1:\d+/(?:r|a|safety)/[^\s\"<>]+")
 _GREETING_HTML = re.compile(r'<p style="margin:0 0 12px;">[^<]*</p>')
 _PURCHASE_HTML = re.compile(r'<tr><td style="padding:2px 0;font-size:15px;">&#8226;.*?</td></tr>')
 
@@ -32,13 +34,15 @@ def _text_frame(text: str) -> str:
     """The text without its greeting (the first line) and purchase lines, links as one."""
     lines = text.splitlines()[1:]
     kept = [line for line in lines if not line.startswith("  * ")]
-    return _UNSUBSCRIBE.sub("<unsubscribe>", "\n".join(kept))
+    return _OWN.sub("<own>", _UNSUBSCRIBE.sub("<unsubscribe>", "\n".join(kept)))
 
 
 def _html_frame(html: str) -> str:
     """The HTML without its greeting and purchase rows, the unsubscribe link as one."""
     html = _GREETING_HTML.sub("<greeting>", html, count=1)
-    return _UNSUBSCRIBE.sub("<unsubscribe>", _PURCHASE_HTML.sub("<purchase>", html))
+    return _OWN.sub(
+        "<own>", _UNSUBSCRIBE.sub("<unsubscribe>", _PURCHASE_HTML.sub("<purchase>", html))
+    )
 
 
 def _parts(mail: EmailMessage) -> tuple[str, str]:
@@ -93,3 +97,4 @@ async def test_the_preview_is_the_mail_a_customer_gets_but_for_what_is_theirs(
         assert _html_frame(html) == _html_frame(preview["html"])
         # What the frames leave out is the customer's own, and it is there.
         assert "<unsubscribe>" in _text_frame(text) and "<purchase>" in _html_frame(html)
+        assert _text_frame(text).count("<own>") == 3  # the safety page and the two answers

@@ -67,7 +67,8 @@ async def test_a_batch_becomes_one_localized_mail_per_customer(
             assert "Consumer Safety Institute" in part
             assert "充電中は目を離さないでください。" in part
             assert "Power bank" in part and "A-c-ja" in part
-            assert f"{settings.public_url}/safety/adv-1" in part
+            # Her own signed link to the safety page, through the mailer (counted as read).
+            assert f"{settings.mailer_public_url}/r/r." in part
             assert unsubscribe in part
             assert "最近この製品をご購入" in part  # why: a short-term advisory
         assert unsubscribe.startswith(f"{settings.mailer_public_url}/u/")

@@ -31,7 +31,10 @@ def _delivery(n: int, **changes: Any) -> Delivery:
             {"sku": "X-2", "placed_at": "2026-11-01T00:00:00Z"},
         ][: n % 3],
         kind=["short_term", "long_term", "recall", ""][n % 4],
-        page_url="https://shop.example/safety/adv_1" if n % 2 else "",
+        # Each delivery's own signed links; some mails have none (no public page).
+        page_url=f"https://mail.example/r/r.{n}?x=<&>" if n % 2 else "",
+        checked_url=f"https://mail.example/a/c.{n}" if n % 3 else "",
+        gone_url=f"https://mail.example/a/g.{n}" if n % 3 else "",
     )
     return msgspec.structs.replace(base, **changes)
 
@@ -54,16 +57,18 @@ def test_a_mail_from_the_frame_is_byte_for_byte_the_mail_rendered_in_full(
 
 def test_each_customer_reads_only_their_own_name_purchases_and_link() -> None:
     first = render.parse(_mail([_delivery(1, name="Aiko Tanaka")], 1)[1])
-    second = render.parse(_mail([_delivery(4, locale="en-GB", name="Ben Lee")], 4)[1])
-    for mail, own, other in [(first, 1, 4), (second, 4, 1)]:
+    second = render.parse(_mail([_delivery(5, locale="en-GB", name="Ben Lee")], 5)[1])
+    for mail, own, other in [(first, 1, 5), (second, 5, 1)]:
         for kind in ("plain", "html"):
             part = mail.get_body((kind,))
             assert part is not None
             content = part.get_content()
             assert ("Aiko Tanaka" in content) == (own == 1)
-            assert ("Ben Lee" in content) == (own == 4)
+            assert ("Ben Lee" in content) == (own == 5)
             assert f"A-{own}" in content and f"A-{other}" not in content
             assert f"/u/t{own}" in content and f"/u/t{other}" not in content
+            for link in ("r/r", "a/c", "a/g"):
+                assert f"/{link}.{own}" in content and f"/{link}.{other}" not in content
 
 
 def test_content_holding_the_frame_marker_is_rendered_in_full() -> None:

@@ -26,4 +26,5 @@ def mail_preview(advisory: Advisory, lang: str, settings: Settings) -> Preview:
         sender=settings.mail_from,
         public_url=settings.public_url,
         unsubscribe_url=unsubscribe_url,
+        mailer_url=settings.mailer_public_url,
     )
