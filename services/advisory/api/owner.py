@@ -11,6 +11,7 @@ from services.advisory.lifecycle.preview import mail_preview
 from services.advisory.peers import reach
 from services.advisory.peers.ask import ask
 from services.advisory.peers.audience import audience_of
+from services.advisory.peers.funnel import funnel_of
 from shared import messages as m
 from shared.bus import Subjects
 from shared.errors import Invalid, field_error
@@ -46,11 +47,13 @@ async def audience(request: web.Request) -> web.Response:
 
 @routes.get("/v1/advisories/{advisory_id}/report")
 async def report(request: web.Request) -> web.Response:
-    """How far the advisory has reached: the mailer's ledger states in five series."""
+    """How far the advisory has reached: the mailer's ledger states in five series, and the
+    funnel from buyers to answers."""
     advisory = await owned(request)
     counts = dict.fromkeys(reach.SERIES, 0)
     by_day: list[DayCounts] = []
     waiting: list[Waiting] = []
+    funnel = funnel_of({})
     # Before publication nothing was sent, and the embargoed id need not cross the bus.
     if embargo.ever_public(advisory.published_at):
         question = m.ReportRequest(advisory_id=advisory.id)
@@ -70,5 +73,8 @@ async def report(request: web.Request) -> web.Response:
             )
             for w in ledger.waits
         ]
-    answer = Report(advisory_id=advisory.id, counts=counts, by_day=by_day, waiting=waiting)
+        funnel = funnel_of(ledger.funnel)
+    answer = Report(
+        advisory_id=advisory.id, counts=counts, by_day=by_day, waiting=waiting, funnel=funnel
+    )
     return json_response(answer, headers=PRIVATE)

@@ -7,6 +7,7 @@ from datetime import datetime
 import msgspec
 
 from services.advisory.lifecycle import State
+from services.advisory.peers.funnel import Funnel, funnel_of
 from shared.messages import AdvisoryRule, Kind
 
 
@@ -93,9 +94,11 @@ class Waiting(msgspec.Struct, kw_only=True):
 
 
 class Report(msgspec.Struct, kw_only=True):
-    """How far an advisory has reached: matched, sent, waiting, suppressed, failed."""
+    """How far an advisory has reached: matched, sent, waiting, suppressed, failed; and how
+    effective it was: bought, contactable, delivered, read, acted, each explained."""
 
     advisory_id: str
     counts: dict[str, int]
     by_day: list[DayCounts]
     waiting: list[Waiting] = []  # why the waiting deliveries wait
+    funnel: Funnel = msgspec.field(default_factory=lambda: funnel_of({}))

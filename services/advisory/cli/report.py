@@ -23,12 +23,14 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     sub = advisory.add_subparsers(dest="action", required=True, metavar="ACTION")
     report = sub.add_parser(
         "report",
-        help="how far an advisory has reached: matched, sent, waiting, suppressed, failed",
+        help="an advisory's reach (matched, sent, waiting, …) and funnel (bought … acted)",
         description=(
             "Print an advisory's reach as the mailer counts it (GET /v1/advisories/{id}/report):"
             " customers matched, mails sent, waiting (quiet hours or the weekly cap: why and until"
             " when is printed under the table),"
-            " suppressed (unsubscribed or bounced) and failed, in total and by day."
+            " suppressed (unsubscribed or bounced) and failed, in total and by day; then its"
+            " funnel: bought, contactable (against the 95 %% mark), delivered, read, acted,"
+            " each step explained."
         ),
     )
     report.add_argument("id", help="the advisory's id (adv_...), as the console shows it")
@@ -57,6 +59,9 @@ async def report_advisory(args: argparse.Namespace, settings: Settings) -> int:
     print(reach_table(report))
     for wait in report.get("waiting", []):
         print(wait["says"])
+    if "funnel" in report:
+        print()
+        print(funnel_table(report["funnel"]))
     return 0
 
 
@@ -69,3 +74,21 @@ def reach_table(report: dict[str, Any]) -> str:
         rows = [(d["day"], *(str(d["counts"].get(s, 0)) for s in states)) for d in report["by_day"]]
         text += "\n\n" + table(("day", *states), rows, right=range(1, len(states) + 1))
     return text
+
+
+def funnel_table(funnel: dict[str, Any]) -> str:
+    """The funnel's steps with their share of the buyers, what each counts, and the verdict."""
+    rows: list[tuple[str, ...]] = [
+        (
+            str(s["step"]),
+            str(s["customers"]),
+            "-" if s["share"] is None else f"{s['share'] * 100:.1f} %",
+        )
+        for s in funnel["steps"]
+    ]
+    text = table(("step", "customers", "of bought"), rows, [1, 2])
+    meanings = "\n".join(f"  {s['step']}: {s['means']}" for s in funnel["steps"])
+    answers = (
+        f"  acted: {funnel['checked']} checked their product, {funnel['gone']} no longer have it"
+    )
+    return f"{text}\n{meanings}\n{answers}\n{funnel['says']}"

@@ -9,6 +9,7 @@ from nats.aio.client import Client
 
 from services.advisory.lifecycle import Advisory, embargo
 from services.advisory.peers.ask import Unavailable, ask
+from services.advisory.peers.funnel import Funnel, funnel_of
 from shared import messages as m
 from shared.bus import Subjects
 from shared.waiting import explain
@@ -35,6 +36,7 @@ class Reach(msgspec.Struct, frozen=True):
     days: list[Day]
     problem: str = ""
     waits: list[str] = []  # why what waits is waiting, in plain words
+    funnel: Funnel = msgspec.field(default_factory=lambda: funnel_of({}))
 
 
 def five(counts: dict[str, int]) -> dict[str, int]:
@@ -68,7 +70,8 @@ async def reach_of(nc: Client, advisory: Advisory, now: datetime, timeout: float
         return none_yet(exc.message)
     days = [Day(day=d.day, counts=five(d.counts)) for d in report.by_day]
     waits = [explain(w, now) for w in report.waits]
-    return Reach(counts=five(report.counts), days=days, waits=waits)
+    funnel = funnel_of(report.funnel)
+    return Reach(counts=five(report.counts), days=days, waits=waits, funnel=funnel)
 
 
 def total(reaches: list[Reach]) -> dict[str, int]:

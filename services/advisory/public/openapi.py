@@ -67,7 +67,7 @@ OPS = [
        query=("lang",)),
     Op("get", _ID + "/audience", "Estimate of the customers reached (matcher)",
        {200: s.Audience, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 503: s.ErrorOut}),
-    Op("get", _ID + "/report", "Reach: matched, sent, waiting, suppressed, failed, by day",
+    Op("get", _ID + "/report", "Reach by state and day; funnel: bought to acted, explained",
        {200: s.Report, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 503: s.ErrorOut}),
     Op("post", "/v1/events", "Disasters: CAP or JMA XML, USGS or NWS GeoJSON, JSON",
        {200: DisasterOut, 201: DisasterOut, 202: DisasterOut, 400: s.ErrorOut,
