@@ -87,6 +87,7 @@ class Stack:
         env = dict(os.environ)
         env.setdefault(env_name("operator_key"), _secret(self.data / "operator_key"))
         env.setdefault(env_name("secret_key"), _secret(self.data / "secret_key"))
+        env.setdefault(env_name("evidence_key"), _secret(self.data / "evidence_key"))
         if not env.get(env_name("smtp_host")):
             # The local mailbox reaches no one asleep: someone trying Anshin sees the mail
             # at any hour. A configured relay keeps the quiet hours of the settings.

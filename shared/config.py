@@ -25,6 +25,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_operator_password: str = ""
     operator_key: str = ""
     secret_key: str = "dev-secret-change-me"
+    # advisory: the secret an advisory's evidence is signed from (its Ed25519 key is derived
+    # from it); empty: derived from secret_key, for development only (production refuses it)
+    evidence_key: str = ""
     mailer_public_url: str = "http://127.0.0.1:8084"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -154,7 +157,14 @@ def proxy_networks(text: str) -> list[Network]:
 
 
 # Settings that hold a secret: never written into a manifest, only referenced.
-SECRETS = ("database_url", "nats_password", "nats_operator_password", "operator_key", "secret_key")
+SECRETS = (
+    "database_url",
+    "nats_password",
+    "nats_operator_password",
+    "operator_key",
+    "secret_key",
+    "evidence_key",
+)
 
 
 def refusals(settings: Settings, secrets: Iterable[str]) -> list[str]:
@@ -165,6 +175,8 @@ def refusals(settings: Settings, secrets: Iterable[str]) -> list[str]:
     reads = set(secrets)
     if "secret_key" in reads and settings.secret_key == Settings().secret_key:
         found.append(f"{env_name('secret_key')} is the development default")
+    if "evidence_key" in reads and not settings.evidence_key:
+        found.append(f"{env_name('evidence_key')} is empty")
     if "operator_key" in reads and not settings.operator_key:
         found.append(f"{env_name('operator_key')} is empty")
     if not (settings.nats_user and settings.nats_password):

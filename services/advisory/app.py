@@ -12,7 +12,12 @@ from shared.config import Settings
 from shared.service import base_app, database, nats_connection, outbox_relay
 
 # Secret settings it reads beyond the database and NATS: production refuses defaults.
-SECRETS: tuple[str, ...] = ("secret_key", "operator_key", "nats_operator_password")
+SECRETS: tuple[str, ...] = (
+    "secret_key",
+    "operator_key",
+    "nats_operator_password",
+    "evidence_key",
+)
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -28,6 +33,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(desk.operator_connection)
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
+    app.cleanup_ctx.append(api.signing)
     for routes in (*api.ROUTES, *disasters.ROUTES, *public.ROUTES, *desk.ROUTES):
         app.router.add_routes(routes)
     return app

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from services.mailer import answers, handlers, suppression_replies
+from services.mailer import answers, evidence, handlers, suppression_replies
 from services.mailer.api import PUBLIC, routes
 from services.mailer.bounces import smtpd, webhooks
 from services.mailer.report import responder
@@ -50,6 +50,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
     app.cleanup_ctx.append(nats_connection("mailer"))
     app.cleanup_ctx.append(responder)
+    app.cleanup_ctx.append(evidence.responder)
     app.cleanup_ctx.append(suppression_replies.listing)
     app.cleanup_ctx.append(suppression_replies.lifting)
     app.cleanup_ctx.append(consumers(_registry))

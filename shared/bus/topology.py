@@ -24,6 +24,8 @@ class Subjects:
     # request-reply (core NATS, not stored)
     MATCHER_AUDIENCE = "matcher.audience"
     MAILER_REPORT = "mailer.report"
+    # an advisory's evidence: every event of its deliveries, a page per question
+    MAILER_EVIDENCE = "mailer.evidence"
     # the console's page of suppressed addresses: a listing (addresses masked) or one address
     MAILER_SUPPRESSIONS = "mailer.suppressions"
     MAILER_SUPPRESSION_LIFT = "mailer.suppression.lift"
@@ -211,6 +213,7 @@ ROLES: dict[str, RoleSpec] = {
             asks=[
                 Subjects.MATCHER_AUDIENCE,
                 Subjects.MAILER_REPORT,
+                Subjects.MAILER_EVIDENCE,
                 Subjects.INGEST_CATALOG_LOOKUP,
                 # the console's suppressions page
                 Subjects.MAILER_SUPPRESSIONS,
@@ -241,6 +244,7 @@ ROLES: dict[str, RoleSpec] = {
             ],
             answers=[
                 Subjects.MAILER_REPORT,
+                Subjects.MAILER_EVIDENCE,
                 Subjects.MAILER_SUPPRESSIONS,
                 Subjects.MAILER_SUPPRESSION_LIFT,
             ],

@@ -27,6 +27,7 @@ from shared.messages.deliveries import (
     Purchase,
     Recipient,
 )
+from shared.messages.evidence import EvidenceEvent, EvidencePage, EvidenceRequest
 from shared.messages.orders import (
     Location,
     OrderBatch,
@@ -83,6 +84,9 @@ __all__ = [
     "Disaster",
     "DisasterDeclared",
     "DisasterEvent",
+    "EvidenceEvent",
+    "EvidencePage",
+    "EvidenceRequest",
     "FanoutShard",
     "Kind",
     "Location",

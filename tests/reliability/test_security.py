@@ -542,7 +542,8 @@ async def test_ingests_nats_user_cannot_read_delivery_requests(
 def _development_starts() -> list[tuple[str, dict[str, str]]]:
     """Each service in production with each development setting it must refuse, alone."""
     given = {"ANSHIN_SECRET_KEY": "s3cret", "ANSHIN_OPERATOR_KEY": "op",
-             "ANSHIN_NATS_PASSWORD": "pw", "ANSHIN_NATS_OPERATOR_PASSWORD": "pw"}  # fmt: skip
+             "ANSHIN_NATS_PASSWORD": "pw", "ANSHIN_NATS_OPERATOR_PASSWORD": "pw",
+             "ANSHIN_EVIDENCE_KEY": "ev"}  # fmt: skip
     starts = []
     for service in SERVICES:
         reads = importlib.import_module(f"services.{service}.app").SECRETS
@@ -553,6 +554,8 @@ def _development_starts() -> list[tuple[str, dict[str, str]]]:
             starts.append((service, production_env(**(own | {"ANSHIN_SECRET_KEY": ""}))))
         if "operator_key" in reads:
             starts.append((service, production_env(**(own | {"ANSHIN_OPERATOR_KEY": ""}))))
+        if "evidence_key" in reads:
+            starts.append((service, production_env(**(own | {"ANSHIN_EVIDENCE_KEY": ""}))))
         if "nats_operator_password" in reads:
             bare = own | {"ANSHIN_NATS_OPERATOR_PASSWORD": ""}
             starts.append((service, production_env(**bare)))

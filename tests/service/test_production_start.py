@@ -39,6 +39,8 @@ async def test_a_service_with_development_secrets_refuses_to_start(service: str)
     if service != "matcher":  # the matcher reads neither secret
         assert "ANSHIN_SECRET_KEY is the development default" in line
         assert "ANSHIN_OPERATOR_KEY is empty" in line
+    if service == "advisory":  # it signs evidence exports
+        assert "ANSHIN_EVIDENCE_KEY is empty" in line
 
 
 async def test_the_default_secret_alone_is_refused() -> None:

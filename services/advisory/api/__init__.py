@@ -1,11 +1,13 @@
 """The JSON API of advisories for their agencies and operators.
 
 `ROUTES` are its routes (`advisories`: submit, read, amend, withdraw; `owner`: preview,
-audience, report); `schemas` holds the shapes of its answers, for the OpenAPI document.
+audience, report; `evidence`: the signed export and its public key); `schemas` holds the
+shapes of its answers, for the OpenAPI document.
 """
 
-from services.advisory.api import advisories, owner
+from services.advisory.api import advisories, evidence, owner
 
-ROUTES = (advisories.routes, owner.routes)
+ROUTES = (advisories.routes, owner.routes, evidence.routes)
+signing = evidence.signing
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "signing"]

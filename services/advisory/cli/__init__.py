@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from services.advisory.cli import agency, dead, event, report
+from services.advisory.cli import agency, dead, event, evidence, report
 from services.advisory.cli.agency import agencies, create_agency, new_agency
 from services.advisory.cli.event import describe_event, events_of
 from services.advisory.cli.report import REPORT_STATES, reach_table
@@ -26,6 +26,6 @@ __all__ = [
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add `anshin agency`, `event`, `advisory` and `dead`, in that order."""
-    for module in (agency, event, report, dead):
+    """Add `anshin agency`, `event`, `advisory`, `evidence` and `dead`, in that order."""
+    for module in (agency, event, report, evidence, dead):
         module.register(commands)

@@ -5,3 +5,6 @@
 ALTER TABLE deliveries ADD COLUMN read_at timestamptz;
 ALTER TABLE deliveries ADD COLUMN acted_at timestamptz;
 ALTER TABLE deliveries ADD COLUMN acted text CHECK (acted IN ('checked', 'gone'));
+-- When the mailer took the delivery into its ledger (an advisory's evidence: `queued`); rows
+-- taken in before this have none, and their evidence starts at the matcher's request.
+ALTER TABLE deliveries ADD COLUMN queued_at timestamptz;

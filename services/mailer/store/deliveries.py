@@ -28,8 +28,8 @@ async def add_deliveries(conn: Conn, batch: m.DeliveryBatch, now: datetime) -> i
     event_id = batch.event_id if batch.kind == "disaster" else ""
     status = await conn.fetch(
         "INSERT INTO deliveries (advisory_id, event_id, customer_id, priority, kind, reason,"
-        " purchases, requested_at, next_attempt_at, state)"
-        " SELECT u.*, CASE WHEN a.withdrawn_at IS NOT NULL THEN 'cancelled'"
+        " purchases, requested_at, next_attempt_at, queued_at, state)"
+        " SELECT u.*, u.next_attempt_at, CASE WHEN a.withdrawn_at IS NOT NULL THEN 'cancelled'"
         "   WHEN s.email IS NOT NULL THEN 'suppressed' ELSE 'queued' END"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[],"
         "   $7::jsonb[], $8::timestamptz[], $9::timestamptz[])"
