@@ -119,6 +119,17 @@ async def test_an_operator_follows_a_disaster_and_replays_a_dead_letter_in_a_bro
         bars = page.locator("svg.chart rect > title")
         assert await bars.count() == 1 and (await bars.text_content() or "").endswith(": 1 sent")
         assert "Fire and Disaster Management Agency" in await page.locator("dl.facts").inner_text()
+        # The funnel under the reach: each step with its count and what it counts.
+        funnel = page.locator("table.funnel")
+        await funnel.scroll_into_view_if_needed()
+        assert await funnel.is_visible()
+        for step, n in (("bought", "1"), ("contactable", "1"), ("delivered", "1"), ("read", "0")):
+            row = funnel.locator(f'tr[data-step="{step}"]')
+            assert await row.locator("[data-customers]").inner_text() == n
+        assert "e-mail address" in await funnel.locator('tr[data-step="contactable"]').inner_text()
+        verdict = page.locator("#funnel-says")
+        assert await verdict.get_attribute("data-mark") == "met"
+        assert (await verdict.inner_text()).startswith("100.0 % of the buyers can be contacted")
         await screenshot(page, tmp_path, "console-advisory")
 
         # A message nobody can read: the matcher dead-letters it; the console replays it once.
