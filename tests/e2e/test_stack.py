@@ -16,6 +16,7 @@ from typing import cast
 import aiohttp
 import pytest
 
+from services.advisory.evidence.keys import WELL_KNOWN
 from shared import bus
 from tests.support.keys import bearer
 from tests.support.launcher import Launcher, launch_env
@@ -143,6 +144,10 @@ async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> 
         )
         assert answer["accepted"] == 1
         assert (data / "pg" / "PG_VERSION").exists() and (data / "nats" / "jetstream").exists()
+        # The evidence key, generated into the data directory, is published.
+        assert (data / "evidence_key").exists()
+        pem = await (await http.get(f"{stack.url('advisory')}{WELL_KNOWN}")).read()
+        assert pem.startswith(b"-----BEGIN PUBLIC KEY-----")
     finally:
         stack.stop()
     stack.start()  # a second `make up` on the same data: the channel's key too
@@ -151,6 +156,8 @@ async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> 
             await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order, headers=web), 202
         )
         assert again == {"accepted": 0, "duplicates": 1, "rejected": [], "unlocated": []}
+        # Exports signed before the restart still verify: the same key.
+        assert await (await http.get(f"{stack.url('advisory')}{WELL_KNOWN}")).read() == pem
         url = f"nats://127.0.0.1:{stack.env['ANSHIN_EMBEDDED_NATS_PORT']}"
         password = (data / "nats-users" / "operator").read_text()
         nc = await bus.connect(url, "t", user="operator", password=password)
