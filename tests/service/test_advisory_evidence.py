@@ -19,6 +19,7 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_advisory_funnel import _links, _mails
 from tests.service.test_cli import anshin, cli_env
+from tests.service.test_console_portal import sign_in
 from tests.service.test_mailer_bounces_smtp import fixture, paths, returned
 from tests.support.advisory import new_agency, operator
 from tests.support.fixtures import run_services
@@ -99,6 +100,18 @@ async def test_the_evidence_export_is_complete_pseudonymous_signed_and_verifiabl
             await http.get(f"{advisory}/v1/advisories/{first['id']}/evidence", headers=mine)
         ).read()
         pem = await (await http.get(f"{advisory}{keys.WELL_KNOWN}")).read()
+        # The agency downloads the same export from its portal.
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            assert (
+                await sign_in(browser, advisory, mine["Authorization"].split()[1])
+            ).status == 303
+            page = await (await browser.get(f"{advisory}/portal/advisories/{second['id']}")).text()
+            assert f'href="/portal/advisories/{second["id"]}/evidence"' in page
+            portal = await browser.get(f"{advisory}/portal/advisories/{second['id']}/evidence")
+            assert portal.status == 200
+            downloaded = await portal.read()
+        assert downloaded.splitlines()[:-1] == export.splitlines()[:-1]
+        assert chain.verify(downloaded, keys.load_public(pem)).problem == ""
 
         # The CLI verifies against the key the running service publishes; with one row
         # changed, it refuses (here against the key saved as a file).

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.advisory.api.advisories import PRIVATE, owned
 from services.advisory.evidence import keys
 from services.advisory.evidence.chain import Chain
-from services.advisory.lifecycle import embargo
+from services.advisory.lifecycle import Advisory, embargo
 from services.advisory.peers import evidence
 from shared import messages as m
 from shared.http import NATS
@@ -39,7 +39,11 @@ async def public_key(request: web.Request) -> web.Response:
 async def export(request: web.Request) -> web.StreamResponse:
     """Every event of the advisory's deliveries as hash-chained JSON lines, ending with the
     chain's head signed; customers only as this advisory's pseudonyms."""
-    advisory = await owned(request)
+    return await stream(request, await owned(request))
+
+
+async def stream(request: web.Request, advisory: Advisory) -> web.StreamResponse:
+    """The evidence export of an advisory the caller may see (the API's, the portal's)."""
     nc = request.app[NATS]
     # Asked before the answer starts: a mailer that does not answer is a 503, not a cut file.
     first = m.EvidencePage(advisory_id=advisory.id)

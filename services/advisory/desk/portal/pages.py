@@ -15,11 +15,13 @@ from typing import Any
 from aiohttp import web
 
 from services.advisory.agencies.auth import hash_key
+from services.advisory.api.evidence import stream as export_evidence
 from services.advisory.desk.portal import store as store_sessions
 from services.advisory.desk.portal.form import CATEGORY_NAMES, KINDS, LABELS, LANGS, as_advisory
 from services.advisory.desk.portal.view import advisory_page
 from services.advisory.desk.web import checked_form, csrf_token, html, refused, same_origin
-from services.advisory.lifecycle import store
+from services.advisory.lifecycle import embargo, store
+from shared.errors import NotFound
 from shared.http import POOL
 from shared.operator import is_operator_key
 from shared.service import CLOCK, SETTINGS
@@ -155,3 +157,19 @@ async def one(request: web.Request) -> web.Response:
         message = "This advisory is not one of yours, or does not exist."
         return _page(request, me, "portal_message.html.j2", 404, message=message)
     return _page(request, me, "portal_advisory.html.j2", **context)
+
+
+@routes.get("/portal/advisories/{advisory_id}/evidence")
+async def evidence(request: web.Request) -> web.StreamResponse:
+    """One of the agency's advisories' evidence, signed, as `GET /v1/…/evidence` gives it."""
+    me = await session(request)
+    if me is None:
+        raise web.HTTPSeeOther("/portal")
+    try:
+        advisory = await store.get_advisory(request.app[POOL], request.match_info["advisory_id"])
+    except NotFound:
+        advisory = None
+    if advisory is None or not embargo.may_see(me.agency_id, advisory.agency_id):
+        message = "This advisory is not one of yours, or does not exist."
+        return _page(request, me, "portal_message.html.j2", 404, message=message)
+    return await export_evidence(request, advisory)
