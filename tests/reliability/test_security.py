@@ -580,5 +580,6 @@ async def test_no_service_starts_in_production_on_a_development_setting() -> Non
     ]
     record("security: production start with a development secret",
            inputs=len(starts), leaks=len(started),
-           note="each service: the default secret, no operator key, no NATS user")  # fmt: skip
+           note="each service: the default secret, no operator key, no NATS user, no evidence"
+                " key")  # fmt: skip
     assert started == []
