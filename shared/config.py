@@ -76,6 +76,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # failed with the same reply code, for this long at first (docs/mailer.md, "Paths").
     smtp_breaker_failures: int = 20
     smtp_breaker_pause_s: float = 30.0
+    # Provider health (docs/mailer.md, "Provider health"): over a rolling window, routine
+    # mail to a mailbox provider pauses while its complaint rate, or its share of policy
+    # refusals (5.7.x), passes the limit, once it was sent this many mails in the window.
+    provider_window_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0
+    provider_complaint_rate: Annotated[float, msgspec.Meta(ge=0)] = 0.001
+    provider_policy_rate: Annotated[float, msgspec.Meta(ge=0)] = 0.01
+    provider_min_sent: Annotated[int, msgspec.Meta(ge=1)] = 100
+    # how often each mailer replica reads the figures again (a paused provider's routine mail
+    # waits at least this long, and a minute, before it is looked at again)
+    provider_check_s: Annotated[float, msgspec.Meta(ge=0)] = 15.0
     # advisory: a USGS quake becomes a circle of this radius at magnitude 5, doubling per unit
     quake_radius_km: float = 30.0
     # advisory: weaker USGS quakes are heard but declare no disaster

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from services.mailer import handlers, suppression_replies
+from services.mailer import handlers, health, suppression_replies
 from services.mailer.api import PUBLIC, routes
 from services.mailer.bounces import smtpd, webhooks
 from services.mailer.report import responder
@@ -52,6 +52,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(responder)
     app.cleanup_ctx.append(suppression_replies.listing)
     app.cleanup_ctx.append(suppression_replies.lifting)
+    app.cleanup_ctx.append(health.responder)
     app.cleanup_ctx.append(consumers(_registry))
     app.cleanup_ctx.append(sending)
     app.cleanup_ctx.append(smtpd.receiving)

@@ -27,6 +27,8 @@ class Subjects:
     # the console's page of suppressed addresses: a listing (addresses masked) or one address
     MAILER_SUPPRESSIONS = "mailer.suppressions"
     MAILER_SUPPRESSION_LIFT = "mailer.suppression.lift"
+    # the console's table of mailbox providers' health
+    MAILER_PROVIDERS = "mailer.providers"
     INGEST_CATALOG_LOOKUP = "ingest.catalog.lookup"
 
     @staticmethod
@@ -215,6 +217,7 @@ ROLES: dict[str, RoleSpec] = {
                 # the console's suppressions page
                 Subjects.MAILER_SUPPRESSIONS,
                 Subjects.MAILER_SUPPRESSION_LIFT,
+                Subjects.MAILER_PROVIDERS,  # the console's providers page
             ],
             outboxes=["advisory"],
         ),
@@ -243,6 +246,7 @@ ROLES: dict[str, RoleSpec] = {
                 Subjects.MAILER_REPORT,
                 Subjects.MAILER_SUPPRESSIONS,
                 Subjects.MAILER_SUPPRESSION_LIFT,
+                Subjects.MAILER_PROVIDERS,
             ],
         ),
         # The `anshin` CLI and the console's bus views: a dead letter is replayed to its

@@ -118,3 +118,31 @@ class SuppressionLifted(Message, tag="suppressions.lifted"):
     requeued: int = 0
     problem: str = ""
     v: int = 1
+
+
+class ProviderQuery(Message, tag="providers.query"):
+    """How is each mailbox provider taking our mail, over the window of provider health?"""
+
+    v: int = 1
+
+
+class ProviderFigures(msgspec.Struct, kw_only=True):
+    """One mailbox provider over the window, and why its routine mail pauses ('' if it goes)."""
+
+    provider: str
+    sent: int
+    hard: int
+    complaints: int
+    policy: int  # refusals for policy (5.7.x)
+    paused: str = ""  # 'complaints' or 'policy'
+
+
+class ProviderTable(Message, tag="providers.table"):
+    """The mailer's answer to a ProviderQuery, with the settings it judged by."""
+
+    window_hours: float
+    complaint_rate: float
+    policy_rate: float
+    min_sent: int
+    items: list[ProviderFigures] = []
+    v: int = 1
