@@ -55,6 +55,8 @@ class ReachReport(Message, tag="report.reach"):
     by_day: list[DayCount] = []
     waits: list[Wait] = []  # why the deferred deliveries wait, and until when
     v: int = 1
+    # of counts["suppressed"]: not sent because the address turned this family of advice off
+    declined: int = 0
 
 
 class CatalogLookup(Message, tag="catalog.lookup"):
