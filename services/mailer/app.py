@@ -7,7 +7,7 @@ import functools
 
 from aiohttp import web
 
-from services.mailer import handlers, suppression_replies
+from services.mailer import handlers, privacy, suppression_replies
 from services.mailer.api import PUBLIC, routes
 from services.mailer.report import responder
 from services.mailer.sender import WAKE, sending
@@ -15,8 +15,8 @@ from shared import messages as m
 from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
-from shared.http import POOL
-from shared.service import CLOCK, Registry, base_app, consumers, database, nats_connection
+from shared.http import NATS, POOL
+from shared.service import CLOCK, SETTINGS, Registry, base_app, consumers, database, nats_connection
 
 SCHEMA = "mailer"
 # Secret settings it reads beyond the database and NATS: production refuses defaults.
@@ -26,10 +26,15 @@ SECRETS: tuple[str, ...] = ("secret_key", "operator_key")
 def _registry(app: web.Application) -> Registry:
     on = functools.partial
     pool, clock = app[POOL], app[CLOCK]
+    key = privacy.erasure_key(app[SETTINGS].secret_key)
     return {
         "mailer-customers": (
             m.CustomerEvent,
-            on(handlers.on_customer, pool=pool, clock=clock),
+            on(handlers.on_customer, pool=pool, clock=clock, erasure_key=key),
+        ),
+        "mailer-erasure": (
+            m.ErasureRequested,
+            on(privacy.on_erasure, pool=pool, nc=app[NATS], clock=clock, key=key),
         ),
         "mailer-advisories": (
             m.AdvisoryEvent,
@@ -52,6 +57,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(responder)
     app.cleanup_ctx.append(suppression_replies.listing)
     app.cleanup_ctx.append(suppression_replies.lifting)
+    app.cleanup_ctx.append(privacy.exporter)
     app.cleanup_ctx.append(consumers(_registry))
     app.cleanup_ctx.append(sending)
     app.router.add_routes(routes)

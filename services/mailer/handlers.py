@@ -7,7 +7,7 @@ import logging
 
 import asyncpg
 
-from services.mailer import store
+from services.mailer import privacy, store
 from services.mailer.metrics import DELIVERIES
 from shared import messages as m
 from shared.clock import Clock
@@ -34,11 +34,15 @@ async def on_delivery(
     )
 
 
-async def on_customer(event: m.CustomerEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
-    """Keep a customer's contact data, or many customers' of a batch."""
+async def on_customer(
+    event: m.CustomerEvent, *, pool: asyncpg.Pool, clock: Clock, erasure_key: bytes
+) -> None:
+    """Keep a customer's contact data, or many customers' of a batch (never an erased
+    customer's older data; an erased suppression applies again: docs/privacy.md)."""
     contacts = event.customers if isinstance(event, m.CustomerBatch) else [event]
-    async with unit_of_work(pool, transaction=False) as conn:
+    async with unit_of_work(pool) as conn:
         await store.upsert_contacts(conn, contacts, clock.now())
+        await privacy.after_contacts(conn, contacts, erasure_key)
 
 
 async def on_advisory(event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:

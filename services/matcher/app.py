@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from services.matcher import fanout, handlers, orders
+from services.matcher import fanout, handlers, orders, privacy
 from services.matcher.responder import responder
 from services.matcher.scheduler import scheduler
 from shared import messages as m
@@ -48,6 +48,10 @@ def _registry(app: web.Application) -> Registry:
         "matcher-disasters": (
             m.DisasterEvent,
             on(handlers.on_disaster, pool=pool, clock=clock, settings=settings),
+        ),
+        "matcher-erasure": (
+            m.ErasureRequested,
+            on(privacy.on_erasure, pool=pool, nc=app[NATS], clock=clock),
         ),
         "matcher-fanout": (
             m.FanoutShard,
@@ -86,4 +90,5 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(_order_consumer)
     app.cleanup_ctx.append(scheduler)
     app.cleanup_ctx.append(responder)
+    app.cleanup_ctx.append(privacy.exporter)
     return app

@@ -36,6 +36,14 @@ from shared.messages.orders import (
     OrderPlaced,
     OrderReturned,
 )
+from shared.messages.privacy import (
+    ERASERS,
+    ErasureConfirmed,
+    ErasureRequested,
+    ExportPart,
+    ExportRequest,
+    PrivacyEvent,
+)
 from shared.messages.requests import (
     AudienceEstimate,
     AudienceRequest,
@@ -51,6 +59,7 @@ from shared.messages.requests import (
 )
 
 __all__ = [
+    "ERASERS",
     "AdvisoryEvent",
     "AdvisoryPublished",
     "AdvisoryRule",
@@ -68,6 +77,10 @@ __all__ = [
     "DeliveryEvent",
     "DisasterDeclared",
     "DisasterEvent",
+    "ErasureConfirmed",
+    "ErasureRequested",
+    "ExportPart",
+    "ExportRequest",
     "FanoutShard",
     "Location",
     "Message",
@@ -80,6 +93,7 @@ __all__ = [
     "OutboxDead",
     "Polygon",
     "Priority",
+    "PrivacyEvent",
     "Purchase",
     "ReachReport",
     "Recipient",

@@ -1,0 +1,107 @@
+"""A customer's rights in the mailer: erasure of contacts and suppressions with the ledger
+kept under a pseudonym, and the answer to `mailer.export`.
+
+Mail already on its way is not sent after the erasure is confirmed: the erasure waits until
+no claim of the customers' mail is in flight (its lease, renewed while the mail is on the
+wire), then cancels what still waits and removes the address, which no claim can then read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+from collections.abc import Sequence
+
+import asyncpg
+from aiohttp import web
+from nats.aio.client import Client
+
+from services.mailer.store import privacy as store
+from shared import bus
+from shared import messages as m
+from shared.bus import Subjects, reply
+from shared.bus.reply import Answer
+from shared.clock import Clock
+from shared.db import Conn, unit_of_work
+from shared.http import POOL
+
+# How long an erasure waits for mail in flight before it lets the request be redelivered.
+IN_FLIGHT_WAIT_S = 60.0
+
+
+class MailInFlight(Exception):
+    """A customer's mail is still on the wire: the erasure is tried again later."""
+
+
+def erasure_key(secret_key: str) -> bytes:
+    """The key of the mailer's hashes of erased addresses and customers."""
+    return hmac.new(secret_key.encode(), b"anshin:mailer:erasure", hashlib.sha256).digest()
+
+
+def keyed(key: bytes, kind: str, value: str) -> bytes:
+    """A keyed hash of an address or a customer id: comparable, not reversible."""
+    return hashlib.blake2b(f"{kind}:{value}".encode(), key=key, digest_size=16).digest()
+
+
+def pseudonym(key: bytes, customer_id: str) -> str:
+    """What an erased customer's ledger rows are kept under."""
+    return "erased:" + keyed(key, "customer", customer_id).hex()
+
+
+async def on_erasure(
+    event: m.ErasureRequested, *, pool: asyncpg.Pool, nc: Client, clock: Clock, key: bytes
+) -> None:
+    """Erase the request's customers once none of their mail is in flight, then confirm."""
+    ids = event.customer_ids
+    deadline = time.monotonic() + IN_FLIGHT_WAIT_S
+    while True:
+        async with unit_of_work(pool) as conn:
+            if not await store.in_flight(conn, ids):
+                emails = await store.addresses(conn, ids)
+                erased = await store.erase(
+                    conn,
+                    ids,
+                    [pseudonym(key, c) for c in ids],
+                    [keyed(key, "customer", c) for c in ids],
+                    emails,
+                    [keyed(key, "email", e) for e in emails],
+                    clock.now(),
+                )
+                break
+        if time.monotonic() > deadline:
+            raise MailInFlight(f"erasure {event.request_id}: mail still in flight")
+        await asyncio.sleep(0.5)
+    fact = m.ErasureConfirmed(
+        request_id=event.request_id, service="mailer", erased=erased, confirmed_at=clock.now()
+    )
+    await bus.publish(nc, Subjects.ERASURE_CONFIRMED, fact, f"erasure:{event.request_id}:mailer")
+
+
+async def after_contacts(conn: Conn, contacts: Sequence[m.CustomerUpserted], key: bytes) -> None:
+    """Inside the transaction that took contacts in: forget erased customers' contact data
+    dated before their erasure, and suppress again an erased suppressed address."""
+    ids = [c.customer_id for c in contacts]
+    emails = sorted({c.email for c in contacts})
+    await store.after_contacts(
+        conn,
+        ids,
+        [keyed(key, "customer", c) for c in ids],
+        emails,
+        [keyed(key, "email", e) for e in emails],
+    )
+
+
+def _answerer(app: web.Application) -> Answer:
+    pool = app[POOL]
+
+    async def answer(question: m.ExportRequest) -> m.ExportPart:
+        async with unit_of_work(pool, transaction=False) as conn:
+            sections = await store.export(conn, question.customer_ids)
+        return m.ExportPart(service="mailer", sections=sections)
+
+    return answer
+
+
+exporter = reply.responder(Subjects.MAILER_EXPORT, "mailer", m.ExportRequest, _answerer)

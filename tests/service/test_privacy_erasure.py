@@ -1,0 +1,128 @@
+"""Erasure of a customer across the four services, in-process against real servers."""
+
+from __future__ import annotations
+
+import contextlib
+
+import aiohttp
+
+from shared.bus import Subjects
+from shared.clock import Clock
+from shared.config import Settings
+from tests.support.advisory import eventually, operator, stream_messages
+from tests.support.fixtures import run_services
+from tests.support.privacy import erase, erased, rows, shop_with_mail
+from tests.support.shop import expect, order
+
+HANAKO = "hanako@example.jp"
+PEOPLE = [
+    ("A-1", "c-42", HANAKO),
+    # A second account of the same address: the shop links it by e-mail.
+    ("A-2", "c-43", HANAKO),
+    ("A-3", "c-7", "jeanne@example.fr"),
+]
+
+# Every place a customer id or an address could be left, per service.
+HELD = {
+    "ingest orders": "SELECT count(*) FROM ingest.orders WHERE customer_id = ANY($1)",
+    "ingest customers": "SELECT count(*) FROM ingest.customers WHERE customer_id = ANY($1)",
+    "matcher purchases": "SELECT count(*) FROM matcher.purchases WHERE customer_id = ANY($1)",
+    "matcher matches": "SELECT count(*) FROM matcher.matches WHERE customer_id = ANY($1)",
+    "matcher schedule": "SELECT count(*) FROM matcher.schedule WHERE customer_id = ANY($1)",
+    "mailer contacts": "SELECT count(*) FROM mailer.contacts WHERE customer_id = ANY($1)",
+    "mailer ledger": "SELECT count(*) FROM mailer.deliveries WHERE customer_id = ANY($1)",
+}
+
+
+async def _held(settings: Settings, ids: list[str]) -> dict[str, int]:
+    return {k: (await rows(settings.database_url, sql, ids))[0][0] for k, sql in HELD.items()}
+
+
+async def test_an_erasure_leaves_only_pseudonyms_and_a_hashed_suppression(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        urls = await run_services(stack, settings, clock, "ingest", "advisory", "matcher", "mailer")
+        ingest, op = urls["ingest"], operator(settings)
+        advisory_id, web = await shop_with_mail(http, settings, clock, urls, PEOPLE)
+        # Hanako's address bounced later: it must never be mailed again, erased or not.
+        await rows(
+            settings.database_url,
+            "INSERT INTO mailer.suppressions (email, reason) VALUES ($1, 'bounce')",
+            HANAKO,
+        )
+        before = await _held(settings, ["c-42", "c-43"])
+        assert all(n > 0 for k, n in before.items() if "schedule" not in k), before
+
+        # Only operators may erase.
+        refused = await http.post(f"{ingest}/v1/customers/c-42/erase")
+        assert refused.status == 401
+
+        request_id = await erase(http, ingest, op, "c-42")
+        report = await erased(http, ingest, op, "c-42", request_id)
+        assert set(report["confirmations"]) == {"ingest", "matcher", "mailer", "customers_stream"}
+        assert report["customers"] == 2 and report["waiting"] == []
+        assert report["confirmations"]["ingest"]["erased"]["orders"] == 2
+        assert report["confirmations"]["mailer"]["erased"]["contacts"] == 2
+        assert report["confirmations"]["mailer"]["erased"]["suppressions_hashed"] == 1
+
+        # Nothing of either account is left anywhere; the other customer is untouched.
+        assert set((await _held(settings, ["c-42", "c-43"])).values()) == {0}
+        assert all(
+            n > 0 for k, n in (await _held(settings, ["c-7"])).items() if "schedule" not in k
+        )
+        mailer_text = await rows(
+            settings.database_url,
+            "SELECT count(*) FROM mailer.suppressions WHERE email = $1",
+            HANAKO,
+        )
+        assert mailer_text == [(0,)]
+        # The ledger keeps the advisory, the time and the outcome under pseudonyms.
+        kept = await rows(
+            settings.database_url,
+            "SELECT customer_id, state, sent_at IS NOT NULL, purchases::text FROM mailer.deliveries"
+            " WHERE advisory_id = $1 AND customer_id <> 'c-7' ORDER BY 1",
+            advisory_id,
+        )
+        assert len(kept) == 2 and "sent" in {s for _, s, _, _ in kept}, kept
+        assert all(c.startswith("erased:") and p == "[]" for c, _, _, p in kept), kept
+        assert "hanako" not in str(kept)
+        # The contact data is gone from the stream too.
+        held = await stream_messages(settings.nats_url, "CUSTOMERS")
+        assert not [s for s, _ in held if s in {Subjects.customer_upserted("c-42")}]
+
+        # The same address imported again under a new id is suppressed again.
+        again = order("A-9", clock.now(), customer="c-99", email=HANAKO)
+        await expect(await http.post(f"{ingest}/v1/orders", json=again, headers=web), 202)
+        suppressed = "SELECT reason FROM mailer.suppressions WHERE email = $1"
+
+        async def suppressed_again() -> bool:
+            return await rows(settings.database_url, suppressed, HANAKO) == [("bounce",)]
+
+        await eventually(suppressed_again, timeout=15)
+
+        # Erasing again, or an unknown customer, is a success that erases nothing.
+        for customer in ("c-43", "nobody"):
+            request_id = await erase(http, ingest, op, customer)
+            report = await erased(http, ingest, op, customer, request_id)
+            counts = [n for c in report["confirmations"].values() for n in c["erased"].values()]
+            assert report["customers"] == 1 and set(counts) == {0}, report
+
+
+async def test_an_erasure_request_is_reported_only_to_its_customer(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        urls = await run_services(stack, settings, clock, "ingest")
+        ingest, op = urls["ingest"], operator(settings)
+        request_id = await erase(http, ingest, op, "c-1")
+        for path, status in [
+            (f"c-1/erase/{request_id}", 200),
+            (f"c-2/erase/{request_id}", 404),
+            ("c-1/erase/not-a-uuid", 404),
+        ]:
+            reply = await http.get(f"{ingest}/v1/customers/{path}", headers=op)
+            assert reply.status == status, path
+        long_id = await http.post(f"{ingest}/v1/customers/{'x' * 201}/erase", headers=op)
+        body = await expect(long_id, 400)
+        assert body["details"][0]["field"] == "customer_id"
