@@ -9,13 +9,14 @@ from aiohttp import web
 from services.ingest.api import EMAIL_SECRET, routes
 from services.ingest.intake import email_secret
 from services.ingest.privacy import api as privacy_api
-from services.ingest.privacy import erasure
+from services.ingest.privacy import erasure, retention
 from services.ingest.responder import catalog_responder
 from shared import messages as m
 from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import NATS, POOL
+from shared.retention import pruner
 from shared.service import (
     CLOCK,
     Registry,
@@ -54,6 +55,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(catalog_responder)
     app.cleanup_ctx.append(consumers(_registry))
+    app.cleanup_ctx.append(pruner(SCHEMA, retention.rules))
     app.router.add_routes(routes)
     app.router.add_routes(privacy_api.routes)
     # Refused keys are counted per client and key prefix: 429 to a guesser, never to others.

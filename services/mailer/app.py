@@ -7,7 +7,7 @@ import functools
 
 from aiohttp import web
 
-from services.mailer import handlers, privacy, suppression_replies
+from services.mailer import handlers, privacy, retention, suppression_replies
 from services.mailer.api import PUBLIC, routes
 from services.mailer.report import responder
 from services.mailer.sender import WAKE, sending
@@ -16,6 +16,7 @@ from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import NATS, POOL
+from shared.retention import pruner
 from shared.service import CLOCK, SETTINGS, Registry, base_app, consumers, database, nats_connection
 
 SCHEMA = "mailer"
@@ -58,6 +59,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(suppression_replies.listing)
     app.cleanup_ctx.append(suppression_replies.lifting)
     app.cleanup_ctx.append(privacy.exporter)
+    app.cleanup_ctx.append(pruner(SCHEMA, retention.rules))
     app.cleanup_ctx.append(consumers(_registry))
     app.cleanup_ctx.append(sending)
     app.router.add_routes(routes)

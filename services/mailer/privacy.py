@@ -45,9 +45,9 @@ def keyed(key: bytes, kind: str, value: str) -> bytes:
     return hashlib.blake2b(f"{kind}:{value}".encode(), key=key, digest_size=16).digest()
 
 
-def pseudonym(key: bytes, customer_id: str) -> str:
-    """What an erased customer's ledger rows are kept under."""
-    return "erased:" + keyed(key, "customer", customer_id).hex()
+def pseudonym(key: bytes, customer_id: str, why: str = "erased") -> str:
+    """What a customer's ledger rows are kept under once erased (or expired: retention)."""
+    return f"{why}:" + keyed(key, "customer", customer_id).hex()
 
 
 async def on_erasure(

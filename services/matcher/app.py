@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from services.matcher import fanout, handlers, orders, privacy
+from services.matcher import fanout, handlers, orders, privacy, retention
 from services.matcher.responder import responder
 from services.matcher.scheduler import scheduler
 from shared import messages as m
@@ -19,6 +19,7 @@ from shared.bus.batch import BatchConsumer
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import NATS, POOL
+from shared.retention import pruner
 from shared.service import (
     CLOCK,
     SETTINGS,
@@ -91,4 +92,5 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(scheduler)
     app.cleanup_ctx.append(responder)
     app.cleanup_ctx.append(privacy.exporter)
+    app.cleanup_ctx.append(pruner(SCHEMA, retention.rules))
     return app

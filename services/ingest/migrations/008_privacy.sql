@@ -16,3 +16,5 @@ CREATE TABLE erasure_confirmations (
 );
 -- A customer's orders, found by customer for an erasure or an export.
 CREATE INDEX orders_customer ON orders (customer_id);
+-- Retention prunes orders by the time they were received.
+CREATE INDEX orders_received ON orders (received_at);

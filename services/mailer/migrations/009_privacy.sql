@@ -12,3 +12,5 @@ CREATE TABLE erased_customers (
     customer_key bytea PRIMARY KEY,
     erased_at timestamptz NOT NULL
 );
+-- Retention makes old ledger rows pseudonymous, found by the time they were requested.
+CREATE INDEX deliveries_requested ON deliveries (requested_at);
