@@ -11,8 +11,9 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.support.advisory import eventually, operator, stream_messages
 from tests.support.fixtures import run_services
-from tests.support.privacy import erase, erased, rows, shop_with_mail
+from tests.support.privacy import erase, erased, erasure_status, rows, shop_with_mail
 from tests.support.shop import expect, order
+from tests.support.smtp import SmtpSink
 
 HANAKO = "hanako@example.jp"
 PEOPLE = [
@@ -126,3 +127,31 @@ async def test_an_erasure_request_is_reported_only_to_its_customer(
         long_id = await http.post(f"{ingest}/v1/customers/{'x' * 201}/erase", headers=op)
         body = await expect(long_id, 400)
         assert body["details"][0]["field"] == "customer_id"
+
+
+async def test_mail_on_the_wire_is_done_before_the_mailer_confirms(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession, smtp_sink: SmtpSink
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        urls = await run_services(stack, settings, clock, "ingest", "advisory", "matcher", "mailer")
+        ingest, op = urls["ingest"], operator(settings)
+        smtp_sink.data_delay = 3.0  # a slow relay: the mail stays on the wire
+        await shop_with_mail(http, settings, clock, urls, [("A-1", "c-42", HANAKO)], settle=False)
+
+        async def on_the_wire() -> bool:
+            return bool(smtp_sink.data_attempts)
+
+        await eventually(on_the_wire, timeout=30)
+        assert smtp_sink.messages == []
+        request_id = await erase(http, ingest, op, "c-42")
+
+        async def mailer_confirmed() -> bool:
+            report = await erasure_status(http, ingest, op, "c-42", request_id)
+            return "mailer" in report["confirmations"]
+
+        await eventually(mailer_confirmed, timeout=30)
+        # The mail on the wire was answered before the mailer said it held nothing more.
+        assert len(smtp_sink.messages) == 1
+        await erased(http, ingest, op, "c-42", request_id)
+        kept = await rows(settings.database_url, "SELECT customer_id, state FROM mailer.deliveries")
+        assert len(kept) == 1 and kept[0][0].startswith("erased:") and kept[0][1] == "sent"
