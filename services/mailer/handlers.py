@@ -41,6 +41,7 @@ async def on_customer(
     customer's older data; an erased suppression applies again: docs/privacy.md)."""
     contacts = event.customers if isinstance(event, m.CustomerBatch) else [event]
     async with unit_of_work(pool) as conn:
+        await privacy.before_contacts(conn, contacts, erasure_key)
         await store.upsert_contacts(conn, contacts, clock.now())
         await privacy.after_contacts(conn, contacts, erasure_key)
 

@@ -45,6 +45,11 @@ def keyed(key: bytes, kind: str, value: str) -> bytes:
     return hashlib.blake2b(f"{kind}:{value}".encode(), key=key, digest_size=16).digest()
 
 
+def lock_key(key: bytes, customer_id: str) -> int:
+    """A customer's advisory lock: contact data and an erasure of one customer take turns."""
+    return int.from_bytes(keyed(key, "lock", customer_id)[:8], "big", signed=True)
+
+
 def pseudonym(key: bytes, customer_id: str, why: str = "erased") -> str:
     """What a customer's ledger rows are kept under once erased (or expired: retention)."""
     return f"{why}:" + keyed(key, "customer", customer_id).hex()
@@ -58,6 +63,7 @@ async def on_erasure(
     deadline = time.monotonic() + IN_FLIGHT_WAIT_S
     while True:
         async with unit_of_work(pool) as conn:
+            await store.lock_customers(conn, [lock_key(key, c) for c in ids], shared=False)
             if not await store.in_flight(conn, ids):
                 emails = await store.addresses(conn, ids)
                 erased = await store.erase(
@@ -77,6 +83,13 @@ async def on_erasure(
         request_id=event.request_id, service="mailer", erased=erased, confirmed_at=clock.now()
     )
     await bus.publish(nc, Subjects.ERASURE_CONFIRMED, fact, f"erasure:{event.request_id}:mailer")
+
+
+async def before_contacts(conn: Conn, contacts: Sequence[m.CustomerUpserted], key: bytes) -> None:
+    """Inside the transaction that takes contacts in, first: wait for an erasure of any of
+    them under way, so that its deletion sees these contacts or they see its hash."""
+    keys = [lock_key(key, c.customer_id) for c in contacts]
+    await store.lock_customers(conn, keys, shared=True)
 
 
 async def after_contacts(conn: Conn, contacts: Sequence[m.CustomerUpserted], key: bytes) -> None:

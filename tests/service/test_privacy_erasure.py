@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 
 import aiohttp
 
@@ -11,6 +12,7 @@ from shared.clock import Clock
 from shared.config import Settings
 from tests.support.advisory import eventually, operator, stream_messages
 from tests.support.fixtures import run_services
+from tests.support.keys import channel_header
 from tests.support.privacy import erase, erased, erasure_status, rows, shop_with_mail
 from tests.support.shop import expect, order
 from tests.support.smtp import SmtpSink
@@ -155,3 +157,20 @@ async def test_mail_on_the_wire_is_done_before_the_mailer_confirms(
         await erased(http, ingest, op, "c-42", request_id)
         kept = await rows(settings.database_url, "SELECT customer_id, state FROM mailer.deliveries")
         assert len(kept) == 1 and kept[0][0].startswith("erased:") and kept[0][1] == "sent"
+
+
+async def test_orders_published_before_the_erasure_are_not_recorded_after_it(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        urls = await run_services(stack, settings, clock, "ingest", "mailer")
+        ingest, op = urls["ingest"], operator(settings)
+        web = await channel_header(settings, "web")
+        # Many orders waiting on the bus while the matcher is away, then the erasure.
+        placed = clock.now() - timedelta(days=1)
+        many = [order(f"A-{i}", placed, customer="c-42") for i in range(1500)]
+        await expect(await http.post(f"{ingest}/v1/orders", json=many, headers=web), 202)
+        request_id = await erase(http, ingest, op, "c-42")
+        await run_services(stack, settings, clock, "matcher")
+        await erased(http, ingest, op, "c-42", request_id, timeout=60)
+        assert await _held(settings, ["c-42"]) == dict.fromkeys(HELD, 0)

@@ -11,6 +11,12 @@ from typing import Any
 from shared.db import Conn
 
 
+async def lock_customers(conn: Conn, lock_keys: Sequence[int], *, shared: bool) -> None:
+    """Hold the customers until commit: an erasure alone, contact data taken in together."""
+    lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await conn.execute(f"SELECT {lock}(k) FROM unnest($1::int8[]) AS k", sorted(set(lock_keys)))
+
+
 async def in_flight(conn: Conn, customer_ids: Sequence[str]) -> int:
     """The customers' mail claimed by a sender whose lease still runs: it may be on the wire."""
     count: int = await conn.fetchval(
