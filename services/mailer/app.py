@@ -43,7 +43,7 @@ def _registry(app: web.Application) -> Registry:
         ),
         "mailer-deliveries": (
             m.DeliveryEvent,
-            on(handlers.on_delivery, pool=pool, clock=clock, wake=app[WAKE]),
+            on(handlers.on_delivery, pool=pool, clock=clock, wake=app[WAKE], erasure_key=key),
         ),
     }
 

@@ -17,10 +17,17 @@ log = logging.getLogger(__name__)
 
 
 async def on_delivery(
-    batch: m.DeliveryBatch, *, pool: asyncpg.Pool, clock: Clock, wake: asyncio.Event
+    batch: m.DeliveryBatch,
+    *,
+    pool: asyncpg.Pool,
+    clock: Clock,
+    wake: asyncio.Event,
+    erasure_key: bytes,
 ) -> None:
-    """Add a batch of requested deliveries to the ledger and wake the sender."""
+    """Add a batch of requested deliveries to the ledger (never for a customer erased since
+    the purchases: docs/privacy.md) and wake the sender."""
     async with unit_of_work(pool, transaction=False) as conn:
+        batch = await privacy.without_erased(conn, batch, erasure_key)
         added = await store.add_deliveries(conn, batch, clock.now())
     DELIVERIES.labels("queued").inc(added)
     wake.set()

@@ -13,8 +13,10 @@ import hashlib
 import hmac
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
+import msgspec
 from aiohttp import web
 from nats.aio.client import Client
 
@@ -104,6 +106,25 @@ async def after_contacts(conn: Conn, contacts: Sequence[m.CustomerUpserted], key
         emails,
         [keyed(key, "email", e) for e in emails],
     )
+
+
+async def without_erased(conn: Conn, batch: m.DeliveryBatch, key: bytes) -> m.DeliveryBatch:
+    """The batch without the recipients erased after all their purchases: a request the
+    matcher made from what it held just before its erasure never lands in the ledger."""
+    keys = {r.customer_id: keyed(key, "customer", r.customer_id) for r in batch.recipients}
+    erased = await store.erased_since(conn, list(keys.values()))
+    if not erased:
+        return batch
+
+    def older(r: m.Recipient, at: datetime) -> bool:
+        return all(p.placed_at is None or p.placed_at <= at for p in r.purchases)
+
+    kept = [
+        r
+        for r in batch.recipients
+        if (at := erased.get(keys[r.customer_id])) is None or not older(r, at)
+    ]
+    return msgspec.structs.replace(batch, recipients=kept)
 
 
 def _answerer(app: web.Application) -> Answer:

@@ -10,6 +10,7 @@ import aiohttp
 from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
+from tests.support import mailer as mailer_bus
 from tests.support.advisory import eventually, operator, stream_messages
 from tests.support.fixtures import run_services
 from tests.support.keys import channel_header
@@ -174,3 +175,37 @@ async def test_orders_published_before_the_erasure_are_not_recorded_after_it(
         await run_services(stack, settings, clock, "matcher")
         await erased(http, ingest, op, "c-42", request_id, timeout=60)
         assert await _held(settings, ["c-42"]) == dict.fromkeys(HELD, 0)
+
+
+async def test_a_delivery_requested_from_data_held_before_the_erasure_is_not_kept(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession, smtp_sink: SmtpSink
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        urls = await run_services(stack, settings, clock, "ingest", "mailer")
+        ingest, op = urls["ingest"], operator(settings)
+        nc = await stack.enter_async_context(mailer_bus.nats(settings.nats_url))
+        await mailer_bus.customers(
+            nc,
+            ("c-42", HANAKO, "ja-JP", "Asia/Tokyo"),
+            ("c-7", "jeanne@example.fr", "fr-FR", "UTC"),
+        )
+        await mailer_bus.advisory(nc, "adv-1")
+        await eventually(lambda: _count(settings, "SELECT count(*) FROM mailer.contacts", 2))
+        request_id = await erase(http, ingest, op, "c-42")
+
+        async def mailer_confirmed() -> bool:
+            report = await erasure_status(http, ingest, op, "c-42", request_id)
+            return "mailer" in report["confirmations"]
+
+        await eventually(mailer_confirmed, timeout=30)
+        # The matcher's request, made from what it held before its own erasure, arrives late;
+        # then another customer's, which shows the first was handled.
+        await mailer_bus.deliveries(nc, "adv-1", ["c-42"])
+        await mailer_bus.deliveries(nc, "adv-1", ["c-7"])
+        await smtp_sink.wait_for(1)
+        ledger = "SELECT customer_id FROM mailer.deliveries ORDER BY 1"
+        assert await rows(settings.database_url, ledger) == [("c-7",)]
+
+
+async def _count(settings: Settings, sql: str, expected: int) -> bool:
+    return bool((await rows(settings.database_url, sql))[0][0] == expected)

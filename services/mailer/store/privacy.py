@@ -17,6 +17,16 @@ async def lock_customers(conn: Conn, lock_keys: Sequence[int], *, shared: bool) 
     await conn.execute(f"SELECT {lock}(k) FROM unnest($1::int8[]) AS k", sorted(set(lock_keys)))
 
 
+async def erased_since(conn: Conn, customer_keys: Sequence[bytes]) -> dict[bytes, datetime]:
+    """When each of these (hashed) customers was erased, for those that were."""
+    rows = await conn.fetch(
+        "SELECT customer_key, erased_at FROM erased_customers"
+        " WHERE customer_key = ANY($1::bytea[])",
+        list(customer_keys),
+    )
+    return {bytes(r["customer_key"]): r["erased_at"] for r in rows}
+
+
 async def in_flight(conn: Conn, customer_ids: Sequence[str]) -> int:
     """The customers' mail claimed by a sender whose lease still runs: it may be on the wire."""
     count: int = await conn.fetchval(
