@@ -33,8 +33,7 @@ REPLICAS = int(os.environ.get("ANSHIN_BENCH_REPLICAS", "2"))
 ORDERS = int(os.environ.get("ANSHIN_BENCH_ORDERS", "50000"))
 COLUMNS = ["channel", "order_id", "line_no", "category", "customer_id", "sku", "gtin", "title"]
 COLUMNS += ["placed_at", "country", "region", "lat", "lon", "bucket"]
-PLAYBOOK = m.AdvisoryRule(
-    kind="disaster",
+PLAYBOOK = m.Disaster(
     categories=matcher_shop.PLAYBOOK_CATEGORIES,
     hazards=["earthquake"],
     countries=["JP"],
@@ -132,11 +131,11 @@ async def _orders(
     nc: Client, pool: asyncpg.Pool, nats_url: str, database_url: str, now: datetime
 ) -> dict[str, float]:
     rng = random.Random(7)
-    rules = {
-        "st": m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=30),
-        "lt": m.AdvisoryRule(kind="long_term", categories=["heater", "gas_appliance"]),
-        "combo": m.AdvisoryRule(kind="combination", groups=[["honey"], ["baby_food"]]),
-        "recall": m.AdvisoryRule(kind="recall", skus=["EBI-0007", "HEA-0003"]),
+    rules: dict[str, m.AdvisoryRule] = {
+        "st": m.ShortTerm(categories=["power_bank"], window_days=30),
+        "lt": m.LongTerm(categories=["heater", "gas_appliance"]),
+        "combo": m.Combination(groups=[["honey"], ["baby_food"]]),
+        "recall": m.Recall(skus=["EBI-0007", "HEA-0003"]),
     }
     async with pool.acquire() as conn:
         for advisory_id, rule in rules.items():  # installed directly: no publication fan-out

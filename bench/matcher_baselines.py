@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 from nats.aio.client import Client
 from nats.js.api import StorageType, StreamConfig
 
-from services.matcher import audience
+from services.matcher import rules
 from shared import bus
 from shared import messages as m
 
@@ -20,7 +20,7 @@ async def run(
     pool: asyncpg.Pool, nc: Client, rule: m.AdvisoryRule, event: m.DisasterDeclared
 ) -> dict[str, float]:
     """Time each raw step of the fan-out alone; return seconds and the audience size."""
-    w = audience.disaster(rule, event.occurred_at, event.areas)
+    w = rules.of(rule).audience(event.occurred_at, timedelta(0), event.areas)
     sql = (
         "SELECT DISTINCT ON (customer_id) customer_id, channel, order_id, sku, title, placed_at"
         f" FROM purchases WHERE {w.sql} ORDER BY customer_id, placed_at DESC"

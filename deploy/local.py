@@ -87,6 +87,10 @@ class Stack:
         env = dict(os.environ)
         env.setdefault(env_name("operator_key"), _secret(self.data / "operator_key"))
         env.setdefault(env_name("secret_key"), _secret(self.data / "secret_key"))
+        if not env.get(env_name("smtp_host")):
+            # The local mailbox reaches no one asleep: someone trying Anshin sees the mail
+            # at any hour. A configured relay keeps the quiet hours of the settings.
+            env.setdefault(env_name("quiet_hours"), "off")
         launch = config.load(env)
         if not os.environ.get("NATS_URL"):
             self.nats, self.nats_passwords = secured_nats(
@@ -119,6 +123,8 @@ class Stack:
             self._spawn(service, argv, self._service_env(env, service))
         for service in SERVICES:
             _wait_ready(_port(settings, service))
+        if settings.bounce_smtp_port:  # the mailer's own endpoint for returned mail
+            wait_for_port(settings.bounce_smtp_port)
         (self.data / "anshin.pid").write_text(str(os.getpid()))
         return env
 
@@ -206,8 +212,10 @@ def summary(settings: Settings, env: dict[str, str], stack: Stack) -> str:
         f"  ingest     http://127.0.0.1:{settings.ingest_port}  (/v1/orders, /v1/catalog)",
         f"  advisory   http://127.0.0.1:{settings.advisory_port}  (/v1/advisories, /safety)",
         f"  matcher    http://127.0.0.1:{settings.matcher_port}  (/healthz, /metrics)",
-        f"  mailer     http://127.0.0.1:{settings.mailer_port}  (/u/{{token}})",
+        f"  mailer     http://127.0.0.1:{settings.mailer_port}  (/u/{{token}}, /v1/bounces/*)",
     ]
+    if settings.bounce_smtp_port:
+        lines.append(f"  returns    SMTP on {settings.bounce_smtp_port} (bounces, complaints)")
     if stack.children and stack.children[0][0] == "mailbox":
         lines.append(
             f"  mailbox    http://127.0.0.1:{settings.mailbox_web_port}   "
@@ -223,6 +231,13 @@ def summary(settings: Settings, env: dict[str, str], stack: Stack) -> str:
             else []
         ),
         f"  logs:         {stack.logs}",
+        f"  quiet hours:  {settings.quiet_hours}"
+        + (
+            " (the local mailbox wakes no one; ANSHIN_QUIET_HOURS=21-08 holds routine mail"
+            " at night in each customer's zone, as production does)"
+            if settings.quiet_hours == "off"
+            else " in each customer's own zone: routine mail waits, disasters and recalls do not"
+        ),
         "Create an agency: .venv/bin/anshin agency create 'Consumer Safety Institute'",
         "Create a sales channel and its key: .venv/bin/anshin channel create web",
         "Stop with Ctrl-C or `make down`.",

@@ -1,6 +1,7 @@
 """The `anshin` command line: one entry point, sub-commands contributed by each service.
 
-Errors print one line (`anshin: ...`) and exit 1; nothing prints a traceback.
+Errors print one line (`anshin: ...`) and exit 1; nothing prints a traceback. The exit codes
+are in `shared/exits.py`: 0 done, 1 failed, 2 a wrong command line, 3 some records refused.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import asyncpg
@@ -19,7 +21,7 @@ from services.advisory import cli as advisory_cli
 from services.ingest import channel_cli
 from services.ingest import cli as ingest_cli
 from services.mailer import cli as mailer_cli
-from shared import config, service
+from shared import config, exits, service
 from shared.bus.permissions import PASSWORDS_DIR
 from shared.bus.topology import OPERATOR
 from shared.config import Settings, env_name
@@ -45,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    root.add_argument("--version", action="version", version=f"anshin {_version()}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     advisory_cli.register(commands)
     ingest_cli.register(commands)
@@ -108,8 +111,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # every failure is one line: the operator reads, never debugs
         print(f"anshin: {describe(exc)}", file=sys.stderr)
-        return 1
+        return exits.FAILED
     return code
+
+
+def _version() -> str:
+    """The installed package's version (the wheel's, or the checkout's under `make setup`)."""
+    try:
+        return metadata.version("anshin")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def describe(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from nats.aio.client import Client
 
 from shared import outbox_dead as dead
 from shared.bus import publish_each, size
+from shared.bus.channels import Channel, T
 from shared.db import Conn
 
 if TYPE_CHECKING:
@@ -85,6 +86,11 @@ async def install_outbox(pool: asyncpg.Pool) -> None:
 async def enqueue(conn: Conn, subject: str, msg_id: str, message: Message) -> None:
     """Add one event to the outbox inside the caller's transaction."""
     await enqueue_encoded(conn, [(subject, msg_id, encode(message))])
+
+
+async def enqueue_on(conn: Conn, channel: Channel[T], message: T) -> None:
+    """Add one event on its typed channel (its subject and id) inside the caller's transaction."""
+    await enqueue_encoded(conn, [channel.outgoing(message)])
 
 
 async def enqueue_encoded(conn: Conn, rows: Iterable[tuple[str, str, bytes]]) -> None:

@@ -1,8 +1,11 @@
-"""Plain-text tables, as the CLI prints them."""
+"""Plain-text tables and JSON, as the CLI prints them."""
 
 from __future__ import annotations
 
 from collections.abc import Container
+from typing import Any
+
+import msgspec
 
 
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: Container[int] = ()) -> str:
@@ -17,3 +20,8 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: Container
         return "  ".join(cells).rstrip()
 
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
+
+
+def as_json(value: Any) -> str:
+    """`--json` output: indented, times as ISO 8601, for scripts (`jq -r .key`)."""
+    return msgspec.json.format(msgspec.json.encode(value)).decode()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from aiohttp import web
 
 from services.ingest.api import EMAIL_SECRET, routes
@@ -11,8 +9,9 @@ from services.ingest.intake import email_secret
 from services.ingest.privacy import api as privacy_api
 from services.ingest.privacy import erasure, retention
 from services.ingest.responder import catalog_responder
-from shared import messages as m
 from shared import throttle
+from shared.bus import channels
+from shared.bus.channels import bind
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import NATS, POOL
@@ -34,16 +33,12 @@ SECRETS: tuple[str, ...] = ("secret_key", "operator_key")
 
 def _registry(app: web.Application) -> Registry:
     pool, clock = app[POOL], app[CLOCK]
-    return {
-        "ingest-erasure": (
-            m.ErasureRequested,
-            functools.partial(erasure.on_request, pool=pool, nc=app[NATS], clock=clock),
-        ),
-        "ingest-erasure-confirmations": (
-            m.ErasureConfirmed,
-            functools.partial(erasure.on_confirmation, pool=pool),
-        ),
-    }
+    return dict(
+        [
+            bind(channels.INGEST_ERASURE, erasure.on_request, pool=pool, nc=app[NATS], clock=clock),
+            bind(channels.INGEST_ERASURE_CONFIRMATIONS, erasure.on_confirmation, pool=pool),
+        ]
+    )
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:

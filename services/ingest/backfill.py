@@ -34,6 +34,7 @@ class Totals(msgspec.Struct, kw_only=True):
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    unlocated: int = 0  # accepted, but their postal code named no municipality or county
     published: int = 0
     seconds: float = 0.0
 
@@ -89,6 +90,7 @@ async def load(
                 totals.accepted += outcome.accepted
                 totals.duplicates += outcome.duplicates
                 totals.rejected += len(outcome.rejected)
+                totals.unlocated += len(outcome.unlocated)
                 for rejected in outcome.rejected:
                     if rejects is not None:
                         rejects(rejected)

@@ -15,7 +15,7 @@ from services.ingest.cli import _pool
 from shared.config import Settings
 from shared.db import unit_of_work
 from shared.errors import Conflict, NotFound
-from shared.tables import table
+from shared.tables import as_json, table
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,11 +37,13 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         action="store_true",
         help="a catalog key instead: it writes the catalog (PUT /v1/catalog) and no orders",
     )
+    create.add_argument("--json", action="store_true", help="print {name, kind, key} as JSON")
     create.set_defaults(run=create_channel)
     rotate = sub.add_parser(
         "rotate", help="give a channel a new key, printed once; the old one stops working"
     )
     rotate.add_argument("name", help="the channel's name")
+    rotate.add_argument("--json", action="store_true", help="print {name, kind, key} as JSON")
     rotate.set_defaults(run=rotate_channel)
     listing = sub.add_parser(
         "list",
@@ -51,6 +53,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
             " created and rotated, and when it was last used (to the minute)."
         ),
     )
+    listing.add_argument("--json", action="store_true", help="print the channels as JSON")
     listing.set_defaults(run=list_channels)
 
 
@@ -86,7 +89,10 @@ async def reissue(settings: Settings, name: str) -> tuple[str, str]:
     return key, kind
 
 
-def _shown(name: str, kind: str, key: str) -> None:
+def _shown(name: str, kind: str, key: str, json: bool) -> None:
+    if json:
+        print(as_json({"name": name, "kind": kind, "key": key}))
+        return
     print(f"channel: {name}" if kind == "channel" else f"catalog: {name}")
     print(f"key:     {key}")
     print("Keep the key safe: it is shown only this once (Authorization: Bearer KEY).")
@@ -95,15 +101,16 @@ def _shown(name: str, kind: str, key: str) -> None:
 async def create_channel(args: argparse.Namespace, settings: Settings) -> int:
     """Create a channel or a catalog key; print its key once."""
     key = await issue(settings, args.name, catalog=args.catalog)
-    _shown(args.name, "catalog" if args.catalog else "channel", key)
+    _shown(args.name, "catalog" if args.catalog else "channel", key, args.json)
     return 0
 
 
 async def rotate_channel(args: argparse.Namespace, settings: Settings) -> int:
     """Give a channel a new key and print it once."""
     key, kind = await reissue(settings, args.name)
-    _shown(args.name, kind, key)
-    print("The channel's earlier key no longer works.")
+    _shown(args.name, kind, key, args.json)
+    if not args.json:
+        print("The channel's earlier key no longer works.")
     return 0
 
 
@@ -124,6 +131,9 @@ def _when(at: datetime | None) -> str:
 async def list_channels(args: argparse.Namespace, settings: Settings) -> int:
     """Print every channel and catalog key; keys are never shown."""
     rows = await channels(settings)
+    if args.json:
+        print(as_json([{**r, "key_id": f"{access.PREFIX}{r['key_id']}"} for r in rows]))
+        return 0
     if not rows:
         print("No channels yet: create one with `anshin channel create NAME`.")
         return 0

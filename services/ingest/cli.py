@@ -16,7 +16,7 @@ from services.ingest.app import SCHEMA
 from services.ingest.intake import Outcome, email_secret
 from services.ingest.model import CatalogItem, Rejection
 from services.ingest.privacy import cli as privacy_cli
-from shared import bus, db
+from shared import bus, db, exits
 from shared.clock import from_settings
 from shared.config import Settings
 from shared.db import unit_of_work
@@ -73,7 +73,7 @@ async def _pool(settings: Settings) -> asyncpg.Pool:
 
 
 async def load_orders(args: argparse.Namespace, settings: Settings) -> int:
-    """Backfill orders from a file; exit 2 where some records were rejected."""
+    """Backfill orders from a file; exit REJECTED (3) where some records were rejected."""
     name = args.format or ("marketplace" if args.file.lower().endswith(".csv") else "canonical")
     fmt = formats.get(name)
     stream, size = _open_read(args.file)
@@ -86,7 +86,9 @@ async def load_orders(args: argparse.Namespace, settings: Settings) -> int:
         replicas=settings.stream_replicas,
         max_deliver=settings.max_deliver,
     )
-    bar = tqdm(total=size, unit="B", unit_scale=True, disable=args.quiet)
+    # A bar only for a person watching: a script's log gets the summary line alone.
+    quiet = args.quiet or not sys.stderr.isatty()
+    bar = tqdm(total=size, unit="B", unit_scale=True, disable=quiet)
     freeze_heap()
 
     def progress(records: int, outcome: Outcome) -> None:
@@ -115,14 +117,15 @@ async def load_orders(args: argparse.Namespace, settings: Settings) -> int:
         await pool.close()
     rate = (totals.accepted + totals.duplicates) / max(totals.seconds, 1e-9)
     print(
-        f"{totals.accepted} accepted, {totals.duplicates} duplicates, {totals.rejected} rejected;"
+        f"{totals.accepted} accepted, {totals.duplicates} duplicates, {totals.rejected} rejected,"
+        f" {totals.unlocated} of the accepted without a municipality or county;"
         f" {totals.published} events published in {totals.seconds:.1f}s ({rate:,.0f} records/s)"
     )
-    return 2 if totals.rejected else 0
+    return exits.REJECTED if totals.rejected else exits.OK
 
 
 async def load_catalog(args: argparse.Namespace, settings: Settings) -> int:
-    """Insert or replace catalog entries; exit 2 where some were rejected."""
+    """Insert or replace catalog entries; exit REJECTED (3) where some were rejected."""
     decoder = msgspec.json.Decoder(CatalogItem)
     stream, _ = _open_read(args.file)
     with stream:
@@ -145,4 +148,4 @@ async def load_catalog(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await pool.close()
     print(f"{written} catalog entries written, {rejected} rejected")
-    return 2 if rejected else 0
+    return exits.REJECTED if rejected else exits.OK

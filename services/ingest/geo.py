@@ -2,7 +2,8 @@
 
 Coordinates come, in order of precision, from the order itself, from the US ZIP code
 (PyPI `zipcodes`), or from the centroid of the region (given, or found from a Japanese
-postal code). Nothing is downloaded at run time.
+postal code). The municipality or county of the postal code comes from `areas`. Nothing is
+downloaded at run time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from importlib import resources
 
 import msgspec
 import zipcodes
+
+from services.ingest import areas
 
 
 class PlaceError(ValueError):
@@ -43,6 +46,10 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
     lon: float | None
     source: str  # order | postal_code | region | none
     timezone: str | None = None
+    # The municipality (JIS X 0402) or county (FIPS) of the postal code, and how it went:
+    # areas.FOUND, or why there is none (areas.UNKNOWN, AMBIGUOUS, MISMATCH, NONE).
+    area: str | None = None
+    area_outcome: str = areas.NONE
 
 
 def _rows(name: str) -> list[list[str]]:
@@ -111,13 +118,39 @@ def _jp_region(code: str) -> str | None:
     return _JP_POSTAL[int(code[:3])]
 
 
+class _Zip(msgspec.Struct, frozen=True):
+    region: str
+    lat: float
+    lon: float
+    timezone: str
+    county: str | None
+
+
 @lru_cache(maxsize=50_000)
-def _zip(code: str) -> tuple[str, float, float, str] | None:
+def _zip(code: str) -> _Zip | None:
     found = zipcodes.matching(code[:5])  # type: ignore[no-untyped-call]
     if not found:
         return None
     z = found[0]
-    return f"US-{z['state']}", float(z["lat"]), float(z["long"]), str(z["timezone"])
+    county = areas.county(z["state"], z["county"])
+    return _Zip(f"US-{z['state']}", float(z["lat"]), float(z["long"]), z["timezone"], county)
+
+
+def _area(
+    country: str, region: str | None, postal: str | None, z: _Zip | None
+) -> tuple[str | None, str]:
+    """The postal code's municipality or county, unless it lies outside the order's region."""
+    if country == "JP" and postal:
+        code, outcome = areas.municipality(postal)
+        inside = f"JP-{code[:2]}" if code else None
+    elif country == "US" and postal:
+        code = z.county if z else None
+        outcome, inside = (areas.FOUND if code else areas.UNKNOWN), z.region if z else None
+    else:
+        return None, areas.NONE
+    if code and region and inside != region:
+        return None, areas.MISMATCH  # which of the two is wrong cannot be told: neither is used
+    return code, outcome
 
 
 def locate(
@@ -140,14 +173,17 @@ def _place(country: str, region: str | None, postal: str | None) -> Place:
     region = region_code(country, region) if region else None
     postal = postal_code(country, postal) if postal else None
     zip_place = _zip(postal) if country == "US" and postal else None
+    area, area_outcome = _area(country, region, postal, zip_place)
     if region is None and postal:
-        region = zip_place[0] if zip_place else _jp_region(postal) if country == "JP" else None
+        region = zip_place.region if zip_place else _jp_region(postal) if country == "JP" else None
+        if country == "JP" and area:
+            region = f"JP-{area[:2]}"  # Japan Post's word over our table of prefixes
     known = REGIONS.get(region) if region else None
-    timezone = zip_place[3] if zip_place else known.timezone if known else None
+    timezone = zip_place.timezone if zip_place else known.timezone if known else None
     lat: float | None
     lon: float | None
     if zip_place:
-        lat, lon, source = zip_place[1], zip_place[2], "postal_code"
+        lat, lon, source = zip_place.lat, zip_place.lon, "postal_code"
     elif known:
         lat, lon, source = known.lat, known.lon, "region"
     else:
@@ -160,4 +196,6 @@ def _place(country: str, region: str | None, postal: str | None) -> Place:
         lon=lon,
         source=source,
         timezone=timezone,
+        area=area,
+        area_outcome=area_outcome,
     )

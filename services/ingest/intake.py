@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from services.ingest import store, voids
+from services.ingest import areas, store, voids
 from services.ingest.categorize import categorize
 from services.ingest.formats import Indexed
-from services.ingest.metrics import RECORDS
+from services.ingest.metrics import AREAS, RECORDS
 from services.ingest.model import Order, OrderEvent, Rejection
 from services.ingest.normalize import Prepared, prepare
 from shared.db import Conn, unit_of_work
@@ -35,11 +36,13 @@ AHEAD = timedelta(days=1)
 
 
 class Outcome(msgspec.Struct, kw_only=True):
-    """What became of a batch: new, already known, and rejected by index."""
+    """What became of a batch: new, already known, rejected by index, and the new orders
+    whose postal code named no municipality or county (accepted all the same)."""
 
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = []
+    unlocated: list[dict[str, Any]] = []
 
 
 def email_secret(secret_key: str) -> bytes:
@@ -78,6 +81,7 @@ async def ingest(
         if link_by_email:
             await _link(conn, batch)
         new = await store.accept_orders(conn, batch)
+        placed = [o for o, is_new in zip(orders, new, strict=True) if is_new]
         clashes = await store.conflicting(conn, batch, new)
         resolved, refused = await _resolve(conn, order_events, now)
         new += await store.record_events(conn, [e for _, e in resolved])
@@ -92,7 +96,24 @@ async def ingest(
         accepted=accepted,
         duplicates=duplicates,
         rejected=[{"index": i, "errors": e} for i, e in sorted(rejected, key=lambda r: r[0])],
+        unlocated=_areas(placed),
     )
+
+
+def _areas(accepted: list[tuple[int, Prepared]]) -> list[dict[str, Any]]:
+    """Count the new orders' areas by outcome; name those whose postal code gave none."""
+    unlocated = []
+    counts: Counter[tuple[str, str]] = Counter()
+    for index, p in accepted:
+        s = p.order.ship_to
+        counts[s.country, p.area_outcome] += 1
+        problem = areas.problem(p.area_outcome, s.country, s.postal_code, s.region)
+        if problem:
+            unlocated.append({"index": index, "field": "ship_to.postal_code", "problem": problem})
+    for (country, outcome), n in counts.items():
+        if country in areas.COUNTRIES:  # the countries whose data we have
+            AREAS.labels(country, outcome).inc(n)
+    return unlocated
 
 
 def _ahead(placed_at: datetime, now: datetime) -> str:

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
+from services.ingest import areas
+
 RECORDS = Counter(
     "anshin_ingest_records",
     "Orders and order events received, by outcome (accepted, duplicate, rejected).",
     ["outcome"],
 )
+
+AREAS = Counter(
+    "anshin_ingest_areas",
+    "New orders to Japan and the US by what their postal code told of the municipality or"
+    " county: found, unknown (a code the data does not know), ambiguous (several"
+    " municipalities), mismatch (outside the order's region), none (no postal code).",
+    ["country", "outcome"],
+)
+for _country in areas.COUNTRIES:
+    for _outcome in areas.OUTCOMES:
+        AREAS.labels(_country, _outcome)  # every series from the start, at 0

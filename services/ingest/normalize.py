@@ -6,7 +6,7 @@ from datetime import UTC
 
 import msgspec
 
-from services.ingest import geo, people
+from services.ingest import areas, geo, people
 from services.ingest.model import Order, Rejection
 from shared import gtin
 from shared.errors import field_error
@@ -25,6 +25,8 @@ class Prepared(msgspec.Struct, kw_only=True):
 
     order: Order
     geo_source: str
+    area: str | None = None  # the ship-to's municipality (JP) or county (US) code
+    area_outcome: str = areas.NONE
     email_key: bytes
     contact_key: bytes
     link_by_email: bool = False
@@ -132,6 +134,8 @@ def prepare(order: Order, secret: bytes, *, link_by_email: bool = False) -> Prep
     return Prepared(
         order=order,
         geo_source=place.source,
+        area=place.area,
+        area_outcome=place.area_outcome,
         email_key=people.email_key(secret, address),
         contact_key=people.contact_key(address, language, zone, c.name),
         link_by_email=link_by_email,

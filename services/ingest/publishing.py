@@ -75,7 +75,7 @@ def _fact(p: Prepared) -> m.OrderPlaced:
         order_id=o.order_id,
         customer_id=o.customer.id,
         placed_at=o.placed_at,
-        location=_coarse(s.country, s.region, s.lat, s.lon),
+        location=_coarse(s.country, s.region, s.lat, s.lon, p.area),
         lines=[
             m.OrderLine(
                 line_no=n,
@@ -90,14 +90,18 @@ def _fact(p: Prepared) -> m.OrderPlaced:
     )
 
 
-def _coarse(country: str, region: str | None, lat: float | None, lon: float | None) -> m.Location:
-    """Where an order ships to, as coarse as DESIGN promises: the region and coordinates to
-    two decimals (about 1 km); the postal code and the exact point stay in ingest."""
+def _coarse(
+    country: str, region: str | None, lat: float | None, lon: float | None, area: str | None
+) -> m.Location:
+    """Where an order ships to, as coarse as DESIGN promises: the region, the municipality or
+    county, and coordinates to two decimals (about 1 km); the postal code and the exact point
+    stay in ingest."""
     return m.Location(
         country=country,
         region=region,
         lat=None if lat is None else round(lat, 2),
         lon=None if lon is None else round(lon, 2),
+        area_code=area,
     )
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 
 from aiohttp import web
 
 from services.mailer import handlers, privacy, retention, suppression_replies
 from services.mailer.api import PUBLIC, routes
+from services.mailer.bounces import smtpd, webhooks
 from services.mailer.report import responder
 from services.mailer.sender import WAKE, sending
-from shared import messages as m
 from shared import throttle
+from shared.bus import channels
+from shared.bus.channels import bind
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import NATS, POOL
@@ -25,34 +26,44 @@ SECRETS: tuple[str, ...] = ("secret_key", "operator_key")
 
 
 def _registry(app: web.Application) -> Registry:
-    on = functools.partial
     pool, clock = app[POOL], app[CLOCK]
     key = privacy.erasure_key(app[SETTINGS].secret_key)
-    return {
-        "mailer-customers": (
-            m.CustomerEvent,
-            on(handlers.on_customer, pool=pool, clock=clock, erasure_key=key),
-        ),
-        "mailer-erasure": (
-            m.ErasureRequested,
-            on(privacy.on_erasure, pool=pool, nc=app[NATS], clock=clock, key=key),
-        ),
-        "mailer-advisories": (
-            m.AdvisoryEvent,
-            on(handlers.on_advisory, pool=pool, clock=clock),
-        ),
-        "mailer-deliveries": (
-            m.DeliveryEvent,
-            on(handlers.on_delivery, pool=pool, clock=clock, wake=app[WAKE], erasure_key=key),
-        ),
-    }
+    return dict(
+        [
+            bind(
+                channels.MAILER_CUSTOMERS,
+                handlers.on_customer,
+                pool=pool,
+                clock=clock,
+                erasure_key=key,
+            ),
+            bind(channels.MAILER_ADVISORIES, handlers.on_advisory, pool=pool, clock=clock),
+            bind(
+                channels.MAILER_DELIVERIES,
+                handlers.on_delivery,
+                pool=pool,
+                clock=clock,
+                wake=app[WAKE],
+                erasure_key=key,
+            ),
+            bind(
+                channels.MAILER_ERASURE,
+                privacy.on_erasure,
+                pool=pool,
+                nc=app[NATS],
+                clock=clock,
+                key=key,
+            ),
+        ]
+    )
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The mailer application: pool, NATS, its responders, consumers and the sender."""
     app = base_app(settings, clock)
     app[WAKE] = asyncio.Event()
-    throttle.install(app, public=PUBLIC)  # the operators' preview: 429 after refused keys
+    # The operators' preview: 429 after refused keys (links and signed webhooks carry none).
+    throttle.install(app, public=PUBLIC | webhooks.PUBLIC)
     app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
     app.cleanup_ctx.append(nats_connection("mailer"))
     app.cleanup_ctx.append(responder)
@@ -62,5 +73,8 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(pruner(SCHEMA, retention.rules))
     app.cleanup_ctx.append(consumers(_registry))
     app.cleanup_ctx.append(sending)
+    app.cleanup_ctx.append(smtpd.receiving)
+    app.cleanup_ctx.append(webhooks.verifying)
     app.router.add_routes(routes)
+    app.router.add_routes(webhooks.routes)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -16,8 +17,10 @@ from services.mailer.store.ledger import Key
 from shared.db import unit_of_work
 from shared.mail.render import Delivery, mail_id, safety_page
 from shared.messages import Priority
+from shared.waiting import explain
 
 _json = msgspec.json.Decoder()
+log = logging.getLogger(__name__)
 
 # A live sender renews its claims' leases every quarter of it and sweeps as often: a dead
 # replica's claim is taken up again within a lease and a quarter (10 s), while a database
@@ -91,6 +94,7 @@ def _delivery(row: asyncpg.Record, cfg: Config, cache: dict[str, Any]) -> Delive
         reason=row["reason"],
         page_url=safety_page(cfg.public_url, row["advisory_id"]),
         event_id=row["event_id"],
+        timezone=row["timezone"] or "",
     )
 
 
@@ -157,6 +161,10 @@ async def claim(
             [until for _, until, _ in plan.deferred],
             [hold for _, _, hold in plan.deferred],
         )
+        for wait in policy.waits(due, plan):
+            log.info(
+                explain(wait, now), extra={"reason": wait.reason, "until": wait.until.isoformat()}
+            )
         domains = [domain(live[mail[0]]["email"]) for mail in plan.mails]
         buckets = await rates.lock(conn, domains, cfg.overall_rate, cfg.domain_rate)
         granted: list[list[int]] = []

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from shared.messages import Priority
+from shared.messages import Priority, Wait
 
 _QUIET = re.compile(r"^(\d{1,2})(?::(\d{2}))?-(\d{1,2})(?::(\d{2}))?$")
 
@@ -110,3 +110,17 @@ def plan(due: Sequence[Due], sent: dict[str, list[datetime]], now: datetime, rul
             result.mails.append(indexes[room - 1 :])
     result.mails.sort(key=lambda mail: (-max(due[i].priority for i in mail), mail[0]))
     return result
+
+
+def waits(due: Sequence[Due], result: Plan) -> list[Wait]:
+    """What a plan holds back, per reason and time zone, with the earliest end of the wait."""
+    groups: dict[tuple[str, str], Wait] = {}
+    for i, until, why in result.deferred:
+        zone_name = due[i].timezone if why == "quiet" else "UTC"
+        wait = groups.get((why, zone_name))
+        if wait is None:
+            groups[why, zone_name] = Wait(reason=why, until=until, timezone=zone_name, deliveries=1)
+        else:
+            wait.until = min(wait.until, until)
+            wait.deliveries += 1
+    return sorted(groups.values(), key=lambda w: w.until)

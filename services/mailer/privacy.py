@@ -21,9 +21,9 @@ from aiohttp import web
 from nats.aio.client import Client
 
 from services.mailer.store import privacy as store
-from shared import bus
 from shared import messages as m
-from shared.bus import Subjects, reply
+from shared.bus import Subjects, channels, reply
+from shared.bus.channels import publish_on
 from shared.bus.reply import Answer
 from shared.clock import Clock
 from shared.db import Conn, unit_of_work
@@ -84,7 +84,7 @@ async def on_erasure(
     fact = m.ErasureConfirmed(
         request_id=event.request_id, service="mailer", erased=erased, confirmed_at=clock.now()
     )
-    await bus.publish(nc, Subjects.ERASURE_CONFIRMED, fact, f"erasure:{event.request_id}:mailer")
+    await publish_on(nc, channels.ERASURE_CONFIRMED, fact)
 
 
 async def before_contacts(conn: Conn, contacts: Sequence[m.CustomerUpserted], key: bytes) -> None:

@@ -18,10 +18,12 @@ async def reach_report(pool: asyncpg.Pool, advisory_id: str) -> m.ReachReport:
     """The reach of one advisory as the ledger knows it."""
     async with unit_of_work(pool, transaction=False) as conn:
         counts, days = await store.reach(conn, advisory_id)
+        waits = await store.waits(conn, advisory_id)
     return m.ReachReport(
         advisory_id=advisory_id,
         counts=counts,
         by_day=[DayCount(day=day, counts=c) for day, c in days],
+        waits=waits,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import secrets
 import socket
@@ -14,8 +13,9 @@ from aiohttp import web
 from services.matcher import fanout, handlers, orders, privacy, retention
 from services.matcher.responder import responder
 from services.matcher.scheduler import scheduler
-from shared import messages as m
+from shared.bus import channels
 from shared.bus.batch import BatchConsumer
+from shared.bus.channels import bind
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import NATS, POOL
@@ -40,39 +40,51 @@ REPLICA = web.AppKey("replica", str)
 
 def _registry(app: web.Application) -> Registry:
     pool, clock, settings = app[POOL], app[CLOCK], app[SETTINGS]
-    on = functools.partial
-    return {
-        "matcher-advisories": (
-            m.AdvisoryEvent,
-            on(handlers.on_advisory, pool=pool, clock=clock, settings=settings),
-        ),
-        "matcher-disasters": (
-            m.DisasterEvent,
-            on(handlers.on_disaster, pool=pool, clock=clock, settings=settings),
-        ),
-        "matcher-erasure": (
-            m.ErasureRequested,
-            on(privacy.on_erasure, pool=pool, nc=app[NATS], clock=clock),
-        ),
-        "matcher-fanout": (
-            m.FanoutShard,
-            on(fanout.on_shard, pool=pool, clock=clock, settings=settings, replica=app[REPLICA]),
-        ),
-    }
+    replica = app[REPLICA]
+    return dict(
+        [
+            bind(
+                channels.MATCHER_ADVISORIES,
+                handlers.on_advisory,
+                pool=pool,
+                clock=clock,
+                settings=settings,
+            ),
+            bind(
+                channels.MATCHER_DISASTERS,
+                handlers.on_disaster,
+                pool=pool,
+                clock=clock,
+                settings=settings,
+            ),
+            bind(
+                channels.MATCHER_ERASURE,
+                privacy.on_erasure,
+                pool=pool,
+                nc=app[NATS],
+                clock=clock,
+            ),
+            bind(
+                channels.MATCHER_FANOUT,
+                fanout.on_shard,
+                pool=pool,
+                clock=clock,
+                settings=settings,
+                replica=replica,
+            ),
+        ]
+    )
 
 
 @contextlib.asynccontextmanager
 async def _order_consumer(app: web.Application) -> AsyncIterator[None]:
     """Orders are handled a fetched batch at a time: one transaction for hundreds of orders."""
-    handler = functools.partial(
-        orders.on_orders, pool=app[POOL], clock=app[CLOCK], settings=app[SETTINGS]
-    )
-    consumer: BatchConsumer[m.OrderEvent] = BatchConsumer(
+    pool, clock, settings = app[POOL], app[CLOCK], app[SETTINGS]
+    consumer = BatchConsumer.of(
         app[NATS],
-        "matcher-orders",
-        m.OrderEvent,
-        handler,
-        max_deliver=app[SETTINGS].max_deliver,
+        channels.MATCHER_ORDERS,
+        lambda events: orders.on_orders(events, pool=pool, clock=clock, settings=settings),
+        max_deliver=settings.max_deliver,
         batch=ORDER_BATCH,
     )
     consumer.start()

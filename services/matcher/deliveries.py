@@ -8,12 +8,12 @@ from typing import NamedTuple, cast
 
 import msgspec
 
-from services.matcher import store
+# The module, not its names: the rules of each kind request deliveries through this one.
+from services.matcher import rules, store
 from services.matcher.audience import Where
-from services.matcher.rules import PRIORITY
 from shared import bus
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import channels
 from shared.db import Conn
 from shared.outbox import enqueue_encoded
 
@@ -23,7 +23,7 @@ BATCH_RECIPIENTS = 500
 class Requested(NamedTuple):
     """What one call requested, counted in the metrics once the transaction commits."""
 
-    kind: str
+    kind: m.Kind
     recipients: int
     batches: int
 
@@ -31,7 +31,7 @@ class Requested(NamedTuple):
 async def request(
     conn: Conn,
     advisory_id: str,
-    kind: str,
+    kind: m.Kind,
     recipients: list[m.Recipient],
     now: datetime,
     *,
@@ -57,7 +57,7 @@ async def request(
 async def request_matching(
     conn: Conn,
     advisory_id: str,
-    kind: str,
+    kind: m.Kind,
     w: Where,
     reason: str,
     now: datetime,
@@ -77,32 +77,31 @@ async def request_matching(
 async def _enqueue(
     conn: Conn,
     advisory_id: str,
-    kind: str,
+    kind: m.Kind,
     fresh: Sequence[tuple[str, m.Recipient | msgspec.Raw]],
     now: datetime,
     event_id: str,
 ) -> Requested:
-    def batch_id(chunk: Sequence[tuple[str, object]]) -> str:
-        return f"{advisory_id}:{event_id}:{chunk[0][0]}:{len(chunk)}"
-
-    def encoded(chunk: Sequence[tuple[str, m.Recipient | msgspec.Raw]]) -> bytes:
-        batch = m.DeliveryBatch(
-            batch_id=batch_id(chunk),
+    def batch_of(chunk: Sequence[tuple[str, m.Recipient | msgspec.Raw]]) -> m.DeliveryBatch:
+        return m.DeliveryBatch(
+            batch_id=f"{advisory_id}:{event_id}:{chunk[0][0]}:{len(chunk)}",
             advisory_id=advisory_id,
             kind=kind,
-            priority=PRIORITY[kind],
+            priority=rules.PRIORITY[kind],
             requested_at=now,
             # msgspec writes a Raw recipient as the JSON it already is.
             recipients=cast(list[m.Recipient], [r for _, r in chunk]),
             event_id=event_id,
         )
-        return m.encode(batch)
 
     # By count, and by size: 500 recipients of a combination, each with a purchase per group
     # and its long title, took megabytes, and NATS refuses a message over 1 MiB.
+    channel = channels.DELIVERIES_REQUESTED
     events = [
-        (Subjects.DELIVERIES_REQUESTED, f"deliveries:{batch_id(chunk)}", payload)
-        for chunk, payload in bus.split(fresh, encoded, most=BATCH_RECIPIENTS)
+        (channel.subject, channel.msg_id(batch_of(chunk)), payload)
+        for chunk, payload in bus.split(
+            fresh, lambda chunk: m.encode(batch_of(chunk)), most=BATCH_RECIPIENTS
+        )
     ]
     await enqueue_encoded(conn, events)
     return Requested(kind, len(fresh), len(events))

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
-from services.matcher import audience, deliveries, metrics, rules, store
+from services.matcher import deliveries, metrics, rules, store
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import channels
 from shared.clock import Clock
 from shared.config import Settings
 from shared.db import Conn, unit_of_work
@@ -62,13 +62,7 @@ async def start(
         )
         for k in range(shards)
     ]
-    await enqueue_encoded(
-        conn,
-        [
-            (Subjects.MATCHER_FANOUT, f"fanout:{job_id}:{s.shard}", m.encode(s))
-            for s in shard_messages
-        ],
-    )
+    await enqueue_encoded(conn, [channels.FANOUT_SHARD.outgoing(s) for s in shard_messages])
     return True
 
 
@@ -97,26 +91,12 @@ async def on_shard(
 async def _evaluate(
     conn: Conn, shard: m.FanoutShard, rule: m.AdvisoryRule, lo: int, hi: int, settings: Settings
 ) -> deliveries.Requested:
-    now, kind, event_id = shard.requested_at, rule.kind, shard.event_id
-    match kind:
-        case "short_term":
-            w, reason = audience.short_term(rule, now), "publication"
-        case "recall":
-            w, reason = audience.recall(rule), "recall"
-        case "disaster":
-            params = _params.decode(await store.job_params(conn, shard.job_id))
-            w, reason = audience.disaster(rule, params.occurred_at, params.areas), "disaster"
-        case "combination":
-            w = audience.combination(rule, now).shard(lo, hi)
-            found = await audience.combinations(conn, rule, w, now, "combination")
-            return await deliveries.request(conn, shard.advisory_id, kind, found, now)
-        case "long_term":
-            late = timedelta(days=settings.matcher_long_term_late_days)
-            w = audience.long_term(rule, now, late).shard(lo, hi)
-            added = await store.schedule_matching(conn, shard.advisory_id, rule.after_years, w)
-            metrics.SCHEDULED.inc(added)
-            # The scheduler sends what is due already; this shard only fills the schedule.
-            return deliveries.Requested(kind, 0, 0)
-    return await deliveries.request_matching(
-        conn, shard.advisory_id, kind, w.shard(lo, hi), reason, now, event_id=event_id
-    )
+    now, late = shard.requested_at, timedelta(days=settings.matcher_long_term_late_days)
+    meaning = rules.of(rule)
+    if shard.event_id:  # a declared disaster: its time and areas
+        params = _params.decode(await store.job_params(conn, shard.job_id))
+        w = meaning.audience(params.occurred_at, late, params.areas)
+    else:
+        w = meaning.audience(now, late)
+    job = rules.Job(shard.advisory_id, shard.event_id, now)
+    return await meaning.reach(conn, job, w.shard(lo, hi))

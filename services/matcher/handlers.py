@@ -6,7 +6,7 @@ import logging
 
 import asyncpg
 
-from services.matcher import fanout, store
+from services.matcher import fanout, rules, store
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
@@ -30,7 +30,7 @@ async def on_advisory(
             case m.AdvisoryPublished():
                 if not await store.save_rule(conn, event):
                     return
-                if event.rule.kind == "disaster":
+                if not rules.of(event.rule).at_publication:
                     return  # a standing playbook: it waits for a declared disaster
                 started = await fanout.start(
                     conn,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
 
-from services.matcher.deliveries import Requested
+if TYPE_CHECKING:  # the kinds' rules count through here, and request through deliveries
+    from services.matcher.deliveries import Requested
 
 MATCHES = Counter(
     "anshin_matcher_matches_total", "New (advisory, customer) matches, by rule kind.", ["kind"]

@@ -7,39 +7,34 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.matcher import audience, deliveries, metrics, rules, store
+from services.matcher import deliveries, metrics, rules, store
 from shared import gtin
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
 from shared.db import Conn, unit_of_work
 
-Live = tuple[str, str, m.AdvisoryRule]  # advisory_id, kind, rule
+Live = tuple[str, m.Kind, m.AdvisoryRule]  # advisory_id, kind, rule
+Entry = tuple[str, m.Kind, rules.AnyRule]  # advisory_id, kind, what the rule means
 
 
 class RuleIndex:
     """The live rules by the category, SKU or GTIN that can trigger them."""
 
     def __init__(self, live: list[Live]) -> None:
-        self.by_category: dict[str, list[Live]] = defaultdict(list)
-        self.by_product: dict[str, list[Live]] = defaultdict(list)
-        for entry in live:
-            _, kind, rule = entry
-            if kind == "recall":
-                # GTINs compared as GTIN-14: a rule or an order of before the change may
-                # name a product by a shorter form.
-                for code in {*rule.skus, *(gtin.canonical(g) or "" for g in rule.gtins)}:
-                    self.by_product[code].append(entry)
-            elif kind in ("short_term", "long_term"):
-                for category in set(rule.categories):
-                    self.by_category[category].append(entry)
-            elif kind == "combination":
-                for category in {c for group in rule.groups for c in group}:
-                    self.by_category[category].append(entry)
+        self.by_category: dict[str, list[Entry]] = defaultdict(list)
+        self.by_product: dict[str, list[Entry]] = defaultdict(list)
+        for advisory_id, kind, rule in live:
+            entry = (advisory_id, kind, rules.of(rule))
+            triggers = entry[2].triggers()
+            for category in triggers.categories:
+                self.by_category[category].append(entry)
+            for code in triggers.products:
+                self.by_product[code].append(entry)
 
-    def for_line(self, line: m.OrderLine) -> list[Live]:
+    def for_line(self, line: m.OrderLine) -> list[Entry]:
         """Each rule the line may trigger, once."""
-        found: dict[str, Live] = {}
+        found: dict[str, Entry] = {}
         for key in line.categories:
             for entry in self.by_category.get(key, ()):
                 found[entry[0]] = entry
@@ -108,48 +103,28 @@ async def _evaluate(
 ) -> list[deliveries.Requested]:
     index = RuleIndex(await store.active_rules(conn, now))
     late = timedelta(days=settings.matcher_long_term_late_days)
-    wanted: dict[tuple[str, str], list[m.Recipient]] = defaultdict(list)
+    wanted: dict[tuple[str, m.Kind], list[m.Recipient]] = defaultdict(list)
     due: dict[str, list[store.Due]] = defaultdict(list)
-    combos: dict[str, tuple[m.AdvisoryRule, set[str]]] = {}
+    checks: dict[str, tuple[rules.AnyRule, set[str]]] = {}
     for order in placed:
         for line in order.lines:
             if (order.channel, order.order_id, line.line_no) not in fresh:
                 continue  # seen before, or cancelled already
+            judged = rules.Line(order, line, now, late)
             for advisory_id, kind, rule in index.for_line(line):
-                customer = order.customer_id
-                if kind == "short_term" and rules.short_term_applies(
-                    rule, line.categories, order.placed_at, now
-                ):
-                    purchase = rules.purchase_of(order, line)
-                    wanted[advisory_id, kind].append(_recipient(customer, "purchase", purchase))
-                elif kind == "recall" and rules.recall_applies(rule, line.sku, line.gtin):
-                    purchase = rules.purchase_of(order, line)
-                    wanted[advisory_id, kind].append(_recipient(customer, "recall", purchase))
-                elif kind == "long_term":
-                    at = rules.long_term_due(rule, order.placed_at, now, late)
-                    if at is not None:
-                        due[advisory_id].append(
-                            (order.channel, order.order_id, line.line_no, customer, at)
-                        )
-                elif kind == "combination":
-                    combos.setdefault(advisory_id, (rule, set()))[1].add(customer)
+                match rule.on_line(judged):
+                    case rules.Send(recipient):
+                        wanted[advisory_id, kind].append(recipient)
+                    case rules.Schedule(at):
+                        key = (order.channel, order.order_id, line.line_no, order.customer_id, at)
+                        due[advisory_id].append(key)
+                    case rules.Check(customer_id):
+                        checks.setdefault(advisory_id, (rule, set()))[1].add(customer_id)
     for advisory_id, lines in due.items():
         metrics.SCHEDULED.inc(await store.schedule_lines(conn, advisory_id, lines))
-    for advisory_id, (rule, customers) in combos.items():
-        # The combination may be completed by purchases of earlier orders, on any channel.
-        w = audience.combination(rule, now)
-        ids = sorted(customers)
-        # Pairs, so each customer's lookup is pruned to its own partition at run time; with
-        # `customer_id = ANY(...) AND bucket = ANY(...)` every partition searched every id.
-        pairs = f"unnest({w.p(ids)}::text[], {w.p([rules.bucket_of(c) for c in ids])}::smallint[])"
-        w.add(f"(customer_id, bucket) IN (SELECT * FROM {pairs})")
-        found = await audience.combinations(conn, rule, w, now, "combination")
-        wanted[advisory_id, "combination"].extend(found)
+    for advisory_id, (rule, customers) in checks.items():
+        wanted[advisory_id, rule.kind].extend(await rule.check(conn, customers, now))
     return [
         await deliveries.request(conn, advisory_id, kind, recipients, now)
         for (advisory_id, kind), recipients in wanted.items()
     ]
-
-
-def _recipient(customer_id: str, reason: str, purchase: m.Purchase) -> m.Recipient:
-    return m.Recipient(customer_id=customer_id, reason=reason, purchases=[purchase])

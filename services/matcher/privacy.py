@@ -11,9 +11,9 @@ from aiohttp import web
 from nats.aio.client import Client
 
 from services.matcher.store import privacy as store
-from shared import bus
 from shared import messages as m
-from shared.bus import CONSUMERS, Subjects, jetstream, reply
+from shared.bus import CONSUMERS, Subjects, channels, jetstream, reply
+from shared.bus.channels import publish_on
 from shared.bus.reply import Answer
 from shared.clock import Clock
 from shared.db import unit_of_work
@@ -56,7 +56,7 @@ async def on_erasure(
     fact = m.ErasureConfirmed(
         request_id=event.request_id, service="matcher", erased=erased, confirmed_at=clock.now()
     )
-    await bus.publish(nc, Subjects.ERASURE_CONFIRMED, fact, f"erasure:{event.request_id}:matcher")
+    await publish_on(nc, channels.ERASURE_CONFIRMED, fact)
 
 
 def _answerer(app: web.Application) -> Answer:

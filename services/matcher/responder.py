@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from services.matcher import audience, store
+from services.matcher import rules
 from shared import messages as m
 from shared.bus import Subjects, reply
 from shared.bus.reply import Answer
@@ -17,18 +17,8 @@ from shared.service import CLOCK, SETTINGS
 
 async def estimate(conn: Conn, rule: m.AdvisoryRule, now: datetime, late: timedelta) -> int:
     """Customers the rule would reach if published now (a disaster: anywhere in its countries)."""
-    match rule.kind:
-        case "short_term":
-            return await store.count(conn, audience.short_term(rule, now))
-        case "recall":
-            return await store.count(conn, audience.recall(rule))
-        case "long_term":
-            return await store.count(conn, audience.long_term(rule, now, late))
-        case "disaster":
-            return await store.count(conn, audience.disaster(rule, now))
-        case "combination":
-            w = audience.combination(rule, now)
-            return len(await audience.combinations(conn, rule, w, now, "estimate"))
+    meaning = rules.of(rule)
+    return await meaning.estimate(conn, meaning.audience(now, late), now)
 
 
 def _answerer(app: web.Application) -> Answer:

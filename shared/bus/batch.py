@@ -21,14 +21,17 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 
+from shared.bus.channels import Inbox
 from shared.bus.consumer import Consumer
 from shared.bus.keepalive import kept_alive
 from shared.bus.pull import Puller
+from shared.messages import Message
 from shared.metrics import CONSUMER_PENDING, HANDLER_SECONDS, MESSAGES_HANDLED
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 BatchHandler = Callable[[list[T]], Awaitable[None]]
 
@@ -49,6 +52,15 @@ class BatchConsumer(Consumer[T]):
         super().__init__(nc, durable, message_type, self._one, max_deliver=max_deliver)
         self._batch_handler = handler
         self._batch = batch or self.spec.fetch_batch
+
+    @classmethod
+    def of(
+        cls, nc: Client, inbox: Inbox[M], handler: BatchHandler[M], *, max_deliver: int, batch: int
+    ) -> BatchConsumer[M]:
+        """The consumer of a typed inbox (shared/bus/channels.py): mypy checks the handler."""
+        return BatchConsumer(
+            nc, inbox.durable, inbox.decodes, handler, max_deliver=max_deliver, batch=batch
+        )
 
     async def _one(self, message: T) -> None:
         await self._batch_handler([message])

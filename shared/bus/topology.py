@@ -1,4 +1,4 @@
-"""Every stream, subject and durable pull consumer of Anshin, declared once."""
+"""Every stream, subject and durable pull consumer, declared once (their types: channels.py)."""
 
 from __future__ import annotations
 

@@ -8,23 +8,7 @@ from typing import Literal
 import msgspec
 
 from shared.messages.base import Message
-
-Kind = Literal["short_term", "long_term", "combination", "disaster", "recall"]
-
-
-class AdvisoryRule(msgspec.Struct, kw_only=True):
-    """Who an advisory concerns: its kind and the parameters of that kind."""
-
-    kind: Kind
-    categories: list[str] = []
-    window_days: int = 30
-    after_years: int = 10
-    groups: list[list[str]] = []
-    hazards: list[str] = []
-    countries: list[str] = []
-    lookback_days: int = 180
-    skus: list[str] = []
-    gtins: list[str] = []
+from shared.messages.rules import AdvisoryRule
 
 
 class AdvisoryPublished(Message, tag="advisory.published"):
@@ -77,6 +61,19 @@ class Regions(msgspec.Struct, tag="regions", kw_only=True):
 Area = Circle | Polygon | Regions
 
 
+class Codes(msgspec.Struct, tag="codes", kw_only=True):
+    """Places named by code, each with the level reached there.
+
+    `scheme` "jis": Japanese municipalities (JIS X 0402, five digits) with JMA's seismic
+    intensity (1, 2, 3, 4, 5-, 5+, 6-, 6+, 7) or warning level (warning, emergency);
+    "fips": US counties (five-digit FIPS) with the alert's CAP severity (extreme, severe,
+    moderate, minor, unknown). A customer is inside when their code is a key.
+    """
+
+    scheme: Literal["jis", "fips"]
+    levels: dict[str, str]
+
+
 class DisasterDeclared(Message, tag="disaster.declared"):
     """A disaster was declared in an area; it activates the matching disaster advisories."""
 
@@ -88,6 +85,12 @@ class DisasterDeclared(Message, tag="disaster.declared"):
     countries: list[str]
     advisory_ids: list[str]
     v: int = 1
+    # Added fields (older readers ignore them): places by code, beside `areas`; the
+    # revision of the disaster's area (a correction or update is the next one, the same
+    # event_id); whether the feed cancelled it. docs/advisory.md says how to read them.
+    places: list[Codes] = []
+    revision: int = 1
+    cancelled: bool = False
 
 
 DisasterEvent = DisasterDeclared

@@ -10,13 +10,16 @@ from shared.messages.base import Message
 
 
 class Location(msgspec.Struct, kw_only=True):
-    """Where an order ships to: country, ISO 3166-2 region, postal code, coordinates."""
+    """Where an order ships to: country, ISO 3166-2 region, postal code, coordinates, and
+    `area_code`: the municipality in Japan (JIS X 0402, five digits, `17201`), the county in
+    the US (FIPS, five digits, `06075`), None where the postal code names none."""
 
     country: str
     region: str | None = None
     postal_code: str | None = None
     lat: float | None = None
     lon: float | None = None
+    area_code: str | None = None
 
 
 class OrderLine(msgspec.Struct, kw_only=True):

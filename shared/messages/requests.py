@@ -6,8 +6,8 @@ from datetime import datetime
 
 import msgspec
 
-from shared.messages.advisories import AdvisoryRule
 from shared.messages.base import Message
+from shared.messages.rules import AdvisoryRule
 
 
 class AudienceRequest(Message, tag="audience.request"):
@@ -38,12 +38,22 @@ class DayCount(msgspec.Struct, kw_only=True):
     counts: dict[str, int]
 
 
+class Wait(msgspec.Struct, kw_only=True):
+    """Deliveries held back for one reason, and the earliest time they are due again."""
+
+    reason: str  # quiet (hours), cap (of routine mail), retry (a relay's "try later"), paused
+    until: datetime
+    timezone: str = "UTC"  # quiet hours are the customers' own: `until` is read in this zone
+    deliveries: int
+
+
 class ReachReport(Message, tag="report.reach"):
     """The mailer's answer to a ReportRequest: deliveries by state, overall and by day."""
 
     advisory_id: str
     counts: dict[str, int]
     by_day: list[DayCount] = []
+    waits: list[Wait] = []  # why the deferred deliveries wait, and until when
     v: int = 1
 
 

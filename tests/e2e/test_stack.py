@@ -18,16 +18,9 @@ import pytest
 
 from shared import bus
 from tests.support.keys import bearer
-from tests.support.launcher import Launcher, launch_env, launched
+from tests.support.launcher import Launcher, launch_env
 from tests.support.pg import postgres_home
 from tests.support.shop import expect, order, power_bank_advisory
-
-
-@pytest.fixture
-def launcher(tmp_path: Path, database_url: str) -> Iterator[Launcher]:
-    """`make up` with its embedded NATS server: each service is its own NATS user."""
-    with launched(tmp_path / "data", DATABASE_URL=database_url) as stack:
-        yield stack
 
 
 def _refused_on_the_bus(data: Path) -> list[str]:
@@ -61,16 +54,35 @@ async def _wait_ready(http: aiohttp.ClientSession, url: str, old_pid: int, pid: 
             await asyncio.sleep(0.2)
 
 
+@pytest.fixture
+def at_night_in_tokyo(tmp_path: Path, database_url: str) -> Iterator[tuple[Launcher, timedelta]]:
+    """`make up` as the README runs it (quiet hours as it sets them), at 23:30 in Tokyo."""
+    now = datetime.now(UTC)
+    offset = now.replace(hour=14, minute=30, second=0, microsecond=0) - now
+    clock = tmp_path / "clock"
+    clock.write_text(str(offset.total_seconds()))
+    env = launch_env(tmp_path / "data", DATABASE_URL=database_url, ANSHIN_CLOCK_FILE=str(clock))
+    del env["ANSHIN_QUIET_HOURS"]
+    stack = Launcher(tmp_path / "data", env)
+    try:
+        stack.start()
+        yield stack, offset
+    finally:
+        stack.stop()
+
+
 async def test_first_path_through_the_running_stack(
-    launcher: Launcher, http: aiohttp.ClientSession
+    at_night_in_tokyo: tuple[Launcher, timedelta], http: aiohttp.ClientSession
 ) -> None:
+    # A newcomer tries the README at night in Tokyo, where its customer lives: the mail shows.
+    launcher, offset = at_night_in_tokyo
     key = _created_key(launcher.env, "agency", "create", "Consumer Safety Institute")
     shop = bearer(_created_key(launcher.env, "channel", "create", "shop-catalog", "--catalog"))
     web = bearer(_created_key(launcher.env, "channel", "create", "web"))
     ingest, advisory = launcher.url("ingest"), launcher.url("advisory")
     catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
     await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=shop), 200)
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) + offset
     embargo = now + timedelta(seconds=6)
     await expect(
         await http.post(
@@ -83,7 +95,7 @@ async def test_first_path_through_the_running_stack(
     the_order = order("A-1001", now - timedelta(days=1), locale="en-GB", email="sam@example.org")
     await expect(await http.post(f"{ingest}/v1/orders", json=the_order, headers=web), 202)
 
-    while datetime.now(UTC) < embargo - timedelta(seconds=1):
+    while datetime.now(UTC) + offset < embargo - timedelta(seconds=1):
         assert launcher.mails() == [], "nothing may arrive before the embargo"
         await asyncio.sleep(0.3)
 
@@ -138,7 +150,7 @@ async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> 
         again = await expect(
             await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order, headers=web), 202
         )
-        assert again == {"accepted": 0, "duplicates": 1, "rejected": []}
+        assert again == {"accepted": 0, "duplicates": 1, "rejected": [], "unlocated": []}
         url = f"nats://127.0.0.1:{stack.env['ANSHIN_EMBEDDED_NATS_PORT']}"
         password = (data / "nats-users" / "operator").read_text()
         nc = await bus.connect(url, "t", user="operator", password=password)

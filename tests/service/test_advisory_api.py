@@ -240,6 +240,7 @@ async def test_an_advisory_too_large_for_the_bus_is_refused_naming_the_field(
             "agency_id": "ag_0123456789abcdef",
             "agency_name": "NITE",
             "rule": {"kind": content["kind"], "categories": content["categories"]},
+            "concerns": {"categories": content["categories"]},
             "expires_at": None,
             "state": "embargoed",
             "created_at": clock.now(),

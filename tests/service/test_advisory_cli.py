@@ -23,7 +23,12 @@ async def test_the_printed_key_works_and_only_its_hash_is_kept(
     http: aiohttp.ClientSession,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert await cli.create_agency(argparse.Namespace(name="Tokyo Fire Department"), settings) == 0
+    assert (
+        await cli.create_agency(
+            argparse.Namespace(name="Tokyo Fire Department", json=False), settings
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     key = next(line.split()[1] for line in printed.splitlines() if line.startswith("key:"))
     conn = await asyncpg.connect(settings.database_url)
@@ -35,7 +40,9 @@ async def test_the_printed_key_works_and_only_its_hash_is_kept(
     assert stored["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
     assert key not in str(dict(stored))
     with pytest.raises(Conflict):
-        await cli.create_agency(argparse.Namespace(name="Tokyo Fire Department"), settings)
+        await cli.create_agency(
+            argparse.Namespace(name="Tokyo Fire Department", json=False), settings
+        )
     async with running(build, settings, clock, settings.advisory_port) as base:
         reply = await http.get(f"{base}/v1/advisories", headers={"Authorization": f"Bearer {key}"})
         assert reply.status == 200 and (await reply.json()) == {"advisories": []}

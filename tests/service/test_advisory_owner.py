@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import msgspec
@@ -56,7 +57,7 @@ async def test_preview_audience_and_report_for_the_owner(
             question = msgspec.json.decode(data, type=m.AudienceRequest)
             return m.encode(
                 m.AudienceEstimate(
-                    customers=42 if question.rule.categories == ["power_bank"] else 0
+                    customers=42 if question.rule.concerns().categories == ["power_bank"] else 0
                 )
             )
 
@@ -79,6 +80,9 @@ async def test_preview_audience_and_report_for_the_owner(
         await eventually(lambda: _published(http, url, mine))
         await api.check(await http.get(f"{url}/report", headers=mine), ONE + "/report", 503)
 
+        # 08:00 in Tokyo, the end of the quiet hours the deferred delivery waits out.
+        morning = (clock.now() + timedelta(hours=3)).replace(microsecond=0)
+
         async def reach(data: bytes) -> bytes:
             question = msgspec.json.decode(data, type=m.ReportRequest)
             return m.encode(
@@ -87,6 +91,9 @@ async def test_preview_audience_and_report_for_the_owner(
                     # The mailer counts its ledger's own states.
                     counts={"sent": 2, "queued": 1, "deferred": 1, "cancelled": 1, "failed": 1},
                     by_day=[m.requests.DayCount(day="2026-11-22", counts={"sent": 2})],
+                    waits=[
+                        m.Wait(reason="quiet", until=morning, timezone="Asia/Tokyo", deliveries=1)
+                    ],
                 )
             )
 
@@ -103,6 +110,10 @@ async def test_preview_audience_and_report_for_the_owner(
         }
         day = {"matched": 2, "sent": 2, "waiting": 0, "suppressed": 0, "failed": 0}
         assert report["by_day"] == [{"day": "2026-11-22", "counts": day}]
+        [why] = report["waiting"]
+        local = morning.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+        assert why["reason"] == "quiet" and why["timezone"] == "Asia/Tokyo"
+        assert why["says"] == f"waiting: quiet hours until {local} Asia/Tokyo (1 delivery)"
 
     secrets = [*advisory["title"].values(), *advisory["body"].values()]
     for record in caplog.records:

@@ -72,7 +72,10 @@ async def test_agencies_are_created_and_listed_without_their_keys(
     assert empty.code == 0 and "No agencies yet" in empty.out
     created = await anshin(env, "agency", "create", "Tokyo Fire Department")
     key = re.findall(r"^key:\s+(\S+)", created.out, re.M)[0]
-    await anshin(env, "agency", "create", "消費生活センター")
+    # A script reads the key from JSON, never by scraping the text.
+    scripted = json.loads((await anshin(env, "agency", "create", "消費生活センター", "--json")).out)
+    assert scripted["name"] == "消費生活センター" and scripted["id"].startswith("ag")
+    assert len(scripted["key"]) > 30
     again = await anshin(env, "agency", "create", "Tokyo Fire Department")
     assert again.code == 1 and "exists already" in again.err
 
@@ -82,6 +85,23 @@ async def test_agencies_are_created_and_listed_without_their_keys(
     assert header.split() == ["id", "name", "created", "embargoed", "published", "withdrawn"]
     assert [r.split()[1] for r in rows] == ["Tokyo", "消費生活センター"]
     assert all(r.split()[-3:] == ["0", "0", "0"] for r in rows)
+    as_json = json.loads((await anshin(env, "agency", "list", "--json")).out)
+    assert [a["name"] for a in as_json] == ["Tokyo Fire Department", "消費生活センター"]
+    assert as_json[1]["id"] == scripted["id"] and scripted["key"] not in json.dumps(as_json)
+
+
+async def test_the_version_is_printed_and_exit_codes_keep_their_meaning(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = cli_env(settings, tmp_path)
+    version = await anshin(env, "--version")
+    assert version.code == 0 and re.fullmatch(r"anshin \d+\.\d+\S*\n", version.out), version.out
+    wrong = await python(env, "services.cli", "agency", "frobnicate")
+    assert wrong.code == 2 and "invalid choice" in wrong.err  # argparse: a wrong command line
+    rejected = tmp_path / "catalog.ndjson"
+    rejected.write_text('{"sku": "", "title": "nameless", "categories": []}\n')
+    loaded = await python(env, "services.cli", "catalog", "load", str(rejected))
+    assert loaded.code == 3, loaded  # it ran, and refused a record
 
 
 async def test_events_are_declared_from_files_of_each_format(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,9 @@ async def test_dead_letters_are_listed_and_replayed_once(settings: Settings) -> 
         assert "mailer-customers" in listed.stdout and "customers.upserted" in listed.stdout
         assert "undecodable" in listed.stdout
         seq = listed.stdout.splitlines()[2].split()[0]
+        scripted = json.loads((await anshin(settings, "dead", "list", "--json")).stdout)
+        assert scripted["total"] == 1 and scripted["letters"][0]["seq"] == int(seq)
+        assert scripted["letters"][0]["consumer"] == "mailer-customers"
 
         first = await anshin(settings, "dead", "replay", seq)
         assert first.returncode == 0, first.stderr

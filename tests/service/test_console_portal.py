@@ -108,7 +108,7 @@ async def test_an_agency_signs_in_submits_through_the_form_and_previews(
 
         async def estimate(data: bytes) -> bytes:
             question = msgspec.json.decode(data, type=m.AudienceRequest)
-            assert question.rule.categories == ["power_bank", "lithium_battery"]
+            assert question.rule.concerns().categories == ["power_bank", "lithium_battery"]
             return m.encode(m.AudienceEstimate(customers=42))
 
         async with responder(settings.nats_url, "matcher.audience", estimate) as heard:

@@ -82,7 +82,7 @@ async def test_embargoed_advice_reaches_the_buyer_once(
         answer = await expect(
             await http.post(f"{ingest}/v1/orders", json=the_order, headers=web), 202
         )
-        assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
+        assert answer == {"accepted": 1, "duplicates": 0, "rejected": [], "unlocated": []}
 
         # Before the embargo: the control is published, so the embargo keeper has looked
         # since the hour passed; the advice is still embargoed. The matcher has the order and
@@ -112,7 +112,7 @@ async def test_embargoed_advice_reaches_the_buyer_once(
         again = await expect(
             await http.post(f"{ingest}/v1/orders", json=the_order, headers=web), 202
         )
-        assert again == {"accepted": 0, "duplicates": 1, "rejected": []}
+        assert again == {"accepted": 0, "duplicates": 1, "rejected": [], "unlocated": []}
         # A new power-bank buyer after publication is told at once.
         newcomer = order(
             "A-1002", clock.now(), customer="c-7", locale="fr-FR", email="jeanne@example.fr"

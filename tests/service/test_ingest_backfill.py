@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from services.ingest import cli
-from shared import bus
+from shared import bus, exits
 from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_ingest_orders import MARKETPLACE_CSV, _closing, stored
@@ -31,7 +31,7 @@ async def test_backfill_streams_a_file_through_the_same_intake(
         '{"sku": "DIA-M", "title": "Diapers", "categories": ["baby_products"]}\n'
         '{"sku": "HNY-1", "title": "Honey", "categories": ["hunny"]}\n'
     )
-    assert await cli.load_catalog(_args(catalog), settings) == 2  # one entry rejected
+    assert await cli.load_catalog(_args(catalog), settings) == exits.REJECTED  # one entry
     rejected = msgspec.json.decode(capsys.readouterr().err.splitlines()[-1])
     assert rejected["index"] == 1
     assert rejected["errors"][0]["field"] == "categories[0]"
@@ -51,7 +51,7 @@ async def test_backfill_streams_a_file_through_the_same_intake(
     path.write_bytes(b"\n".join(lines) + b"\n")
     rejects = tmp_path / "rejects.ndjson"
 
-    assert await cli.load_orders(_args(path, rejects=str(rejects)), settings) == 2
+    assert await cli.load_orders(_args(path, rejects=str(rejects)), settings) == exits.REJECTED
     assert "150 accepted, 1 duplicates, 1 rejected" in capsys.readouterr().out
     [rejected] = [msgspec.json.decode(line) for line in rejects.read_bytes().splitlines()]
     assert rejected["index"] == 100 and rejected["errors"][0]["field"] == "channel"
@@ -66,8 +66,12 @@ async def test_backfill_streams_a_file_through_the_same_intake(
         assert len(await stored(nc, "CUSTOMERS", 30)) == 30  # one per customer, not per order
 
         # A second run finds everything known: nothing new is stored or published.
-        assert await cli.load_orders(_args(path), settings) == 2
-        assert "0 accepted, 151 duplicates" in capsys.readouterr().out
+        # A person's command line (no --quiet), but no terminal: no progress bar either.
+        quietly = _args(path, quiet=False, rejects=str(tmp_path / "again.ndjson"))
+        assert await cli.load_orders(quietly, settings) == exits.REJECTED
+        again = capsys.readouterr()
+        assert "0 accepted, 151 duplicates" in again.out
+        assert again.err == "", again.err
         csv = tmp_path / "marketplace.csv"
         csv.write_text(MARKETPLACE_CSV)
         assert await cli.load_orders(_args(csv), settings) == 0
@@ -92,7 +96,9 @@ async def test_an_order_whose_csv_rows_are_apart_is_refused_not_lost(
     csv = tmp_path / "apart.csv"
     csv.write_text("\n".join([header, first_row, *others, second_row]) + "\n")
     rejects = tmp_path / "rejects.ndjson"
-    assert await cli.load_orders(_args(csv, batch=2, rejects=str(rejects)), settings) == 2
+    assert (
+        await cli.load_orders(_args(csv, batch=2, rejects=str(rejects)), settings) == exits.REJECTED
+    )
     assert "4 accepted, 0 duplicates, 1 rejected" in capsys.readouterr().out
     [rejected] = [msgspec.json.decode(line) for line in rejects.read_bytes().splitlines()]
     # Chunks are stored two at a time: whichever part of M-1 is stored second is refused,

@@ -39,9 +39,14 @@ async def test_cancel_and_return_by_endpoint_and_in_a_batch(
         await expect(await http.post(url, json=both, headers=web), 202)
         cancel = f"{url}/web/A/cancel"
         answer = await expect(await http.post(cancel, json={"skus": ["DIA-M"]}, headers=web), 202)
-        assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
+        assert answer == {"accepted": 1, "duplicates": 0, "rejected": [], "unlocated": []}
         answer = await expect(await http.post(cancel, json={"line_nos": [2]}, headers=web), 202)
-        assert answer == {"accepted": 0, "duplicates": 1, "rejected": []}  # the same fact
+        assert answer == {
+            "accepted": 0,
+            "duplicates": 1,
+            "rejected": [],
+            "unlocated": [],
+        }  # the same fact
         await expect(await http.post(f"{url}/web/A/return", headers=web), 202)
 
         missing = await expect(await http.post(f"{url}/web/NOPE/cancel", headers=web), 404)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -79,7 +80,7 @@ async def test_a_channel_key_writes_its_own_channel_only(
 
         # Without the foreign record, the unnamed one is the key's channel's.
         answer = await expect(await http.post(url, json=[mine, unnamed], headers=web), 202)
-        assert answer == {"accepted": 2, "duplicates": 0, "rejected": []}
+        assert answer == {"accepted": 2, "duplicates": 0, "rejected": [], "unlocated": []}
         # The grocery format names no channel: its records are the posting key's.
         answer = await expect(
             await http.post(f"{url}?format=grocery", json=grocery_order(), headers=grocery), 202
@@ -189,11 +190,21 @@ async def test_channel_create_prints_the_key_once_and_keeps_only_its_hash(
     assert again.code == 1 and "exists already" in again.err and "ck_" not in again.err
     bad = await anshin(env, "channel", "create", "web shop")
     assert bad.code == 1 and "cannot name a channel" in bad.err
+    scripted = json.loads((await anshin(env, "channel", "create", "app", "--json")).out)
+    assert scripted["name"] == "app" and scripted["kind"] == "channel"
+    assert re.fullmatch(r"ck_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", scripted["key"])
+    listed = json.loads((await anshin(env, "channel", "list", "--json")).out)
+    assert [c["name"] for c in listed] == ["web", "pim", "app"]
+    assert listed[2]["key_id"] == scripted["key"][:11] and scripted["key"] not in str(listed)
 
     rows = await _rows(settings, "SELECT * FROM ingest.channel_keys ORDER BY name")
-    assert [(r["name"], r["kind"]) for r in rows] == [("pim", "catalog"), ("web", "channel")]
-    assert rows[1]["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
-    assert rows[1]["key_id"] == key[3:11]
+    assert [(r["name"], r["kind"]) for r in rows] == [
+        ("app", "channel"),
+        ("pim", "catalog"),
+        ("web", "channel"),
+    ]
+    assert rows[2]["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
+    assert rows[2]["key_id"] == key[3:11]
     assert key not in str(rows) and catalog_key not in str(rows)
 
     rotated = await anshin(env, "channel", "rotate", "web")

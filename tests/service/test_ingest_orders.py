@@ -105,13 +105,13 @@ async def _three_channels(
         answer = await expect(
             await http.post(f"{url}?format=grocery", json=grocery_order(), headers=grocery), 202
         )
-        assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
+        assert answer == {"accepted": 1, "duplicates": 0, "rejected": [], "unlocated": []}
         # A channel's own format names no channel: the key's is taken.
         csv = MARKETPLACE_CSV.encode()
         answer = await expect(
             await http.post(f"{url}?format=marketplace", data=csv, headers=mall), 202
         )
-        assert answer == {"accepted": 1, "duplicates": 0, "rejected": []}
+        assert answer == {"accepted": 1, "duplicates": 0, "rejected": [], "unlocated": []}
         us = order("W-1", clock.now(), customer="c-7", locale="", email="jo@example.com")
         us["customer"]["timezone"] = ""
         us["ship_to"] = {"country": "US", "postal_code": "94103"}
@@ -128,10 +128,15 @@ async def _three_channels(
             (1, "DIA-M", ["baby_products"]),
             (2, "MUG-1", []),  # in no category: published for a recall by SKU or GTIN
         ]
-        # Coarse on the bus: the region and coordinates to about 1 km, no postal code.
-        assert honey.location == m.Location(country="JP", region="JP-17", lat=37.39, lon=136.9)
+        # Coarse on the bus: the region, the municipality or county, coordinates to about
+        # 1 km, no postal code.
+        assert honey.location == m.Location(
+            country="JP", region="JP-17", lat=37.39, lon=136.9, area_code="17205"
+        )
         assert (diapers.location.region, diapers.location.lat) == ("JP-17", 36.77)  # centroid
+        assert diapers.location.area_code == "17205"  # Suzu, from the CSV's 9271214
         assert (generator.location.region, generator.location.lat) == ("US-CA", 37.77)
+        assert generator.location.area_code == "06075"  # San Francisco County
         assert generator.lines[0].categories == ["portable_generator"]
 
         # The same contact data from the second channel is not published again.
@@ -206,11 +211,11 @@ async def test_an_order_sent_again_hours_later_is_a_duplicate(
 
         body = b"".join(msgspec.json.encode(o) + b"\n" for o in (first, second, first))
         answer = await expect(await http.post(url, data=body, headers=NDJSON | web), 202)
-        assert answer == {"accepted": 2, "duplicates": 1, "rejected": []}
+        assert answer == {"accepted": 2, "duplicates": 1, "rejected": [], "unlocated": []}
         await stored(nc, "ORDERS", 2)
         clock.advance(timedelta(hours=5))  # far beyond the broker's duplicate window
         answer = await expect(await http.post(url, json=first, headers=web), 202)
-        assert answer == {"accepted": 0, "duplicates": 1, "rejected": []}
+        assert answer == {"accepted": 0, "duplicates": 1, "rejected": [], "unlocated": []}
         await asyncio.sleep(1.5)
         facts = await stored(nc, "ORDERS", 2)
         assert [fact.order_id for _, fact in facts] == ["A-1", "A-2"]

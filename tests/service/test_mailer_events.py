@@ -143,7 +143,7 @@ async def test_the_sweep_resends_each_events_mail_under_its_own_message_id(
                     version=1,
                     agency_id="ag",
                     agency_name="Fire Department",
-                    rule=m.AdvisoryRule(kind="disaster"),
+                    rule=m.Disaster(),
                     title={"en": "Generators indoors kill"},
                     body={"en": "Run it outside."},
                     published_at=now,

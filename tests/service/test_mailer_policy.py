@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import msgspec
+import pytest
 
 from services.mailer.app import build
+from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
 from shared.mail.render import digest_id, message_id
+from shared.waiting import explain
 from tests.support.fixtures import running
-from tests.support.mailer import advisory, customers, deliveries, nats, set_time, wait_states
+from tests.support.mailer import (
+    advisory,
+    customers,
+    deliveries,
+    nats,
+    reach_report,
+    set_time,
+    wait_states,
+)
 from tests.support.parts import part_text
 from tests.support.smtp import SmtpSink
 
@@ -112,6 +124,34 @@ async def test_routine_mail_waits_for_the_end_of_quiet_hours_in_each_time_zone(
         set_time(clock, datetime(2027, 1, 15, 23, 0, 30, tzinfo=UTC))
         await smtp_sink.wait_for(4)
         assert smtp_sink.messages[3]["To"].addresses[0].addr_spec == "tokyo@example.jp"
+
+
+async def test_the_report_and_the_log_say_why_mail_waits_and_until_when(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = msgspec.structs.replace(settings, quiet_hours="21-08")
+    # 14:30 UTC: 23:30 in Tokyo, where two customers sleep; 09:30 in New York.
+    set_time(clock, datetime(2027, 1, 15, 14, 30, tzinfo=UTC))
+    people = [
+        ("c-1", "one@example.jp", "ja-JP", "Asia/Tokyo"),
+        ("c-2", "two@example.jp", "ja-JP", "Asia/Tokyo"),
+        ("c-ny", "ny@example.com", "en-US", "America/New_York"),
+    ]
+    caplog.set_level(logging.INFO, logger="services.mailer.claim")
+    async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
+        await customers(nc, *people)
+        await advisory(nc, "routine", "short_term")
+        await deliveries(nc, "routine", ["c-1", "c-2", "c-ny"])
+        await smtp_sink.wait_for(1)
+        await wait_states(settings.database_url, {"sent": 1, "deferred": 2})
+        report = await reach_report(nc, "routine")
+    tokyo_morning = datetime(2027, 1, 15, 23, 0, tzinfo=UTC)
+    assert report.waits == [
+        m.Wait(reason="quiet", until=tokyo_morning, timezone="Asia/Tokyo", deliveries=2)
+    ]
+    says = "waiting: quiet hours until 08:00 Asia/Tokyo (2 deliveries)"
+    assert explain(report.waits[0], clock.now()) == says
+    assert says in caplog.messages
 
 
 async def test_disaster_goes_first_then_recall_then_routine_by_kind(

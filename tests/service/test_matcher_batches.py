@@ -34,7 +34,7 @@ async def test_a_combination_of_four_groups_for_500_customers_is_split_by_size(
 ) -> None:
     # One shard: all 500 customers are found at once, as one replica of a small shop would.
     settings = small(settings, matcher_fanout_shards=1)
-    rule = m.AdvisoryRule(kind="combination", groups=GROUPS, window_days=30)
+    rule = m.Combination(groups=GROUPS, window_days=30)
     async with shop(settings) as s, matcher(settings, clock):
         await s.send_many([_order(n, clock.now() - timedelta(days=1)) for n in range(500)])
         await s.idle(clock, timeout=60)

@@ -33,7 +33,7 @@ async def test_each_disaster_declared_for_a_playbook_mails_its_buyers_again(
     settings = small(settings)
     now = clock.now()
     gen = ["portable_generator"]
-    rule = m.AdvisoryRule(kind="disaster", categories=gen, hazards=["earthquake"])
+    rule = m.Disaster(categories=gen, hazards=["earthquake"])
     noto = m.DisasterDeclared(
         event_id="eq-1",
         hazard="earthquake",
@@ -95,8 +95,8 @@ async def test_a_recall_reaches_buyers_of_a_product_in_no_safety_category(
         {"sku": "TM-7", "gtin": "4901234567894", "title": "Travel mug", "quantity": 1},
         {"sku": "TEE", "title": "T-shirt", "quantity": 1},
     ]
-    recall = m.AdvisoryRule(kind="recall", skus=["MUG-1"], gtins=["4901234567894"])
-    short = m.AdvisoryRule(kind="short_term", categories=["power_bank"])
+    recall = m.Recall(skus=["MUG-1"], gtins=["4901234567894"])
+    short = m.ShortTerm(categories=["power_bank"])
     async with contextlib.AsyncExitStack() as stack:
         urls = await run_services(stack, settings, clock, "ingest", "matcher", "mailer")
         s = await stack.enter_async_context(shop(settings))

@@ -12,7 +12,7 @@ import aiohttp
 import asyncpg
 
 from services.advisory.disasters import cap
-from services.matcher import audience
+from services.matcher import rules
 from shared import db
 from shared import messages as m
 from shared.clock import Clock
@@ -118,8 +118,8 @@ async def test_gtins_stored_before_gtin_14_are_padded_and_match(
             )
         await db.migrate(pool, "matcher", "services.matcher")
         async with pool.acquire() as conn:
-            rule = m.AdvisoryRule(kind="recall", gtins=["04901234567894", "00036000291452"])
-            w = audience.recall(rule)
+            rule = m.Recall(gtins=["04901234567894", "00036000291452"])
+            w = rules.of(rule).audience(clock.now(), timedelta(0))
             reached = await conn.fetch(
                 f"SELECT customer_id FROM {w.source} WHERE {w.sql} ORDER BY 1", *w.params
             )
@@ -238,7 +238,7 @@ async def test_a_return_voids_only_the_quantity_returned(
             {"field": "lines[0].quantity", "problem": "line 1 has a quantity of 2"}
         ]
         await s.idle(clock)
-        recall = m.AdvisoryRule(kind="recall", skus=["K-1"])
+        recall = m.Recall(skus=["K-1"])
         await s.send(published("adv-kettle", recall, clock.now()))
         await smtp_sink.wait_for(2)
         await s.idle(clock)
@@ -254,7 +254,7 @@ async def test_a_point_reaches_the_addresses_at_the_place_and_no_further(
     settings = small(settings)
     now = clock.now()
     gen = ["portable_generator"]
-    playbook = m.AdvisoryRule(kind="disaster", categories=gen, hazards=["earthquake"])
+    playbook = m.Disaster(categories=gen, hazards=["earthquake"])
     # Coordinates travel rounded to two decimals: 32.95,-115.56 is an address at the point.
     here = m.Location(country="US", region="US-CA", lat=32.95, lon=-115.56)
     town = m.Location(country="US", region="US-CA", lat=32.98, lon=-115.53)  # 3.8 km away

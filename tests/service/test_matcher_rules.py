@@ -45,7 +45,7 @@ async def test_short_term_at_publication_then_at_purchase(settings: Settings, cl
             )
         )
         await s.idle(clock)
-        rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=30)
+        rule = m.ShortTerm(categories=["power_bank"], window_days=30)
         await s.send(published("adv-st", rule, now))
         assert await s.wait_for("adv-st", 1) == ["c-recent"]
 
@@ -73,7 +73,7 @@ async def test_short_term_counts_orders_stamped_ahead_of_our_clock(
     async with shop(settings) as s, matcher(settings, clock):
         await s.send(placed("c-before", now + timedelta(minutes=2), ["power_bank"]))
         await s.idle(clock)
-        rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=30)
+        rule = m.ShortTerm(categories=["power_bank"], window_days=30)
         await s.send(published("adv-ahead", rule, now))
         assert await s.wait_for("adv-ahead", 1) == ["c-before"]
         await s.send(placed("c-after", clock.now() + timedelta(minutes=2), ["power_bank"]))
@@ -84,7 +84,7 @@ async def test_short_term_counts_orders_stamped_ahead_of_our_clock(
 async def test_orders_of_a_batch_message_count_one_by_one(settings: Settings, clock: Clock) -> None:
     settings = small(settings)
     now = clock.now()
-    rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=30)
+    rule = m.ShortTerm(categories=["power_bank"], window_days=30)
     async with shop(settings) as s, matcher(settings, clock):
         await s.send(published("adv-batch", rule, now))
         await s.idle(clock)
@@ -127,7 +127,7 @@ async def test_long_term_across_ten_years_and_a_restart(settings: Settings, cloc
     settings = small(settings)
     now = clock.now()
     heater = ["heater"]
-    rule = m.AdvisoryRule(kind="long_term", categories=heater, after_years=10)
+    rule = m.LongTerm(categories=heater, after_years=10)
     async with shop(settings) as s:
         async with matcher(settings, clock):
             await s.send(placed("c-2y", now - 2 * YEAR, heater))
@@ -188,7 +188,7 @@ async def scheduled(settings: Settings, customer_id: str) -> int:
 async def test_withdrawal_stops_what_is_still_scheduled(settings: Settings, clock: Clock) -> None:
     settings = small(settings)
     now = clock.now()
-    rule = m.AdvisoryRule(kind="long_term", categories=["fan"], after_years=10)
+    rule = m.LongTerm(categories=["fan"], after_years=10)
     async with shop(settings) as s, matcher(settings, clock):
         await s.send(placed("c-early", now - 9 * YEAR, ["fan"]))
         await s.send(placed("c-late", now - 5 * YEAR, ["fan"]))
@@ -208,9 +208,7 @@ async def test_withdrawal_stops_what_is_still_scheduled(settings: Settings, cloc
 async def test_combination_across_channels(settings: Settings, clock: Clock) -> None:
     settings = small(settings)
     now = clock.now()
-    rule = m.AdvisoryRule(
-        kind="combination", groups=[["honey"], ["baby_food", "baby_bottle"]], window_days=30
-    )
+    rule = m.Combination(groups=[["honey"], ["baby_food", "baby_bottle"]], window_days=30)
     async with shop(settings) as s, matcher(settings, clock):
         # Complete before publication, on two channels: found at publication.
         await s.send(placed("c-before", now - 20 * DAY, ["honey"], channel="store"))
@@ -239,7 +237,7 @@ async def test_one_batch_completes_combinations_in_every_partition(
 ) -> None:
     settings = small(settings)
     now = clock.now()
-    rule = m.AdvisoryRule(kind="combination", groups=[["honey"], ["baby_food"]], window_days=30)
+    rule = m.Combination(groups=[["honey"], ["baby_food"]], window_days=30)
     done = [f"c-done-{n}" for n in range(120)]  # spread over every bucket partition
     half = [f"c-half-{n}" for n in range(120)]
     async with shop(settings) as s, matcher(settings, clock):
@@ -260,7 +258,7 @@ async def test_one_batch_completes_combinations_in_every_partition(
 async def test_recall_by_sku_or_gtin_ever(settings: Settings, clock: Clock) -> None:
     settings = small(settings)
     now = clock.now()
-    rule = m.AdvisoryRule(kind="recall", skus=["HT-9"], gtins=["4901234567894"])
+    rule = m.Recall(skus=["HT-9"], gtins=["4901234567894"])
     async with shop(settings) as s, matcher(settings, clock):
         await s.send(placed("c-sku", now - 9 * YEAR, ["heater"], sku="HT-9"))
         await s.send(placed("c-gtin", now - 1 * YEAR, [], sku="X", gtin="4901234567894"))
@@ -278,9 +276,7 @@ async def test_disaster_reaches_the_area_each_time(settings: Settings, clock: Cl
     settings = small(settings)
     now = clock.now()
     gen = ["portable_generator"]
-    rule = m.AdvisoryRule(
-        kind="disaster", categories=gen, hazards=["earthquake"], lookback_days=180
-    )
+    rule = m.Disaster(categories=gen, hazards=["earthquake"], lookback_days=180)
     noto = m.Circle(lat=37.5, lon=137.0, radius_km=50)
     kanazawa = m.Polygon(points=[(36.4, 136.4), (36.8, 136.4), (36.8, 136.9), (36.4, 136.9)])
     async with shop(settings) as s, matcher(settings, clock):
@@ -330,7 +326,7 @@ async def test_audience_estimate_over_request_reply(settings: Settings, clock: C
         for n in range(5):
             await s.send(placed(f"c-{n}", now - n * 10 * DAY, ["power_bank"]))
         await s.idle(clock)
-        rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=25)
+        rule = m.ShortTerm(categories=["power_bank"], window_days=25)
         reply = await s.nc.request(
             Subjects.MATCHER_AUDIENCE, m.encode(m.AudienceRequest(rule=rule)), timeout=5
         )
@@ -341,7 +337,7 @@ async def test_audience_estimate_over_request_reply(settings: Settings, clock: C
 async def test_a_poison_order_does_not_hold_up_its_batch(settings: Settings, clock: Clock) -> None:
     settings = small(settings)
     now = clock.now()
-    rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"])
+    rule = m.ShortTerm(categories=["power_bank"])
     async with shop(settings) as s:
         await s.send(published("adv-pb", rule, now))
         # Undecodable, and decodable but refused by PostgreSQL (a NUL in a text column).
@@ -359,7 +355,7 @@ async def test_a_poison_order_does_not_hold_up_its_batch(settings: Settings, clo
 async def test_a_due_entry_rechecks_the_amended_rule(settings: Settings, clock: Clock) -> None:
     settings = small(settings)
     now = clock.now()
-    rule = m.AdvisoryRule(kind="long_term", categories=["fan", "heater"], after_years=10)
+    rule = m.LongTerm(categories=["fan", "heater"], after_years=10)
     async with shop(settings) as s, matcher(settings, clock):
         await s.send(placed("c-fan", now - 9 * YEAR, ["fan"]))
         await s.send(placed("c-heater", now - 9 * YEAR, ["heater"]))
@@ -367,7 +363,7 @@ async def test_a_due_entry_rechecks_the_amended_rule(settings: Settings, clock: 
         await s.send(published("adv-lt", rule, now))
         await s.idle(clock)
         narrowed = msgspec.structs.replace(published("adv-lt", rule, now), version=2)
-        narrowed.rule = m.AdvisoryRule(kind="long_term", categories=["heater"], after_years=10)
+        narrowed.rule = m.LongTerm(categories=["heater"], after_years=10)
         await s.send(narrowed)
         await s.idle(clock)
         clock.advance(YEAR + 5 * DAY)

@@ -38,7 +38,7 @@ from tests.support.replicas import Replica
 
 DAY = timedelta(days=1)
 GEN = ["portable_generator"]
-PLAYBOOK = m.AdvisoryRule(kind="disaster", categories=GEN, hazards=["earthquake"])
+PLAYBOOK = m.Disaster(categories=GEN, hazards=["earthquake"])
 
 
 def _surge(clock: Clock, inside: int, outside: int) -> tuple[list[m.OrderPlaced], list[str]]:
@@ -138,7 +138,7 @@ async def test_withdrawal_mid_fanout_stops_the_shards_left(
             await s.idle(clock)
         pool = await matcher_pool(settings)
         try:
-            rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"])
+            rule = m.ShortTerm(categories=["power_bank"])
             deps: dict[str, Any] = {"pool": pool, "clock": clock, "settings": settings}
             await handlers.on_advisory(published("adv-pb", rule, now), **deps)
             rows = await pool.fetch(
@@ -182,7 +182,7 @@ async def test_two_schedulers_share_the_due_entries_once(settings: Settings, clo
     settings = small(settings)
     now = clock.now()
     heater = ["heater"]
-    rule = m.AdvisoryRule(kind="long_term", categories=heater, after_years=10)
+    rule = m.LongTerm(categories=heater, after_years=10)
     customers = sorted(f"c-due-{n}" for n in range(300))
     async with shop(settings) as s:
         async with matcher(settings, clock):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from services.matcher import audience, store
+from services.matcher import rules, store
 from services.matcher.rules import bucket_of
 from shared import db
 from shared import messages as m
@@ -38,9 +38,9 @@ async def test_a_recall_finds_uncategorized_lines_and_no_category_rule_does(
     settings = small_settings(settings)
     now = clock.now()
     pb = ["power_bank"]
-    short = m.AdvisoryRule(kind="short_term", categories=pb, window_days=30)
-    quake = m.AdvisoryRule(kind="disaster", categories=pb, hazards=["earthquake"])
-    recall = m.AdvisoryRule(kind="recall", skus=[KETTLE], gtins=[KETTLE_GTIN])
+    short = m.ShortTerm(categories=pb, window_days=30)
+    quake = m.Disaster(categories=pb, hazards=["earthquake"])
+    recall = m.Recall(skus=[KETTLE], gtins=[KETTLE_GTIN])
     async with shop(settings) as s, matcher(settings, clock):
         await s.send(placed("c-sku", now - 400 * DAY, [], sku=KETTLE, where=JP_17))
         await s.send(placed("c-gtin", now - 5 * DAY, [], sku="KTL-1-W", gtin=KETTLE_GTIN))
@@ -139,10 +139,10 @@ async def test_migration_moves_blank_category_rows_out_of_the_history(
                 " FROM uncategorized_lines ORDER BY customer_id"
             )
             kept = await c.fetch("SELECT customer_id, category FROM purchases")
-            rule = m.AdvisoryRule(kind="recall", skus=[KETTLE, "HT-1"], gtins=[KETTLE_GTIN])
-            reached = await store.count(c, audience.recall(rule))
-            heaters = m.AdvisoryRule(kind="short_term", categories=["heater"])
-            short = await store.count(c, audience.short_term(heaters, clock.now()))
+            rule = m.Recall(skus=[KETTLE, "HT-1"], gtins=[KETTLE_GTIN])
+            reached = await store.count(c, rules.of(rule).audience(clock.now(), timedelta(0)))
+            heaters = m.ShortTerm(categories=["heater"])
+            short = await store.count(c, rules.of(heaters).audience(clock.now(), timedelta(0)))
     finally:
         await pool.close()
     assert [tuple(r) for r in moved] == [

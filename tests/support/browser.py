@@ -80,7 +80,7 @@ async def fits_phone(page: Page) -> bool:
 async def matcher_knows_buyers(settings: Settings, category: str, n: int) -> None:
     """Wait until the matcher estimates `n` buyers of `category` (it has read the orders)."""
     nc = await nats.connect(settings.nats_url)
-    question = m.AudienceRequest(rule=m.AdvisoryRule(kind="short_term", categories=[category]))
+    question = m.AudienceRequest(rule=m.ShortTerm(categories=[category]))
 
     async def known() -> bool:
         reply = await nc.request("matcher.audience", m.encode(question), timeout=2)

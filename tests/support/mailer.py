@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
+import msgspec
 from nats.aio.client import Client
 
 from services.mailer import store
@@ -15,8 +16,7 @@ from shared import bus
 from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
-from shared.messages import Priority
-from shared.messages.advisories import Kind
+from shared.messages import Kind, Priority
 
 KIND_PRIORITY = {
     "long_term": Priority.LONG_TERM,
@@ -62,7 +62,7 @@ async def advisory(
         version=1,
         agency_id="ag-1",
         agency_name="Consumer Safety Institute",
-        rule=m.AdvisoryRule(kind=kind),  # type: ignore[arg-type]
+        rule=msgspec.convert({"kind": kind}, m.AdvisoryRule),
         title={
             "en": f"Advice {advisory_id}",
             "ja": f"お知らせ {advisory_id}",
@@ -130,7 +130,7 @@ async def stored_deliveries(
         version=1,
         agency_id="ag",
         agency_name="Fire Department",
-        rule=m.AdvisoryRule(kind=kind),
+        rule=msgspec.convert({"kind": kind}, m.AdvisoryRule),
         title={"en": "Advice"},
         body={"en": "Read it."},
         published_at=now,
@@ -188,3 +188,10 @@ async def wait_states(
         return await states(database_url, advisory_id) == expected
 
     await eventually(matches)
+
+
+async def reach_report(nc: Client, advisory_id: str) -> m.ReachReport:
+    """The mailer's answer to `mailer.report` for one advisory."""
+    request = m.encode(m.ReportRequest(advisory_id=advisory_id))
+    reply = await nc.request(Subjects.MAILER_REPORT, request, timeout=5)
+    return msgspec.json.decode(reply.data, type=m.ReachReport)

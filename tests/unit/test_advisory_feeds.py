@@ -13,6 +13,7 @@ from services.advisory.disasters import cap
 from services.advisory.disasters.feeds import (
     MAX_AREAS,
     MAX_CODES,
+    MAX_PLACES,
     MAX_POINTS,
     PlainEvent,
     UsgsFeature,
@@ -22,7 +23,7 @@ from services.advisory.disasters.feeds import (
 from shared import messages as m
 from shared.bus.size import DEFAULT_MAX_PAYLOAD
 from shared.errors import Invalid
-from shared.messages import Area, Circle, DisasterDeclared, Polygon, Regions
+from shared.messages import Area, Circle, Codes, DisasterDeclared, Polygon, Regions
 
 
 def alert(
@@ -191,5 +192,30 @@ def test_the_largest_disaster_accepted_fits_half_of_max_payload() -> None:
         areas=areas,
         countries=[f"{a}{b}" for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJKLMNOPQRSTUVWXY"],
         advisory_ids=["adv_" + "f" * 16] * 100,
+        # The most place codes, each at the longest level written.
+        places=[Codes(scheme="fips", levels={f"{n:05d}": "moderate" for n in range(MAX_PLACES)})],
+        revision=2**31 - 1,
+        cancelled=True,
     )
     assert len(m.encode(event)) <= DEFAULT_MAX_PAYLOAD // 2
+
+
+def test_plain_json_declares_places_by_code_in_their_country() -> None:
+    event = {
+        "hazard": "earthquake",
+        "title": "Noto",
+        "time": "2024-01-01T07:10:00Z",
+        "places": [{"type": "codes", "scheme": "jis", "levels": {"17205": "7", "17204": "6+"}}],
+    }
+    disaster = from_plain(msgspec.convert(event, PlainEvent))
+    assert disaster.areas == [] and disaster.countries == ["JP"]
+    assert disaster.places == [Codes(scheme="jis", levels={"17205": "7", "17204": "6+"})]
+    for levels, problem in [
+        ({"1720": "7"}, "five digits"),
+        ({"１７２０５": "7"}, "five digits"),  # full-width digits are not a code
+        ({"17205": "<script>"}, "level"),
+    ]:
+        event["places"] = [{"type": "codes", "scheme": "jis", "levels": levels}]
+        with pytest.raises(Invalid) as caught:
+            from_plain(msgspec.convert(event, PlainEvent))
+        assert problem in caught.value.details[0]["problem"]

@@ -165,6 +165,7 @@ def test_the_largest_advisory_accepted_publishes_within_half_of_max_payload() ->
     content = msgspec.to_builtins(advisory)
     row = content | {"id": "adv_" + "f" * 16, "version": 999, "agency_id": "ag_" + "f" * 16}
     row |= {"agency_name": name, "rule": msgspec.to_builtins(advisory.rule())}
+    row |= {"concerns": msgspec.to_builtins(advisory.rule().concerns())}
     row |= {"state": "embargoed", "created_at": NOW, "published_at": None, "withdrawn_at": None}
     event = published_event(msgspec.convert(row, Advisory), NOW)
     # What the bus carries, with room to spare under the server's limit (1 MiB).

@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 from nats.js.errors import APIError, ServiceUnavailableError
 
-from shared.bus import CONSUMERS, OUTBOX_DEAD_SUBJECT, STREAMS, Subjects, split, wire_size
+from shared.bus import (
+    CONSUMERS,
+    OUTBOX_DEAD_SUBJECT,
+    STREAMS,
+    Subjects,
+    channels,
+    split,
+    wire_size,
+)
 from shared.bus.consumer import backoff
 from shared.bus.permissions import covers, owned_streams, permissions, stream_of
 from shared.bus.topology import EXHAUSTED_BY, EXHAUSTED_STREAM, OPERATOR, ROLES
@@ -91,6 +99,13 @@ def _named_in(service: str) -> tuple[set[str], set[str]]:
                 )
             if isinstance(node, ast.Constant) and node.value in CONSUMERS:
                 durables.add(node.value)
+            # A typed channel names its subject, an inbox its durable (shared/bus/channels.py).
+            if isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "channels":
+                typed = getattr(channels, node.attr)
+                if isinstance(typed, channels.Channel):
+                    subjects.add(typed.subject)
+                elif isinstance(typed, channels.Inbox):
+                    durables.add(typed.durable)
     return subjects, durables
 
 

@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from services.matcher import rules
 from services.matcher.orders import RuleIndex, transaction_parts
+from services.matcher.rules import combination, long_term, recall, short_term
 from shared import messages as m
 
 T0 = datetime(2024, 2, 29, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-HONEY_BABY = m.AdvisoryRule(
-    kind="combination", groups=[["honey"], ["baby_food", "baby_bottle"]], window_days=30
-)
+HONEY_BABY = m.Combination(groups=[["honey"], ["baby_food", "baby_bottle"]], window_days=30)
 
 
 def _held(at: datetime, *categories: str, sku: str = "S") -> rules.Held:
@@ -21,54 +20,54 @@ def _held(at: datetime, *categories: str, sku: str = "S") -> rules.Held:
 
 
 def test_short_term_window_and_categories() -> None:
-    rule = m.AdvisoryRule(kind="short_term", categories=["power_bank"], window_days=30)
-    assert rules.short_term_applies(rule, ["power_bank"], T0 - 30 * DAY, T0)
-    assert not rules.short_term_applies(rule, ["power_bank"], T0 - 31 * DAY, T0)
-    assert not rules.short_term_applies(rule, ["heater"], T0, T0)
+    rule = m.ShortTerm(categories=["power_bank"], window_days=30)
+    assert short_term.applies(rule, ["power_bank"], T0 - 30 * DAY, T0)
+    assert not short_term.applies(rule, ["power_bank"], T0 - 31 * DAY, T0)
+    assert not short_term.applies(rule, ["heater"], T0, T0)
     # A channel's clock ahead of ours: its order is judged once, on arrival, and counts.
-    assert rules.short_term_applies(rule, ["power_bank"], T0 + timedelta(minutes=2), T0)
+    assert short_term.applies(rule, ["power_bank"], T0 + timedelta(minutes=2), T0)
 
 
 def test_anniversary_of_a_leap_day_and_the_late_limit() -> None:
     assert rules.add_years(T0, 10) == datetime(2034, 2, 28, 9, 0, tzinfo=UTC)
-    rule = m.AdvisoryRule(kind="long_term", categories=["fan"], after_years=10)
-    due = rules.long_term_due(rule, T0, T0, timedelta(days=365))
+    rule = m.LongTerm(categories=["fan"], after_years=10)
+    due = long_term.due(rule, T0, T0, timedelta(days=365))
     assert due == datetime(2034, 2, 28, 9, 0, tzinfo=UTC)
     now = datetime(2035, 1, 1, tzinfo=UTC)
-    assert rules.long_term_due(rule, T0, now, timedelta(days=365)) == due
-    assert rules.long_term_due(rule, T0, now, timedelta(days=30)) is None
+    assert long_term.due(rule, T0, now, timedelta(days=365)) == due
+    assert long_term.due(rule, T0, now, timedelta(days=30)) is None
 
 
 def test_recall_by_sku_or_gtin() -> None:
-    rule = m.AdvisoryRule(kind="recall", skus=["HT-9"], gtins=["490"])
-    assert rules.recall_applies(rule, "HT-9", None)
-    assert rules.recall_applies(rule, "X", "490")
-    assert not rules.recall_applies(rule, "X", None)
+    rule = m.Recall(skus=["HT-9"], gtins=["490"])
+    assert recall.applies(rule, "HT-9", None)
+    assert recall.applies(rule, "X", "490")
+    assert not recall.applies(rule, "X", None)
 
 
 def test_combination_needs_every_group_within_the_window() -> None:
     honey, baby = _held(T0, "honey", sku="H"), _held(T0 + 20 * DAY, "baby_food", sku="B")
-    assert rules.combination_match(HONEY_BABY, [baby, honey], T0) == [
+    assert combination.match(HONEY_BABY, [baby, honey], T0) == [
         honey.purchase,
         baby.purchase,
     ]
     far = _held(T0 + 31 * DAY, "baby_bottle")
-    assert rules.combination_match(HONEY_BABY, [honey, far], T0) is None
-    assert rules.combination_match(HONEY_BABY, [honey], T0) is None
+    assert combination.match(HONEY_BABY, [honey, far], T0) is None
+    assert combination.match(HONEY_BABY, [honey], T0) is None
 
 
 def test_combination_completed_before_since_does_not_count() -> None:
     honey, baby = _held(T0, "honey"), _held(T0 + DAY, "baby_food")
-    assert rules.combination_match(HONEY_BABY, [honey, baby], T0 + 2 * DAY) is None
+    assert combination.match(HONEY_BABY, [honey, baby], T0 + 2 * DAY) is None
     # A later purchase completes it again, with the latest purchase of each group.
     again = _held(T0 + 10 * DAY, "honey", sku="H2")
-    found = rules.combination_match(HONEY_BABY, [honey, baby, again], T0 + 2 * DAY)
+    found = combination.match(HONEY_BABY, [honey, baby, again], T0 + 2 * DAY)
     assert found == [again.purchase, baby.purchase]
 
 
 def test_one_line_in_both_groups_completes_a_combination() -> None:
     both = _held(T0, "honey", "baby_food")
-    assert rules.combination_match(HONEY_BABY, [both], T0) == [both.purchase, both.purchase]
+    assert combination.match(HONEY_BABY, [both], T0) == [both.purchase, both.purchase]
 
 
 def test_shards_cover_every_bucket_once() -> None:
@@ -78,9 +77,9 @@ def test_shards_cover_every_bucket_once() -> None:
 
 
 def test_rule_index_finds_each_rule_once() -> None:
-    st = m.AdvisoryRule(kind="short_term", categories=["power_bank", "heater"])
-    rc = m.AdvisoryRule(kind="recall", skus=["PB-1"], gtins=["490"])
-    dz = m.AdvisoryRule(kind="disaster", categories=["power_bank"])
+    st = m.ShortTerm(categories=["power_bank", "heater"])
+    rc = m.Recall(skus=["PB-1"], gtins=["490"])
+    dz = m.Disaster(categories=["power_bank"])
     index = RuleIndex([("a", "short_term", st), ("b", "recall", rc), ("c", "disaster", dz)])
     line = m.OrderLine(line_no=1, sku="PB-1", gtin="490", categories=["power_bank", "heater"])
     assert sorted(a for a, _, _ in index.for_line(line)) == ["a", "b"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.advisory.api.advisories import PRIVATE, owned
-from services.advisory.api.schemas import Audience, DayCounts, Preview, Report
+from services.advisory.api.schemas import Audience, DayCounts, Preview, Report, Waiting
 from services.advisory.lifecycle import embargo
 from services.advisory.lifecycle.preview import mail_preview
 from services.advisory.peers import reach
@@ -16,7 +16,8 @@ from shared.bus import Subjects
 from shared.errors import Invalid, field_error
 from shared.http import NATS, json_response
 from shared.languages import FALLBACK, SUPPORTED
-from shared.service import SETTINGS
+from shared.service import CLOCK, SETTINGS
+from shared.waiting import explain
 
 routes = web.RouteTableDef()
 
@@ -49,6 +50,7 @@ async def report(request: web.Request) -> web.Response:
     advisory = await owned(request)
     counts = dict.fromkeys(reach.SERIES, 0)
     by_day: list[DayCounts] = []
+    waiting: list[Waiting] = []
     # Before publication nothing was sent, and the embargoed id need not cross the bus.
     if embargo.ever_public(advisory.published_at):
         question = m.ReportRequest(advisory_id=advisory.id)
@@ -57,5 +59,16 @@ async def report(request: web.Request) -> web.Response:
         )
         counts = reach.five(ledger.counts)
         by_day = [DayCounts(day=d.day, counts=reach.five(d.counts)) for d in ledger.by_day]
-    answer = Report(advisory_id=advisory.id, counts=counts, by_day=by_day)
+        now = request.app[CLOCK].now()
+        waiting = [
+            Waiting(
+                reason=w.reason,
+                until=w.until,
+                timezone=w.timezone,
+                deliveries=w.deliveries,
+                says=explain(w, now),
+            )
+            for w in ledger.waits
+        ]
+    answer = Report(advisory_id=advisory.id, counts=counts, by_day=by_day, waiting=waiting)
     return json_response(answer, headers=PRIVATE)

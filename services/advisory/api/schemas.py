@@ -7,8 +7,7 @@ from datetime import datetime
 import msgspec
 
 from services.advisory.lifecycle import State
-from shared.messages import AdvisoryRule
-from shared.messages.advisories import Kind
+from shared.messages import AdvisoryRule, Kind
 
 
 class FieldProblem(msgspec.Struct, kw_only=True):
@@ -83,9 +82,20 @@ class DayCounts(msgspec.Struct, kw_only=True):
     counts: dict[str, int]
 
 
+class Waiting(msgspec.Struct, kw_only=True):
+    """Deliveries held back for one reason, until when, and the same in plain words."""
+
+    reason: str  # quiet (hours), cap (of routine mail), retry, paused (a relay's path)
+    until: datetime
+    timezone: str  # the customers' zone for quiet hours, else UTC
+    deliveries: int
+    says: str  # "waiting: quiet hours until 08:00 Asia/Tokyo (3 deliveries)"
+
+
 class Report(msgspec.Struct, kw_only=True):
     """How far an advisory has reached: matched, sent, waiting, suppressed, failed."""
 
     advisory_id: str
     counts: dict[str, int]
     by_day: list[DayCounts]
+    waiting: list[Waiting] = []  # why the waiting deliveries wait

@@ -12,7 +12,7 @@ from services.advisory.agencies import auth, store
 from services.advisory.agencies.names import agency_name
 from services.advisory.cli.pool import advisory_pool
 from shared.config import Settings
-from shared.tables import table
+from shared.tables import as_json, table
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,18 +23,23 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     sub = agency.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = sub.add_parser("create", help="create an agency and print its key once")
     create.add_argument("name", help="the agency's name as customers will read it")
+    create.add_argument("--json", action="store_true", help="print {id, name, key} as JSON")
     create.set_defaults(run=create_agency)
     listing = sub.add_parser(
         "list",
         help="list the agencies and how many advisories each has, by state",
         description="List every agency: id, name, creation time and its advisories by state.",
     )
+    listing.add_argument("--json", action="store_true", help="print the agencies as JSON")
     listing.set_defaults(run=list_agencies)
 
 
 async def create_agency(args: argparse.Namespace, settings: Settings) -> int:
     """Create an agency; its key is printed once and stored only as a hash."""
     agency_id, key = await new_agency(settings, args.name)
+    if args.json:
+        print(as_json({"id": agency_id, "name": args.name, "key": key}))
+        return 0
     print(f"agency: {agency_id}")
     print(f"name:   {args.name}")
     print(f"key:    {key}")
@@ -60,6 +65,9 @@ async def agencies(settings: Settings) -> list[dict[str, Any]]:
 async def list_agencies(args: argparse.Namespace, settings: Settings) -> int:
     """Print every agency with its advisories by state; keys are never shown."""
     rows = await agencies(settings)
+    if args.json:
+        print(as_json(rows))
+        return 0
     if not rows:
         print("No agencies yet: create one with `anshin agency create NAME`.")
         return 0

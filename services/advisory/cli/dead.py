@@ -9,7 +9,7 @@ from services.advisory.cli.pool import advisory_pool
 from services.advisory.desk.console import deadletters
 from shared import bus
 from shared.config import Settings
-from shared.tables import table
+from shared.tables import as_json, table
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,6 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     sub = dead.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = sub.add_parser("list", help="the latest dead letters, newest first")
     listing.add_argument("--limit", type=int, default=50, help="how many to show (default 50)")
+    listing.add_argument("--json", action="store_true", help="print {total, letters} as JSON")
     listing.set_defaults(run=list_dead)
     again = sub.add_parser(
         "replay",
@@ -46,6 +47,9 @@ async def list_dead(args: argparse.Namespace, settings: Settings) -> int:
             total, letters = await deadletters.recent(nc, pool, max(1, args.limit))
     finally:
         await nc.close()
+    if args.json:
+        print(as_json({"total": total, "letters": letters}))
+        return 0
     if not letters:
         print("No dead letters.")
         return 0

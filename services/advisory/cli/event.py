@@ -28,13 +28,14 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     sub = event.add_subparsers(dest="action", required=True, metavar="ACTION")
     declare = sub.add_parser(
         "declare",
-        help="declare a disaster from a CAP, USGS GeoJSON or JSON file",
+        help="declare a disaster from a CAP or JMA XML, USGS or NWS GeoJSON or JSON file",
         description=(
             "Post a disaster event to the advisory service (POST /v1/events, operator key):"
-            " a CAP 1.2 <alert>, a USGS earthquake GeoJSON Feature (or a FeatureCollection,"
-            " one event per feature), or plain JSON {hazard, title, time, area}. A new"
-            " disaster activates every published playbook of its hazard and countries; the"
-            " same event again is reported as a duplicate; tests, cancellations, weak quakes"
+            " a CAP 1.0-1.2 <alert>, a JMA XML report (VXSE53, VPWW54), a USGS earthquake or"
+            " NWS alert GeoJSON Feature (or a FeatureCollection, one event per feature), or"
+            " plain JSON {hazard, title, time, area}. A new disaster activates every published"
+            " playbook of its hazard and countries; a later report revises or cancels it; the"
+            " same or an older report is reported as a duplicate; drills, tests, weak quakes"
             " and events older than 7 days are heard but not declared."
         ),
     )
@@ -93,14 +94,24 @@ def describe_event(answer: dict[str, Any]) -> str:
     what = f"{answer['hazard']} {answer['title']!r} at {answer['occurred_at']}"
     if not answer["declared"]:
         return f"not declared: {what}: {answer['reason']}"
-    areas = "; ".join(_area(a) for a in answer["areas"])
+    areas = "; ".join(
+        [_area(a) for a in answer["areas"]]
+        + [f"{len(p['levels'])} {_PLACES[p['scheme']]}" for p in answer.get("places", [])]
+    )
     countries = ", ".join(answer["countries"]) or "any (the area decides)"
     playbooks = ", ".join(answer["advisory_ids"]) or "none"
     head = "already declared, nothing new is sent" if answer["duplicate"] else "declared"
+    if answer.get("cancelled"):
+        head = "cancelled" if not answer["duplicate"] else "already cancelled"
+    elif answer.get("revision", 1) > 1 and not answer["duplicate"]:
+        head = f"revised (revision {answer['revision']})"
     return (
         f"{head}: {answer['id']}: {what}\n  area:      {areas}\n"
         f"  countries: {countries}\n  playbooks: {playbooks}"
     )
+
+
+_PLACES = {"jis": "municipalities (JIS)", "fips": "counties (FIPS)"}
 
 
 def _area(area: dict[str, Any]) -> str:

@@ -26,7 +26,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="how far an advisory has reached: matched, sent, waiting, suppressed, failed",
         description=(
             "Print an advisory's reach as the mailer counts it (GET /v1/advisories/{id}/report):"
-            " customers matched, mails sent, waiting (quiet hours or the weekly cap),"
+            " customers matched, mails sent, waiting (quiet hours or the weekly cap: why and until"
+            " when is printed under the table),"
             " suppressed (unsubscribed or bounced) and failed, in total and by day."
         ),
     )
@@ -54,6 +55,8 @@ async def report_advisory(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  embargoed until {advisory['embargo_until']}: nothing is sent before")
     print()
     print(reach_table(report))
+    for wait in report.get("waiting", []):
+        print(wait["says"])
     return 0
 
 

@@ -1,8 +1,9 @@
-"""Disaster events from feeds (CAP 1.2, USGS GeoJSON, plain JSON), declared once each, and
-the published playbooks each one activates.
+"""Disaster events from feeds (CAP 1.0-1.2 and JMA XML, USGS and NWS GeoJSON, plain JSON),
+declared once each, revised and cancelled as their feeds report, and the published playbooks
+each one activates.
 
 `ROUTES` are its routes; others use `events.DisasterOut`, `feeds` (Disaster, PlainEvent),
-`cap.parse` and `store` (Declared, recent, one).
+`cap.parse`, `jma.parse`, `nws.from_nws` and `store` (Declared, recent, one).
 """
 
 from services.advisory.disasters import events

@@ -1,4 +1,4 @@
-"""POST /v1/events: disasters from CAP 1.2 XML, USGS GeoJSON or plain JSON."""
+"""POST /v1/events: disasters from CAP or JMA XML, USGS or NWS GeoJSON, or plain JSON."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from services.advisory.agencies.auth import authenticate
-from services.advisory.disasters import cap
+from services.advisory.disasters import cap, jma, nws, xmldoc
 from services.advisory.disasters import store as store_disasters
 from services.advisory.disasters.feeds import (
     Disaster,
@@ -21,7 +21,7 @@ from services.advisory.disasters.feeds import (
 )
 from shared.errors import AnshinError, Invalid, field_error
 from shared.http import POOL, json_response, name_unknown_fields, read_body, validation_details
-from shared.messages import Area
+from shared.messages import Area, Codes
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
@@ -33,7 +33,9 @@ MAX_AGE = timedelta(days=7)
 # Feeds' clocks drift a little; an event further ahead than this is a mistake.
 MAX_AHEAD = timedelta(hours=1)
 DISASTERS = Counter(
-    "anshin_disasters", "Disaster events received, by outcome (declared, duplicate).", ["outcome"]
+    "anshin_disasters",
+    "Disaster events received, by outcome (declared, duplicate, stale, revised, cancelled).",
+    ["outcome"],
 )
 
 
@@ -50,6 +52,9 @@ class DisasterOut(msgspec.Struct, kw_only=True):
     areas: list[Area]
     advisory_ids: list[str]
     reason: str = ""
+    places: list[Codes] = []
+    revision: int = 1
+    cancelled: bool = False
 
 
 class UnsupportedType(AnshinError):
@@ -72,26 +77,43 @@ async def post_event(request: web.Request) -> web.Response:
         disaster.actionable, disaster.reason = False, "the event is older than 7 days"
     if not disaster.actionable:
         return json_response(_answer(disaster, "", [], duplicate=False), status=202)
-    row, duplicate = await store_disasters.declare(request.app[POOL], disaster, now)
-    DISASTERS.labels("duplicate" if duplicate else "declared").inc()
-    # A repeat answers with the disaster as first declared, not as this copy says.
-    first = Disaster(
+    row, outcome = await store_disasters.declare(request.app[POOL], disaster, now)
+    DISASTERS.labels(outcome).inc()
+    if row is None:
+        disaster.reason = "cancels no disaster declared here"
+        return json_response(_answer(disaster, "", [], duplicate=False), status=202)
+    # A report answers with the disaster as it stands, not as this copy says.
+    stands = Disaster(
         keys=disaster.keys,
         hazard=row.hazard,
         title=row.title,
         occurred_at=row.occurred_at,
         areas=row.areas,
         countries=row.countries,
+        places=row.places,
+        reason="cancelled by its feed: later reports change nothing"
+        if row.cancelled_at is not None
+        else _REASONS.get(outcome, disaster.reason),
     )
-    answer = _answer(first, row.id, row.advisory_ids, duplicate=duplicate)
-    return json_response(answer, status=200 if duplicate else 201)
+    answer = _answer(stands, row.id, row.advisory_ids, duplicate=outcome in ("duplicate", "stale"))
+    answer.revision, answer.cancelled = row.revision, row.cancelled_at is not None
+    return json_response(answer, status=201 if outcome == "declared" else 200)
+
+
+_REASONS = {
+    "stale": "an older report than the last applied: nothing changed",
+    "revised": "the area was revised: the disaster went out again as its next revision",
+    "cancelled": "cancelled by its feed",
+}
 
 
 def _parse(request: web.Request, body: bytes) -> Disaster:
     kind = request.content_type
     settings = request.app[SETTINGS]
     if kind in XML_TYPES:
-        return cap.parse(body)
+        root = xmldoc.parse(body)
+        # JMA's documents are recognised by their root namespace; anything else is CAP's.
+        return jma.parse(root) if xmldoc.namespace(root) == jma.NS else cap.from_root(root)
     if kind not in ("application/json", "application/geo+json", "application/octet-stream"):
         raise UnsupportedType(
             "unsupported content type",
@@ -103,6 +125,8 @@ def _parse(request: web.Request, body: bytes) -> Disaster:
         if kind == "application/geo+json" or (
             isinstance(raw, dict) and raw.get("type") == "Feature"
         ):
+            if nws.is_nws(raw):
+                return nws.from_nws(msgspec.convert(raw, nws.NwsAlert))
             feature = msgspec.convert(raw, UsgsFeature)
             return from_usgs(feature, settings.quake_radius_km, settings.quake_min_magnitude)
         return from_plain(msgspec.convert(raw, PlainEvent))
@@ -132,4 +156,5 @@ def _answer(
         areas=disaster.areas,
         advisory_ids=ids,
         reason=disaster.reason,
+        places=disaster.places,
     )

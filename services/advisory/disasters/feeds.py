@@ -1,6 +1,6 @@
 """Disaster events from feeds: plain JSON and USGS GeoJSON, reduced to one shape.
 
-CAP 1.2 XML lives in cap.py; all three end as a `Disaster`.
+CAP XML lives in cap.py, JMA XML in jma.py, NWS GeoJSON in nws.py; all end as a `Disaster`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from shared.errors import Invalid, field_error
-from shared.messages import Area, Circle, Polygon, Regions
+from shared.messages import Area, Circle, Codes, Polygon, Regions
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,64}$")]
 Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
@@ -24,6 +24,11 @@ MAX_RADIUS_KM = 2000.0
 MAX_AREAS = 500
 MAX_POINTS = 5_000  # of every polygon together
 MAX_CODES = 2_000  # of every region area together
+# Of every place by code together: JMA lists about 1,900 municipalities, the US 3,200
+# counties; 4,000 codes with their levels take about 80 KB on the bus.
+MAX_PLACES = 4_000
+PLACE = re.compile(r"^[0-9]{5}$")
+LEVEL = re.compile(r"^[a-z0-9+-]{1,16}$")
 
 
 class Disaster(msgspec.Struct, kw_only=True):
@@ -36,9 +41,16 @@ class Disaster(msgspec.Struct, kw_only=True):
     areas: list[Area]
     countries: list[str]
     updates: list[str] = []
-    # A test, an exercise, a cancellation or a weak quake is heard but not acted upon.
+    # A test, an exercise or a weak quake is heard but not acted upon.
     actionable: bool = True
     reason: str = ""
+    # Places by code (JMA municipalities, US counties), beside or instead of `areas`.
+    places: list[Codes] = []
+    # Orders reports of one disaster (JMA: serial, then report time; CAP: sent): a report
+    # not above the last one applied changes nothing. Empty: a repeat is a duplicate.
+    order: list[int] = []
+    # The feed withdraws the disaster (JMA 取消, CAP Cancel).
+    cancels: bool = False
 
 
 class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -51,12 +63,14 @@ class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     areas: Annotated[list[Area], msgspec.Meta(max_length=50)] = []
     countries: Annotated[list[Country], msgspec.Meta(max_length=250)] = []
     id: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    # Municipalities or counties by code, each with its level (docs/advisory.md).
+    places: Annotated[list[Codes], msgspec.Meta(max_length=10)] = []
 
 
 def from_plain(event: PlainEvent) -> Disaster:
     """A disaster from plain JSON; without an id, its content names it."""
     areas = ([event.area] if event.area else []) + event.areas
-    check_areas(areas, "area")
+    check_areas(areas, "area", event.places)
     if not event.title.strip():
         raise Invalid("invalid event", [field_error("title", "must not be empty")])
     key = event.id or hashlib.sha256(msgspec.json.encode(event)).hexdigest()[:32]
@@ -66,7 +80,8 @@ def from_plain(event: PlainEvent) -> Disaster:
         title=event.title.strip(),
         occurred_at=event.time.astimezone(UTC),
         areas=areas,
-        countries=countries_of(areas, event.countries),
+        countries=countries_of(areas, event.countries + _countries_of(event.places)),
+        places=event.places,
     )
 
 
@@ -117,11 +132,21 @@ def from_usgs(feature: UsgsFeature, radius_km_at_m5: float, min_magnitude: float
     return disaster
 
 
-def check_areas(areas: list[Area], field: str) -> None:
+def check_areas(areas: list[Area], field: str, places: list[Codes] | None = None) -> None:
     """Raise Invalid naming the field unless every area is on the earth and well formed."""
     problems = []
-    if not areas:
+    if not areas and not places:
         problems.append(field_error(field, "at least one area is required"))
+    codes = [code for p in places or [] for code in p.levels]
+    if len(codes) > MAX_PLACES:
+        problems.append(
+            field_error(field, f"at most {MAX_PLACES} place codes ({len(codes)} given)")
+        )
+    elif not all(PLACE.match(code) for code in codes):
+        problems.append(field_error(field, "place codes have five digits (JIS X 0402, FIPS)"))
+    levels = [level for p in places or [] for level in p.levels.values()]
+    if not all(LEVEL.match(level) for level in levels):
+        problems.append(field_error(field, "a place's level is an intensity or a word (a-z)"))
     in_polygons = sum(len(a.points) for a in areas if isinstance(a, Polygon))
     in_regions = sum(len(a.codes) for a in areas if isinstance(a, Regions))
     for count, limit, what in (
@@ -157,6 +182,10 @@ def check_areas(areas: list[Area], field: str) -> None:
 
 def _on_earth(lat: float, lon: float) -> bool:
     return -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+def _countries_of(places: list[Codes]) -> list[str]:
+    return sorted({"JP" if p.scheme == "jis" else "US" for p in places})
 
 
 def countries_of(areas: list[Area], given: list[str]) -> list[str]:

@@ -1,9 +1,11 @@
-"""Disasters' SQL: declare once per event, activate matching playbooks, publish via outbox."""
+"""Disasters' SQL: declare once per event, revise or cancel it as its feed reports, activate
+matching playbooks, publish each state via the outbox."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 import msgspec
@@ -11,9 +13,9 @@ import msgspec
 from services.advisory.disasters.feeds import Disaster
 from services.advisory.lifecycle import embargo
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import channels
 from shared.db import Conn
-from shared.outbox import enqueue
+from shared.outbox import enqueue_on
 
 # Declarations are rare and must not race one another: one transaction-scoped lock for all.
 _LOCK = 0x616E7368696E  # "anshin"
@@ -41,10 +43,21 @@ class Declared(msgspec.Struct, frozen=True, kw_only=True):
     countries: list[str]
     advisory_ids: list[str]
     declared_at: datetime
+    places: list[m.Codes] = []
+    revision: int = 1
+    revised_at: datetime | None = None
+    cancelled_at: datetime | None = None
 
 
-async def declare(pool: asyncpg.Pool, disaster: Disaster, now: datetime) -> tuple[Declared, bool]:
-    """Declare a disaster unless one of its names is known; return it and whether it was."""
+# What a report did: declared a disaster, repeated one (or was older than the last
+# applied), revised its area, cancelled it; or cancelled nothing known ("unknown").
+Outcome = Literal["declared", "duplicate", "stale", "revised", "cancelled", "unknown"]
+
+
+async def declare(
+    pool: asyncpg.Pool, disaster: Disaster, now: datetime
+) -> tuple[Declared | None, Outcome]:
+    """Declare, revise or cancel the disaster a report names; say which it did."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
         known = await conn.fetchval(
@@ -53,39 +66,104 @@ async def declare(pool: asyncpg.Pool, disaster: Disaster, now: datetime) -> tupl
         )
         if known is not None:
             await _add_keys(conn, known, disaster.keys)
-            row = await conn.fetchrow("SELECT * FROM disasters WHERE id = $1", known)
-            return _declared(row), True
+            found = _declared(await conn.fetchrow("SELECT * FROM disasters WHERE id = $1", known))
+            return await _report(conn, found, disaster, now)
+        if disaster.cancels:
+            return None, "unknown"
         # Countries unknown (a bare circle): the area alone decides, so every country's
         # playbook for the hazard applies; the matcher still checks each customer's place.
-        advisory_ids = [
-            r["id"] for r in await conn.fetch(_MATCHING, disaster.hazard, disaster.countries, now)
-        ]
+        advisory_ids = await _matching(conn, disaster, now)
         disaster_id = "dis_" + secrets.token_hex(8)
         row = await conn.fetchrow(
             "INSERT INTO disasters (id, hazard, title, occurred_at, areas, countries,"
-            " advisory_ids, declared_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)"
-            " RETURNING *",
+            " advisory_ids, declared_at, places, report_order)"
+            " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10) RETURNING *",
             disaster_id,
             disaster.hazard,
             disaster.title,
             disaster.occurred_at,
-            msgspec.json.encode(disaster.areas).decode(),
+            _json(disaster.areas),
             disaster.countries,
             advisory_ids,
             now,
+            _json(disaster.places),
+            disaster.order,
         )
         await _add_keys(conn, disaster_id, disaster.keys)
-        event = m.DisasterDeclared(
-            event_id=disaster_id,
-            hazard=disaster.hazard,
-            title=disaster.title,
-            occurred_at=disaster.occurred_at,
-            areas=disaster.areas,
-            countries=disaster.countries,
-            advisory_ids=advisory_ids,
+        declared = _declared(row)
+        await _publish(conn, declared)
+        return declared, "declared"
+
+
+async def _report(
+    conn: Conn, row: Declared, disaster: Disaster, now: datetime
+) -> tuple[Declared, Outcome]:
+    """A later report of a known disaster: revise or cancel it, unless it is not newer."""
+    stored = await conn.fetchval("SELECT report_order FROM disasters WHERE id = $1", row.id)
+    newer = bool(disaster.order) and disaster.order > list(stored or [])
+    if row.cancelled_at is not None or not newer:
+        same = row.cancelled_at is not None or disaster.order == list(stored or [])
+        return row, "duplicate" if same else "stale"
+    if disaster.cancels:
+        updated = await conn.fetchrow(
+            "UPDATE disasters SET cancelled_at = $2, revision = revision + 1, report_order = $3"
+            " WHERE id = $1 RETURNING *",
+            row.id,
+            now,
+            disaster.order,
         )
-        await enqueue(conn, Subjects.DISASTERS_DECLARED, f"disaster:{disaster_id}:declared", event)
-        return _declared(row), False
+        cancelled = _declared(updated)
+        await _publish(conn, cancelled)
+        return cancelled, "cancelled"
+    if (disaster.areas, disaster.places) == (row.areas, row.places):
+        await conn.execute(
+            "UPDATE disasters SET report_order = $2 WHERE id = $1", row.id, disaster.order
+        )
+        return row, "duplicate"
+    # Playbooks published since the first report apply to the revised area as well.
+    ids = row.advisory_ids + [
+        a for a in await _matching(conn, disaster, now) if a not in row.advisory_ids
+    ]
+    updated = await conn.fetchrow(
+        "UPDATE disasters SET areas = $2::jsonb, places = $3::jsonb, title = $4, advisory_ids = $5,"
+        " revision = revision + 1, report_order = $6, revised_at = $7 WHERE id = $1 RETURNING *",
+        row.id,
+        _json(disaster.areas),
+        _json(disaster.places),
+        disaster.title,
+        ids,
+        disaster.order,
+        now,
+    )
+    revised = _declared(updated)
+    await _publish(conn, revised)
+    return revised, "revised"
+
+
+async def _matching(conn: Conn, disaster: Disaster, now: datetime) -> list[str]:
+    rows = await conn.fetch(_MATCHING, disaster.hazard, disaster.countries, now)
+    return [r["id"] for r in rows]
+
+
+async def _publish(conn: Conn, d: Declared) -> None:
+    """The disaster as it now stands, through the outbox: each revision a message of its own."""
+    event = m.DisasterDeclared(
+        event_id=d.id,
+        hazard=d.hazard,
+        title=d.title,
+        occurred_at=d.occurred_at,
+        areas=d.areas,
+        countries=d.countries,
+        advisory_ids=d.advisory_ids,
+        places=d.places,
+        revision=d.revision,
+        cancelled=d.cancelled_at is not None,
+    )
+    await enqueue_on(conn, channels.DISASTER_DECLARED, event)
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 async def _add_keys(conn: Conn, disaster_id: str, keys: list[str]) -> None:
@@ -96,6 +174,7 @@ async def _add_keys(conn: Conn, disaster_id: str, keys: list[str]) -> None:
 
 
 _areas = msgspec.json.Decoder(list[m.Area])
+_places = msgspec.json.Decoder(list[m.Codes])
 
 
 def _declared(row: asyncpg.Record | None) -> Declared:
@@ -109,6 +188,10 @@ def _declared(row: asyncpg.Record | None) -> Declared:
         countries=row["countries"],
         advisory_ids=row["advisory_ids"],
         declared_at=row["declared_at"],
+        places=_places.decode(row["places"]),
+        revision=row["revision"],
+        revised_at=row["revised_at"],
+        cancelled_at=row["cancelled_at"],
     )
 
 

@@ -8,8 +8,7 @@ from typing import Any, Literal, get_args
 import msgspec
 
 from shared.languages import FALLBACK
-from shared.messages import AdvisoryRule
-from shared.messages.advisories import Kind
+from shared.messages import AdvisoryRule, Concerns, Kind
 
 State = Literal["embargoed", "published", "withdrawn"]
 STATES: tuple[State, ...] = get_args(State)
@@ -25,6 +24,7 @@ class Advisory(msgspec.Struct, frozen=True, kw_only=True):
     state: State
     kind: Kind
     rule: AdvisoryRule
+    concerns: Concerns  # as recorded with the rule: what product pages read
     title: dict[str, str]
     body: dict[str, str]
     source_url: str

@@ -10,8 +10,8 @@ from services.advisory.lifecycle import embargo
 from services.advisory.lifecycle.advisory import Advisory
 from services.advisory.lifecycle.store import COLUMNS, FROM, advisory_of
 from shared import messages as m
-from shared.bus import Subjects
-from shared.outbox import enqueue
+from shared.bus import channels
+from shared.outbox import enqueue_on
 
 
 async def publish_due(pool: asyncpg.Pool, now: datetime, limit: int = 100) -> list[str]:
@@ -33,12 +33,8 @@ async def publish_due(pool: asyncpg.Pool, now: datetime, limit: int = 100) -> li
                 row["id"],
                 now,
             )
-            await enqueue(
-                conn,
-                Subjects.ADVISORIES_PUBLISHED,
-                f"advisory:{row['id']}:v{row['version']}:published",
-                published_event(advisory_of(row), now),
-            )
+            event = published_event(advisory_of(row), now)
+            await enqueue_on(conn, channels.ADVISORY_PUBLISHED, event)
     return [r["id"] for r in rows]
 
 

@@ -14,19 +14,21 @@ from services.advisory.lifecycle import embargo
 from services.advisory.lifecycle.advisory import Advisory, Version
 from services.advisory.lifecycle.submission import AdvisoryIn
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import channels
 from shared.db import Conn
 from shared.errors import Invalid, NotFound, field_error
-from shared.outbox import enqueue
+from shared.outbox import enqueue_on
 
 COLUMNS = (
     "a.id, a.agency_id, g.name AS agency_name, a.version, a.state, a.kind, a.rule, a.title,"
     " a.body, a.source_url, a.embargo_until, a.expires_at, a.created_at, a.published_at,"
-    " a.withdrawn_at"
+    " a.withdrawn_at, a.concern_categories, a.concern_skus, a.concern_gtins,"
+    " a.concern_while_declared"
 )
 FROM = "FROM advisories a JOIN agencies g ON g.id = a.agency_id"
 
-_rule = msgspec.json.Decoder(m.AdvisoryRule)
+# The union decodes the flat rules of before it too (shared/messages/rules.py).
+_rule: msgspec.json.Decoder[m.AdvisoryRule] = msgspec.json.Decoder(m.AdvisoryRule)
 _texts = msgspec.json.Decoder(dict[str, str])
 _content = msgspec.json.Decoder(dict[str, Any])
 
@@ -41,6 +43,12 @@ def advisory_of(row: asyncpg.Record) -> Advisory:
         state=row["state"],
         kind=row["kind"],
         rule=_rule.decode(row["rule"]),
+        concerns=m.Concerns(
+            categories=row["concern_categories"],
+            skus=row["concern_skus"],
+            gtins=row["concern_gtins"],
+            while_declared=row["concern_while_declared"],
+        ),
         title=_texts.decode(row["title"]),
         body=_texts.decode(row["body"]),
         source_url=row["source_url"],
@@ -60,13 +68,14 @@ async def create_advisory(
     async with pool.acquire() as conn, conn.transaction():
         try:
             await conn.execute(
-                "INSERT INTO advisories (id, agency_id, kind, rule, title, body, source_url,"
-                " embargo_until, expires_at, created_at)"
-                " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9, $10)",
+                "INSERT INTO advisories (id, agency_id, created_at, kind, rule, title, body,"
+                " source_url, embargo_until, expires_at, concern_categories, concern_skus,"
+                " concern_gtins, concern_while_declared) VALUES ($1, $2, $3, $4, $5::jsonb,"
+                " $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14)",
                 advisory_id,
                 agency_id,
-                *_content_columns(advisory),
                 now,
+                *_content_columns(advisory),
             )
         except asyncpg.ForeignKeyViolationError as exc:
             raise Invalid("unknown agency", [field_error("agency_id", "no such agency")]) from exc
@@ -75,15 +84,22 @@ async def create_advisory(
 
 
 def _content_columns(advisory: AdvisoryIn) -> tuple[Any, ...]:
-    """kind, rule, title, body, source_url, embargo_until, expires_at as stored."""
+    """kind, rule, title, body, source_url, embargo_until, expires_at and the rule's concerns
+    (categories, skus, gtins, while_declared) as stored."""
+    rule = advisory.rule()
+    concerns = rule.concerns()
     return (
         advisory.kind,
-        msgspec.json.encode(advisory.rule()).decode(),
+        msgspec.json.encode(rule).decode(),
         msgspec.json.encode(advisory.title).decode(),
         msgspec.json.encode(advisory.body).decode(),
         advisory.source_url,
         advisory.embargo_until,
         advisory.expires_at,
+        concerns.categories,
+        concerns.skus,
+        concerns.gtins,
+        concerns.while_declared,
     )
 
 
@@ -172,7 +188,8 @@ async def amend_advisory(
         await conn.execute(
             "UPDATE advisories SET version = $2, kind = $3, rule = $4::jsonb,"
             " title = $5::jsonb, body = $6::jsonb, source_url = $7, embargo_until = $8,"
-            " expires_at = $9 WHERE id = $1",
+            " expires_at = $9, concern_categories = $10, concern_skus = $11,"
+            " concern_gtins = $12, concern_while_declared = $13 WHERE id = $1",
             advisory_id,
             version,
             *_content_columns(amended),
@@ -199,6 +216,4 @@ async def withdraw_advisory(pool: asyncpg.Pool, advisory_id: str, now: datetime)
         )
         if what == "announce":
             event = m.AdvisoryWithdrawn(advisory_id=advisory_id, withdrawn_at=now)
-            await enqueue(
-                conn, Subjects.ADVISORIES_WITHDRAWN, f"advisory:{advisory_id}:withdrawn", event
-            )
+            await enqueue_on(conn, channels.ADVISORY_WITHDRAWN, event)

@@ -12,8 +12,7 @@ from msgspec import UNSET, UnsetType
 from shared import categories, gtin
 from shared.errors import Invalid, TooLarge, field_error
 from shared.languages import FALLBACK
-from shared.messages import AdvisoryRule
-from shared.messages.advisories import Kind
+from shared.messages import AdvisoryRule, Kind
 from shared.text import control_in
 
 # Text lengths are checked in validate(), which can name the language; the request size
@@ -63,19 +62,12 @@ class AdvisoryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     expires_at: When | None = None
 
     def rule(self) -> AdvisoryRule:
-        """The part of the advisory that decides who receives it."""
-        return AdvisoryRule(
-            kind=self.kind,
-            categories=self.categories,
-            window_days=self.window_days,
-            after_years=self.after_years,
-            groups=self.groups,
-            hazards=self.hazards,
-            countries=self.countries,
-            lookback_days=self.lookback_days,
-            skus=self.skus,
-            gtins=self.gtins,
-        )
+        """The part of the advisory that decides who receives it: its kind's own fields.
+
+        The request stays flat, as agencies write it; another kind's fields are dropped here.
+        """
+        rule: AdvisoryRule = msgspec.convert(msgspec.structs.asdict(self), AdvisoryRule)
+        return rule
 
 
 class AdvisoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -147,24 +139,7 @@ def _check_size(advisory: AdvisoryIn) -> None:
 
 
 def _kind_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:
-    problems = []
-    needs = {
-        "short_term": ("categories",),
-        "long_term": ("categories",),
-        "combination": ("groups",),
-        "disaster": ("categories", "hazards", "countries"),
-        "recall": (),
-    }[advisory.kind]
-    for name in needs:
-        if not getattr(advisory, name):
-            problems.append(field_error(name, f"required for kind {advisory.kind!r}"))
-    if advisory.kind == "recall" and not (advisory.skus or advisory.gtins):
-        problems.append(field_error("skus", "a recall names at least one SKU or GTIN"))
-    if advisory.kind == "combination" and len(advisory.groups) < 2:
-        problems.append(field_error("groups", "a combination needs at least two groups"))
-    if advisory.kind == "combination" and any(not group for group in advisory.groups):
-        problems.append(field_error("groups", "every group names at least one category"))
-    return problems
+    return [field_error(field, problem) for field, problem in advisory.rule().problems()]
 
 
 def _gtin_problems(advisory: AdvisoryIn) -> list[dict[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 from nats.aio.client import Client
 
@@ -9,6 +11,7 @@ from services.advisory.lifecycle import Advisory, embargo
 from services.advisory.peers.ask import Unavailable, ask
 from shared import messages as m
 from shared.bus import Subjects
+from shared.waiting import explain
 
 SERIES = ("matched", "sent", "waiting", "suppressed", "failed")
 # The mailer counts its ledger's own states; these are the ones still on their way.
@@ -31,6 +34,7 @@ class Reach(msgspec.Struct, frozen=True):
     counts: dict[str, int]
     days: list[Day]
     problem: str = ""
+    waits: list[str] = []  # why what waits is waiting, in plain words
 
 
 def five(counts: dict[str, int]) -> dict[str, int]:
@@ -50,7 +54,7 @@ def none_yet(problem: str = "") -> Reach:
     return Reach(counts=dict.fromkeys(SERIES, 0), days=[], problem=problem)
 
 
-async def reach_of(nc: Client, advisory: Advisory, timeout: float = 2.0) -> Reach:
+async def reach_of(nc: Client, advisory: Advisory, now: datetime, timeout: float = 2.0) -> Reach:
     """Ask the mailer how far a published advisory has reached; an embargoed one is not asked.
 
     The embargoed id never crosses the bus, so an embargoed advisory reaches nobody yet.
@@ -63,7 +67,8 @@ async def reach_of(nc: Client, advisory: Advisory, timeout: float = 2.0) -> Reac
     except Unavailable as exc:
         return none_yet(exc.message)
     days = [Day(day=d.day, counts=five(d.counts)) for d in report.by_day]
-    return Reach(counts=five(report.counts), days=days)
+    waits = [explain(w, now) for w in report.waits]
+    return Reach(counts=five(report.counts), days=days, waits=waits)
 
 
 def total(reaches: list[Reach]) -> dict[str, int]:

@@ -19,7 +19,7 @@ from shared import messages as m
 from shared.bus import Subjects
 from shared.errors import Invalid, field_error
 from shared.http import NATS, POOL, json_response
-from shared.messages.advisories import Kind
+from shared.messages import Kind
 from shared.service import CLOCK
 
 log = logging.getLogger(__name__)

@@ -69,7 +69,7 @@ OPS = [
        {200: s.Audience, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 503: s.ErrorOut}),
     Op("get", _ID + "/report", "Reach: matched, sent, waiting, suppressed, failed, by day",
        {200: s.Report, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 503: s.ErrorOut}),
-    Op("post", "/v1/events", "Declare a disaster: CAP 1.2, USGS GeoJSON or plain JSON",
+    Op("post", "/v1/events", "Disasters: CAP or JMA XML, USGS or NWS GeoJSON, JSON",
        {200: DisasterOut, 201: DisasterOut, 202: DisasterOut, 400: s.ErrorOut,
         401: s.ErrorOut, 403: s.ErrorOut, 413: s.ErrorOut, 415: s.ErrorOut},
        {"application/json": PlainEvent, "application/cap+xml": str, "application/xml": str,

@@ -9,21 +9,21 @@ import asyncpg
 from services.advisory.lifecycle import Advisory, embargo
 from services.advisory.lifecycle.store import COLUMNS, FROM, advisory_of
 
-# A disaster playbook concerns a product page only while a disaster it answers is recent.
+# A playbook concerns a product page only while a disaster it answers is recent.
 DISASTER_DAYS = 30
 
+# What an advisory concerns was recorded with its rule (migration 006): no kind is named here.
+# A notice naming the product itself (a recall) comes first, then an active playbook's.
 _FOR_PRODUCT = f"""
 SELECT {COLUMNS} {FROM}
-WHERE {embargo.public_sql("$1")} AND (
-  (a.kind IN ('short_term', 'long_term') AND a.rule -> 'categories' ?| $2::text[])
-  OR (a.kind = 'combination' AND EXISTS (
-        SELECT 1 FROM jsonb_array_elements(a.rule -> 'groups') grp WHERE grp ?| $2::text[]))
-  OR (a.kind = 'recall' AND (a.rule -> 'skus' ? $3 OR a.rule -> 'gtins' ? $4))
-  OR (a.kind = 'disaster' AND a.rule -> 'categories' ?| $2::text[] AND EXISTS (
+WHERE {embargo.public_sql("$1")}
+  AND (a.concern_categories && $2::text[] OR $3 = ANY (a.concern_skus)
+       OR $4 = ANY (a.concern_gtins))
+  AND (NOT a.concern_while_declared OR EXISTS (
         SELECT 1 FROM disasters d WHERE a.id = ANY (d.advisory_ids)
         AND d.declared_at > $1 - make_interval(days => {DISASTER_DAYS})))
-)
-ORDER BY CASE a.kind WHEN 'recall' THEN 0 WHEN 'disaster' THEN 1 ELSE 2 END,
+ORDER BY CASE WHEN cardinality(a.concern_skus) + cardinality(a.concern_gtins) > 0 THEN 0
+              WHEN a.concern_while_declared THEN 1 ELSE 2 END,
          a.published_at DESC
 LIMIT 50
 """

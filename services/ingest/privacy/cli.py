@@ -12,6 +12,7 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 
+from shared import exits
 from shared.config import Settings, env_name
 from shared.errors import AnshinError
 
@@ -66,7 +67,7 @@ async def erase_customer(args: argparse.Namespace, settings: Settings) -> int:
     answer = await _call(settings, "POST", f"{_path(args.customer_id)}/erase")
     print(f"erasure requested: {answer['id']}")
     if args.wait <= 0:
-        return 0
+        return exits.OK
     status = f"{_path(args.customer_id)}/erase/{answer['id']}"
     deadline = asyncio.get_running_loop().time() + args.wait
     while True:
@@ -74,12 +75,15 @@ async def erase_customer(args: argparse.Namespace, settings: Settings) -> int:
         if report["state"] == "done" or asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.5)
-    print(f"state: {report['state']}; waiting for: {', '.join(report['waiting']) or 'nobody'}")
-    return 0 if report["state"] == "done" else 3
+    if report["state"] != "done":
+        waiting = ", ".join(report["waiting"])
+        raise AnshinError(f"erasure {answer['id']} not done after {args.wait:g} s: {waiting}")
+    print("state: done")
+    return exits.OK
 
 
 async def export_customer(args: argparse.Namespace, settings: Settings) -> int:
     """Print the customer's export as JSON."""
     answer = await _call(settings, "GET", f"{_path(args.customer_id)}/export")
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(answer)).decode() + "\n")
-    return 0
+    return exits.OK

@@ -16,12 +16,12 @@ import asyncpg
 from nats.aio.client import Client
 
 from services.ingest.store import privacy as store
-from shared import bus
 from shared import messages as m
-from shared.bus import Subjects
+from shared.bus import Subjects, channels
+from shared.bus.channels import publish_on
 from shared.clock import Clock
 from shared.db import unit_of_work
-from shared.outbox import enqueue
+from shared.outbox import enqueue_on
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ async def request(pool: asyncpg.Pool, secret: bytes, customer_id: str, clock: Cl
             conn, request_id, customer_key(secret, customer_id), len(ids), now
         )
         fact = m.ErasureRequested(request_id=request_id, customer_ids=ids, requested_at=now)
-        await enqueue(conn, Subjects.ERASURE_REQUESTED, f"erasure:{request_id}", fact)
+        await enqueue_on(conn, channels.ERASURE_REQUESTED, fact)
     log.info("erasure requested", extra={"request_id": request_id, "customers": len(ids)})
     return request_id
 
@@ -84,7 +84,7 @@ async def confirm(
     fact = m.ErasureConfirmed(
         request_id=request_id, service=service, erased=erased, confirmed_at=clock.now()
     )
-    await bus.publish(nc, Subjects.ERASURE_CONFIRMED, fact, f"erasure:{request_id}:{service}")
+    await publish_on(nc, channels.ERASURE_CONFIRMED, fact)
 
 
 async def on_confirmation(event: m.ErasureConfirmed, *, pool: asyncpg.Pool) -> None:

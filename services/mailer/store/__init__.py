@@ -6,7 +6,7 @@ A claim and its answers use the modules `ledger`, `rates` and `fence` by name.
 
 from services.mailer.store.advisories import advisory, save_advisory, withdraw
 from services.mailer.store.contacts import contact, locked_email, upsert_contact, upsert_contacts
-from services.mailer.store.deliveries import add_deliveries, reach
+from services.mailer.store.deliveries import add_deliveries, reach, waits
 from services.mailer.store.suppressions import (
     lift_suppression,
     list_suppressions,
@@ -35,5 +35,6 @@ __all__ = [
     "suppression_reason",
     "upsert_contact",
     "upsert_contacts",
+    "waits",
     "withdraw",
 ]

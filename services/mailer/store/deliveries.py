@@ -69,3 +69,20 @@ async def reach(conn: Conn, advisory_id: str) -> tuple[dict[str, int], list[Any]
         counts[r["state"]] = counts.get(r["state"], 0) + r["n"]
         days.setdefault(r["day"], {})[r["state"]] = r["n"]
     return counts, sorted(days.items())
+
+
+async def waits(conn: Conn, advisory_id: str) -> list[m.Wait]:
+    """Why an advisory's deferred deliveries wait: per reason (and, for quiet hours, per zone)
+    the number and the earliest time one is due again."""
+    rows = await conn.fetch(
+        "SELECT d.hold, CASE WHEN d.hold = 'quiet' THEN coalesce(c.timezone, 'UTC')"
+        " ELSE 'UTC' END AS zone, min(d.next_attempt_at) AS until, count(*) AS n"
+        " FROM deliveries d LEFT JOIN contacts c ON c.customer_id = d.customer_id"
+        " WHERE d.advisory_id = $1 AND d.state = 'deferred' AND d.hold IS NOT NULL"
+        " GROUP BY 1, 2 ORDER BY 3 LIMIT 20",
+        advisory_id,
+    )
+    return [
+        m.Wait(reason=r["hold"], until=r["until"], timezone=r["zone"], deliveries=r["n"])
+        for r in rows
+    ]

@@ -7,7 +7,7 @@ from services.matcher.store.audience import count, held
 from services.matcher.store.fanout import claim_shard, create_job, job_params, shard_done
 from services.matcher.store.locks import RULES_LOCK, lock_for_orders, lock_rules
 from services.matcher.store.matches import match_all, new_matches
-from services.matcher.store.purchases import LineKey, record_orders, record_voids
+from services.matcher.store.purchases import LineKey, areas_of, record_orders, record_voids
 from services.matcher.store.rules import (
     active_rules,
     known_rules,
@@ -28,6 +28,7 @@ __all__ = [
     "Due",
     "LineKey",
     "active_rules",
+    "areas_of",
     "claim_due",
     "claim_shard",
     "count",

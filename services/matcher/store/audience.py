@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple
 
-from services.matcher import rules
 from shared import messages as m
 from shared.db import Conn
 
 if TYPE_CHECKING:  # the clauses are built in audience.py, which runs them through here
     from services.matcher.audience import Where
+
+
+class Held(NamedTuple):
+    """One purchase line of a customer as the rules see it."""
+
+    placed_at: datetime
+    categories: frozenset[str]
+    purchase: m.Purchase
 
 
 async def count(conn: Conn, w: Where) -> int:
@@ -21,7 +29,7 @@ async def count(conn: Conn, w: Where) -> int:
     return int(value or 0)
 
 
-async def held(conn: Conn, w: Where) -> dict[str, list[rules.Held]]:
+async def held(conn: Conn, w: Where) -> dict[str, list[Held]]:
     """Each customer's owned lines under the clause, categories gathered per line."""
     rows = await conn.fetch(
         "SELECT customer_id, channel, order_id, array_agg(category) AS categories,"
@@ -29,7 +37,7 @@ async def held(conn: Conn, w: Where) -> dict[str, list[rules.Held]]:
         f" FROM purchases WHERE {w.sql} GROUP BY customer_id, channel, order_id, line_no",
         *w.params,
     )
-    by_customer: dict[str, list[rules.Held]] = defaultdict(list)
+    by_customer: dict[str, list[Held]] = defaultdict(list)
     for r in rows:
         purchase = m.Purchase(
             channel=r["channel"],
@@ -38,6 +46,6 @@ async def held(conn: Conn, w: Where) -> dict[str, list[rules.Held]]:
             title=r["title"],
             placed_at=r["placed_at"],
         )
-        line = rules.Held(r["placed_at"], frozenset(r["categories"]), purchase)
+        line = Held(r["placed_at"], frozenset(r["categories"]), purchase)
         by_customer[r["customer_id"]].append(line)
     return by_customer

@@ -26,13 +26,13 @@ _ACTIVE = _owned("t")
 
 _INSERT_LINES = f"""
 INSERT INTO purchases (channel, order_id, line_no, category, customer_id, sku, gtin, title,
-    placed_at, country, region, lat, lon, quantity, bucket, active)
+    placed_at, country, region, lat, lon, quantity, area_code, bucket, active)
 SELECT t.*, customer_bucket(t.customer_id), {_ACTIVE}
 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
     $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::float8[], $13::float8[],
-    $14::int[])
+    $14::int[], $15::text[])
     AS t(channel, order_id, line_no, category, customer_id, sku, gtin, title, placed_at,
-    country, region, lat, lon, quantity)
+    country, region, lat, lon, quantity, area_code)
 ON CONFLICT DO NOTHING
 RETURNING channel, order_id, line_no, active
 """
@@ -71,6 +71,7 @@ async def record_orders(conn: Conn, orders: Sequence[m.OrderPlaced]) -> set[Line
             o.location.lat,
             o.location.lon,
             line.quantity,
+            o.location.area_code,
         )
         for o in orders
         for line in o.lines
@@ -88,6 +89,21 @@ async def record_orders(conn: Conn, orders: Sequence[m.OrderPlaced]) -> set[Line
         if table:
             inserted += await conn.fetch(sql, *(list(c) for c in zip(*table, strict=True)))
     return {(r["channel"], r["order_id"], r["line_no"]) for r in inserted if r["active"]}
+
+
+async def areas_of(conn: Conn, customer_ids: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+    """The (country, municipality or county code) of the places each customer's purchases
+    ship to (a customer who moved, or sends gifts, has several); none where no code is known."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT customer_id, country, area_code FROM purchases"
+        " WHERE (customer_id, bucket) IN (SELECT c, customer_bucket(c) FROM unnest($1::text[]) c)"
+        " AND area_code IS NOT NULL",
+        list(customer_ids),
+    )
+    found: dict[str, set[tuple[str, str]]] = {c: set() for c in customer_ids}
+    for r in rows:
+        found[r["customer_id"]].add((r["country"], r["area_code"]))
+    return found
 
 
 async def record_voids(conn: Conn, events: Sequence[m.OrderCancelled | m.OrderReturned]) -> None:

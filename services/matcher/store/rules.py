@@ -10,7 +10,8 @@ import msgspec
 from shared import messages as m
 from shared.db import Conn
 
-_rule = msgspec.json.Decoder(m.AdvisoryRule)
+# The union decodes the flat rules of before it too (shared/messages/rules.py).
+_rule: msgspec.json.Decoder[m.AdvisoryRule] = msgspec.json.Decoder(m.AdvisoryRule)
 
 
 async def save_rule(conn: Conn, event: m.AdvisoryPublished) -> bool:
@@ -49,14 +50,15 @@ async def withdraw_rule(conn: Conn, advisory_id: str, at: datetime) -> None:
     await conn.execute("DELETE FROM schedule WHERE advisory_id = $1", advisory_id)
 
 
-async def active_rules(conn: Conn, now: datetime) -> list[tuple[str, str, m.AdvisoryRule]]:
+async def active_rules(conn: Conn, now: datetime) -> list[tuple[str, m.Kind, m.AdvisoryRule]]:
     """Return (advisory_id, kind, rule) of every live rule."""
     rows = await conn.fetch(
         "SELECT advisory_id, kind, rule FROM rules WHERE withdrawn_at IS NULL"
         " AND kind <> 'withdrawn' AND (expires_at IS NULL OR expires_at > $1)",
         now,
     )
-    return [(r["advisory_id"], r["kind"], _rule.decode(r["rule"])) for r in rows]
+    found = [(r["advisory_id"], _rule.decode(r["rule"])) for r in rows]
+    return [(advisory_id, rule.kind, rule) for advisory_id, rule in found]
 
 
 async def live_rule(conn: Conn, advisory_id: str, now: datetime) -> m.AdvisoryRule | None:

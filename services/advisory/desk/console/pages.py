@@ -31,7 +31,7 @@ async def _advisory(request: web.Request, key: str) -> web.StreamResponse:
         advisory = await store.get_advisory(pool, request.match_info["advisory_id"])
     except NotFound:
         return _missing(request, "such advisory")
-    reach = await reach_of(request.app[NATS], advisory)
+    reach = await reach_of(request.app[NATS], advisory, request.app[CLOCK].now())
     return html(
         request,
         "console_advisory.html.j2",
@@ -53,7 +53,8 @@ async def _disaster(request: web.Request, key: str) -> web.StreamResponse:
         return _missing(request, "such disaster")
     playbooks = await store.some(pool, found.advisory_ids)
     ordered = [playbooks[i] for i in found.advisory_ids if i in playbooks]
-    reaches = await asyncio.gather(*(reach_of(request.app[NATS], p) for p in ordered))
+    now = request.app[CLOCK].now()
+    reaches = await asyncio.gather(*(reach_of(request.app[NATS], p, now) for p in ordered))
     title = f"{found.hazard}: {found.title}"
     return html(
         request,

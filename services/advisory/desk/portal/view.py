@@ -39,7 +39,7 @@ async def advisory_page(request: web.Request, agency_id: str) -> dict[str, Any] 
     if lang not in SUPPORTED:
         lang = FALLBACK
     customers, audience_problem = await audience(request, advisory)
-    reach = await reach_of(request.app[NATS], advisory)
+    reach = await reach_of(request.app[NATS], advisory, request.app[CLOCK].now())
     return {
         "a": advisory,
         "title": advisory.headline,

@@ -1,0 +1,65 @@
+"""What a disaster playbook means: buyers of its categories shipped into a declared area.
+
+A playbook reaches nobody at publication nor on an order: a declared disaster that names it
+(services/matcher/handlers.py) fans it out over the event's areas.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from services.matcher import deliveries
+from services.matcher.audience import Where, of_categories
+from services.matcher.rules.base import Job, KindRule
+from shared import messages as m
+from shared.db import Conn
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+class DisasterRule(KindRule[m.Disaster]):
+    """Top priority; reaches out only when a disaster is declared."""
+
+    priority = m.Priority.DISASTER
+    at_publication = False
+
+    def audience(self, at: datetime, late: timedelta, areas: list[m.Area] | None = None) -> Where:
+        """Purchases of the categories within the lookback before `at`, shipped into the
+        area (any area; without areas, anywhere in the countries)."""
+        w = of_categories(self.rule.categories)
+        since = at - timedelta(days=self.rule.lookback_days)
+        w.add(f"placed_at >= {w.p(since)} AND placed_at <= {w.p(at)}")
+        if self.rule.countries:
+            w.add(f"country = ANY({w.p(self.rule.countries)}::text[])")
+        if areas is not None:
+            w.add("(" + " OR ".join(_area(w, a) for a in areas) + ")" if areas else "false")
+        return w
+
+    async def reach(self, conn: Conn, job: Job, w: Where) -> deliveries.Requested:
+        """Every buyer under `w`, once per disaster event."""
+        return await deliveries.request_matching(
+            conn, job.advisory_id, self.kind, w, "disaster", job.now, event_id=job.event_id
+        )
+
+
+def _area(w: Where, area: m.Area) -> str:
+    match area:
+        case m.Regions(codes=codes):
+            # An ISO 3166-2 code names a region, a two-letter code a whole country.
+            c = w.p(codes)
+            return f"(region = ANY({c}::text[]) OR country = ANY({c}::text[]))"
+        case m.Circle(lat=lat, lon=lon, radius_km=radius):
+            a, o = w.p(lat), w.p(lon)
+            haversine = (
+                f"power(sin(radians(lat - {a}::float8) / 2), 2) + cos(radians({a}::float8))"
+                f" * cos(radians(lat)) * power(sin(radians(lon - {o}::float8) / 2), 2)"
+            )
+            return (
+                f"(lat IS NOT NULL AND 2 * {EARTH_RADIUS_KM} * asin(least(1, sqrt({haversine})))"
+                f" <= {w.p(radius)}::float8)"
+            )
+        case m.Polygon(points=points):
+            ring = asyncpg.Polygon(*((lon, lat) for lat, lon in points))
+            return f"(lat IS NOT NULL AND {w.p(ring)}::polygon @> point(lon, lat))"
