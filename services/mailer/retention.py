@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -19,7 +19,8 @@ TOMBSTONE_DAYS = 2 * int(next(s.max_age_days for s in STREAMS if s.name == "CUST
 
 
 def rules(app: web.Application) -> list[Rule]:
-    """Ledger rows under pseudonyms after mailer_ledger_pseudonym_days; old tombstones."""
+    """Ledger rows under pseudonyms after mailer_ledger_pseudonym_days; old tombstones and
+    soft bounces past their window."""
     key = privacy.erasure_key(app[SETTINGS].secret_key)
 
     async def pseudonymize(conn: Conn, cutoff: datetime, batch: int) -> int:
@@ -31,4 +32,10 @@ def rules(app: web.Application) -> list[Rule]:
     return [
         Rule("ledger_pseudonyms", days(app[SETTINGS].mailer_ledger_pseudonym_days), pseudonymize),
         Rule("erased_customers", days(TOMBSTONE_DAYS), store.prune_tombstones),
+        # A soft bounce counts only within its window; the address it names need not stay.
+        Rule(
+            "soft_bounces",
+            timedelta(days=app[SETTINGS].bounce_soft_window_days),
+            store.prune_soft_bounces,
+        ),
     ]

@@ -55,6 +55,11 @@ async def test_an_erasure_leaves_only_pseudonyms_and_a_hashed_suppression(
             "INSERT INTO mailer.suppressions (email, reason) VALUES ($1, 'bounce')",
             HANAKO,
         )
+        await rows(
+            settings.database_url,
+            "INSERT INTO mailer.soft_bounces (email, at) VALUES ($1, now())",
+            HANAKO,
+        )
         before = await _held(settings, ["c-42", "c-43"])
         assert all(n > 0 for k, n in before.items() if "schedule" not in k), before
 
@@ -77,7 +82,8 @@ async def test_an_erasure_leaves_only_pseudonyms_and_a_hashed_suppression(
         )
         mailer_text = await rows(
             settings.database_url,
-            "SELECT count(*) FROM mailer.suppressions WHERE email = $1",
+            "SELECT (SELECT count(*) FROM mailer.suppressions WHERE email = $1)"
+            " + (SELECT count(*) FROM mailer.soft_bounces WHERE email = $1)",
             HANAKO,
         )
         assert mailer_text == [(0,)]

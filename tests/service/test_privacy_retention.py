@@ -23,6 +23,7 @@ HELD = {
     "orders": "SELECT count(*) FROM ingest.orders",
     "customers": "SELECT count(*) FROM ingest.customers",
     "outbox_dead": "SELECT count(*) FROM ingest.outbox_dead",
+    "soft_bounces": "SELECT count(*) FROM mailer.soft_bounces",
     "purchases": "SELECT count(*) FROM matcher.purchases",
     "named ledger rows": "SELECT count(*) FROM mailer.deliveries WHERE customer_id LIKE 'c-%'",
     "ledger rows": "SELECT count(*) FROM mailer.deliveries",
@@ -63,19 +64,29 @@ async def test_the_clock_moved_across_each_limit_prunes_only_past_it(
             " (id, subject, msg_id, payload, size, reason, created_at)"
             " VALUES (1, 'orders.placed', 'order:web:X:placed', '\\x7b7d', 2, 'too large', now())",
         )
+        await rows(
+            settings.database_url,
+            "INSERT INTO mailer.soft_bounces (email, at) VALUES ('taro@example.jp', now())",
+        )
         pruned = _sample("anshin_retention_pruned_total", schema="ingest", what="orders")
         start = await _held(settings)
-        assert start == {"orders": 3, "customers": 3, "outbox_dead": 1, "purchases": 3,
-                         "named ledger rows": 3, "ledger rows": 3}  # fmt: skip
+        assert start == {"orders": 3, "customers": 3, "outbox_dead": 1, "soft_bounces": 1,
+                         "purchases": 3, "named ledger rows": 3, "ledger rows": 3}  # fmt: skip
         # Each limit from its default: a day before it nothing goes, a day after it does.
-        clock.advance(timedelta(days=29))
+        clock.advance(timedelta(days=6))
         assert await _after_runs(settings) == start
         clock.advance(timedelta(days=2))
-        assert await _after_runs(settings) == start | {"outbox_dead": 0}
-        clock.advance(timedelta(days=729 - 31))
-        assert await _after_runs(settings) == start | {"outbox_dead": 0}
+        soft = start | {"soft_bounces": 0}
+        assert await _after_runs(settings) == soft
+        clock.advance(timedelta(days=29 - 8))
+        assert await _after_runs(settings) == soft
         clock.advance(timedelta(days=2))
-        expired = {"outbox_dead": 0, "orders": 0, "customers": 0, "named ledger rows": 0}
+        assert await _after_runs(settings) == soft | {"outbox_dead": 0}
+        clock.advance(timedelta(days=729 - 31))
+        assert await _after_runs(settings) == soft | {"outbox_dead": 0}
+        clock.advance(timedelta(days=2))
+        expired = {"outbox_dead": 0, "soft_bounces": 0, "orders": 0, "customers": 0,
+                   "named ledger rows": 0}  # fmt: skip
         assert await _after_runs(settings) == start | expired
         # Three orders in batches of two, counted.
         assert (

@@ -61,7 +61,8 @@ async def erase(
     kept as its keyed hash, the contacts go; return how many of each."""
     ledger = await conn.fetchval(
         "WITH changed AS (UPDATE deliveries d SET customer_id = u.p, purchases = '[]',"
-        " error = NULL, hold = NULL, claim_token = NULL, lease_until = NULL,"
+        " error = NULL, feedback_detail = NULL, hold = NULL, claim_token = NULL,"
+        " lease_until = NULL,"
         " state = CASE WHEN d.state IN ('queued', 'deferred', 'sending') THEN 'cancelled'"
         " ELSE d.state END"
         " FROM unnest($1::text[], $2::text[]) AS u(c, p) WHERE d.customer_id = u.c"
@@ -85,6 +86,12 @@ async def erase(
         " SELECT count(*) FROM kept",
         list(emails),
         list(email_keys),
+    )
+    # Soft bounces name the address: they go with it, unless another customer has it.
+    await conn.execute(
+        "DELETE FROM soft_bounces b WHERE b.email = ANY($1::text[])"
+        " AND NOT EXISTS (SELECT FROM contacts c WHERE c.email = b.email)",
+        list(emails),
     )
     await conn.execute(
         "INSERT INTO erased_customers (customer_key, erased_at)"
@@ -132,7 +139,7 @@ async def export(conn: Conn, customer_ids: Sequence[str]) -> dict[str, Any]:
     )
     mails = await conn.fetch(
         "SELECT d.customer_id, d.advisory_id, d.event_id, d.kind, d.state, d.requested_at,"
-        " d.sent_at, a.agency_name, a.title FROM deliveries d"
+        " d.sent_at, d.feedback, d.feedback_at, a.agency_name, a.title FROM deliveries d"
         " LEFT JOIN advisories a ON a.advisory_id = d.advisory_id"
         " WHERE d.customer_id = ANY($1::text[]) ORDER BY d.requested_at, d.advisory_id",
         list(customer_ids),

@@ -32,12 +32,23 @@ async def pseudonymize(
     the purchases or the relay's reply; return how many rows changed."""
     count: int = await conn.fetchval(
         "WITH changed AS (UPDATE deliveries d SET customer_id = u.p, purchases = '[]',"
-        " error = NULL FROM unnest($1::text[], $2::text[]) AS u(c, p)"
+        " error = NULL, feedback_detail = NULL FROM unnest($1::text[], $2::text[]) AS u(c, p)"
         f" WHERE d.customer_id = u.c AND d.requested_at < $3 AND {_FINAL}"
         " RETURNING 1) SELECT count(*) FROM changed",
         list(customer_ids),
         list(pseudonyms),
         cutoff,
+    )
+    return count
+
+
+async def prune_soft_bounces(conn: Conn, cutoff: datetime, batch: int) -> int:
+    """Delete up to `batch` soft bounces from before `cutoff`: past the window they count in."""
+    count: int = await conn.fetchval(
+        "WITH gone AS (DELETE FROM soft_bounces WHERE ctid IN (SELECT ctid FROM soft_bounces"
+        " WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING 1) SELECT count(*) FROM gone",
+        cutoff,
+        batch,
     )
     return count
 

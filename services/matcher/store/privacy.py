@@ -42,7 +42,8 @@ async def export(conn: Conn, customer_ids: list[str]) -> dict[str, Any]:
     categories in all."""
     rows = await conn.fetch(
         "SELECT customer_id, channel, order_id, line_no, category, sku, gtin, placed_at,"
-        " country, region, quantity, active FROM purchases WHERE customer_id = ANY($1::text[])"
+        " country, region, area_code, quantity, active FROM purchases"
+        " WHERE customer_id = ANY($1::text[])"
         " ORDER BY placed_at, channel, order_id, line_no, category",
         customer_ids,
     )
