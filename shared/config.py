@@ -106,6 +106,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bounce_sendgrid_key: str = ""
     # Postmark: the webhook's basic-auth credentials "user:password"; empty: off
     bounce_postmark_auth: str = ""
+    # Retention (docs/privacy.md): how often each replica prunes, rows per transaction, and
+    # how long one run may take before it leaves the rest to the next.
+    retention_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    retention_batch: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    retention_run_budget_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # ingest: an order (and a customer record without orders) once published, after this long
+    ingest_order_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 730
+    # matcher: purchases; long-term advice runs ten years after a purchase, mailed up to
+    # matcher_long_term_late_days late: eleven years at least
+    matcher_purchase_retention_days: Annotated[int, msgspec.Meta(ge=4018)] = 4018
+    # mailer: a ledger row's customer id becomes a pseudonym after this long
+    mailer_ledger_pseudonym_days: Annotated[int, msgspec.Meta(ge=1)] = 730
+    # every service with an outbox: rows the bus refused for good (their notices on DEAD
+    # expire with the stream, after 30 days)
+    dead_letter_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 30
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix

@@ -9,6 +9,7 @@ from services.advisory.lifecycle.keeper import embargo_keeper
 from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
+from shared.retention import outbox_rules, pruner
 from shared.service import base_app, database, nats_connection, outbox_relay
 
 # Secret settings it reads beyond the database and NATS: production refuses defaults.
@@ -28,6 +29,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(desk.operator_connection)
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
+    app.cleanup_ctx.append(pruner(SCHEMA, outbox_rules))  # refused outbox rows expire
     for routes in (*api.ROUTES, *disasters.ROUTES, *public.ROUTES, *desk.ROUTES):
         app.router.add_routes(routes)
     return app
