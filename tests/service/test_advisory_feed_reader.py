@@ -4,6 +4,7 @@ USGS summary feed; ETag and 304, errors and backoff, a restart, documents too la
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ import asyncpg
 import msgspec
 import pytest
 
+from deploy.servers import free_port
 from services.advisory.app import build
 from shared.clock import Clock
 from shared.config import Settings
@@ -214,3 +216,35 @@ async def test_a_usgs_summary_feed_declares_its_strong_quakes_once(
         (declared,) = await _declared(settings)
         assert declared["title"] == "M 4.8 - 37km NW of Taron, Papua New Guinea"
         assert declared["areas"][0]["type"] == "circle"
+
+
+async def test_one_replica_polls_and_another_takes_over_when_it_stops(
+    settings: Settings, clock: Clock, publisher: FeedServer
+) -> None:
+    clock.advance(QUAKE_AT + timedelta(minutes=5) - clock.now())
+    listed = [(IWATE[0], "2008-06-13T23:47:00Z")]
+    url = publisher.serve(FEED, jma_atom(publisher, listed, "2008-06-14T08:48:00+09:00"), ATOM_TYPE)
+    # Each replica names itself in its User-Agent, by its public URL.
+    first = _reading(settings, f"jma_eqvol=jma:{url}", public_url="http://first.example")
+    second = msgspec.structs.replace(
+        first, public_url="http://second.example", advisory_port=free_port()
+    )
+    async with contextlib.AsyncExitStack() as first_running:
+        await first_running.enter_async_context(running(build, first, clock, first.advisory_port))
+        await eventually(lambda: _outcomes(settings, 1))
+        async with running(build, second, clock, second.advisory_port):
+            await _next_poll(publisher, FEED)
+            await _next_poll(publisher, FEED)
+            assert _agents(publisher) == {"first.example"}
+
+            await first_running.aclose()  # the first replica stops...
+            polled = len(publisher.requests(FEED))
+            await eventually(lambda: _more(publisher, FEED, polled + 2), timeout=20)
+            # ...and the second, which had waited, polls now; nothing is declared again.
+            assert _agents(publisher, since=polled) == {"second.example"}
+            assert len(await _declared(settings)) == 1
+
+
+def _agents(server: FeedServer, since: int = 0) -> set[str]:
+    agents = {r.headers.get("User-Agent", "") for r in server.requests(FEED)[since:]}
+    return {re.sub(r".*\(\+https?://([^)]*)\).*", r"\1", agent) for agent in agents}
