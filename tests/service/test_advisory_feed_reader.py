@@ -22,7 +22,14 @@ from services.advisory.app import build
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.advisory import eventually, stream_messages
-from tests.support.feedserver import ATOM_TYPE, FeedServer, feed_server, jma_atom
+from tests.support.feedserver import (
+    ATOM_TYPE,
+    LAST_MODIFIED,
+    FeedServer,
+    etag_of,
+    feed_server,
+    jma_atom,
+)
 from tests.support.fixtures import running
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -102,7 +109,9 @@ async def test_a_jma_feed_declares_revises_and_cancels_a_quake_once_across_a_res
         await _next_poll(publisher, FEED)
         etag = publisher.requests(FEED, 200)[-1]
         assert publisher.requests(FEED, 304)
-        assert all(r.headers.get("If-None-Match") for r in publisher.requests(FEED, 304))
+        for conditional in publisher.requests(FEED, 304):
+            assert conditional.headers["If-None-Match"] == etag_of(publisher.files[FEED][0])
+            assert conditional.headers["If-Modified-Since"] == LAST_MODIFIED
         assert etag.headers.get("If-None-Match") is None  # the first read was unconditional
         assert len(publisher.requests(f"/developer/xml/data/{IWATE[0].name}")) == 1
 
@@ -248,3 +257,26 @@ async def test_one_replica_polls_and_another_takes_over_when_it_stops(
 def _agents(server: FeedServer, since: int = 0) -> set[str]:
     agents = {r.headers.get("User-Agent", "") for r in server.requests(FEED)[since:]}
     return {re.sub(r".*\(\+https?://([^)]*)\).*", r"\1", agent) for agent in agents}
+
+
+async def test_an_nws_alerts_feed_declares_by_county_through_the_same_code(
+    settings: Settings, clock: Clock, publisher: FeedServer
+) -> None:
+    clock.advance(datetime(2025, 8, 21, 18, 30, tzinfo=UTC) - clock.now())
+    feature = msgspec.json.decode(
+        (FIXTURES / "nws" / "special-weather-statement-oun-2025-08-21.json").read_bytes()
+    )
+    body = msgspec.json.encode({"type": "FeatureCollection", "features": [feature]})
+    url = publisher.serve("/alerts/active", body, "application/geo+json")
+    settings = _reading(settings, f"nws=nws:{url}")
+    async with running(build, settings, clock, settings.advisory_port):
+        outcomes = await eventually(lambda: _outcomes(settings, 1))
+        assert outcomes == {feature["id"].rsplit("/", 1)[-1]: "declared"}
+        (declared,) = await eventually(lambda: _declared(settings))
+        assert (
+            declared["countries"] == ["US"]
+            and declared["title"] == feature["properties"]["headline"]
+        )
+        (heard,) = publisher.requests("/alerts/active")[:1]
+        assert heard.headers["Accept"].startswith("application/geo+json")
+        assert "Anshin feed reader" in heard.headers["User-Agent"]  # NWS asks for one

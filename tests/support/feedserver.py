@@ -60,11 +60,16 @@ class FeedServer:
         if request.path not in self.files:
             return 404, web.Response(status=404)
         body, content_type = self.files[request.path]
-        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        etag = etag_of(body)
         headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED}
         if request.headers.get("If-None-Match") == etag:
             return 304, web.Response(status=304, headers=headers)
         return 200, web.Response(body=body, content_type=content_type, headers=headers)
+
+
+def etag_of(body: bytes) -> str:
+    """The strong ETag the server gives a body."""
+    return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
 
 @contextlib.asynccontextmanager
