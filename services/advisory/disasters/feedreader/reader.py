@@ -54,13 +54,8 @@ class Poller:
         settings: Settings,
         http: aiohttp.ClientSession,
     ) -> None:
-        self.feed, self.pool, self.clock, self.settings, self.http = (
-            feed,
-            pool,
-            clock,
-            settings,
-            http,
-        )
+        self.feed, self.pool, self.clock = feed, pool, clock
+        self.settings, self.http = settings, http
 
     async def run(self) -> None:
         """Poll at the feed's interval; after errors, back off (backoff.py)."""
