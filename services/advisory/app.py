@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.advisory import PACKAGE, SCHEMA, api, desk, disasters, public
+from services.advisory.disasters.feedreader import feed_reader
 from services.advisory.lifecycle.keeper import embargo_keeper
 from shared import throttle
 from shared.clock import Clock
@@ -17,7 +18,8 @@ SECRETS: tuple[str, ...] = ("secret_key", "operator_key", "nats_operator_passwor
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """The advisory application with its pool, NATS, outbox relay and embargo keeper."""
+    """The advisory application with its pool, NATS, outbox relay, embargo keeper and feed
+    reader."""
     app = base_app(settings, clock)
     app[public.CATALOG_CACHE] = {}
     # Key guessing: 429 after too many refused tries of one key from one client; the
@@ -30,6 +32,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
     app.cleanup_ctx.append(pruner(SCHEMA, outbox_rules))  # refused outbox rows expire
+    app.cleanup_ctx.append(feed_reader)
     for routes in (*api.ROUTES, *disasters.ROUTES, *public.ROUTES, *desk.ROUTES):
         app.router.add_routes(routes)
     return app
