@@ -36,6 +36,14 @@ from shared.messages.orders import (
     OrderPlaced,
     OrderReturned,
 )
+from shared.messages.privacy import (
+    ERASERS,
+    ErasureConfirmed,
+    ErasureRequested,
+    ExportPart,
+    ExportRequest,
+    PrivacyEvent,
+)
 from shared.messages.requests import (
     AudienceEstimate,
     AudienceRequest,
@@ -65,6 +73,7 @@ from shared.messages.rules import (
 )
 
 __all__ = [
+    "ERASERS",
     "AdvisoryEvent",
     "AdvisoryPublished",
     "AdvisoryRule",
@@ -86,6 +95,10 @@ __all__ = [
     "Disaster",
     "DisasterDeclared",
     "DisasterEvent",
+    "ErasureConfirmed",
+    "ErasureRequested",
+    "ExportPart",
+    "ExportRequest",
     "FanoutShard",
     "Kind",
     "Location",
@@ -100,6 +113,7 @@ __all__ = [
     "OutboxDead",
     "Polygon",
     "Priority",
+    "PrivacyEvent",
     "ProviderFigures",
     "ProviderQuery",
     "ProviderTable",
