@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import ingest, mailer, matcher, outbox
+from bench import ingest, mailbox, mailer, matcher, outbox
 from bench.servers import servers
 from shared.service import run
 
@@ -22,6 +22,7 @@ async def main() -> None:
     ingest.report(ingest_figures)
     with servers() as (nats_url, database_url):
         matcher.report(await matcher.run(nats_url, database_url))
+    mailbox.report(await mailbox.run())
 
 
 if __name__ == "__main__":

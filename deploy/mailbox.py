@@ -1,22 +1,25 @@
-"""The local mailbox of `make up`: an SMTP server into a Maildir, and a page to read it."""
+"""The local mailbox of `make up`: an SMTP server into a Maildir (raw bytes, parsed only when
+shown: deploy/maildir.py), and a page to read it, newest first, a page at a time."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import email
-import email.policy
+import contextlib
 import html
-import mailbox
 import signal
-from email.message import EmailMessage
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
-from aiosmtpd.handlers import Mailbox
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
-MAILDIR = web.AppKey("maildir", mailbox.Maildir)
+from deploy import maildir
+
+MAILDIR = web.AppKey("maildir", Path)
+LISTING = web.AppKey("listing", maildir.Listing)
+PER_PAGE = 50
+MOST_PAGES = 10**6
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:60em;padding:1em}"
@@ -25,26 +28,58 @@ _STYLE = (
 )
 
 
-def _parse(raw: bytes) -> EmailMessage:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
+class RawMaildir:
+    """An aiosmtpd handler that writes each mail's bytes as they came: nothing parsed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Keep the mail, its envelope prepended as headers."""
+        content = envelope.original_content or b""
+        peer = str(session.peer)
+        mail_from = envelope.mail_from or ""
+        top = maildir.envelope_headers(peer, mail_from, list(envelope.rcpt_tos))
+        maildir.deliver(self.root, top + content)
+        return "250 OK"
+
+
+def _problem(field: str, problem: str) -> web.Response:
+    body = {"error": "bad request", "details": [{"field": field, "problem": problem}]}
+    return web.json_response(body, status=400)
+
+
+def _text(value: object) -> str:
+    return html.escape(str(value or ""))
 
 
 async def index(request: web.Request) -> web.Response:
-    """A list of every mail received, newest first."""
-    box = request.app[MAILDIR]
+    """One page of the mail received, newest first."""
+    text = request.query.get("page", "1")
+    if not text.isdigit() or not 1 <= int(text) <= MOST_PAGES:
+        return _problem("page", f"a whole number from 1 to {MOST_PAGES}")
+    page, root = int(text), request.app[MAILDIR]
+    keys = request.app[LISTING].keys()
+    pages = max(1, -(-len(keys) // PER_PAGE))
     rows = []
-    for key in sorted(box.keys(), reverse=True)[:500]:  # keys begin with the arrival time
-        msg = _parse(box.get_bytes(key))
+    for key in keys[(page - 1) * PER_PAGE : page * PER_PAGE]:
+        path = maildir.path_of(root, key)
+        if path is None:  # read since the listing was: gone
+            continue
+        msg = maildir.head(path)
         rows.append(
-            f"<tr><td>{html.escape(str(msg['Date'] or ''))}</td><td>{html.escape(str(msg['To']))}"
-            f"</td><td><a href='/m/{html.escape(key)}'>{html.escape(str(msg['Subject']))}</a></td>"
-            "</tr>"
+            f"<tr><td>{_text(msg['Date'])}</td><td>{_text(msg['To'])}</td>"
+            f"<td><a href='/m/{html.escape(key)}'>{_text(msg['Subject'])}</a></td></tr>"
         )
+    links = []
+    if page > 1:
+        links.append(f"<a rel='prev' href='/?page={page - 1}'>Newer</a>")
+    if page < pages:
+        links.append(f"<a rel='next' href='/?page={page + 1}'>Older</a>")
     body = (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Local mailbox</title>"
-        f"<style>{_STYLE}</style></head><body><h1>Local mailbox ({len(rows)})</h1><table>"
+        f"<style>{_STYLE}</style></head><body><h1>Local mailbox ({len(keys)})</h1>"
+        f"<p>Page {page} of {pages}. {' · '.join(links)}</p><table>"
         f"<tr><th>Date</th><th>To</th><th>Subject</th></tr>{''.join(rows)}</table></body></html>"
     )
     return web.Response(text=body, content_type="text/html")
@@ -52,16 +87,13 @@ async def index(request: web.Request) -> web.Response:
 
 async def show(request: web.Request) -> web.Response:
     """One mail: its headers, its text part and its HTML part in a sandboxed frame."""
-    box = request.app[MAILDIR]
-    try:
-        msg = _parse(box.get_bytes(request.match_info["key"]))
-    except KeyError as exc:
-        raise web.HTTPNotFound() from exc
+    path = maildir.path_of(request.app[MAILDIR], request.match_info["key"])
+    if path is None:
+        raise web.HTTPNotFound()
+    msg = maildir.whole(path)
     text = msg.get_body(("plain",))
     rich = msg.get_body(("html",))
-    headers = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in msg.items()
-    )
+    headers = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>" for k, v in msg.items())
     frame = ""
     if rich is not None:
         frame = f'<iframe sandbox srcdoc="{html.escape(rich.get_content())}"></iframe>'
@@ -74,26 +106,41 @@ async def show(request: web.Request) -> web.Response:
     return web.Response(text=body, content_type="text/html")
 
 
-async def run(maildir: Path, smtp_port: int, web_port: int) -> None:
-    """Serve SMTP and the reading page until SIGTERM or SIGINT."""
-    loop = asyncio.get_running_loop()
-    handler = Mailbox(str(maildir))
-    smtp = await loop.create_server(
-        lambda: SMTP(handler, hostname="localhost"), "127.0.0.1", smtp_port
-    )
+def reading(root: Path) -> web.Application:
+    """The reading page's application."""
     app = web.Application()
-    app[MAILDIR] = mailbox.Maildir(str(maildir), create=True)
+    app[MAILDIR] = root
+    app[LISTING] = maildir.Listing(root)
     app.router.add_get("/", index)
     app.router.add_get("/m/{key}", show)
-    runner = web.AppRunner(app, access_log=None)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def serving(root: Path, smtp_port: int, web_port: int) -> AsyncIterator[None]:
+    """SMTP into the Maildir and the reading page, on 127.0.0.1, while the block runs."""
+    maildir.prepare(root)
+    handler = RawMaildir(root)
+    smtp = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(handler, hostname="localhost"), "127.0.0.1", smtp_port
+    )
+    runner = web.AppRunner(reading(root), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", web_port).start()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", web_port).start()
+        yield
+    finally:
+        smtp.close()
+        await runner.cleanup()
+
+
+async def run(root: Path, smtp_port: int, web_port: int) -> None:
+    """Serve SMTP and the reading page until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    smtp.close()
-    await runner.cleanup()
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    async with serving(root, smtp_port, web_port):
+        await stop.wait()
 
 
 def main() -> None:
@@ -103,8 +150,6 @@ def main() -> None:
     parser.add_argument("--smtp-port", type=int, default=1025)
     parser.add_argument("--web-port", type=int, default=8025)
     args = parser.parse_args()
-    for sub in ("tmp", "new", "cur"):  # mailbox.Maildir creates these only for a new folder
-        (args.maildir / sub).mkdir(parents=True, exist_ok=True)
     asyncio.run(run(args.maildir, args.smtp_port, args.web_port))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
@@ -79,6 +80,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # failed with the same reply code, for this long at first (docs/mailer.md, "Paths").
     smtp_breaker_failures: int = 20
     smtp_breaker_pause_s: float = 30.0
+    # Provider health (docs/mailer.md, "Provider health"): over a rolling window, routine
+    # mail to a mailbox provider pauses while its complaint rate, or its share of policy
+    # refusals (5.7.x), passes the limit, once it was sent this many mails in the window.
+    provider_window_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0
+    provider_complaint_rate: Annotated[float, msgspec.Meta(ge=0)] = 0.001
+    provider_policy_rate: Annotated[float, msgspec.Meta(ge=0)] = 0.01
+    provider_min_sent: Annotated[int, msgspec.Meta(ge=1)] = 100
+    # how often each mailer replica reads the figures again (a paused provider's routine mail
+    # waits at least this long, and a minute, before it is looked at again)
+    provider_check_s: Annotated[float, msgspec.Meta(ge=0)] = 15.0
     # advisory: a USGS quake becomes a circle of this radius at magnitude 5, doubling per unit
     quake_radius_km: float = 30.0
     # advisory: weaker USGS quakes are heard but declare no disaster
@@ -109,6 +120,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bounce_sendgrid_key: str = ""
     # Postmark: the webhook's basic-auth credentials "user:password"; empty: off
     bounce_postmark_auth: str = ""
+    # Retention (docs/privacy.md): how often each replica prunes, rows per transaction, and
+    # how long one run may take before it leaves the rest to the next.
+    retention_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    retention_batch: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    retention_run_budget_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # ingest: an order (and a customer record without orders) once published, after this long
+    ingest_order_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 730
+    # matcher: purchases; long-term advice runs ten years after a purchase, mailed up to
+    # matcher_long_term_late_days late: eleven years at least
+    matcher_purchase_retention_days: Annotated[int, msgspec.Meta(ge=4018)] = 4018
+    # mailer: a ledger row's customer id becomes a pseudonym after this long
+    mailer_ledger_pseudonym_days: Annotated[int, msgspec.Meta(ge=1)] = 730
+    # every service with an outbox: rows the bus refused for good (their notices on DEAD
+    # expire with the stream, after 30 days)
+    dead_letter_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 30
+    # advisory: the disaster feeds it polls, `name=kind:url` comma-separated (kinds: jma for a
+    # JMA Atom feed, usgs, nws; docs/advisory.md, "Feeds"); empty: none is polled
+    feeds: str = ""
+    # advisory: each feed is polled this often; after errors, waits double up to the cap
+    feed_poll_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    feed_backoff_max_s: Annotated[float, msgspec.Meta(gt=0)] = 600.0
+    # advisory: one fetch of a feed or of one of its documents gives up after this long
+    feed_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix
@@ -132,6 +166,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
         proxy_networks(settings.trusted_proxies)
+        feed_list(settings.feeds)
     except (msgspec.ValidationError, ValueError) as exc:
         raise SystemExit(f"invalid setting: {exc}") from exc
     return settings
@@ -154,6 +189,38 @@ def proxy_networks(text: str) -> list[Network]:
                 f"{env_name('trusted_proxies')}: {entry!r} is not an address or network ({exc})"
             ) from None
     return networks
+
+
+FEED_KINDS = ("jma", "usgs", "nws")
+_FEED = re.compile(r"^([a-z0-9_]{1,40})=(jma|usgs|nws):(https?://\S+)$")
+
+
+class Feed(msgspec.Struct, frozen=True):
+    """One disaster feed the advisory service polls: its name, its kind, its URL."""
+
+    name: str
+    kind: Literal["jma", "usgs", "nws"]
+    url: str
+
+
+def feed_list(text: str) -> list[Feed]:
+    """`jma_eqvol=jma:https://…, usgs=usgs:https://…` as feeds; a bad entry or a name given
+    twice raises ValueError naming the setting and the entry."""
+    feeds: list[Feed] = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        match = _FEED.match(entry)
+        if match is None:
+            raise ValueError(
+                f"{env_name('feeds')}: {entry!r} is not name=kind:url (name a-z0-9_, kind one"
+                f" of {', '.join(FEED_KINDS)}, an http or https URL)"
+            )
+        name, kind, url = match.groups()
+        if any(feed.name == name for feed in feeds):
+            raise ValueError(f"{env_name('feeds')}: the name {name!r} is given twice")
+        feeds.append(Feed(name, kind, url))  # type: ignore[arg-type]
+    return feeds
 
 
 # Settings that hold a secret: never written into a manifest, only referenced.

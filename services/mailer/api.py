@@ -1,4 +1,5 @@
-"""Mailer's HTTP API: unsubscribe (RFC 8058 one-click) and the operators' mail preview."""
+"""Mailer's HTTP API: the preference page with its one-click unsubscribe (RFC 8058), and the
+operators' mail preview."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import jinja2
 import msgspec
 from aiohttp import web
 
-from services.mailer import store, suppressions, tokens
+from services.mailer import preferences, store, suppressions, tokens
+from services.mailer.page_words import WORDS
 from services.mailer.sender import unsubscribe_url
 from shared.db import unit_of_work
 from shared.errors import Invalid, NotFound, field_error
@@ -75,30 +77,46 @@ async def _subscriber(request: web.Request) -> _Subscriber:
     )
 
 
-def _html(lang: str, who: _Subscriber, *, done: bool = False) -> web.Response:
+def _html(
+    lang: str, who: _Subscriber, *, done: bool = False, off: list[str] | None = None,
+    saved: bool = False,
+) -> web.Response:  # fmt: skip
     # A link of an earlier address never shows the current one, not even masked.
     shown = "" if who.moved or who.stale else _masked(who.email)
     page = _page.render(
-        lang=lang, t=STRINGS[lang], email=shown, done=done, moved=who.moved, stale=who.stale
-    )
+        lang=lang, t=STRINGS[lang], w=WORDS[lang], email=shown, done=done, moved=who.moved,
+        stale=who.stale, families=preferences.FAMILIES, off=off or [], saved=saved,
+    )  # fmt: skip
     return web.Response(text=page, content_type="text/html")
 
 
 @routes.get("/u/{token}")
-async def unsubscribe_page(request: web.Request) -> web.Response:
-    """A page with one button; GET never unsubscribes (mail scanners follow links)."""
+async def preference_page(request: web.Request) -> web.Response:
+    """The families of advice, each on or off, and "stop all"; GET never changes anything
+    (mail scanners follow links)."""
     who = await _subscriber(request)
-    return _html(who.lang, who, done=who.suppressed)
+    if who.suppressed or who.moved or who.stale:
+        return _html(who.lang, who, done=who.suppressed)
+    return _html(who.lang, who, off=await preferences.current(request.app[POOL], who.email))
 
 
 @routes.post("/u/{token}")
-async def unsubscribe(request: web.Request) -> web.Response:
-    """Unsubscribe at once (RFC 8058 one-click, or the page's button)."""
+async def choose(request: web.Request) -> web.Response:
+    """Save the families chosen, or stop all at once (RFC 8058 one-click, the page's button)."""
     who = await _subscriber(request)
+    choice = preferences.read(await request.post())
     if who.moved or who.stale:
-        # Whoever reads the old address may not unsubscribe the customer's new one.
+        # Whoever reads the old address may not change the customer's new one.
         return _html(who.lang, who)
-    if not await suppressions.unsubscribe(request.app[POOL], who.customer_id, who.email):
+    pool = request.app[POOL]
+    if choice.action is preferences.Action.SAVE and not who.suppressed:
+        now = request.app[CLOCK].now()
+        if not await preferences.save(pool, who.customer_id, who.email, choice.off, now):
+            return _html(who.lang, who._replace(moved=True))
+        return _html(who.lang, who, off=list(choice.off), saved=True)
+    if choice.action is preferences.Action.SAVE:
+        return _html(who.lang, who, done=True)  # all stopped already: nothing to choose
+    if not await suppressions.unsubscribe(pool, who.customer_id, who.email):
         # The address changed since the link was checked: act on nothing.
         return _html(who.lang, who._replace(moved=True))
     return _html(who.lang, who, done=True)

@@ -107,6 +107,10 @@ def _sent_to(row: asyncpg.Record) -> tuple[str, str, str]:
     return row["advisory_id"], row["event_id"], row["email"]
 
 
+def _declined(row: asyncpg.Record) -> bool:
+    return row["off"] is not None and row["kind"] in row["off"]
+
+
 def _expired(row: asyncpg.Record, now: datetime) -> bool:
     return row["expires_at"] is not None and row["expires_at"] <= now
 
@@ -131,6 +135,9 @@ async def claim(
         # Its advisory is over: not sent, whatever held it back.
         await ledger.set_state(conn, [_key(r) for r in rows if _expired(r, now)], "expired")
         live = [r for r in rows if not r["suppressed"] and not _expired(r, now)]
+        # The customer turned this family of advice off on the preference page.
+        await ledger.decline(conn, [_key(r) for r in live if _declined(r)])
+        live = [r for r in live if not _declined(r)]
         await ledger.lock_addresses(conn, [r["email"] for r in live])
         # One person may shop under two customer ids: one advisory (of one declared
         # disaster, for a playbook) reaches an address once.

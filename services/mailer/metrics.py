@@ -32,3 +32,15 @@ FEEDBACK = Counter(
     " (an address suppressed by it).",
     ["intake", "outcome"],
 )
+PROVIDER_MAILS = Gauge(
+    "anshin_mailer_provider_mails",
+    "Per mailbox provider (gmail, yahoo, microsoft, docomo, au, softbank), over the rolling"
+    " window of provider health: mails sent, hard bounces, complaints, policy refusals (5.7.x).",
+    ["provider", "figure"],
+)
+PROVIDER_PAUSED = Gauge(
+    "anshin_mailer_provider_paused",
+    "1 while routine mail to a mailbox provider pauses, with why (complaints, policy); 0 once"
+    " it goes again. Disasters and recalls still go.",
+    ["provider", "reason"],
+)

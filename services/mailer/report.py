@@ -1,5 +1,6 @@
-"""The `mailer.report` responder: how far an advisory has reached, by state, by day and as a
-funnel (bought, contactable, delivered, read, acted)."""
+"""The `mailer.report` responder: how far an advisory has reached, by state and by day, how
+many of its deliveries the customers' preferences declined, and its funnel (bought,
+contactable, delivered, read, acted)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncpg
 from aiohttp import web
 
 from services.mailer import store
-from services.mailer.store import engagement
+from services.mailer.store import engagement, preferences
 from shared import messages as m
 from shared.bus import Subjects, reply
 from shared.bus.reply import Answer
@@ -21,12 +22,14 @@ async def reach_report(pool: asyncpg.Pool, advisory_id: str) -> m.ReachReport:
     async with unit_of_work(pool, transaction=False) as conn:
         counts, days = await store.reach(conn, advisory_id)
         waits = await store.waits(conn, advisory_id)
+        declined = await preferences.declined(conn, advisory_id)
         funnel = await engagement.funnel(conn, advisory_id)
     return m.ReachReport(
         advisory_id=advisory_id,
         counts=counts,
         by_day=[DayCount(day=day, counts=c) for day, c in days],
         waits=waits,
+        declined=declined,
         funnel=funnel,
     )
 

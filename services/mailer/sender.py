@@ -17,6 +17,7 @@ from aiohttp import web
 
 from services.mailer import claim, links, policy, relay, signing, tokens
 from services.mailer.bounces import verp
+from services.mailer.health import Health
 from services.mailer.leases import Leases
 from services.mailer.paths import Paths
 from services.mailer.recorder import Recorder
@@ -70,6 +71,8 @@ class Sender:
         self.paths = Paths(
             settings.smtp_breaker_failures, timedelta(seconds=settings.smtp_breaker_pause_s)
         )
+        self.health = Health(pool, settings)
+        self._gate = self.health.before(self.paths.gate)
         self._signer = signing.from_settings(settings, self.config.sender_domain)
         self._from = parseaddr(settings.mail_from)[1]
         self._bounce_domain = settings.bounce_domain or self.config.sender_domain
@@ -113,13 +116,14 @@ class Sender:
                     if released := await leases.sweep(now):
                         log.warning("re-queued unconfirmed mail", extra={"deliveries": released})
                 now = self._clock.now()
+                await self.health.refresh(now)
                 allowed = self.paths.relay_claim(now, self.config.limit)
                 if allowed is None:  # the relay is paused: wait for its next probe
                     claimed = claim.Claim(mails=[], rows=0)
                 else:
                     limit, lowest = allowed
                     claimed = await claim.claim(
-                        self._pool, now, self.config, self.paths.gate, limit=limit, lowest=lowest
+                        self._pool, now, self.config, self._gate, limit=limit, lowest=lowest
                     )
                 if claimed.mails:  # renewed from now on, while it waits for its turn too
                     leases.held.add(claimed.token)

@@ -37,11 +37,22 @@ from shared.messages.orders import (
     OrderPlaced,
     OrderReturned,
 )
+from shared.messages.privacy import (
+    ERASERS,
+    ErasureConfirmed,
+    ErasureRequested,
+    ExportPart,
+    ExportRequest,
+    PrivacyEvent,
+)
 from shared.messages.requests import (
     AudienceEstimate,
     AudienceRequest,
     CatalogEntry,
     CatalogLookup,
+    ProviderFigures,
+    ProviderQuery,
+    ProviderTable,
     ReachReport,
     ReportRequest,
     Suppression,
@@ -63,6 +74,7 @@ from shared.messages.rules import (
 )
 
 __all__ = [
+    "ERASERS",
     "AdvisoryEvent",
     "AdvisoryPublished",
     "AdvisoryRule",
@@ -84,9 +96,13 @@ __all__ = [
     "Disaster",
     "DisasterDeclared",
     "DisasterEvent",
+    "ErasureConfirmed",
+    "ErasureRequested",
     "EvidenceEvent",
     "EvidencePage",
     "EvidenceRequest",
+    "ExportPart",
+    "ExportRequest",
     "FanoutShard",
     "Kind",
     "Location",
@@ -101,6 +117,10 @@ __all__ = [
     "OutboxDead",
     "Polygon",
     "Priority",
+    "PrivacyEvent",
+    "ProviderFigures",
+    "ProviderQuery",
+    "ProviderTable",
     "Purchase",
     "ReachReport",
     "Recall",

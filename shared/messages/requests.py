@@ -57,6 +57,8 @@ class ReachReport(Message, tag="report.reach"):
     # bought, contactable, delivered, read, acted (acted_checked, acted_gone): rows counted
     funnel: dict[str, int] = {}
     v: int = 1
+    # of counts["suppressed"]: not sent because the address turned this family of advice off
+    declined: int = 0
 
 
 class CatalogLookup(Message, tag="catalog.lookup"):
@@ -119,4 +121,32 @@ class SuppressionLifted(Message, tag="suppressions.lifted"):
     reason: str = ""  # why the address had been suppressed
     requeued: int = 0
     problem: str = ""
+    v: int = 1
+
+
+class ProviderQuery(Message, tag="providers.query"):
+    """How is each mailbox provider taking our mail, over the window of provider health?"""
+
+    v: int = 1
+
+
+class ProviderFigures(msgspec.Struct, kw_only=True):
+    """One mailbox provider over the window, and why its routine mail pauses ('' if it goes)."""
+
+    provider: str
+    sent: int
+    hard: int
+    complaints: int
+    policy: int  # refusals for policy (5.7.x)
+    paused: str = ""  # 'complaints' or 'policy'
+
+
+class ProviderTable(Message, tag="providers.table"):
+    """The mailer's answer to a ProviderQuery, with the settings it judged by."""
+
+    window_hours: float
+    complaint_rate: float
+    policy_rate: float
+    min_sent: int
+    items: list[ProviderFigures] = []
     v: int = 1

@@ -84,8 +84,8 @@ def test_auto_replies_say_nothing_and_other_mail_is_unreadable() -> None:
         ("550 5.1.10 null MX", Kind.HARD),
         ("5.2.2", Kind.SOFT),  # mailbox full
         ("4.4.7", Kind.SOFT),
-        ("5.7.1", Kind.IGNORED),  # policy: the path's problem
-        ("4.7.0", Kind.IGNORED),
+        ("5.7.1", Kind.POLICY),  # policy: the path's problem, counted against the provider
+        ("4.7.0", Kind.POLICY),
     ],
 )
 def test_a_failure_status_decides_the_kind(status: str, kind: Kind) -> None:

@@ -16,7 +16,7 @@ MEANINGS = {
     "bought": "Customers who bought a product the advisory concerns: the audience matched.",
     "contactable": (
         "Of those, customers the shop can write to: they have an e-mail address, it has not"
-        " bounced, and they have not unsubscribed."
+        " bounced, and they have not unsubscribed or turned this kind of advice off."
     ),
     "delivered": (
         "Of those, mails the shop's mail relay accepted and for which no bounce came back later."

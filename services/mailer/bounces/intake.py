@@ -89,7 +89,7 @@ async def _apply(
         return Outcome.UNKNOWN
     keys = [(r["advisory_id"], r["event_id"], r["customer_id"]) for r in rows]
     await feedback.record(conn, keys, report.kind.value, report.detail, now)
-    if email is None or report.kind is Kind.IGNORED:
+    if email is None or report.kind in (Kind.IGNORED, Kind.POLICY):
         return Outcome.RECORDED
     if report.kind is Kind.SOFT:
         since = now - policy.soft_window

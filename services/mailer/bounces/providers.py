@@ -121,7 +121,7 @@ def sendgrid(body: bytes) -> list[Event]:
         detail = "; ".join(w for w in (f"SendGrid {e.event}", e.type, e.status, e.reason) if w)
         if e.event == "bounce":
             # "blocked" is the provider refusing us (reputation, content), not the mailbox.
-            found = Kind.IGNORED if e.type == "blocked" else by_status(e.status or "5")
+            found = Kind.POLICY if e.type == "blocked" else by_status(e.status or "5")
         elif e.event == "spamreport":
             found = Kind.COMPLAINT
         else:

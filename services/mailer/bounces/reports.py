@@ -3,7 +3,8 @@ flufl.bounce and the notification's own status fields), a complaint (ARF, RFC 59
 auto-reply (RFC 3834) that says nothing about the address.
 
 Only a permanent failure of the mailbox is a hard bounce. A policy refusal (5.7.x), like a
-relay's refusal at RCPT (replies.py), is the path's problem, never the customer's; a delay
+relay's refusal at RCPT (replies.py), is the path's problem, never the customer's: it is
+counted against the provider; a delay
 warning is no failure at all.
 """
 
@@ -40,7 +41,9 @@ class Kind(enum.Enum):
     HARD = "hard"  # the mailbox does not exist or is disabled: suppress at once
     SOFT = "soft"  # a temporary failure that ended the delivery: counted
     COMPLAINT = "complaint"  # the customer called it spam: suppress at once
-    IGNORED = "ignored"  # a delay, a policy refusal, a report of no consequence: recorded
+    POLICY = "policy"  # a refusal for the sender's reputation or content (5.7.x): recorded,
+    # and counted against the recipient's mailbox provider (services/mailer/health.py)
+    IGNORED = "ignored"  # a delay, a report of no consequence: recorded
 
 
 class Report(msgspec.Struct, frozen=True):
@@ -62,7 +65,7 @@ def by_status(status: str, failed: bool = True) -> Kind:
     if not failed:
         return Kind.IGNORED
     if code.startswith(("5.7", "4.7")):
-        return Kind.IGNORED  # policy: the sender's reputation or content, not the mailbox
+        return Kind.POLICY  # policy: the sender's reputation or content, not the mailbox
     if code in MAILBOX_FULL or code.startswith("4"):
         return Kind.SOFT
     return Kind.HARD
@@ -141,7 +144,8 @@ def _notification(msg: email.message.Message) -> Report | None:
         reports.append(Report(Kind.IGNORED, "delivery delayed", found[0]))
     if not reports:
         return None
-    order = [Kind.HARD, Kind.SOFT, Kind.IGNORED]  # a mail has one recipient: the worst word
+    # A mail has one recipient: the worst word.
+    order = [Kind.HARD, Kind.SOFT, Kind.POLICY, Kind.IGNORED]
     worst = min(reports, key=lambda r: order.index(r.kind))
     return msgspec.structs.replace(worst, message_id=_enclosed_id(msg))
 

@@ -20,11 +20,12 @@ Key = tuple[str, str, str]
 _DUE = (
     "SELECT d.advisory_id, d.event_id, d.customer_id, d.priority, d.kind, d.reason, d.purchases,"
     " d.attempts, c.email, c.name, c.locale, c.timezone, a.agency_name, a.title, a.body,"
-    " a.source_url, a.expires_at, s.email IS NOT NULL AS suppressed"
+    " a.source_url, a.expires_at, s.email IS NOT NULL AS suppressed, p.off"
     " FROM deliveries d"
     " JOIN contacts c ON c.customer_id = d.customer_id"
     " JOIN advisories a ON a.advisory_id = d.advisory_id AND a.withdrawn_at IS NULL"
     " LEFT JOIN suppressions s ON s.email = c.email"
+    " LEFT JOIN preferences p ON p.email = c.email"
     " WHERE d.state IN ('queued', 'deferred') AND d.next_attempt_at <= $1 AND d.priority >= $3"
     " ORDER BY d.priority DESC, d.next_attempt_at LIMIT $2"
     " FOR UPDATE OF d SKIP LOCKED"
@@ -56,6 +57,18 @@ async def set_state(conn: Conn, keys: Sequence[Key], state: str) -> None:
             f" AND {_WAITING}",
             *_columns(keys),
             state,
+        )
+
+
+async def decline(conn: Conn, keys: Sequence[Key]) -> None:
+    """Suppress waiting deliveries whose address turned their family of advice off."""
+    if keys:
+        await conn.execute(
+            "UPDATE deliveries d SET state = 'suppressed', hold = NULL,"
+            " suppressed_by = 'preference'"
+            f" FROM unnest($1::text[], $2::text[], $3::text[]) AS u(a, e, c) WHERE {_MATCH}"
+            f" AND {_WAITING}",
+            *_columns(keys),
         )
 
 

@@ -1,7 +1,7 @@
 """/console: the operators' pages; `deadletters` lists and replays (the CLI's too)."""
 
-from services.advisory.desk.console import overview, pages, suppressions
+from services.advisory.desk.console import overview, pages, providers, suppressions
 
-ROUTES = (overview.routes, pages.routes, suppressions.routes)
+ROUTES = (overview.routes, pages.routes, suppressions.routes, providers.routes)
 
 __all__ = ["ROUTES"]
