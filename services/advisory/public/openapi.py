@@ -96,6 +96,8 @@ OPS = [
        {"application/x-www-form-urlencoded": str}),
     Op("post", "/console/suppressions/lift", "Operators: lift a bounce's suppression (form)",
        {303: None, 401: HTML, 403: HTML}, {"application/x-www-form-urlencoded": str}),
+    Op("get", "/console/providers", "Operators: mail per mailbox provider, paused or not (HTML)",
+       {200: HTML, 401: HTML}),
     Op("get", "/portal", "Agencies: sign in, or their advisories (HTML; cookie)",
        {200: HTML}, secured=False),
     Op("post", "/portal/login", "Agencies: sign in with the key (form; sets an HttpOnly cookie)",
