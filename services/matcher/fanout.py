@@ -25,13 +25,8 @@ from shared.outbox import enqueue_encoded
 log = logging.getLogger(__name__)
 
 
-class DisasterParams(msgspec.Struct, kw_only=True):
-    """What a disaster job needs beyond its rule: where and when."""
-
-    areas: list[m.Area]
-    occurred_at: datetime
-
-
+# What a disaster job needs beyond its rule: where and when (kept as the job's params).
+DisasterParams = rules.Declared
 _params = msgspec.json.Decoder(DisasterParams)
 
 
@@ -95,7 +90,7 @@ async def _evaluate(
     meaning = rules.of(rule)
     if shard.event_id:  # a declared disaster: its time and areas
         params = _params.decode(await store.job_params(conn, shard.job_id))
-        w = meaning.audience(params.occurred_at, late, params.areas)
+        w = meaning.audience(params.occurred_at, late, params)
     else:
         w = meaning.audience(now, late)
     job = rules.Job(shard.advisory_id, shard.event_id, now)

@@ -53,7 +53,9 @@ async def on_disaster(
 ) -> None:
     """Fan out every named disaster playbook over the declared area."""
     now = clock.now()
-    params = fanout.DisasterParams(areas=event.areas, occurred_at=event.occurred_at)
+    params = fanout.DisasterParams(
+        areas=event.areas, occurred_at=event.occurred_at, places=event.places
+    )
     async with unit_of_work(pool) as conn:
         known = await store.known_rules(conn, event.advisory_ids)
         for advisory_id in event.advisory_ids:

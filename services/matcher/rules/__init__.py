@@ -10,6 +10,7 @@ from __future__ import annotations
 from services.matcher.rules.base import (
     BUCKETS,
     Check,
+    Declared,
     Held,
     Job,
     KindRule,
@@ -63,6 +64,7 @@ __all__ = [
     "AnyRule",
     "Check",
     "CombinationRule",
+    "Declared",
     "DisasterRule",
     "Held",
     "Job",

@@ -1,7 +1,7 @@
 """What a disaster playbook means: buyers of its categories shipped into a declared area.
 
 A playbook reaches nobody at publication nor on an order: a declared disaster that names it
-(services/matcher/handlers.py) fans it out over the event's areas.
+(services/matcher/handlers.py) fans it out over the event's areas and places.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ import asyncpg
 
 from services.matcher import deliveries
 from services.matcher.audience import Where, of_categories
-from services.matcher.rules.base import Job, KindRule
+from services.matcher.rules.base import Declared, Job, KindRule
 from shared import messages as m
 from shared.db import Conn
 
 EARTH_RADIUS_KM = 6371.0088
+# The country whose codes each scheme names: a JIS code is a Japanese municipality, a FIPS
+# code a US county; the same five digits elsewhere are another place.
+COUNTRY_OF_SCHEME = {"jis": "JP", "fips": "US"}
 
 
 class DisasterRule(KindRule[m.Disaster]):
@@ -25,23 +28,37 @@ class DisasterRule(KindRule[m.Disaster]):
     priority = m.Priority.DISASTER
     at_publication = False
 
-    def audience(self, at: datetime, late: timedelta, areas: list[m.Area] | None = None) -> Where:
+    def audience(self, at: datetime, late: timedelta, declared: Declared | None = None) -> Where:
         """Purchases of the categories within the lookback before `at`, shipped into the
-        area (any area; without areas, anywhere in the countries)."""
+        declared area (any area or place; undeclared: anywhere in the countries)."""
         w = of_categories(self.rule.categories)
         since = at - timedelta(days=self.rule.lookback_days)
         w.add(f"placed_at >= {w.p(since)} AND placed_at <= {w.p(at)}")
         if self.rule.countries:
             w.add(f"country = ANY({w.p(self.rule.countries)}::text[])")
-        if areas is not None:
-            w.add("(" + " OR ".join(_area(w, a) for a in areas) + ")" if areas else "false")
+        if declared is not None:
+            inside = [_area(w, a) for a in declared.areas]
+            inside += [_place(w, country, codes) for country, codes in self.places(declared)]
+            w.add("(" + " OR ".join(inside) + ")" if inside else "false")
         return w
+
+    def places(self, declared: Declared) -> list[tuple[str, list[str]]]:
+        """(country, codes) of the declared places that count, by scheme."""
+        found: dict[str, set[str]] = {}
+        for codes in declared.places:
+            found.setdefault(COUNTRY_OF_SCHEME[codes.scheme], set()).update(codes.levels)
+        return [(country, sorted(codes)) for country, codes in sorted(found.items()) if codes]
 
     async def reach(self, conn: Conn, job: Job, w: Where) -> deliveries.Requested:
         """Every buyer under `w`, once per disaster event."""
         return await deliveries.request_matching(
             conn, job.advisory_id, self.kind, w, "disaster", job.now, event_id=job.event_id
         )
+
+
+def _place(w: Where, country: str, codes: list[str]) -> str:
+    # Indexed by area_code (migration 008); the country tells the schemes' codes apart.
+    return f"(area_code = ANY({w.p(codes)}::text[]) AND country = {w.p(country)})"
 
 
 def _area(w: Where, area: m.Area) -> str:

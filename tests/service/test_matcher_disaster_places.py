@@ -1,0 +1,76 @@
+"""Disasters declared by place code (JMA municipalities, US counties) in the matcher, against
+real NATS and PostgreSQL: who is inside, at what level, on each revision and cancellation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+
+from shared import messages as m
+from shared.clock import Clock
+from shared.config import Settings
+from tests.service.test_matcher_kit import matcher, placed, published, shop, small
+
+DAY = timedelta(days=1)
+GEN = ["portable_generator"]
+
+
+def at(area_code: str | None, country: str = "JP", lat: float | None = None) -> m.Location:
+    """A ship-to known by its municipality or county code (and coordinates, where given)."""
+    lon = None if lat is None else 136.65
+    return m.Location(country=country, area_code=area_code, lat=lat, lon=lon)
+
+
+def quake(
+    now: datetime, levels: dict[str, str], *, areas: list[m.Area] | None = None, **more: object
+) -> m.DisasterDeclared:
+    """An earthquake declared over municipalities (JIS) with their intensity."""
+    event = m.DisasterDeclared(
+        event_id="jma:quake:1",
+        hazard="earthquake",
+        title="Noto",
+        occurred_at=now,
+        areas=areas or [],
+        countries=["JP"],
+        advisory_ids=["adv-gen"],
+        places=[m.Codes(scheme="jis", levels=levels)],
+    )
+    return msgspec.structs.replace(event, **more)
+
+
+async def test_customers_are_inside_by_their_municipality_or_county(
+    settings: Settings, clock: Clock
+) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.Disaster(categories=GEN, hazards=["earthquake"], countries=["JP", "US"])
+    kanazawa = m.Polygon(points=[(36.4, 136.4), (36.8, 136.4), (36.8, 136.9), (36.4, 136.9)])
+    async with shop(settings) as s, matcher(settings, clock):
+        await s.send(published("adv-gen", rule, now))
+        await s.send(placed("c-wajima", now - 10 * DAY, GEN, where=at("17204")))
+        await s.send(placed("c-suzu", now - 10 * DAY, GEN, where=at("17205")))
+        await s.send(placed("c-tokyo", now - 10 * DAY, GEN, where=at("13101")))
+        # The same five digits in the US are a county, not Wajima.
+        await s.send(placed("c-us", now - 10 * DAY, GEN, where=at("17204", country="US")))
+        await s.send(placed("c-stale", now - 200 * DAY, GEN, where=at("17204")))
+        await s.send(placed("c-heater", now - 10 * DAY, ["heater"], where=at("17204")))
+        # Unlocated by code, inside the drawn polygon by coordinates: as before.
+        await s.send(placed("c-polygon", now - 10 * DAY, GEN, where=at(None, lat=36.56)))
+        await s.send(placed("c-sf", now - 10 * DAY, GEN, where=at("06075", country="US")))
+        await s.idle(clock)
+        jis = {"17204": "7", "17205": "6+"}
+        await s.send(quake(now, jis, areas=[kanazawa]))
+        assert sorted(await s.wait_for("adv-gen", 3)) == ["c-polygon", "c-suzu", "c-wajima"]
+        # A county by FIPS, as NWS names them.
+        storm = quake(
+            now,
+            {},
+            event_id="cap:nws:1",
+            places=[m.Codes(scheme="fips", levels={"06075": "severe"})],
+            countries=["US"],
+        )
+        await s.send(storm)
+        await s.idle(clock)
+        batches = [b for b in await s.batches() if b.event_id == "cap:nws:1"]
+        assert [r.customer_id for b in batches for r in b.recipients] == ["c-sf"]
