@@ -54,7 +54,10 @@ async def on_disaster(
     """Fan out every named disaster playbook over the declared area."""
     now = clock.now()
     params = fanout.DisasterParams(
-        areas=event.areas, occurred_at=event.occurred_at, places=event.places
+        areas=event.areas,
+        occurred_at=event.occurred_at,
+        places=event.places,
+        magnitude=event.magnitude,
     )
     async with unit_of_work(pool) as conn:
         known = await store.known_rules(conn, event.advisory_ids)

@@ -51,17 +51,23 @@ from shared.messages.requests import (
     Wait,
 )
 from shared.messages.rules import (
+    INTENSITIES,
+    WARNING_LEVELS,
     AdvisoryRule,
     Combination,
     Concerns,
     Disaster,
+    Intensity,
     Kind,
     LongTerm,
     Recall,
     ShortTerm,
+    WarningLevel,
 )
 
 __all__ = [
+    "INTENSITIES",
+    "WARNING_LEVELS",
     "AdvisoryEvent",
     "AdvisoryPublished",
     "AdvisoryRule",
@@ -84,6 +90,7 @@ __all__ = [
     "DisasterDeclared",
     "DisasterEvent",
     "FanoutShard",
+    "Intensity",
     "Kind",
     "Location",
     "LongTerm",
@@ -110,6 +117,7 @@ __all__ = [
     "SuppressionList",
     "SuppressionQuery",
     "Wait",
+    "WarningLevel",
     "decoder",
     "encode",
 ]

@@ -91,6 +91,8 @@ class DisasterDeclared(Message, tag="disaster.declared"):
     places: list[Codes] = []
     revision: int = 1
     cancelled: bool = False
+    # A quake's magnitude where its feed gives one (USGS): a playbook's `min_magnitude`.
+    magnitude: float | None = None
 
 
 DisasterEvent = DisasterDeclared

@@ -74,3 +74,40 @@ async def test_customers_are_inside_by_their_municipality_or_county(
         await s.idle(clock)
         batches = [b for b in await s.batches() if b.event_id == "cap:nws:1"]
         assert [r.customer_id for b in batches for r in b.recipients] == ["c-sf"]
+
+
+async def test_each_playbook_reaches_places_at_or_above_its_conditions(
+    settings: Settings, clock: Clock
+) -> None:
+    settings = small(settings)
+    now = clock.now()
+    base = m.Disaster(categories=GEN, hazards=["earthquake", "heavy_rain"], countries=["JP"])
+    strong = msgspec.structs.replace(base, min_intensity="6+", min_warning="emergency")
+    big = msgspec.structs.replace(base, min_magnitude=7.0)
+    async with shop(settings) as s, matcher(settings, clock):
+        for advisory_id, rule in (("adv-5", base), ("adv-6", strong), ("adv-m7", big)):
+            await s.send(published(advisory_id, rule, now))
+        for code in ("17204", "17205", "17206", "17207"):
+            await s.send(placed(f"c-{code}", now - 10 * DAY, GEN, where=at(code)))
+        await s.send(placed("c-circle", now - 10 * DAY, GEN, where=at(None, lat=37.4)))
+        await s.idle(clock)
+        levels = {"17204": "7", "17205": "6-", "17206": "5-", "17207": "4"}
+        await s.send(quake(now, levels, advisory_ids=["adv-5", "adv-6"]))
+        await s.idle(clock)
+        assert sorted(await s.requested("adv-5")) == ["c-17204", "c-17205", "c-17206"]
+        assert await s.requested("adv-6") == ["c-17204"]
+        rain = {"17204": "warning", "17205": "emergency"}
+        warned = quake(now, rain, event_id="jma:rain", hazard="heavy_rain", advisory_ids=["adv-6"])
+        await s.send(warned)
+        await s.idle(clock)
+        assert sorted(await s.requested("adv-6")) == ["c-17204", "c-17205"]
+        # A quake measured by magnitude (USGS: a circle) below the playbook's least: nobody.
+        circle = m.Circle(lat=37.4, lon=136.65, radius_km=20)
+        for event_id, magnitude in (("usgs:weak", 6.9), ("usgs:strong", 7.0)):
+            usgs = quake(now, {}, event_id=event_id, areas=[circle], places=[])
+            await s.send(
+                msgspec.structs.replace(usgs, advisory_ids=["adv-m7"], magnitude=magnitude)
+            )
+        await s.idle(clock)
+        reached = [(b.event_id, r.customer_id) for b in await s.batches() for r in b.recipients]
+        assert [r for r in reached if r[0].startswith("usgs")] == [("usgs:strong", "c-circle")]

@@ -71,6 +71,7 @@ class Declared(msgspec.Struct, kw_only=True):
     areas: list[m.Area]
     occurred_at: datetime
     places: list[m.Codes] = []
+    magnitude: float | None = None
 
 
 class Job(NamedTuple):

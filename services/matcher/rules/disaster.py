@@ -37,17 +37,34 @@ class DisasterRule(KindRule[m.Disaster]):
         if self.rule.countries:
             w.add(f"country = ANY({w.p(self.rule.countries)}::text[])")
         if declared is not None:
+            # A quake weaker than the playbook asks for; an event without a magnitude (JMA
+            # by intensity, a warning) is judged by its places alone.
+            if declared.magnitude is not None and declared.magnitude < self.rule.min_magnitude:
+                return w.add("false")
             inside = [_area(w, a) for a in declared.areas]
             inside += [_place(w, country, codes) for country, codes in self.places(declared)]
             w.add("(" + " OR ".join(inside) + ")" if inside else "false")
         return w
 
     def places(self, declared: Declared) -> list[tuple[str, list[str]]]:
-        """(country, codes) of the declared places that count, by scheme."""
+        """(country, codes) of the declared places at or above the playbook's conditions."""
         found: dict[str, set[str]] = {}
         for codes in declared.places:
-            found.setdefault(COUNTRY_OF_SCHEME[codes.scheme], set()).update(codes.levels)
+            strong = {code for code, level in codes.levels.items() if self.counts(level)}
+            found.setdefault(COUNTRY_OF_SCHEME[codes.scheme], set()).update(strong)
         return [(country, sorted(codes)) for country, codes in sorted(found.items()) if codes]
+
+    def counts(self, level: str) -> bool:
+        """Whether a place at `level` is strong enough: on JMA's intensity scale at or above
+        `min_intensity`, on its warning scale at or above `min_warning`; a level on neither
+        (a CAP severity, a word of a plain JSON event) is not compared, and counts."""
+        for scale, least in (
+            (m.INTENSITIES, self.rule.min_intensity),
+            (m.WARNING_LEVELS, self.rule.min_warning),
+        ):
+            if level in scale:
+                return scale.index(level) >= scale.index(least)
+        return True
 
     async def reach(self, conn: Conn, job: Job, w: Where) -> deliveries.Requested:
         """Every buyer under `w`, once per disaster event."""
