@@ -76,6 +76,9 @@ async def on_shard(
         if rule is None:  # withdrawn (or expired) mid-way: what is left is not requested
             metrics.SHARDS.labels("withdrawn").inc()
             return
+        if shard.event_id and await store.event_cancelled(conn, shard.event_id):
+            metrics.SHARDS.labels("cancelled").inc()
+            return
         lo, hi = rules.bucket_range(shard.shard, shard.shards)
         done = await _evaluate(conn, shard, rule, lo, hi, settings)
         await store.shard_done(conn, shard.job_id, shard.shard, done.recipients)

@@ -70,6 +70,13 @@ async def on_disaster(
         magnitude=event.magnitude,
     )
     async with unit_of_work(pool) as conn:
+        if event.cancelled:
+            # Shards not yet run request nothing; the mailer cancels what waits.
+            await store.cancel_event(conn, event.event_id, now)
+            log.info("disaster cancelled", extra={"event_id": event.event_id})
+            return
+        if await store.event_cancelled(conn, event.event_id):
+            return  # a revision arriving after the cancellation
         known = await store.known_rules(conn, event.advisory_ids)
         for advisory_id in event.advisory_ids:
             kind = known.get(advisory_id)

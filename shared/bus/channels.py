@@ -105,6 +105,7 @@ MATCHER_FANOUT: Inbox[m.FanoutShard] = Inbox("matcher-fanout", m.FanoutShard)
 MAILER_DELIVERIES: Inbox[m.DeliveryEvent] = Inbox("mailer-deliveries", m.DeliveryEvent)
 MAILER_CUSTOMERS: Inbox[m.CustomerEvent] = Inbox("mailer-customers", m.CustomerEvent)
 MAILER_ADVISORIES: Inbox[m.AdvisoryEvent] = Inbox("mailer-advisories", m.AdvisoryEvent)
+MAILER_DISASTERS: Inbox[m.DisasterEvent] = Inbox("mailer-disasters", m.DisasterEvent)
 
 INBOXES: list[Inbox[Any]] = [
     MATCHER_ORDERS,
@@ -114,4 +115,5 @@ INBOXES: list[Inbox[Any]] = [
     MAILER_DELIVERIES,
     MAILER_CUSTOMERS,
     MAILER_ADVISORIES,
+    MAILER_DISASTERS,
 ]

@@ -140,6 +140,10 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             durable="mailer-advisories", stream="ADVISORIES", filter_subjects=["advisories.>"]
         ),
+        # A disaster's cancellation cancels the mail still waiting because of it.
+        ConsumerSpec(
+            durable="mailer-disasters", stream="DISASTERS", filter_subjects=["disasters.>"]
+        ),
     ]
 }
 
@@ -237,6 +241,7 @@ ROLES: dict[str, RoleSpec] = {
                 "mailer-deliveries",
                 "mailer-customers",
                 "mailer-advisories",
+                "mailer-disasters",
                 "mailer-exhausted",
             ],
             answers=[

@@ -4,7 +4,14 @@ Every function takes the connection of the use case's unit of work (`shared.db.u
 """
 
 from services.matcher.store.audience import count, held
-from services.matcher.store.fanout import claim_shard, create_job, job_params, shard_done
+from services.matcher.store.fanout import (
+    cancel_event,
+    claim_shard,
+    create_job,
+    event_cancelled,
+    job_params,
+    shard_done,
+)
 from services.matcher.store.locks import RULES_LOCK, lock_for_orders, lock_rules
 from services.matcher.store.matches import match_all, new_matches
 from services.matcher.store.purchases import LineKey, areas_of, record_orders, record_voids
@@ -29,10 +36,12 @@ __all__ = [
     "LineKey",
     "active_rules",
     "areas_of",
+    "cancel_event",
     "claim_due",
     "claim_shard",
     "count",
     "create_job",
+    "event_cancelled",
     "held",
     "job_params",
     "known_rules",
