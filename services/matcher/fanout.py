@@ -91,10 +91,12 @@ async def _evaluate(
 ) -> deliveries.Requested:
     now, late = shard.requested_at, timedelta(days=settings.matcher_long_term_late_days)
     meaning = rules.of(rule)
+    job = rules.Job(shard.advisory_id, shard.event_id, now)
     if shard.event_id:  # a declared disaster: its time and areas
         params = _params.decode(await store.job_params(conn, shard.job_id))
         w = meaning.audience(params.occurred_at, late, params)
+        fold = timedelta(hours=settings.matcher_disaster_fold_hours)
+        job = job._replace(hazard=params.hazard, fold=fold, shard=(shard.shard, shard.shards))
     else:
         w = meaning.audience(now, late)
-    job = rules.Job(shard.advisory_id, shard.event_id, now)
     return await meaning.reach(conn, job, w.shard(lo, hi))

@@ -68,6 +68,7 @@ async def on_disaster(
         occurred_at=event.occurred_at,
         places=event.places,
         magnitude=event.magnitude,
+        hazard=event.hazard,
     )
     async with unit_of_work(pool) as conn:
         if event.cancelled:
@@ -77,6 +78,7 @@ async def on_disaster(
             return
         if await store.event_cancelled(conn, event.event_id):
             return  # a revision arriving after the cancellation
+        await store.record_event(conn, event.event_id, event.hazard, now)
         known = await store.known_rules(conn, event.advisory_ids)
         for advisory_id in event.advisory_ids:
             kind = known.get(advisory_id)

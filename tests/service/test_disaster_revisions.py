@@ -86,7 +86,7 @@ async def test_a_cancellation_cancels_the_mail_still_waiting_because_of_it(
 ) -> None:
     settings = small(settings)
     now = clock.now()
-    rule = m.Disaster(categories=GEN, hazards=["earthquake"], countries=["JP"])
+    rule = m.Disaster(categories=GEN, hazards=["earthquake", "tsunami"], countries=["JP"])
     async with contextlib.AsyncExitStack() as stack:
         await run_services(stack, settings, clock, "matcher", "mailer")
         s = await stack.enter_async_context(shop(settings))
@@ -97,8 +97,10 @@ async def test_a_cancellation_cancels_the_mail_still_waiting_because_of_it(
             await s.send(placed(customer, now - 30 * DAY, GEN, where=at(code)))
         await s.idle(clock)
         await s.send(noto({"17204": "7", "17205": "6+"}, clock))
-        # Another disaster's mail to the same customer waits too, and is not this one's.
-        await s.send(noto({"17204": "6-", "17205": "6-"}, clock, event_id="dis_other"))
+        # Another disaster's mail to the same customer (the tsunami after the quake) waits
+        # too, and is not this one's.
+        tsunami = noto({"17204": "6-", "17205": "6-"}, clock, event_id="dis_other")
+        await s.send(msgspec.structs.replace(tsunami, hazard="tsunami"))
         await smtp_sink.wait_for(2)
         await s.idle(clock)
         await wait_states(settings.database_url, {"sent": 2, "queued": 2})

@@ -10,7 +10,7 @@ import msgspec
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
-from tests.service.test_matcher_kit import matcher, placed, published, shop, small
+from tests.service.test_matcher_kit import matcher, matcher_pool, placed, published, shop, small
 
 DAY = timedelta(days=1)
 GEN = ["portable_generator"]
@@ -111,3 +111,45 @@ async def test_each_playbook_reaches_places_at_or_above_its_conditions(
         await s.idle(clock)
         reached = [(b.event_id, r.customer_id) for b in await s.batches() for r in b.recipients]
         assert [r for r in reached if r[0].startswith("usgs")] == [("usgs:strong", "c-circle")]
+
+
+async def test_aftershocks_reach_a_customer_once_per_fold_period_and_hazard(
+    settings: Settings, clock: Clock
+) -> None:
+    settings = small(settings)
+    now = clock.now()
+    rule = m.Disaster(categories=GEN, hazards=["earthquake", "tsunami"], countries=["JP"])
+    async with shop(settings) as s, matcher(settings, clock):
+        await s.send(published("adv-gen", rule, now))
+        for code in ("17204", "17205", "17202"):
+            await s.send(placed(f"c-{code}", now - 10 * DAY, GEN, where=at(code)))
+        await s.idle(clock)
+
+        async def declare(event_id: str, codes: list[str], hazard: str = "earthquake") -> list[str]:
+            event = quake(clock.now(), dict.fromkeys(codes, "6-"), event_id=event_id, hazard=hazard)
+            await s.send(event)
+            await s.idle(clock)
+            return sorted(r.customer_id for b in await s.batches() if b.event_id == event_id
+                          for r in b.recipients)  # fmt: skip
+
+        assert await declare("eq-main", ["17204", "17205"]) == ["c-17204", "c-17205"]
+        clock.advance(timedelta(hours=2))
+        # The aftershock: Wajima had the playbook two hours ago; Nanao is new to it.
+        assert await declare("eq-after", ["17204", "17202"]) == ["c-17202"]
+        # Its revision changes nothing for Wajima either.
+        revised = quake(clock.now(), {"17204": "7", "17202": "6-"}, event_id="eq-after")
+        await s.send(msgspec.structs.replace(revised, revision=2))
+        await s.idle(clock)
+        # Another hazard is another disaster: the tsunami reaches Wajima.
+        assert await declare("ts-1", ["17204"], hazard="tsunami") == ["c-17204"]
+        clock.advance(timedelta(hours=23))
+        # 25 hours after the main shock, 23 after Nanao's: Wajima again, Nanao not yet.
+        assert await declare("eq-next", ["17204", "17202"]) == ["c-17204"]
+        pool = await matcher_pool(settings)
+        try:
+            folded = await pool.fetch(
+                "SELECT event_id, customer_id FROM folds ORDER BY event_id, customer_id"
+            )
+        finally:
+            await pool.close()
+    assert [tuple(r) for r in folded] == [("eq-after", "c-17204"), ("eq-next", "c-17202")]

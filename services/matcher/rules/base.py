@@ -72,6 +72,7 @@ class Declared(msgspec.Struct, kw_only=True):
     occurred_at: datetime
     places: list[m.Codes] = []
     magnitude: float | None = None
+    hazard: str = ""
 
 
 class Job(NamedTuple):
@@ -80,6 +81,11 @@ class Job(NamedTuple):
     advisory_id: str
     event_id: str
     now: datetime
+    # A disaster's hazard, and how long a playbook already sent for another disaster of it
+    # holds the customer back (aftershocks).
+    hazard: str = ""
+    fold: timedelta = timedelta(0)
+    shard: tuple[int, int] = (0, 1)  # (shard, shards): the slice of customers it reaches
 
 
 class KindRule(Generic[R]):

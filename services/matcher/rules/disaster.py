@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.matcher import deliveries
+from services.matcher import deliveries, store
 from services.matcher.audience import Where, of_categories
 from services.matcher.rules.base import Declared, Job, KindRule
 from shared import messages as m
@@ -67,9 +67,18 @@ class DisasterRule(KindRule[m.Disaster]):
         return True
 
     async def reach(self, conn: Conn, job: Job, w: Where) -> deliveries.Requested:
-        """Every buyer under `w`, once per disaster event."""
+        """Every buyer under `w`, once per disaster event; and once per fold period for the
+        disasters of one hazard: one the playbook reached for another such disaster within
+        `job.fold` is held back (and counted) instead."""
+        if not job.hazard or job.fold <= timedelta(0):  # jobs of before, or folding off
+            return await deliveries.request_matching(
+                conn, job.advisory_id, self.kind, w, "disaster", job.now, event_id=job.event_id
+            )
+        fold = store.Fold(job.hazard, job.now - job.fold)
+        slice_ = "{}:{}:{}/{}".format(job.advisory_id, job.hazard, *job.shard)
+        await store.lock_fold(conn, slice_)
         return await deliveries.request_matching(
-            conn, job.advisory_id, self.kind, w, "disaster", job.now, event_id=job.event_id
+            conn, job.advisory_id, self.kind, w, "disaster", job.now, job.event_id, fold
         )
 
 

@@ -12,8 +12,8 @@ from services.matcher.store.fanout import (
     job_params,
     shard_done,
 )
-from services.matcher.store.locks import RULES_LOCK, lock_for_orders, lock_rules
-from services.matcher.store.matches import match_all, new_matches
+from services.matcher.store.locks import RULES_LOCK, lock_fold, lock_for_orders, lock_rules
+from services.matcher.store.matches import Fold, match_all, new_matches, record_event
 from services.matcher.store.purchases import LineKey, areas_of, record_orders, record_voids
 from services.matcher.store.rules import (
     active_rules,
@@ -33,6 +33,7 @@ from services.matcher.store.schedule import (
 __all__ = [
     "RULES_LOCK",
     "Due",
+    "Fold",
     "LineKey",
     "active_rules",
     "areas_of",
@@ -46,10 +47,12 @@ __all__ = [
     "job_params",
     "known_rules",
     "live_rule",
+    "lock_fold",
     "lock_for_orders",
     "lock_rules",
     "match_all",
     "new_matches",
+    "record_event",
     "record_orders",
     "record_voids",
     "save_rule",
