@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from services.matcher import fanout, handlers, orders
-from services.matcher.responder import responder
+from services.matcher.responder import folds, responder
 from services.matcher.scheduler import scheduler
 from shared.bus import channels
 from shared.bus.batch import BatchConsumer
@@ -95,4 +95,5 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(_order_consumer)
     app.cleanup_ctx.append(scheduler)
     app.cleanup_ctx.append(responder)
+    app.cleanup_ctx.append(folds)
     return app

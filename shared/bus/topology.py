@@ -23,6 +23,8 @@ class Subjects:
     MATCHER_FANOUT = "matcher.fanout"
     # request-reply (core NATS, not stored)
     MATCHER_AUDIENCE = "matcher.audience"
+    # a disaster playbook's customers held back by an earlier disaster (aftershocks)
+    MATCHER_FOLDS = "matcher.folds"
     MAILER_REPORT = "mailer.report"
     # the console's page of suppressed addresses: a listing (addresses masked) or one address
     MAILER_SUPPRESSIONS = "mailer.suppressions"
@@ -214,6 +216,7 @@ ROLES: dict[str, RoleSpec] = {
             ],
             asks=[
                 Subjects.MATCHER_AUDIENCE,
+                Subjects.MATCHER_FOLDS,
                 Subjects.MAILER_REPORT,
                 Subjects.INGEST_CATALOG_LOOKUP,
                 # the console's suppressions page
@@ -232,7 +235,7 @@ ROLES: dict[str, RoleSpec] = {
                 "matcher-fanout",
                 "matcher-exhausted",
             ],
-            answers=[Subjects.MATCHER_AUDIENCE],
+            answers=[Subjects.MATCHER_AUDIENCE, Subjects.MATCHER_FOLDS],
             outboxes=["matcher"],
         ),
         RoleSpec(

@@ -24,6 +24,22 @@ class AudienceEstimate(Message, tag="audience.estimate"):
     v: int = 1
 
 
+class FoldRequest(Message, tag="folds.request"):
+    """How many customers did a disaster playbook skip because of an earlier disaster?"""
+
+    advisory_id: str
+    v: int = 1
+
+
+class FoldReport(Message, tag="folds.report"):
+    """The matcher's answer to a FoldRequest: customers held back, in all and by disaster."""
+
+    advisory_id: str
+    folded: int
+    by_event: dict[str, int] = {}
+    v: int = 1
+
+
 class ReportRequest(Message, tag="report.request"):
     """How far has an advisory reached?"""
 

@@ -13,7 +13,13 @@ from services.matcher.store.fanout import (
     shard_done,
 )
 from services.matcher.store.locks import RULES_LOCK, lock_fold, lock_for_orders, lock_rules
-from services.matcher.store.matches import Fold, match_all, new_matches, record_event
+from services.matcher.store.matches import (
+    Fold,
+    folds_of,
+    match_all,
+    new_matches,
+    record_event,
+)
 from services.matcher.store.purchases import LineKey, areas_of, record_orders, record_voids
 from services.matcher.store.rules import (
     active_rules,
@@ -43,6 +49,7 @@ __all__ = [
     "count",
     "create_job",
     "event_cancelled",
+    "folds_of",
     "held",
     "job_params",
     "known_rules",

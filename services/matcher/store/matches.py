@@ -112,3 +112,12 @@ async def record_event(conn: Conn, event_id: str, hazard: str, at: datetime) -> 
         hazard,
         at,
     )
+
+
+async def folds_of(conn: Conn, advisory_id: str) -> dict[str, int]:
+    """How many customers folding held back for each disaster, of one advisory."""
+    rows = await conn.fetch(
+        "SELECT event_id, count(*) AS n FROM folds WHERE advisory_id = $1 GROUP BY event_id",
+        advisory_id,
+    )
+    return {r["event_id"]: r["n"] for r in rows}
