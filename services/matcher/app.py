@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from services.matcher import fanout, handlers, orders
+from services.matcher import drill, fanout, handlers, orders
 from services.matcher.responder import folds, responder
 from services.matcher.scheduler import scheduler
 from shared.bus import channels
@@ -96,4 +96,5 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(scheduler)
     app.cleanup_ctx.append(responder)
     app.cleanup_ctx.append(folds)
+    app.cleanup_ctx.append(drill.responder)
     return app

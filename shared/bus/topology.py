@@ -25,6 +25,8 @@ class Subjects:
     MATCHER_AUDIENCE = "matcher.audience"
     # a disaster playbook's customers held back by an earlier disaster (aftershocks)
     MATCHER_FOLDS = "matcher.folds"
+    # a disaster's audience per playbook and area, for a dry run (drills)
+    MATCHER_DRILL = "matcher.drill"
     MAILER_REPORT = "mailer.report"
     # the console's page of suppressed addresses: a listing (addresses masked) or one address
     MAILER_SUPPRESSIONS = "mailer.suppressions"
@@ -217,6 +219,7 @@ ROLES: dict[str, RoleSpec] = {
             asks=[
                 Subjects.MATCHER_AUDIENCE,
                 Subjects.MATCHER_FOLDS,
+                Subjects.MATCHER_DRILL,
                 Subjects.MAILER_REPORT,
                 Subjects.INGEST_CATALOG_LOOKUP,
                 # the console's suppressions page
@@ -235,7 +238,7 @@ ROLES: dict[str, RoleSpec] = {
                 "matcher-fanout",
                 "matcher-exhausted",
             ],
-            answers=[Subjects.MATCHER_AUDIENCE, Subjects.MATCHER_FOLDS],
+            answers=[Subjects.MATCHER_AUDIENCE, Subjects.MATCHER_FOLDS, Subjects.MATCHER_DRILL],
             outboxes=["matcher"],
         ),
         RoleSpec(

@@ -10,7 +10,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from services.advisory.agencies.auth import authenticate
-from services.advisory.disasters import cap, jma, nws, xmldoc
+from services.advisory.disasters import cap, drill, jma, nws, xmldoc
 from services.advisory.disasters import store as store_disasters
 from services.advisory.disasters.feeds import (
     Disaster,
@@ -21,7 +21,7 @@ from services.advisory.disasters.feeds import (
 )
 from shared.errors import AnshinError, Invalid, field_error
 from shared.http import POOL, json_response, name_unknown_fields, read_body, validation_details
-from shared.messages import Area, Codes
+from shared.messages import Area, Codes, PlaybookAudience
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
@@ -55,6 +55,9 @@ class DisasterOut(msgspec.Struct, kw_only=True):
     places: list[Codes] = []
     revision: int = 1
     cancelled: bool = False
+    # ?dry_run=true: nothing declared, stored or sent; each playbook's audience, by area.
+    dry_run: bool = False
+    audience: list[PlaybookAudience] = []
 
 
 class UnsupportedType(AnshinError):
@@ -68,15 +71,24 @@ async def post_event(request: web.Request) -> web.Response:
     """Declare a disaster (operators, for the feeds they run); the same event twice is one."""
     (await authenticate(request)).require_operator()
     body = await read_body(request, min(request.app[SETTINGS].max_body_bytes, MAX_EVENT_BYTES))
+    dry_run = drill.flag(request)
     disaster = _parse(request, body)
     disaster.countries = sorted(set(disaster.countries) | set(_countries(request)))
     now = request.app[CLOCK].now()
     if disaster.occurred_at > now + MAX_AHEAD:
         raise Invalid("invalid event", [field_error("time", "is in the future")])
-    if disaster.actionable and disaster.occurred_at < now - MAX_AGE:
+    # A drill may replay history: only a declaration must be news.
+    if disaster.actionable and disaster.occurred_at < now - MAX_AGE and not dry_run:
         disaster.actionable, disaster.reason = False, "the event is older than 7 days"
+    if dry_run and disaster.cancels:
+        disaster.actionable, disaster.reason = False, "a cancellation reaches nobody"
     if not disaster.actionable:
         return json_response(_answer(disaster, "", [], duplicate=False), status=202)
+    if dry_run:
+        ids = await store_disasters.playbooks(request.app[POOL], disaster, now)
+        answer = _answer(disaster, "", ids, duplicate=False)
+        answer.dry_run, answer.audience = True, await drill.audience(request, disaster, ids)
+        return json_response(answer, status=200)
     row, outcome = await store_disasters.declare(request.app[POOL], disaster, now)
     DISASTERS.labels(outcome).inc()
     if row is None:

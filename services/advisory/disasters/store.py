@@ -142,6 +142,12 @@ async def _report(
     return revised, "revised"
 
 
+async def playbooks(pool: asyncpg.Pool, disaster: Disaster, now: datetime) -> list[str]:
+    """The playbooks the disaster would activate now (a dry run: nothing is stored)."""
+    async with pool.acquire() as conn:
+        return await _matching(conn, disaster, now)
+
+
 async def _matching(conn: Conn, disaster: Disaster, now: datetime) -> list[str]:
     rows = await conn.fetch(_MATCHING, disaster.hazard, disaster.countries, now)
     return [r["id"] for r in rows]

@@ -31,20 +31,42 @@ class DisasterRule(KindRule[m.Disaster]):
     def audience(self, at: datetime, late: timedelta, declared: Declared | None = None) -> Where:
         """Purchases of the categories within the lookback before `at`, shipped into the
         declared area (any area or place; undeclared: anywhere in the countries)."""
-        w = of_categories(self.rule.categories)
-        since = at - timedelta(days=self.rule.lookback_days)
-        w.add(f"placed_at >= {w.p(since)} AND placed_at <= {w.p(at)}")
-        if self.rule.countries:
-            w.add(f"country = ANY({w.p(self.rule.countries)}::text[])")
+        w = self.bought(at)
         if declared is not None:
-            # A quake weaker than the playbook asks for; an event without a magnitude (JMA
-            # by intensity, a warning) is judged by its places alone.
-            if declared.magnitude is not None and declared.magnitude < self.rule.min_magnitude:
+            if not self.strong_enough(declared):
                 return w.add("false")
             inside = [_area(w, a) for a in declared.areas]
             inside += [_place(w, country, codes) for country, codes in self.places(declared)]
             w.add("(" + " OR ".join(inside) + ")" if inside else "false")
         return w
+
+    def bought(self, at: datetime) -> Where:
+        """Purchases of the categories within the lookback before `at`, in the countries."""
+        w = of_categories(self.rule.categories)
+        since = at - timedelta(days=self.rule.lookback_days)
+        w.add(f"placed_at >= {w.p(since)} AND placed_at <= {w.p(at)}")
+        if self.rule.countries:
+            w.add(f"country = ANY({w.p(self.rule.countries)}::text[])")
+        return w
+
+    def strong_enough(self, declared: Declared) -> bool:
+        """False for a quake weaker than the playbook asks for; an event without a magnitude
+        (JMA by intensity, a warning) is judged by its places alone."""
+        return declared.magnitude is None or declared.magnitude >= self.rule.min_magnitude
+
+    def parts(self, declared: Declared) -> list[tuple[str, Where]]:
+        """The audience area by area, for a dry run: each drawn area (`areas[i]`), and the
+        places of each country at or above the conditions (`JP`, `US`), to count by code."""
+        if not self.strong_enough(declared):
+            return []
+        found = []
+        for i, area in enumerate(declared.areas):
+            w = self.bought(declared.occurred_at)
+            found.append((f"areas[{i}]", w.add(_area(w, area))))
+        for country, codes in self.places(declared):
+            w = self.bought(declared.occurred_at)
+            found.append((country, w.add(_place(w, country, codes))))
+        return found
 
     def places(self, declared: Declared) -> list[tuple[str, list[str]]]:
         """(country, codes) of the declared places at or above the playbook's conditions."""

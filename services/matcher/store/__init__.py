@@ -3,7 +3,7 @@
 Every function takes the connection of the use case's unit of work (`shared.db.unit_of_work`).
 """
 
-from services.matcher.store.audience import count, held
+from services.matcher.store.audience import count, count_by_code, held
 from services.matcher.store.fanout import (
     cancel_event,
     claim_shard,
@@ -47,6 +47,7 @@ __all__ = [
     "claim_due",
     "claim_shard",
     "count",
+    "count_by_code",
     "create_job",
     "event_cancelled",
     "folds_of",
