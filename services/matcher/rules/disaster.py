@@ -92,13 +92,12 @@ class DisasterRule(KindRule[m.Disaster]):
         """Every buyer under `w`, once per disaster event; and once per fold period for the
         disasters of one hazard: one the playbook reached for another such disaster within
         `job.fold` is held back (and counted) instead."""
-        if not job.hazard or job.fold <= timedelta(0):  # jobs of before, or folding off
-            return await deliveries.request_matching(
-                conn, job.advisory_id, self.kind, w, "disaster", job.now, event_id=job.event_id
+        fold = None
+        if job.hazard and job.fold > timedelta(0):  # not for jobs of before, nor folding off
+            fold = store.Fold(job.hazard, job.now - job.fold)
+            await store.lock_fold(
+                conn, "{}:{}:{}/{}".format(job.advisory_id, job.hazard, *job.shard)
             )
-        fold = store.Fold(job.hazard, job.now - job.fold)
-        slice_ = "{}:{}:{}/{}".format(job.advisory_id, job.hazard, *job.shard)
-        await store.lock_fold(conn, slice_)
         return await deliveries.request_matching(
             conn, job.advisory_id, self.kind, w, "disaster", job.now, job.event_id, fold
         )
