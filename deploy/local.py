@@ -123,6 +123,8 @@ class Stack:
             self._spawn(service, argv, self._service_env(env, service))
         for service in SERVICES:
             _wait_ready(_port(settings, service))
+        if settings.bounce_smtp_port:  # the mailer's own endpoint for returned mail
+            wait_for_port(settings.bounce_smtp_port)
         (self.data / "anshin.pid").write_text(str(os.getpid()))
         return env
 
@@ -210,8 +212,10 @@ def summary(settings: Settings, env: dict[str, str], stack: Stack) -> str:
         f"  ingest     http://127.0.0.1:{settings.ingest_port}  (/v1/orders, /v1/catalog)",
         f"  advisory   http://127.0.0.1:{settings.advisory_port}  (/v1/advisories, /safety)",
         f"  matcher    http://127.0.0.1:{settings.matcher_port}  (/healthz, /metrics)",
-        f"  mailer     http://127.0.0.1:{settings.mailer_port}  (/u/{{token}})",
+        f"  mailer     http://127.0.0.1:{settings.mailer_port}  (/u/{{token}}, /v1/bounces/*)",
     ]
+    if settings.bounce_smtp_port:
+        lines.append(f"  returns    SMTP on {settings.bounce_smtp_port} (bounces, complaints)")
     if stack.children and stack.children[0][0] == "mailbox":
         lines.append(
             f"  mailbox    http://127.0.0.1:{settings.mailbox_web_port}   "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
@@ -50,15 +51,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Mailer policy and delivery (see docs/mailer.md). Routine mail waits out the quiet hours
     # in the customer's own time zone ("off" for none; tests turn them off unless testing them).
     public_url: str = "http://127.0.0.1:8082"
+    # advisory: the time zone of the dates on the public pages; empty: the zone each page's
+    # language is usually read in (ja: Asia/Tokyo, fr: Europe/Paris, en: UTC)
+    public_timezone: str = ""
     send_rate_per_second: float = 200.0
     send_rate_per_domain: float = 50.0
     routine_cap: int = 3
     cap_period_days: int = 7
     quiet_hours: str = "21-08"
     smtp_connections: int = 4
+    # How the mailer reaches its relay (docs/mailer.md, "The relay"): STARTTLS when offered
+    # ("opportunistic"; implicit TLS on port 465), STARTTLS required ("starttls"), or TLS from
+    # the first byte ("implicit"); the certificate always verified, against the system's CAs
+    # or those of smtp_ca_file. AUTH when a username is set, only over TLS; the password from
+    # smtp_password or, where set, from the file smtp_password_file (a mounted secret).
+    smtp_tls: Literal["opportunistic", "starttls", "implicit"] = "opportunistic"
+    smtp_ca_file: str = ""
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_password_file: str = ""
     dkim_selector: str = ""
     dkim_key_file: str = ""
     dkim_domain: str = ""
+    # A second DKIM signature beside the first, with an Ed25519 key (RFC 8463)
+    dkim_ed25519_selector: str = ""
+    dkim_ed25519_key_file: str = ""
     # A mail path (the relay, a recipient domain) pauses after this many attempts in a row
     # failed with the same reply code, for this long at first (docs/mailer.md, "Paths").
     smtp_breaker_failures: int = 20
@@ -73,6 +90,49 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A migration statement that waits longer for a table's lock fails, rather than queueing
     # every query on that table behind it for as long as another session holds the lock.
     migration_lock_timeout_s: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+    # mailer: returned mail (docs/mailer.md, "Bounces and complaints"). Every mail's envelope
+    # sender is bounce+<signed token>@<bounce_domain> (empty: the From domain).
+    bounce_domain: str = ""
+    # the SMTP endpoint that takes the relay's returned mail (DSN, ARF); 0: none
+    bounce_smtp_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    bounce_smtp_host: str = "0.0.0.0"
+    bounce_max_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 2 * 1024 * 1024
+    # soft bounces of one address within the window that suppress it
+    bounce_soft_limit: Annotated[int, msgspec.Meta(ge=1)] = 3
+    bounce_soft_window_days: Annotated[float, msgspec.Meta(gt=0)] = 7.0
+    # Amazon SES through SNS: the topic ARNs whose notifications are believed (comma-separated;
+    # empty: the webhook is off); the hosts SNS signing certificates may come from (`*`: one
+    # DNS label), and a CA file to trust beyond the system's (tests serve their own)
+    bounce_ses_topics: str = ""
+    bounce_sns_cert_hosts: str = "sns.*.amazonaws.com,sns.*.amazonaws.com.cn"
+    bounce_sns_ca_file: str = ""
+    # SendGrid Event Webhook: its verification key (base64 DER, as SendGrid shows it); empty: off
+    bounce_sendgrid_key: str = ""
+    # Postmark: the webhook's basic-auth credentials "user:password"; empty: off
+    bounce_postmark_auth: str = ""
+    # Retention (docs/privacy.md): how often each replica prunes, rows per transaction, and
+    # how long one run may take before it leaves the rest to the next.
+    retention_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    retention_batch: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    retention_run_budget_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # ingest: an order (and a customer record without orders) once published, after this long
+    ingest_order_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 730
+    # matcher: purchases; long-term advice runs ten years after a purchase, mailed up to
+    # matcher_long_term_late_days late: eleven years at least
+    matcher_purchase_retention_days: Annotated[int, msgspec.Meta(ge=4018)] = 4018
+    # mailer: a ledger row's customer id becomes a pseudonym after this long
+    mailer_ledger_pseudonym_days: Annotated[int, msgspec.Meta(ge=1)] = 730
+    # every service with an outbox: rows the bus refused for good (their notices on DEAD
+    # expire with the stream, after 30 days)
+    dead_letter_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 30
+    # advisory: the disaster feeds it polls, `name=kind:url` comma-separated (kinds: jma for a
+    # JMA Atom feed, usgs, nws; docs/advisory.md, "Feeds"); empty: none is polled
+    feeds: str = ""
+    # advisory: each feed is polled this often; after errors, waits double up to the cap
+    feed_poll_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    feed_backoff_max_s: Annotated[float, msgspec.Meta(gt=0)] = 600.0
+    # advisory: one fetch of a feed or of one of its documents gives up after this long
+    feed_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix
@@ -96,6 +156,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
         proxy_networks(settings.trusted_proxies)
+        feed_list(settings.feeds)
     except (msgspec.ValidationError, ValueError) as exc:
         raise SystemExit(f"invalid setting: {exc}") from exc
     return settings
@@ -118,6 +179,38 @@ def proxy_networks(text: str) -> list[Network]:
                 f"{env_name('trusted_proxies')}: {entry!r} is not an address or network ({exc})"
             ) from None
     return networks
+
+
+FEED_KINDS = ("jma", "usgs", "nws")
+_FEED = re.compile(r"^([a-z0-9_]{1,40})=(jma|usgs|nws):(https?://\S+)$")
+
+
+class Feed(msgspec.Struct, frozen=True):
+    """One disaster feed the advisory service polls: its name, its kind, its URL."""
+
+    name: str
+    kind: Literal["jma", "usgs", "nws"]
+    url: str
+
+
+def feed_list(text: str) -> list[Feed]:
+    """`jma_eqvol=jma:https://…, usgs=usgs:https://…` as feeds; a bad entry or a name given
+    twice raises ValueError naming the setting and the entry."""
+    feeds: list[Feed] = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        match = _FEED.match(entry)
+        if match is None:
+            raise ValueError(
+                f"{env_name('feeds')}: {entry!r} is not name=kind:url (name a-z0-9_, kind one"
+                f" of {', '.join(FEED_KINDS)}, an http or https URL)"
+            )
+        name, kind, url = match.groups()
+        if any(feed.name == name for feed in feeds):
+            raise ValueError(f"{env_name('feeds')}: the name {name!r} is given twice")
+        feeds.append(Feed(name, kind, url))  # type: ignore[arg-type]
+    return feeds
 
 
 # Settings that hold a secret: never written into a manifest, only referenced.

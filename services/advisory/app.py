@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.advisory import PACKAGE, SCHEMA, api, desk, disasters, public
+from services.advisory.disasters.feedreader import feed_reader
 from services.advisory.lifecycle.keeper import embargo_keeper
 from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
+from shared.retention import outbox_rules, pruner
 from shared.service import base_app, database, nats_connection, outbox_relay
 
 # Secret settings it reads beyond the database and NATS: production refuses defaults.
@@ -16,7 +18,8 @@ SECRETS: tuple[str, ...] = ("secret_key", "operator_key", "nats_operator_passwor
 
 
 def build(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """The advisory application with its pool, NATS, outbox relay and embargo keeper."""
+    """The advisory application with its pool, NATS, outbox relay, embargo keeper and feed
+    reader."""
     app = base_app(settings, clock)
     app[public.CATALOG_CACHE] = {}
     # Key guessing: 429 after too many refused tries of one key from one client; the
@@ -28,6 +31,8 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(desk.operator_connection)
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
+    app.cleanup_ctx.append(pruner(SCHEMA, outbox_rules))  # refused outbox rows expire
+    app.cleanup_ctx.append(feed_reader)
     for routes in (*api.ROUTES, *disasters.ROUTES, *public.ROUTES, *desk.ROUTES):
         app.router.add_routes(routes)
     return app

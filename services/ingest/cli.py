@@ -15,6 +15,7 @@ from services.ingest import access, backfill, catalog, formats, parsing, store
 from services.ingest.app import SCHEMA
 from services.ingest.intake import Outcome, email_secret
 from services.ingest.model import CatalogItem, Rejection
+from services.ingest.privacy import cli as privacy_cli
 from shared import bus, db, exits
 from shared.clock import from_settings
 from shared.config import Settings
@@ -48,6 +49,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     cload = actions.add_parser("load", help="insert or replace catalog entries from a file")
     cload.add_argument("file", help="NDJSON or a JSON array of {sku, gtin?, title, categories}")
     cload.set_defaults(run=load_catalog)
+    privacy_cli.register(commands)
 
 
 # The CLI runs one task at a time: blocking reads of a local file hold up nothing else.

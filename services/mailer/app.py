@@ -6,8 +6,9 @@ import asyncio
 
 from aiohttp import web
 
-from services.mailer import handlers, suppression_replies
+from services.mailer import handlers, privacy, retention, suppression_replies
 from services.mailer.api import PUBLIC, routes
+from services.mailer.bounces import smtpd, webhooks
 from services.mailer.report import responder
 from services.mailer.sender import WAKE, sending
 from shared import throttle
@@ -15,8 +16,9 @@ from shared.bus import channels
 from shared.bus.channels import bind
 from shared.clock import Clock
 from shared.config import Settings
-from shared.http import POOL
-from shared.service import CLOCK, Registry, base_app, consumers, database, nats_connection
+from shared.http import NATS, POOL
+from shared.retention import pruner
+from shared.service import CLOCK, SETTINGS, Registry, base_app, consumers, database, nats_connection
 
 SCHEMA = "mailer"
 # Secret settings it reads beyond the database and NATS: production refuses defaults.
@@ -25,9 +27,16 @@ SECRETS: tuple[str, ...] = ("secret_key", "operator_key")
 
 def _registry(app: web.Application) -> Registry:
     pool, clock = app[POOL], app[CLOCK]
+    key = privacy.erasure_key(app[SETTINGS].secret_key)
     return dict(
         [
-            bind(channels.MAILER_CUSTOMERS, handlers.on_customer, pool=pool, clock=clock),
+            bind(
+                channels.MAILER_CUSTOMERS,
+                handlers.on_customer,
+                pool=pool,
+                clock=clock,
+                erasure_key=key,
+            ),
             bind(channels.MAILER_ADVISORIES, handlers.on_advisory, pool=pool, clock=clock),
             bind(channels.MAILER_DISASTERS, handlers.on_disaster, pool=pool, clock=clock),
             bind(
@@ -36,6 +45,15 @@ def _registry(app: web.Application) -> Registry:
                 pool=pool,
                 clock=clock,
                 wake=app[WAKE],
+                erasure_key=key,
+            ),
+            bind(
+                channels.MAILER_ERASURE,
+                privacy.on_erasure,
+                pool=pool,
+                nc=app[NATS],
+                clock=clock,
+                key=key,
             ),
         ]
     )
@@ -45,13 +63,19 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The mailer application: pool, NATS, its responders, consumers and the sender."""
     app = base_app(settings, clock)
     app[WAKE] = asyncio.Event()
-    throttle.install(app, public=PUBLIC)  # the operators' preview: 429 after refused keys
+    # The operators' preview: 429 after refused keys (links and signed webhooks carry none).
+    throttle.install(app, public=PUBLIC | webhooks.PUBLIC)
     app.cleanup_ctx.append(database(SCHEMA, "services.mailer"))
     app.cleanup_ctx.append(nats_connection("mailer"))
     app.cleanup_ctx.append(responder)
     app.cleanup_ctx.append(suppression_replies.listing)
     app.cleanup_ctx.append(suppression_replies.lifting)
+    app.cleanup_ctx.append(privacy.exporter)
+    app.cleanup_ctx.append(pruner(SCHEMA, retention.rules))
     app.cleanup_ctx.append(consumers(_registry))
     app.cleanup_ctx.append(sending)
+    app.cleanup_ctx.append(smtpd.receiving)
+    app.cleanup_ctx.append(webhooks.verifying)
     app.router.add_routes(routes)
+    app.router.add_routes(webhooks.routes)
     return app

@@ -94,6 +94,7 @@ def _delivery(row: asyncpg.Record, cfg: Config, cache: dict[str, Any]) -> Delive
         reason=row["reason"],
         page_url=safety_page(cfg.public_url, row["advisory_id"]),
         event_id=row["event_id"],
+        timezone=row["timezone"] or "",
     )
 
 

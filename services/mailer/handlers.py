@@ -7,7 +7,7 @@ import logging
 
 import asyncpg
 
-from services.mailer import store
+from services.mailer import privacy, store
 from services.mailer.metrics import DELIVERIES
 from shared import messages as m
 from shared.clock import Clock
@@ -17,10 +17,17 @@ log = logging.getLogger(__name__)
 
 
 async def on_delivery(
-    batch: m.DeliveryBatch, *, pool: asyncpg.Pool, clock: Clock, wake: asyncio.Event
+    batch: m.DeliveryBatch,
+    *,
+    pool: asyncpg.Pool,
+    clock: Clock,
+    wake: asyncio.Event,
+    erasure_key: bytes,
 ) -> None:
-    """Add a batch of requested deliveries to the ledger and wake the sender."""
+    """Add a batch of requested deliveries to the ledger (never for a customer erased since
+    the purchases: docs/privacy.md) and wake the sender."""
     async with unit_of_work(pool, transaction=False) as conn:
+        batch = await privacy.without_erased(conn, batch, erasure_key)
         added = await store.add_deliveries(conn, batch, clock.now())
     DELIVERIES.labels("queued").inc(added)
     wake.set()
@@ -34,11 +41,16 @@ async def on_delivery(
     )
 
 
-async def on_customer(event: m.CustomerEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
-    """Keep a customer's contact data, or many customers' of a batch."""
+async def on_customer(
+    event: m.CustomerEvent, *, pool: asyncpg.Pool, clock: Clock, erasure_key: bytes
+) -> None:
+    """Keep a customer's contact data, or many customers' of a batch (never an erased
+    customer's older data; an erased suppression applies again: docs/privacy.md)."""
     contacts = event.customers if isinstance(event, m.CustomerBatch) else [event]
-    async with unit_of_work(pool, transaction=False) as conn:
+    async with unit_of_work(pool) as conn:
+        await privacy.before_contacts(conn, contacts, erasure_key)
         await store.upsert_contacts(conn, contacts, clock.now())
+        await privacy.after_contacts(conn, contacts, erasure_key)
 
 
 async def on_advisory(event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:

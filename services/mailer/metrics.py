@@ -25,3 +25,10 @@ PATH_PAUSES = Counter(
     "Times a mail path was paused by its breaker, by path and reply code.",
     ["path", "code"],
 )
+FEEDBACK = Counter(
+    "anshin_mailer_feedback",
+    "Returned mail and relay events by intake (smtp, ses, sendgrid, postmark) and outcome:"
+    " accepted (taken, whatever it did), refused (bad or forged: nothing done), suppressed"
+    " (an address suppressed by it).",
+    ["intake", "outcome"],
+)

@@ -15,7 +15,8 @@ from email.utils import parseaddr
 import asyncpg
 from aiohttp import web
 
-from services.mailer import claim, policy, signing, tokens
+from services.mailer import claim, policy, relay, signing, tokens
+from services.mailer.bounces import verp
 from services.mailer.leases import Leases
 from services.mailer.paths import Paths
 from services.mailer.recorder import Recorder
@@ -65,12 +66,13 @@ class Sender:
     ) -> None:
         self._pool, self._settings, self._clock, self._wake = pool, settings, clock, wake
         self.config = claim_config(settings)
-        self.smtp = SmtpPool(settings.smtp_host, settings.smtp_port, settings.smtp_connections)
+        self.smtp = SmtpPool(relay.from_settings(settings), settings.smtp_connections)
         self.paths = Paths(
             settings.smtp_breaker_failures, timedelta(seconds=settings.smtp_breaker_pause_s)
         )
         self._signer = signing.from_settings(settings, self.config.sender_domain)
         self._from = parseaddr(settings.mail_from)[1]
+        self._bounce_domain = settings.bounce_domain or self.config.sender_domain
         self._list_id = list_id(settings.mail_from)
         self._stopping = asyncio.Event()
 
@@ -183,6 +185,11 @@ class Sender:
             leases.held.discard(token)
         log.info("mail round", extra=dict(outcomes))
 
+    def return_path(self, mail: claim.Mail) -> str:
+        """The envelope sender of a mail: its VERP address, so that a bounce names it."""
+        secret = self._settings.secret_key
+        return verp.return_path(secret, self._bounce_domain, mail.message_id, mail.email)
+
     def envelope(self, mail: claim.Mail) -> Envelope:
         """The mail rendered and signed for SMTP; empty data where it cannot be sent."""
         first = mail.deliveries[0]
@@ -205,7 +212,7 @@ class Sender:
         except Exception:
             log.exception("could not render a mail", extra={"advisory_id": first.advisory_id})
             data = b""  # not sent: retried with backoff, so a fixed release picks it up
-        return Envelope(self._from, mail.email, data)
+        return Envelope(self.return_path(mail), mail.email, data)
 
 
 async def _settled(delivery: asyncio.Task[None]) -> None:

@@ -1,4 +1,7 @@
-"""A pool of reused SMTP connections (aiosmtplib); each answer is read by `replies.verdict`."""
+"""A pool of reused SMTP connections (aiosmtplib); each answer is read by `replies.verdict`.
+
+How a connection is opened (TLS, the certificate, AUTH) is `relay.py`'s.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import aiosmtplib
 import msgspec
 
+from services.mailer.relay import Relay, Unfit, connect, tls_context
 from services.mailer.replies import NO_REPLY, Outcome, Result, verdict
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,10 @@ class _Slot:
         self.smtp: aiosmtplib.SMTP | None = None
         self.stage = ""  # how far the current mail got: its answer's place
 
+    def mark(self, stage: str) -> None:
+        """The connection's set-up has reached `stage`."""
+        self.stage = stage
+
     async def close(self) -> None:
         if self.smtp is not None:
             with contextlib.suppress(Exception):
@@ -75,8 +83,9 @@ class _Slot:
 class SmtpPool:
     """Sends over at most `size` connections, each reused from mail to mail."""
 
-    def __init__(self, host: str, port: int, size: int = 4, timeout: float = 30.0) -> None:
-        self.host, self.port, self.timeout = host, port, timeout
+    def __init__(self, relay: Relay, size: int = 4) -> None:
+        self.relay = relay
+        self._tls = tls_context(relay)  # read once: the CA file, the system's certificates
         self._all = [_Slot() for _ in range(max(1, size))]
         self._slots: asyncio.Queue[_Slot] = asyncio.Queue()
         for slot in self._all:
@@ -84,17 +93,7 @@ class SmtpPool:
 
     async def _open(self, slot: _Slot) -> aiosmtplib.SMTP:
         if slot.smtp is None or not slot.smtp.is_connected:
-            smtp = aiosmtplib.SMTP(
-                hostname=self.host, port=self.port, timeout=self.timeout, start_tls=False
-            )
-            slot.stage = "connect"
-            await smtp.connect()
-            slot.stage = "helo"
-            try:  # now, so that even the first mail over it knows the server's extensions
-                await smtp.ehlo()
-            except aiosmtplib.SMTPHeloError:
-                await smtp.helo()  # a server from before ESMTP
-            slot.smtp = smtp
+            slot.smtp = await connect(self.relay, self._tls, slot.mark)
         return slot.smtp
 
     async def send(self, envelope: Envelope, ready: Awaitable[bool] | None = None) -> Result:
@@ -120,6 +119,8 @@ class SmtpPool:
             if exc.code == 421:  # the server is closing this connection
                 await slot.close()
             return verdict(slot.stage, exc.code, exc.message)
+        except Unfit as exc:  # the relay is not as the settings ask: its fault, not the mail's
+            return Result(Outcome.RETRY, str(exc)[:500], slot.stage, exc.code)
         except _Unrecorded:
             return Result(Outcome.RETRY, "not sent: the ledger could not record the mail before")
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from services.matcher import drill, fanout, handlers, orders
+from services.matcher import drill, fanout, handlers, orders, privacy, retention
 from services.matcher.responder import folds, responder
 from services.matcher.scheduler import scheduler
 from shared.bus import channels
@@ -19,6 +19,7 @@ from shared.bus.channels import bind
 from shared.clock import Clock
 from shared.config import Settings
 from shared.http import NATS, POOL
+from shared.retention import pruner
 from shared.service import (
     CLOCK,
     SETTINGS,
@@ -55,6 +56,13 @@ def _registry(app: web.Application) -> Registry:
                 pool=pool,
                 clock=clock,
                 settings=settings,
+            ),
+            bind(
+                channels.MATCHER_ERASURE,
+                privacy.on_erasure,
+                pool=pool,
+                nc=app[NATS],
+                clock=clock,
             ),
             bind(
                 channels.MATCHER_FANOUT,
@@ -97,4 +105,6 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(responder)
     app.cleanup_ctx.append(folds)
     app.cleanup_ctx.append(drill.responder)
+    app.cleanup_ctx.append(privacy.exporter)
+    app.cleanup_ctx.append(pruner(SCHEMA, retention.rules))
     return app

@@ -18,7 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
+from nats.aio.client import Client
+
 from shared import messages as m
+from shared.bus.publish import jetstream, msg_id_header
 from shared.bus.topology import Subjects
 
 T = TypeVar("T", bound=m.Message)
@@ -45,6 +48,13 @@ class Inbox(Generic[T]):
 
     durable: str
     decodes: Any  # a Struct type or a tagged union of them: T at run time
+
+
+async def publish_on(nc: Client, channel: Channel[T], message: T) -> None:
+    """Publish one message on its typed channel straight to JetStream (no outbox: for a
+    fact its publisher can state again, as an eraser's confirmation) and wait for the ack."""
+    subject, msg_id, payload = channel.outgoing(message)
+    await jetstream(nc).publish(subject, payload, headers=msg_id_header(msg_id))
 
 
 def bind(
@@ -84,11 +94,22 @@ def _deliveries(b: m.DeliveryBatch) -> str:
     return f"deliveries:{b.batch_id}"
 
 
+def _erasure(e: m.ErasureRequested) -> str:
+    return f"erasure:{e.request_id}"
+
+
+def _erased(e: m.ErasureConfirmed) -> str:
+    return f"erasure:{e.request_id}:{e.service}"
+
+
 ADVISORY_PUBLISHED = Channel(Subjects.ADVISORIES_PUBLISHED, m.AdvisoryPublished, _published)
 ADVISORY_WITHDRAWN = Channel(Subjects.ADVISORIES_WITHDRAWN, m.AdvisoryWithdrawn, _withdrawn)
 DISASTER_DECLARED = Channel(Subjects.DISASTERS_DECLARED, m.DisasterDeclared, _declared)
 FANOUT_SHARD = Channel(Subjects.MATCHER_FANOUT, m.FanoutShard, _shard)
 DELIVERIES_REQUESTED = Channel(Subjects.DELIVERIES_REQUESTED, m.DeliveryBatch, _deliveries)
+# A customer's erasure (docs/privacy.md): ingest's request, each eraser's confirmation.
+ERASURE_REQUESTED = Channel(Subjects.ERASURE_REQUESTED, m.ErasureRequested, _erasure)
+ERASURE_CONFIRMED = Channel(Subjects.ERASURE_CONFIRMED, m.ErasureConfirmed, _erased)
 
 CHANNELS: list[Channel[Any]] = [
     ADVISORY_PUBLISHED,
@@ -96,6 +117,8 @@ CHANNELS: list[Channel[Any]] = [
     DISASTER_DECLARED,
     FANOUT_SHARD,
     DELIVERIES_REQUESTED,
+    ERASURE_REQUESTED,
+    ERASURE_CONFIRMED,
 ]
 
 MATCHER_ORDERS: Inbox[m.OrderEvent] = Inbox("matcher-orders", m.OrderEvent)
@@ -106,6 +129,12 @@ MAILER_DELIVERIES: Inbox[m.DeliveryEvent] = Inbox("mailer-deliveries", m.Deliver
 MAILER_CUSTOMERS: Inbox[m.CustomerEvent] = Inbox("mailer-customers", m.CustomerEvent)
 MAILER_ADVISORIES: Inbox[m.AdvisoryEvent] = Inbox("mailer-advisories", m.AdvisoryEvent)
 MAILER_DISASTERS: Inbox[m.DisasterEvent] = Inbox("mailer-disasters", m.DisasterEvent)
+INGEST_ERASURE: Inbox[m.ErasureRequested] = Inbox("ingest-erasure", m.ErasureRequested)
+INGEST_ERASURE_CONFIRMATIONS: Inbox[m.ErasureConfirmed] = Inbox(
+    "ingest-erasure-confirmations", m.ErasureConfirmed
+)
+MATCHER_ERASURE: Inbox[m.ErasureRequested] = Inbox("matcher-erasure", m.ErasureRequested)
+MAILER_ERASURE: Inbox[m.ErasureRequested] = Inbox("mailer-erasure", m.ErasureRequested)
 
 INBOXES: list[Inbox[Any]] = [
     MATCHER_ORDERS,
@@ -116,4 +145,8 @@ INBOXES: list[Inbox[Any]] = [
     MAILER_CUSTOMERS,
     MAILER_ADVISORIES,
     MAILER_DISASTERS,
+    INGEST_ERASURE,
+    INGEST_ERASURE_CONFIRMATIONS,
+    MATCHER_ERASURE,
+    MAILER_ERASURE,
 ]

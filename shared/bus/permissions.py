@@ -107,6 +107,8 @@ def permissions(role: RoleSpec) -> Permissions:
             # Its `<service>-exhausted` consumer copies a message that ran out of deliveries
             # from the stream to the dead letters, and drops it where nothing else would.
             publish += [f"{API}.STREAM.{op}.{stream}" for op in ("MSG.GET", "MSG.DELETE")]
+    # An erased customer's contact data leaves the stream at once, by subject.
+    publish += [f"{API}.STREAM.PURGE.{stream}" for stream in role.purges]
     if role.inspects:
         publish += [f"{API}.STREAM.{op}.{DEAD_LETTER_STREAM}" for op in ("INFO", "MSG.GET")]
         publish += [f"{API}.CONSUMER.INFO.{c.stream}.{c.durable}" for c in CONSUMERS.values()]

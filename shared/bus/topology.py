@@ -21,6 +21,9 @@ class Subjects:
     DISASTERS_DECLARED = "disasters.declared"
     DELIVERIES_REQUESTED = "deliveries.requested"
     MATCHER_FANOUT = "matcher.fanout"
+    # a customer's erasure: ingest's request, then each eraser's confirmation (docs/privacy.md)
+    ERASURE_REQUESTED = "privacy.erasure.requested"
+    ERASURE_CONFIRMED = "privacy.erasure.confirmed"
     # request-reply (core NATS, not stored)
     MATCHER_AUDIENCE = "matcher.audience"
     # a disaster playbook's customers held back by an earlier disaster (aftershocks)
@@ -32,6 +35,9 @@ class Subjects:
     MAILER_SUPPRESSIONS = "mailer.suppressions"
     MAILER_SUPPRESSION_LIFT = "mailer.suppression.lift"
     INGEST_CATALOG_LOOKUP = "ingest.catalog.lookup"
+    # a customer's access request: what each service holds of them
+    MATCHER_EXPORT = "matcher.export"
+    MAILER_EXPORT = "mailer.export"
 
     @staticmethod
     def customer_upserted(customer_id: str) -> str:
@@ -101,6 +107,9 @@ STREAMS: list[StreamSpec] = [
     StreamSpec(name="DISASTERS", subjects=["disasters.>"]),
     StreamSpec(name="DELIVERIES", subjects=["deliveries.>"]),
     StreamSpec(name="FANOUT", subjects=["matcher.fanout"], work_queue=True),
+    # Erasure requests name customers: kept only until every eraser has taken them in, and
+    # a month at most (an eraser down that long is an incident; ingest still knows the request).
+    StreamSpec(name="PRIVACY", subjects=["privacy.>"], interest=True, max_age_days=30.0),
     # Dead letters are kept for operators to inspect and replay.
     StreamSpec(name=DEAD_LETTER_STREAM, subjects=["dead.>"], max_age_days=30.0),
     # The server's word that a message ran out of deliveries unsettled (timed out each
@@ -148,6 +157,32 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             durable="mailer-disasters", stream="DISASTERS", filter_subjects=["disasters.>"]
         ),
+        # Erasure: each eraser takes in the request; ingest records every confirmation. The
+        # mailer's waits for mail in flight (up to its lease), so it gets longer to answer.
+        ConsumerSpec(
+            durable="ingest-erasure",
+            stream="PRIVACY",
+            filter_subjects=[Subjects.ERASURE_REQUESTED],
+            fetch_batch=10,
+        ),
+        ConsumerSpec(
+            durable="ingest-erasure-confirmations",
+            stream="PRIVACY",
+            filter_subjects=[Subjects.ERASURE_CONFIRMED],
+        ),
+        ConsumerSpec(
+            durable="matcher-erasure",
+            stream="PRIVACY",
+            filter_subjects=[Subjects.ERASURE_REQUESTED],
+            fetch_batch=10,
+        ),
+        ConsumerSpec(
+            durable="mailer-erasure",
+            stream="PRIVACY",
+            filter_subjects=[Subjects.ERASURE_REQUESTED],
+            fetch_batch=1,
+            ack_wait_s=120.0,
+        ),
     ]
 }
 
@@ -166,7 +201,7 @@ def _exhausted(service: str) -> ConsumerSpec:
 
 # Each durable's consumer of its MAX_DELIVERIES advisories (`<service>-exhausted`).
 EXHAUSTED_BY: dict[str, str] = {}
-for _service in ("matcher", "mailer"):
+for _service in ("ingest", "matcher", "mailer"):
     _watcher = _exhausted(_service)
     EXHAUSTED_BY |= {d: _watcher.durable for d in CONSUMERS if d.startswith(f"{_service}-")}
     CONSUMERS[_watcher.durable] = _watcher
@@ -188,6 +223,8 @@ class RoleSpec(msgspec.Struct, frozen=True, kw_only=True):
     # Schemas whose outbox it relays: it publishes a notice of each row the bus refused
     # (OUTBOX_DEAD_SUBJECT) to the dead letters.
     outboxes: list[str] = []
+    # Streams it may purge by subject: ingest removes an erased customer's contact data.
+    purges: list[str] = []
 
 
 OPERATOR = "operator"  # the role of the `anshin` CLI and the console's bus views
@@ -205,9 +242,14 @@ ROLES: dict[str, RoleSpec] = {
                 # customer_upserted() and customer_batch(): a subject per customer or batch
                 f"{Subjects.CUSTOMERS_UPSERTED}.*",
                 f"{Subjects.CUSTOMERS_BATCH}.*",
+                Subjects.ERASURE_REQUESTED,
+                Subjects.ERASURE_CONFIRMED,
             ],
+            consumes=["ingest-erasure", "ingest-erasure-confirmations", "ingest-exhausted"],
             answers=[Subjects.INGEST_CATALOG_LOOKUP],
+            asks=[Subjects.MATCHER_EXPORT, Subjects.MAILER_EXPORT],
             outboxes=["ingest"],
+            purges=["CUSTOMERS"],
         ),
         RoleSpec(
             name="advisory",
@@ -230,30 +272,43 @@ ROLES: dict[str, RoleSpec] = {
         ),
         RoleSpec(
             name="matcher",
-            publishes=[Subjects.DELIVERIES_REQUESTED, Subjects.MATCHER_FANOUT],
+            publishes=[
+                Subjects.DELIVERIES_REQUESTED,
+                Subjects.MATCHER_FANOUT,
+                Subjects.ERASURE_CONFIRMED,
+            ],
             consumes=[
                 "matcher-orders",
                 "matcher-advisories",
                 "matcher-disasters",
                 "matcher-fanout",
+                "matcher-erasure",
                 "matcher-exhausted",
             ],
-            answers=[Subjects.MATCHER_AUDIENCE, Subjects.MATCHER_FOLDS, Subjects.MATCHER_DRILL],
+            answers=[
+                Subjects.MATCHER_AUDIENCE,
+                Subjects.MATCHER_EXPORT,
+                Subjects.MATCHER_FOLDS,
+                Subjects.MATCHER_DRILL,
+            ],
             outboxes=["matcher"],
         ),
         RoleSpec(
             name="mailer",
+            publishes=[Subjects.ERASURE_CONFIRMED],
             consumes=[
                 "mailer-deliveries",
                 "mailer-customers",
                 "mailer-advisories",
                 "mailer-disasters",
+                "mailer-erasure",
                 "mailer-exhausted",
             ],
             answers=[
                 Subjects.MAILER_REPORT,
                 Subjects.MAILER_SUPPRESSIONS,
                 Subjects.MAILER_SUPPRESSION_LIFT,
+                Subjects.MAILER_EXPORT,
             ],
         ),
         # The `anshin` CLI and the console's bus views: a dead letter is replayed to its

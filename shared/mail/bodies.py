@@ -15,6 +15,7 @@ import jinja2
 import markupsafe
 
 from shared import richtext
+from shared.dates import local_date_of
 from shared.mail import mime
 from shared.mail.delivery import Delivery
 from shared.mail.i18n import STRINGS, pick, why
@@ -49,12 +50,14 @@ _purchases_text = _env.get_template("purchases.txt.j2").module.purchases  # type
 _purchases_html = _env.get_template("purchases.html.j2").module.purchases  # type: ignore[attr-defined]
 
 
-def _purchase(p: dict[str, Any], t: dict[str, str]) -> dict[str, str]:
+def _purchase(p: dict[str, Any], d: Delivery, lang: str) -> dict[str, str]:
+    t = STRINGS[lang]
     details = []
     if p.get("order_id"):
         details.append(t["order"].format(order_id=p["order_id"]))
-    if p.get("placed_at"):
-        details.append(t["ordered_on"].format(date=str(p["placed_at"])[:10]))
+    if p.get("placed_at"):  # the day of the customer's own calendar, as their language writes it
+        day = local_date_of(str(p["placed_at"]), d.timezone, lang, d.locale)
+        details.append(t["ordered_on"].format(date=day))
     return {"title": p.get("title") or p.get("sku") or "", "details": ", ".join(details)}
 
 
@@ -66,7 +69,7 @@ def _body_html(body: str) -> markupsafe.Markup:
 
 def _purchases(d: Delivery, lang: str) -> tuple[str, markupsafe.Markup]:
     """The lines naming the customer's purchases, as text and as HTML rows."""
-    lines = [_purchase(p, STRINGS[lang]) for p in d.purchases]
+    lines = [_purchase(p, d, lang) for p in d.purchases]
     return _purchases_text(lines), _purchases_html(lines)
 
 

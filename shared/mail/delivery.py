@@ -24,3 +24,4 @@ class Delivery(msgspec.Struct, kw_only=True):
     reason: str = ""
     page_url: str = ""
     event_id: str = ""  # the declared disaster of a playbook's delivery; '' for the rest
+    timezone: str = ""  # the customer's IANA zone, for the dates they read; '' for UTC

@@ -36,6 +36,14 @@ from shared.messages.orders import (
     OrderPlaced,
     OrderReturned,
 )
+from shared.messages.privacy import (
+    ERASERS,
+    ErasureConfirmed,
+    ErasureRequested,
+    ExportPart,
+    ExportRequest,
+    PrivacyEvent,
+)
 from shared.messages.requests import (
     AudienceEstimate,
     AudienceRequest,
@@ -71,6 +79,7 @@ from shared.messages.rules import (
 )
 
 __all__ = [
+    "ERASERS",
     "INTENSITIES",
     "WARNING_LEVELS",
     "AdvisoryEvent",
@@ -96,6 +105,10 @@ __all__ = [
     "DisasterEvent",
     "DrillAudience",
     "DrillRequest",
+    "ErasureConfirmed",
+    "ErasureRequested",
+    "ExportPart",
+    "ExportRequest",
     "FanoutShard",
     "FoldReport",
     "FoldRequest",
@@ -114,6 +127,7 @@ __all__ = [
     "PlaybookAudience",
     "Polygon",
     "Priority",
+    "PrivacyEvent",
     "Purchase",
     "ReachReport",
     "Recall",

@@ -36,7 +36,7 @@ async def test_the_cli_finds_the_embedded_servers_and_keys_by_itself(
         orders = home / "orders.ndjson"
         orders.write_text(json.dumps(order("A-1", datetime.now(UTC) - timedelta(days=1))) + "\n")
         loaded = await anshin("orders", "load", str(orders), "--quiet")
-        assert loaded.startswith("1 accepted, 0 duplicates, 0 rejected;"), loaded
+        assert loaded.startswith("1 accepted, 0 duplicates, 0 rejected,"), loaded
         # A channel's key, made from the same shell, writes over HTTP.
         web = re.findall(r"^key:\s+(\S+)", await anshin("channel", "create", "web"), re.M)[0]
         cancel = f"{stack.url('ingest')}/v1/orders/web/A-1/cancel"
@@ -61,5 +61,12 @@ async def test_the_cli_finds_the_embedded_servers_and_keys_by_itself(
         assert (await anshin("event", "declare", str(event))).startswith("declared: dis_")
         # As the NATS user `operator`, whose password `make up` keeps in the data directory.
         assert (await anshin("dead", "list")).strip() == "No dead letters."
+        # A customer's export and erasure, each service as its own NATS user (docs/privacy.md).
+        exported = json.loads(await anshin("customer", "export", "c-42"))
+        assert [o["order_id"] for o in exported["orders"]] == ["A-1"]
+        assert exported["contact"][0]["email"] == "hanako@example.jp"
+        erased = await anshin("customer", "erase", "c-42", "--wait", "60")
+        assert "state: done" in erased, erased
+        assert json.loads(await anshin("customer", "export", "c-42"))["orders"] == []
         log = (home / "data" / "logs" / "nats.log").read_text()
         assert "Violation" not in log, "the CLI or a service was refused on the bus"

@@ -98,39 +98,65 @@ async def test_an_address_that_is_not_ascii_fails_alone(
 
 
 @pytest.fixture
-def dkim_key(tmp_path: Path) -> tuple[Path, bytes]:
-    """A fresh RSA key and the DNS TXT record that publishes its public half."""
-    key = tmp_path / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    public = subprocess.run(
-        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+def dkim_keys(tmp_path: Path) -> tuple[Path, Path, dict[bytes, bytes]]:
+    """Fresh RSA and Ed25519 keys (as openssl makes them) and the DNS records of their halves."""
+    rsa_key, ed_key = tmp_path / "rsa.pem", tmp_path / "ed.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(rsa_key), "2048"], check=True)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(ed_key)], check=True)
+    rsa_public = subprocess.run(
+        ["openssl", "rsa", "-in", str(rsa_key), "-pubout", "-outform", "DER"],
         check=True,
         capture_output=True,
     ).stdout
-    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    # RFC 8463: the record holds the raw 32-byte key, the end of its DER SubjectPublicKeyInfo.
+    ed_public = subprocess.run(
+        ["openssl", "pkey", "-in", str(ed_key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout[-32:]
+    records = {
+        b"s1._domainkey.anshin.example.": b"v=DKIM1; k=rsa; p=" + base64.b64encode(rsa_public),
+        b"e1._domainkey.anshin.example.": b"v=DKIM1; k=ed25519; p=" + base64.b64encode(ed_public),
+    }
+    return rsa_key, ed_key, records
 
 
-async def test_mail_carries_a_dkim_signature_that_verifies(
-    settings: Settings, clock: Clock, smtp_sink: SmtpSink, dkim_key: tuple[Path, bytes]
+async def test_mail_carries_dkim_signatures_that_verify(
+    settings: Settings,
+    clock: Clock,
+    smtp_sink: SmtpSink,
+    dkim_keys: tuple[Path, Path, dict[bytes, bytes]],
 ) -> None:
-    key, record = dkim_key
-    settings = msgspec.structs.replace(settings, dkim_selector="s1", dkim_key_file=str(key))
+    rsa_key, ed_key, records = dkim_keys
+    settings = msgspec.structs.replace(
+        settings,
+        dkim_selector="s1",
+        dkim_key_file=str(rsa_key),
+        dkim_ed25519_selector="e1",
+        dkim_ed25519_key_file=str(ed_key),
+    )
+    people = [(f"c-{n}", f"p{n}@example.jp", lang, "Asia/Tokyo") for n, lang in
+              enumerate(["ja", "en", "fr"])]  # fmt: skip
     async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
-        await customers(nc, ("c-1", "one@example.jp", "ja", "Asia/Tokyo"))
+        await customers(nc, *people)
         await advisory(nc, "adv-d")
-        await deliveries(nc, "adv-d", ["c-1"])
-        await smtp_sink.wait_for(1)
-    raw = smtp_sink.arrivals[0].raw
-    assert raw.startswith(b"DKIM-Signature:")
+        await deliveries(nc, "adv-d", [c for c, *_ in people])
+        await smtp_sink.wait_for(3)
     lookups: list[bytes] = []
 
     def dns(name: bytes, timeout: int = 5) -> bytes:
         lookups.append(name)
-        return record
+        return records.get(name, b"")
 
-    assert dkim.verify(raw, dnsfunc=dns)
-    assert lookups == [b"s1._domainkey.anshin.example."]
-    assert not dkim.verify(raw.replace(b"Subject:", b"Subject: Re:"), dnsfunc=dns)
+    for arrival in smtp_sink.arrivals:  # every signature of every mail
+        raw = arrival.raw
+        assert raw.startswith(b"DKIM-Signature:") and raw.count(b"DKIM-Signature:") == 2
+        verifier = dkim.DKIM(raw)
+        assert verifier.verify(idx=0, dnsfunc=dns) and verifier.verify(idx=1, dnsfunc=dns)
+        forged = raw.replace(b"Subject:", b"Subject: Re:")
+        assert not dkim.DKIM(forged).verify(idx=0, dnsfunc=dns)
+        assert not dkim.DKIM(forged).verify(idx=1, dnsfunc=dns)
+    assert sorted(set(lookups)) == sorted(records)
 
 
 async def test_a_restart_mid_batch_loses_nothing_and_sends_nothing_twice(

@@ -184,10 +184,18 @@ async def wait_states(
 ) -> None:
     """Wait until the ledger holds exactly these counts by state."""
 
-    async def matches() -> bool:
-        return await states(database_url, advisory_id) == expected
+    seen: dict[str, int] = {}
 
-    await eventually(matches)
+    async def matches() -> bool:
+        now = await states(database_url, advisory_id)
+        seen.clear()
+        seen.update(now)
+        return seen == expected
+
+    try:
+        await eventually(matches)
+    except TimeoutError:
+        raise AssertionError(f"the ledger never held {expected}: last {seen}") from None
 
 
 async def reach_report(nc: Client, advisory_id: str) -> m.ReachReport:

@@ -62,6 +62,7 @@ class SmtpSink(LoopbackSmtp):
         self.verdict: Verdict = verdict or (lambda _: None)
         self.data_verdict: DataVerdict = lambda _: None
         self.data_delay = 0.0  # seconds a DATA waits before its answer: a slow relay
+        self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs) of each accepted
         self.arrived = asyncio.Event()
 
     async def handle_RCPT(
@@ -87,6 +88,7 @@ class SmtpSink(LoopbackSmtp):
         if refusal is not None:
             return refusal
         self.messages.append(message)
+        self.envelopes.append((envelope.mail_from or "", list(envelope.rcpt_tos)))
         self.arrivals.append(Arrival(time.monotonic(), str(session.peer), message, raw))
         self.arrived.set()
         return "250 Message accepted"

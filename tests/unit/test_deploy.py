@@ -649,6 +649,7 @@ def test_alerts_cover_lag_dead_letters_and_bounces() -> None:
     used = {name for rule in rules.values() for name in promql_references(rule["expr"])[0]}
     assert {"anshin_consumer_pending", "anshin_messages_handled_total"} <= used
     assert "anshin_smtp_outcomes_total" in used
+    assert "anshin_feed_last_success_timestamp_seconds" in used  # a disaster feed gone stale
     assert 'outcome=~"dead|poison"' in rules["AnshinDeadLetters"]["expr"]
 
 

@@ -10,7 +10,7 @@ import pytest
 from shared.config import Settings, env_name
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-ROWS = dict(re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)` \|", README, flags=re.M))
+ROWS = dict(re.findall(r"^\| `([A-Z0-9_]+)` \| `([^`]*)` \|", README, flags=re.M))
 
 
 @pytest.mark.parametrize("field", Settings.__struct_fields__)

@@ -7,13 +7,13 @@ The matcher counts each playbook's customers in the area, in all and by area
 from __future__ import annotations
 
 from aiohttp import web
+from nats.aio.client import Client
 
 from services.advisory.disasters.feeds import Disaster
 from services.advisory.peers.ask import ask
 from shared import messages as m
 from shared.bus import Subjects
 from shared.errors import Invalid, field_error
-from shared.http import NATS
 
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 # Counting a large area for several playbooks reads more than an estimate: a longer wait.
@@ -29,7 +29,7 @@ def flag(request: web.Request) -> bool:
 
 
 async def audience(
-    request: web.Request, disaster: Disaster, advisory_ids: list[str]
+    nc: Client, disaster: Disaster, advisory_ids: list[str]
 ) -> list[m.PlaybookAudience]:
     """Each playbook's audience in the disaster, as the matcher counts it (503 without it)."""
     if not advisory_ids:
@@ -42,7 +42,7 @@ async def audience(
         magnitude=disaster.magnitude,
     )
     answer = await ask(
-        request.app[NATS], Subjects.MATCHER_DRILL, question, m.DrillAudience, "matcher",
+        nc, Subjects.MATCHER_DRILL, question, m.DrillAudience, "matcher",
         TIMEOUT_SECONDS,
     )  # fmt: skip
     return answer.playbooks

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Literal, NamedTuple
 
+import asyncpg
 import msgspec
 from aiohttp import web
 from prometheus_client import Counter
@@ -19,8 +22,16 @@ from services.advisory.disasters.feeds import (
     from_plain,
     from_usgs,
 )
+from shared.config import Settings
 from shared.errors import AnshinError, Invalid, field_error
-from shared.http import POOL, json_response, name_unknown_fields, read_body, validation_details
+from shared.http import (
+    NATS,
+    POOL,
+    json_response,
+    name_unknown_fields,
+    read_body,
+    validation_details,
+)
 from shared.messages import Area, Codes, PlaybookAudience
 from shared.service import CLOCK, SETTINGS
 
@@ -60,6 +71,15 @@ class DisasterOut(msgspec.Struct, kw_only=True):
     audience: list[PlaybookAudience] = []
 
 
+class Settled(NamedTuple):
+    """What a report did: the answer, its HTTP status, and the store's outcome ("heard":
+    not actionable, nothing stored)."""
+
+    answer: DisasterOut
+    status: int
+    outcome: store_disasters.Outcome | Literal["heard", "drill"]
+
+
 class UnsupportedType(AnshinError):
     """A body in a format /v1/events does not read."""
 
@@ -70,11 +90,37 @@ class UnsupportedType(AnshinError):
 async def post_event(request: web.Request) -> web.Response:
     """Declare a disaster (operators, for the feeds they run); the same event twice is one."""
     (await authenticate(request)).require_operator()
-    body = await read_body(request, min(request.app[SETTINGS].max_body_bytes, MAX_EVENT_BYTES))
+    settings = request.app[SETTINGS]
+    body = await read_body(request, event_limit(settings))
     dry_run = drill.flag(request)
-    disaster = _parse(request, body)
-    disaster.countries = sorted(set(disaster.countries) | set(_countries(request)))
-    now = request.app[CLOCK].now()
+    disaster = parse(request.content_type, body, settings)
+    settled = await settle(
+        request.app[POOL], disaster, request.app[CLOCK].now(), _countries(request), dry_run
+    )
+    if settled.outcome == "drill":
+        ids = settled.answer.advisory_ids
+        settled.answer.audience = await drill.audience(request.app[NATS], disaster, ids)
+    return json_response(settled.answer, status=settled.status)
+
+
+def event_limit(settings: Settings) -> int:
+    """The most bytes one event document may take (a POST body, a feed's document)."""
+    return min(settings.max_body_bytes, MAX_EVENT_BYTES)
+
+
+async def settle(
+    pool: asyncpg.Pool,
+    disaster: Disaster,
+    now: datetime,
+    countries: Sequence[str] = (),
+    dry_run: bool = False,
+) -> Settled:
+    """Declare, revise or cancel what a parsed report says; the answer and its HTTP status.
+
+    POST /v1/events and the feed reader (feedreader/) both end here. A dry run declares
+    nothing: its answer names the playbooks it would activate ("drill").
+    """
+    disaster.countries = sorted(set(disaster.countries) | set(countries))
     if disaster.occurred_at > now + MAX_AHEAD:
         raise Invalid("invalid event", [field_error("time", "is in the future")])
     # A drill may replay history: only a declaration must be news.
@@ -83,17 +129,17 @@ async def post_event(request: web.Request) -> web.Response:
     if dry_run and disaster.cancels:
         disaster.actionable, disaster.reason = False, "a cancellation reaches nobody"
     if not disaster.actionable:
-        return json_response(_answer(disaster, "", [], duplicate=False), status=202)
+        return Settled(_answer(disaster, "", [], duplicate=False), 202, "heard")
     if dry_run:
-        ids = await store_disasters.playbooks(request.app[POOL], disaster, now)
+        ids = await store_disasters.playbooks(pool, disaster, now)
         answer = _answer(disaster, "", ids, duplicate=False)
-        answer.dry_run, answer.audience = True, await drill.audience(request, disaster, ids)
-        return json_response(answer, status=200)
-    row, outcome = await store_disasters.declare(request.app[POOL], disaster, now)
+        answer.dry_run = True
+        return Settled(answer, 200, "drill")
+    row, outcome = await store_disasters.declare(pool, disaster, now)
     DISASTERS.labels(outcome).inc()
     if row is None:
         disaster.reason = "cancels no disaster declared here"
-        return json_response(_answer(disaster, "", [], duplicate=False), status=202)
+        return Settled(_answer(disaster, "", [], duplicate=False), 202, outcome)
     # A report answers with the disaster as it stands, not as this copy says.
     stands = Disaster(
         keys=disaster.keys,
@@ -109,7 +155,7 @@ async def post_event(request: web.Request) -> web.Response:
     )
     answer = _answer(stands, row.id, row.advisory_ids, duplicate=outcome in ("duplicate", "stale"))
     answer.revision, answer.cancelled = row.revision, row.cancelled_at is not None
-    return json_response(answer, status=201 if outcome == "declared" else 200)
+    return Settled(answer, 201 if outcome == "declared" else 200, outcome)
 
 
 _REASONS = {
@@ -119,9 +165,8 @@ _REASONS = {
 }
 
 
-def _parse(request: web.Request, body: bytes) -> Disaster:
-    kind = request.content_type
-    settings = request.app[SETTINGS]
+def parse(kind: str, body: bytes, settings: Settings) -> Disaster:
+    """A report of any format /v1/events reads, by its content type; Invalid otherwise."""
     if kind in XML_TYPES:
         root = xmldoc.parse(body)
         # JMA's documents are recognised by their root namespace; anything else is CAP's.

@@ -104,7 +104,7 @@ class DisasterRule(KindRule[m.Disaster]):
 
 
 def _place(w: Where, country: str, codes: list[str]) -> str:
-    # Indexed by area_code (migration 008); the country tells the schemes' codes apart.
+    # Indexed by area_code (migration 009); the country tells the schemes' codes apart.
     return f"(area_code = ANY({w.p(codes)}::text[]) AND country = {w.p(country)})"
 
 

@@ -16,3 +16,5 @@ CREATE TABLE folds (
     PRIMARY KEY (advisory_id, event_id, customer_id)
 );
 CREATE INDEX matches_customer ON matches (advisory_id, customer_id, matched_at);
+-- An erasure finds a customer's folds (docs/privacy.md).
+CREATE INDEX folds_by_customer ON folds (customer_id);
