@@ -73,7 +73,7 @@ OPS = [
        {200: DisasterOut, 201: DisasterOut, 202: DisasterOut, 400: s.ErrorOut,
         401: s.ErrorOut, 403: s.ErrorOut, 413: s.ErrorOut, 415: s.ErrorOut},
        {"application/json": PlainEvent, "application/cap+xml": str, "application/xml": str,
-        "application/geo+json": dict[str, Any]}, ("countries",)),
+        "application/geo+json": dict[str, Any]}, ("countries", "dry_run")),
     Op("get", "/v1/products/{sku}/notices", "Published notices about a product (cacheable)",
        {200: Notices, 304: None, 400: s.ErrorOut}, query=("lang",), secured=False),
     Op("get", "/safety", "Published advice by category (HTML)", {200: HTML, 400: s.ErrorOut},
