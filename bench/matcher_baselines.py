@@ -20,7 +20,8 @@ async def run(
     pool: asyncpg.Pool, nc: Client, rule: m.AdvisoryRule, event: m.DisasterDeclared
 ) -> dict[str, float]:
     """Time each raw step of the fan-out alone; return seconds and the audience size."""
-    w = rules.of(rule).audience(event.occurred_at, timedelta(0), event.areas)
+    declared = rules.Declared(areas=event.areas, occurred_at=event.occurred_at, places=event.places)
+    w = rules.of(rule).audience(event.occurred_at, timedelta(0), declared)
     sql = (
         "SELECT DISTINCT ON (customer_id) customer_id, channel, order_id, sku, title, placed_at"
         f" FROM purchases WHERE {w.sql} ORDER BY customer_id, placed_at DESC"

@@ -48,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     matcher_fanout_shards: int = 16
     matcher_long_term_late_days: int = 365
     matcher_schedule_poll_s: float = 1.0
+    # Aftershocks are not a flood: a disaster playbook reaches a customer at most once in
+    # this many hours for disasters of the same hazard (0: every disaster).
+    matcher_disaster_fold_hours: float = 24.0
     # Mailer policy and delivery (see docs/mailer.md). Routine mail waits out the quiet hours
     # in the customer's own time zone ("off" for none; tests turn them off unless testing them).
     public_url: str = "http://127.0.0.1:8082"

@@ -46,6 +46,7 @@ def _registry(app: web.Application) -> Registry:
                 erasure_key=key,
             ),
             bind(channels.MAILER_ADVISORIES, handlers.on_advisory, pool=pool, clock=clock),
+            bind(channels.MAILER_DISASTERS, handlers.on_disaster, pool=pool, clock=clock),
             bind(
                 channels.MAILER_DELIVERIES,
                 handlers.on_delivery,

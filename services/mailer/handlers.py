@@ -67,3 +67,13 @@ async def on_advisory(event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Cloc
                 "advisory withdrawn",
                 extra={"advisory_id": event.advisory_id, "cancelled": cancelled},
             )
+
+
+async def on_disaster(event: m.DisasterEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
+    """A cancelled disaster cancels the mail still waiting because of it; else nothing."""
+    if not event.cancelled:
+        return  # the matcher requests what a declaration or revision calls for
+    async with unit_of_work(pool) as conn:
+        cancelled = await store.cancel_event(conn, event.event_id, clock.now())
+    DELIVERIES.labels("cancelled").inc(cancelled)
+    log.info("disaster cancelled", extra={"event_id": event.event_id, "cancelled": cancelled})

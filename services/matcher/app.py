@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from services.matcher import fanout, handlers, orders, privacy, retention
-from services.matcher.responder import responder
+from services.matcher import drill, fanout, handlers, orders, privacy, retention
+from services.matcher.responder import folds, responder
 from services.matcher.scheduler import scheduler
 from shared.bus import channels
 from shared.bus.batch import BatchConsumer
@@ -103,6 +103,8 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(_order_consumer)
     app.cleanup_ctx.append(scheduler)
     app.cleanup_ctx.append(responder)
+    app.cleanup_ctx.append(folds)
+    app.cleanup_ctx.append(drill.responder)
     app.cleanup_ctx.append(privacy.exporter)
     app.cleanup_ctx.append(pruner(SCHEMA, retention.rules))
     return app

@@ -61,16 +61,16 @@ async def request_matching(
     w: Where,
     reason: str,
     now: datetime,
-    *,
     event_id: str = "",
+    fold: store.Fold | None = None,
 ) -> Requested:
-    """Match every customer under the clause (their latest purchase) not matched yet, and put
-    delivery batches for them in the outbox.
+    """Match every customer under the clause (their latest purchase) not matched yet (nor
+    held back by `fold`), and put delivery batches for them in the outbox.
 
     PostgreSQL builds the recipients' JSON: a shard of thousands costs no Python object per
     customer.
     """
-    fresh = await store.match_all(conn, advisory_id, event_id, w, reason, now)
+    fresh = await store.match_all(conn, advisory_id, event_id, w, reason, now, fold)
     return await _enqueue(conn, advisory_id, kind, fresh, now, event_id)
 
 

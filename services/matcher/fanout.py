@@ -25,13 +25,8 @@ from shared.outbox import enqueue_encoded
 log = logging.getLogger(__name__)
 
 
-class DisasterParams(msgspec.Struct, kw_only=True):
-    """What a disaster job needs beyond its rule: where and when."""
-
-    areas: list[m.Area]
-    occurred_at: datetime
-
-
+# What a disaster job needs beyond its rule: where and when (kept as the job's params).
+DisasterParams = rules.Declared
 _params = msgspec.json.Decoder(DisasterParams)
 
 
@@ -81,6 +76,9 @@ async def on_shard(
         if rule is None:  # withdrawn (or expired) mid-way: what is left is not requested
             metrics.SHARDS.labels("withdrawn").inc()
             return
+        if shard.event_id and await store.event_cancelled(conn, shard.event_id):
+            metrics.SHARDS.labels("cancelled").inc()
+            return
         lo, hi = rules.bucket_range(shard.shard, shard.shards)
         done = await _evaluate(conn, shard, rule, lo, hi, settings)
         await store.shard_done(conn, shard.job_id, shard.shard, done.recipients)
@@ -93,10 +91,12 @@ async def _evaluate(
 ) -> deliveries.Requested:
     now, late = shard.requested_at, timedelta(days=settings.matcher_long_term_late_days)
     meaning = rules.of(rule)
+    job = rules.Job(shard.advisory_id, shard.event_id, now)
     if shard.event_id:  # a declared disaster: its time and areas
         params = _params.decode(await store.job_params(conn, shard.job_id))
-        w = meaning.audience(params.occurred_at, late, params.areas)
+        w = meaning.audience(params.occurred_at, late, params)
+        fold = timedelta(hours=settings.matcher_disaster_fold_hours)
+        job = job._replace(hazard=params.hazard, fold=fold, shard=(shard.shard, shard.shards))
     else:
         w = meaning.audience(now, late)
-    job = rules.Job(shard.advisory_id, shard.event_id, now)
     return await meaning.reach(conn, job, w.shard(lo, hi))

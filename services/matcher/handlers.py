@@ -48,20 +48,44 @@ async def on_advisory(
                 await store.withdraw_rule(conn, event.advisory_id, event.withdrawn_at)
 
 
+def job_id(event: m.DisasterDeclared, advisory_id: str) -> str:
+    """A disaster's job per playbook and revision; the first keeps the id of before."""
+    first = f"disaster:{event.event_id}:{advisory_id}"
+    return first if event.revision <= 1 else f"{first}:r{event.revision}"
+
+
 async def on_disaster(
     event: m.DisasterEvent, *, pool: asyncpg.Pool, clock: Clock, settings: Settings
 ) -> None:
-    """Fan out every named disaster playbook over the declared area."""
+    """Fan out every named disaster playbook over the declared area, on each revision again.
+
+    A revision (a correction, a larger area) is a job of its own over the whole new area;
+    the matches are keyed by the event, so only customers newly inside are requested.
+    """
     now = clock.now()
-    params = fanout.DisasterParams(areas=event.areas, occurred_at=event.occurred_at)
+    params = fanout.DisasterParams(
+        areas=event.areas,
+        occurred_at=event.occurred_at,
+        places=event.places,
+        magnitude=event.magnitude,
+        hazard=event.hazard,
+    )
     async with unit_of_work(pool) as conn:
+        if event.cancelled:
+            # Shards not yet run request nothing; the mailer cancels what waits.
+            await store.cancel_event(conn, event.event_id, now)
+            log.info("disaster cancelled", extra={"event_id": event.event_id})
+            return
+        if await store.event_cancelled(conn, event.event_id):
+            return  # a revision arriving after the cancellation
+        await store.record_event(conn, event.event_id, event.hazard, now)
         known = await store.known_rules(conn, event.advisory_ids)
         for advisory_id in event.advisory_ids:
             kind = known.get(advisory_id)
             if kind == "disaster":
                 await fanout.start(
                     conn,
-                    job_id=f"disaster:{event.event_id}:{advisory_id}",
+                    job_id=job_id(event, advisory_id),
                     advisory_id=advisory_id,
                     shards=settings.matcher_fanout_shards,
                     requested_at=now,

@@ -1,4 +1,5 @@
-"""The `matcher.audience` responder: how many customers an unpublished advisory would reach."""
+"""The matcher's responders: how many customers an unpublished advisory would reach
+(`matcher.audience`), and how many a playbook held back for aftershocks (`matcher.folds`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from services.matcher import rules
+from services.matcher import rules, store
 from shared import messages as m
 from shared.bus import Subjects, reply
 from shared.bus.reply import Answer
@@ -34,3 +35,19 @@ def _answerer(app: web.Application) -> Answer:
 
 
 responder = reply.responder(Subjects.MATCHER_AUDIENCE, "matcher", m.AudienceRequest, _answerer)
+
+
+def _folds(app: web.Application) -> Answer:
+    pool = app[POOL]
+
+    async def answer(question: m.FoldRequest) -> m.FoldReport:
+        async with unit_of_work(pool, transaction=False) as conn:
+            by_event = await store.folds_of(conn, question.advisory_id)
+        return m.FoldReport(
+            advisory_id=question.advisory_id, folded=sum(by_event.values()), by_event=by_event
+        )
+
+    return answer
+
+
+folds = reply.responder(Subjects.MATCHER_FOLDS, "matcher", m.FoldRequest, _folds)

@@ -128,6 +128,7 @@ MATCHER_FANOUT: Inbox[m.FanoutShard] = Inbox("matcher-fanout", m.FanoutShard)
 MAILER_DELIVERIES: Inbox[m.DeliveryEvent] = Inbox("mailer-deliveries", m.DeliveryEvent)
 MAILER_CUSTOMERS: Inbox[m.CustomerEvent] = Inbox("mailer-customers", m.CustomerEvent)
 MAILER_ADVISORIES: Inbox[m.AdvisoryEvent] = Inbox("mailer-advisories", m.AdvisoryEvent)
+MAILER_DISASTERS: Inbox[m.DisasterEvent] = Inbox("mailer-disasters", m.DisasterEvent)
 INGEST_ERASURE: Inbox[m.ErasureRequested] = Inbox("ingest-erasure", m.ErasureRequested)
 INGEST_ERASURE_CONFIRMATIONS: Inbox[m.ErasureConfirmed] = Inbox(
     "ingest-erasure-confirmations", m.ErasureConfirmed
@@ -143,6 +144,7 @@ INBOXES: list[Inbox[Any]] = [
     MAILER_DELIVERIES,
     MAILER_CUSTOMERS,
     MAILER_ADVISORIES,
+    MAILER_DISASTERS,
     INGEST_ERASURE,
     INGEST_ERASURE_CONFIRMATIONS,
     MATCHER_ERASURE,

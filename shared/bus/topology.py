@@ -26,6 +26,10 @@ class Subjects:
     ERASURE_CONFIRMED = "privacy.erasure.confirmed"
     # request-reply (core NATS, not stored)
     MATCHER_AUDIENCE = "matcher.audience"
+    # a disaster playbook's customers held back by an earlier disaster (aftershocks)
+    MATCHER_FOLDS = "matcher.folds"
+    # a disaster's audience per playbook and area, for a dry run (drills)
+    MATCHER_DRILL = "matcher.drill"
     MAILER_REPORT = "mailer.report"
     # an advisory's evidence: every event of its deliveries, a page per question
     MAILER_EVIDENCE = "mailer.evidence"
@@ -153,6 +157,10 @@ CONSUMERS: dict[str, ConsumerSpec] = {
         ConsumerSpec(
             durable="mailer-advisories", stream="ADVISORIES", filter_subjects=["advisories.>"]
         ),
+        # A disaster's cancellation cancels the mail still waiting because of it.
+        ConsumerSpec(
+            durable="mailer-disasters", stream="DISASTERS", filter_subjects=["disasters.>"]
+        ),
         # Erasure: each eraser takes in the request; ingest records every confirmation. The
         # mailer's waits for mail in flight (up to its lease), so it gets longer to answer.
         ConsumerSpec(
@@ -256,6 +264,8 @@ ROLES: dict[str, RoleSpec] = {
             ],
             asks=[
                 Subjects.MATCHER_AUDIENCE,
+                Subjects.MATCHER_FOLDS,
+                Subjects.MATCHER_DRILL,
                 Subjects.MAILER_REPORT,
                 Subjects.MAILER_EVIDENCE,
                 Subjects.INGEST_CATALOG_LOOKUP,
@@ -281,7 +291,12 @@ ROLES: dict[str, RoleSpec] = {
                 "matcher-erasure",
                 "matcher-exhausted",
             ],
-            answers=[Subjects.MATCHER_AUDIENCE, Subjects.MATCHER_EXPORT],
+            answers=[
+                Subjects.MATCHER_AUDIENCE,
+                Subjects.MATCHER_EXPORT,
+                Subjects.MATCHER_FOLDS,
+                Subjects.MATCHER_DRILL,
+            ],
             outboxes=["matcher"],
         ),
         RoleSpec(
@@ -291,6 +306,7 @@ ROLES: dict[str, RoleSpec] = {
                 "mailer-deliveries",
                 "mailer-customers",
                 "mailer-advisories",
+                "mailer-disasters",
                 "mailer-erasure",
                 "mailer-exhausted",
             ],

@@ -67,7 +67,8 @@ class Codes(msgspec.Struct, tag="codes", kw_only=True):
     `scheme` "jis": Japanese municipalities (JIS X 0402, five digits) with JMA's seismic
     intensity (1, 2, 3, 4, 5-, 5+, 6-, 6+, 7) or warning level (warning, emergency);
     "fips": US counties (five-digit FIPS) with the alert's CAP severity (extreme, severe,
-    moderate, minor, unknown). A customer is inside when their code is a key.
+    moderate, minor, unknown). A customer is inside when their code is a key whose level is
+    at or above the playbook's condition (services/matcher/rules/disaster.py).
     """
 
     scheme: Literal["jis", "fips"]
@@ -91,6 +92,8 @@ class DisasterDeclared(Message, tag="disaster.declared"):
     places: list[Codes] = []
     revision: int = 1
     cancelled: bool = False
+    # A quake's magnitude where its feed gives one (USGS): a playbook's `min_magnitude`.
+    magnitude: float | None = None
 
 
 DisasterEvent = DisasterDeclared

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import msgspec
 
+from shared.messages.advisories import Area, Codes
 from shared.messages.base import Message
 from shared.messages.rules import AdvisoryRule
 
@@ -21,6 +22,50 @@ class AudienceEstimate(Message, tag="audience.estimate"):
     """The matcher's answer to an AudienceRequest."""
 
     customers: int
+    v: int = 1
+
+
+class FoldRequest(Message, tag="folds.request"):
+    """How many customers did a disaster playbook skip because of an earlier disaster?"""
+
+    advisory_id: str
+    v: int = 1
+
+
+class FoldReport(Message, tag="folds.report"):
+    """The matcher's answer to a FoldRequest: customers held back, in all and by disaster."""
+
+    advisory_id: str
+    folded: int
+    by_event: dict[str, int] = {}
+    v: int = 1
+
+
+class DrillRequest(Message, tag="drill.request"):
+    """Whom would these playbooks reach in this disaster? (a dry run: nothing is sent)"""
+
+    advisory_ids: list[str]
+    occurred_at: datetime
+    areas: list[Area]
+    places: list[Codes] = []
+    magnitude: float | None = None
+    v: int = 1
+
+
+class PlaybookAudience(msgspec.Struct, kw_only=True):
+    """One playbook's audience in a disaster: in all, and by area (`areas[i]`, or a place
+    as `scheme:code`); `known` is False where the matcher has no such live playbook."""
+
+    advisory_id: str
+    customers: int = 0
+    by_area: dict[str, int] = {}
+    known: bool = True
+
+
+class DrillAudience(Message, tag="drill.audience"):
+    """The matcher's answer to a DrillRequest."""
+
+    playbooks: list[PlaybookAudience]
     v: int = 1
 
 

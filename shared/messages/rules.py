@@ -13,11 +13,17 @@ ignores unless a struct forbids them. So none of these structs may set
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Literal, cast, get_args
 
 import msgspec
 
 Kind = Literal["short_term", "long_term", "combination", "disaster", "recall"]
+# JMA's seismic intensity scale (震度), lowest first: the levels of a quake's places.
+Intensity = Literal["1", "2", "3", "4", "5-", "5+", "6-", "6+", "7"]
+INTENSITIES: tuple[str, ...] = get_args(Intensity)
+# JMA's warning levels, lowest first: 警報 (warning), 特別警報 (emergency).
+WarningLevel = Literal["warning", "emergency"]
+WARNING_LEVELS: tuple[str, ...] = get_args(WarningLevel)
 
 
 class Concerns(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,14 +114,23 @@ class Disaster(_Rule, tag="disaster", kw_only=True):
     hazards: list[str] = []
     countries: list[str] = []
     lookback_days: int = 180
+    # Conditions, added later with defaults (rules stored before decode with them): how
+    # strong the disaster must be where the customer lives (a place's level on JMA's
+    # intensity or warning scale), and how strong a quake measured by magnitude (USGS).
+    min_intensity: Intensity = "5-"
+    min_warning: WarningLevel = "warning"
+    min_magnitude: float = 0.0
 
     def concerns(self) -> Concerns:
         """Its categories, while a declared disaster names it."""
         return Concerns(categories=self.categories, while_declared=True)
 
     def problems(self) -> list[tuple[str, str]]:
-        """Categories, hazards and countries are required."""
-        return self._required("categories", "hazards", "countries")
+        """Categories, hazards and countries are required; a magnitude is 0 to 10."""
+        found = self._required("categories", "hazards", "countries")
+        if not 0 <= self.min_magnitude <= 10:
+            found.append(("min_magnitude", "a magnitude from 0 to 10"))
+        return found
 
 
 class Recall(_Rule, tag="recall", kw_only=True):

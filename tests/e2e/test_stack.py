@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -18,7 +16,7 @@ import pytest
 
 from services.advisory.evidence.keys import WELL_KNOWN
 from shared import bus
-from tests.support.keys import bearer
+from tests.support.keys import bearer, created_key
 from tests.support.launcher import Launcher, launch_env
 from tests.support.pg import postgres_home
 from tests.support.shop import expect, order, power_bank_advisory
@@ -28,18 +26,6 @@ def _refused_on_the_bus(data: Path) -> list[str]:
     """What the embedded NATS server refused a client: a service denied what it needs."""
     log = (data / "logs" / "nats.log").read_text()
     return [line for line in log.splitlines() if "Violation" in line]
-
-
-def _created_key(env: dict[str, str], *command: str) -> str:
-    """The key that `anshin agency create` or `anshin channel create` prints once."""
-    out = subprocess.run(
-        [sys.executable, "-m", "services.cli", *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return next(line.split()[1] for line in out.splitlines() if line.startswith("key:"))
 
 
 async def _wait_ready(http: aiohttp.ClientSession, url: str, old_pid: int, pid: object) -> None:
@@ -77,9 +63,9 @@ async def test_first_path_through_the_running_stack(
 ) -> None:
     # A newcomer tries the README at night in Tokyo, where its customer lives: the mail shows.
     launcher, offset = at_night_in_tokyo
-    key = _created_key(launcher.env, "agency", "create", "Consumer Safety Institute")
-    shop = bearer(_created_key(launcher.env, "channel", "create", "shop-catalog", "--catalog"))
-    web = bearer(_created_key(launcher.env, "channel", "create", "web"))
+    key = created_key(launcher.env, "agency", "create", "Consumer Safety Institute")
+    shop = bearer(created_key(launcher.env, "channel", "create", "shop-catalog", "--catalog"))
+    web = bearer(created_key(launcher.env, "channel", "create", "web"))
     ingest, advisory = launcher.url("ingest"), launcher.url("advisory")
     catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
     await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=shop), 200)
@@ -138,7 +124,7 @@ async def _first_and_second_make_up(data: Path, http: aiohttp.ClientSession) -> 
     the_order = order("A-7", datetime.now(UTC))
     stack.start()
     try:
-        web = bearer(_created_key(stack.env, "channel", "create", "web"))
+        web = bearer(created_key(stack.env, "channel", "create", "web"))
         answer = await expect(
             await http.post(f"{stack.url('ingest')}/v1/orders", json=the_order, headers=web), 202
         )

@@ -5,8 +5,6 @@ that address suppresses the customer, as the CLI then shows."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,22 +12,11 @@ import aiohttp
 import aiosmtplib
 
 from deploy.servers import free_port
-from tests.support.keys import bearer
+from tests.support.keys import bearer, created_key
 from tests.support.launcher import launched, python
 from tests.support.shop import expect, order, power_bank_advisory
 
 DSN = Path(__file__).parents[1] / "fixtures" / "bounces" / "smtp" / "flufl-dsn_12.eml"
-
-
-def _key(env: dict[str, str], *command: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", "services.cli", *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return next(line.split()[1] for line in out.splitlines() if line.startswith("key:"))
 
 
 async def test_make_up_takes_returned_mail_on_its_bounce_port(
@@ -39,9 +26,9 @@ async def test_make_up_takes_returned_mail_on_its_bounce_port(
     with launched(
         tmp_path / "data", DATABASE_URL=database_url, ANSHIN_BOUNCE_SMTP_PORT=str(port)
     ) as stack:
-        agency = bearer(_key(stack.env, "agency", "create", "Consumer Safety Institute"))
-        shop = bearer(_key(stack.env, "channel", "create", "shop-catalog", "--catalog"))
-        web = bearer(_key(stack.env, "channel", "create", "web"))
+        agency = bearer(created_key(stack.env, "agency", "create", "Consumer Safety Institute"))
+        shop = bearer(created_key(stack.env, "channel", "create", "shop-catalog", "--catalog"))
+        web = bearer(created_key(stack.env, "channel", "create", "web"))
         ingest, advisory = stack.url("ingest"), stack.url("advisory")
         catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
         await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=shop), 200)

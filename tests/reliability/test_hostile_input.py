@@ -453,7 +453,7 @@ LISTENERS = {
     "customers.upserted": ["mailer-customers"],
     "customers.batch": ["mailer-customers"],
     "advisories.published": ["matcher-advisories", "mailer-advisories"],
-    "disasters.declared": ["matcher-disasters"],
+    "disasters.declared": ["matcher-disasters", "mailer-disasters"],
     "deliveries.requested": ["mailer-deliveries"],
     "matcher.fanout": ["matcher-fanout"],
 }

@@ -140,6 +140,8 @@ async def test_a_disaster_activates_matching_playbooks_once(
         assert [e["event_id"] for _, e in declared] == [first["id"], quake["id"], plain["id"]]
         assert all(subject == "disasters.declared" for subject, _ in declared)
         assert declared[0][1]["advisory_ids"] == [ids["jp_quake"]]
+        # A USGS quake carries its magnitude, for the playbooks' min_magnitude; CAP has none.
+        assert [e.get("magnitude") for _, e in declared] == [None, 7.5, None]
 
         # Operators see it all on the console; a browser signs in with Basic.
         basic = base64.b64encode(f"operator:{settings.operator_key}".encode()).decode()

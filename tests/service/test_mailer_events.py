@@ -283,3 +283,38 @@ async def _publish_contacts(nc: object, contacts: list[m.CustomerUpserted], msg_
     event = m.CustomerBatch(customers=contacts)
     subject = Subjects.customer_batch(msg_id)
     await bus.publish(nc, subject, event, msg_id)
+
+
+async def test_a_cancelled_disaster_cancels_its_waiting_mail_and_what_comes_later(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    async with running(build, settings, clock, settings.mailer_port), nats(settings.nats_url) as nc:
+        await customers(nc, HANAKO)
+        await advisory(nc, "quake", "disaster")
+        # c-3 has no contact yet: the mail of both disasters waits for them.
+        await deliveries(nc, "quake", ["c-1", "c-3"], "disaster", "eq-1")
+        await deliveries(nc, "quake", ["c-3"], "disaster", "eq-2")
+        await smtp_sink.wait_for(1)
+        await wait_states(settings.database_url, {"sent": 1, "queued": 2})
+        cancelled = m.DisasterDeclared(
+            event_id="eq-1",
+            hazard="earthquake",
+            title="Noto",
+            occurred_at=clock.now(),
+            areas=[],
+            countries=["JP"],
+            advisory_ids=["quake"],
+            revision=2,
+            cancelled=True,
+        )
+        await bus.publish(nc, Subjects.DISASTERS_DECLARED, cancelled, "disaster:eq-1:r2")
+        await wait_states(settings.database_url, {"sent": 1, "queued": 1, "cancelled": 1})
+        # A shard's batch of the cancelled disaster arriving late starts cancelled.
+        await deliveries(nc, "quake", ["c-2"], "disaster", "eq-1")
+        await wait_states(settings.database_url, {"sent": 1, "queued": 1, "cancelled": 2})
+        await customers(nc, ("c-3", "jiro@example.jp", "ja-JP", "Asia/Tokyo"), TARO)
+        await smtp_sink.wait_for(2)
+        await wait_states(settings.database_url, {"sent": 2, "cancelled": 2})
+        await asyncio.sleep(1.0)
+        assert len(smtp_sink.messages) == 2
+        assert smtp_sink.messages[1]["Message-ID"] == message_id("quake", "c-3", DOMAIN, "eq-2")

@@ -16,7 +16,15 @@ from services.mailer.app import build
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.fixtures import running
-from tests.support.mailer import advisory, customers, deliveries, eventually, nats, wait_states
+from tests.support.mailer import (
+    advisory,
+    customers,
+    deliveries,
+    eventually,
+    nats,
+    states,
+    wait_states,
+)
 from tests.support.smtp import SmtpSink
 
 RELAY_DENIED = "554 5.7.1 <{}>: Relay access denied"
@@ -56,7 +64,18 @@ async def test_a_relay_refusing_everyone_for_a_minute_suppresses_no_one(
         await customers(nc, *people)
         await advisory(nc, "adv-storm", kind="recall")
         await deliveries(nc, "adv-storm", [c for c, *_ in people], kind="recall")
-        await wait_states(settings.database_url, {"deferred": 30})
+
+        # Twenty refusals in a row pause the relay; what was not yet tried by then waits,
+        # queued, for the probes (how many depends on how claims fell on a busy machine).
+        async def refused_or_waiting() -> bool:
+            now = await states(settings.database_url)
+            return (
+                set(now) <= {"queued", "deferred"}
+                and sum(now.values()) == 30
+                and (now.get("deferred", 0) >= 20)
+            )
+
+        await eventually(refused_or_waiting)
         assert await _suppressions(settings.database_url) == {}
         # Twenty refusals in a row across domains pause the relay and raise its alert.
         assert _pauses("relay", "554 5.7.1") == pauses + 1
@@ -148,7 +167,9 @@ async def test_a_domain_that_refuses_everyone_pauses_alone_and_urgent_mail_probe
         await deliveries(nc, "adv-tips", [c for c, *_ in routine + others])
         await wait_states(settings.database_url, {"sent": 10, "deferred": 20}, "adv-tips")
         # Five refusals pause the domain; what was claimed for it meanwhile is held back.
-        assert len([a for a in smtp_sink.rcpt_attempts if "blocked" in a]) <= 5 + 2
+        # Each of the two connections may have tried one mail more while a refusal was being
+        # recorded (a refusal at RCPT frees the connection before the breaker has counted it).
+        assert len([a for a in smtp_sink.rcpt_attempts if "blocked" in a]) <= 5 + 2 * 2
         assert _paused(path, code) == 1.0 and not _paused("relay", code)
         # A recall to the paused domain is still tried, one mail every few seconds.
         await advisory(nc, "adv-recall", kind="recall")

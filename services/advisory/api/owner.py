@@ -77,4 +77,8 @@ async def report(request: web.Request) -> web.Response:
     answer = Report(
         advisory_id=advisory.id, counts=counts, by_day=by_day, waiting=waiting, funnel=funnel
     )
+    if isinstance(advisory.rule, m.Disaster) and embargo.ever_public(advisory.published_at):
+        asked = m.FoldRequest(advisory_id=advisory.id)
+        folds = await ask(request.app[NATS], Subjects.MATCHER_FOLDS, asked, m.FoldReport, "matcher")
+        answer.folded, answer.folded_by_disaster = folds.folded, folds.by_event
     return json_response(answer, headers=PRIVATE)

@@ -101,4 +101,8 @@ class Report(msgspec.Struct, kw_only=True):
     counts: dict[str, int]
     by_day: list[DayCounts]
     waiting: list[Waiting] = []  # why the waiting deliveries wait
+    # A disaster playbook: customers inside a disaster whom it held back because it reached
+    # them for another disaster of the same hazard shortly before (aftershocks), by disaster.
+    folded: int = 0
+    folded_by_disaster: dict[str, int] = {}
     funnel: Funnel = msgspec.field(default_factory=lambda: funnel_of({}))

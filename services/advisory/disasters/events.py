@@ -13,7 +13,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from services.advisory.agencies.auth import authenticate
-from services.advisory.disasters import cap, jma, nws, xmldoc
+from services.advisory.disasters import cap, drill, jma, nws, xmldoc
 from services.advisory.disasters import store as store_disasters
 from services.advisory.disasters.feeds import (
     Disaster,
@@ -24,8 +24,15 @@ from services.advisory.disasters.feeds import (
 )
 from shared.config import Settings
 from shared.errors import AnshinError, Invalid, field_error
-from shared.http import POOL, json_response, name_unknown_fields, read_body, validation_details
-from shared.messages import Area, Codes
+from shared.http import (
+    NATS,
+    POOL,
+    json_response,
+    name_unknown_fields,
+    read_body,
+    validation_details,
+)
+from shared.messages import Area, Codes, PlaybookAudience
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
@@ -59,6 +66,9 @@ class DisasterOut(msgspec.Struct, kw_only=True):
     places: list[Codes] = []
     revision: int = 1
     cancelled: bool = False
+    # ?dry_run=true: nothing declared, stored or sent; each playbook's audience, by area.
+    dry_run: bool = False
+    audience: list[PlaybookAudience] = []
 
 
 class Settled(NamedTuple):
@@ -67,7 +77,7 @@ class Settled(NamedTuple):
 
     answer: DisasterOut
     status: int
-    outcome: store_disasters.Outcome | Literal["heard"]
+    outcome: store_disasters.Outcome | Literal["heard", "drill"]
 
 
 class UnsupportedType(AnshinError):
@@ -82,10 +92,14 @@ async def post_event(request: web.Request) -> web.Response:
     (await authenticate(request)).require_operator()
     settings = request.app[SETTINGS]
     body = await read_body(request, event_limit(settings))
+    dry_run = drill.flag(request)
     disaster = parse(request.content_type, body, settings)
     settled = await settle(
-        request.app[POOL], disaster, request.app[CLOCK].now(), _countries(request)
+        request.app[POOL], disaster, request.app[CLOCK].now(), _countries(request), dry_run
     )
+    if settled.outcome == "drill":
+        ids = settled.answer.advisory_ids
+        settled.answer.audience = await drill.audience(request.app[NATS], disaster, ids)
     return json_response(settled.answer, status=settled.status)
 
 
@@ -95,19 +109,32 @@ def event_limit(settings: Settings) -> int:
 
 
 async def settle(
-    pool: asyncpg.Pool, disaster: Disaster, now: datetime, countries: Sequence[str] = ()
+    pool: asyncpg.Pool,
+    disaster: Disaster,
+    now: datetime,
+    countries: Sequence[str] = (),
+    dry_run: bool = False,
 ) -> Settled:
     """Declare, revise or cancel what a parsed report says; the answer and its HTTP status.
 
-    POST /v1/events and the feed reader (feedreader/) both end here.
+    POST /v1/events and the feed reader (feedreader/) both end here. A dry run declares
+    nothing: its answer names the playbooks it would activate ("drill").
     """
     disaster.countries = sorted(set(disaster.countries) | set(countries))
     if disaster.occurred_at > now + MAX_AHEAD:
         raise Invalid("invalid event", [field_error("time", "is in the future")])
-    if disaster.actionable and disaster.occurred_at < now - MAX_AGE:
+    # A drill may replay history: only a declaration must be news.
+    if disaster.actionable and disaster.occurred_at < now - MAX_AGE and not dry_run:
         disaster.actionable, disaster.reason = False, "the event is older than 7 days"
+    if dry_run and disaster.cancels:
+        disaster.actionable, disaster.reason = False, "a cancellation reaches nobody"
     if not disaster.actionable:
         return Settled(_answer(disaster, "", [], duplicate=False), 202, "heard")
+    if dry_run:
+        ids = await store_disasters.playbooks(pool, disaster, now)
+        answer = _answer(disaster, "", ids, duplicate=False)
+        answer.dry_run = True
+        return Settled(answer, 200, "drill")
     row, outcome = await store_disasters.declare(pool, disaster, now)
     DISASTERS.labels(outcome).inc()
     if row is None:

@@ -51,6 +51,8 @@ class Disaster(msgspec.Struct, kw_only=True):
     order: list[int] = []
     # The feed withdraws the disaster (JMA 取消, CAP Cancel).
     cancels: bool = False
+    # A quake's magnitude (USGS): what a playbook's min_magnitude is compared with.
+    magnitude: float | None = None
 
 
 class PlainEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -124,6 +126,7 @@ def from_usgs(feature: UsgsFeature, radius_km_at_m5: float, min_magnitude: float
         occurred_at=datetime.fromtimestamp(feature.properties.time / 1000, UTC),
         areas=areas,
         countries=[],
+        magnitude=feature.properties.mag,
     )
     if disaster.hazard != "earthquake":
         disaster.actionable, disaster.reason = False, f"a {feature.properties.type} is no disaster"

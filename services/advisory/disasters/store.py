@@ -47,6 +47,7 @@ class Declared(msgspec.Struct, frozen=True, kw_only=True):
     revision: int = 1
     revised_at: datetime | None = None
     cancelled_at: datetime | None = None
+    magnitude: float | None = None
 
 
 # What a report did: declared a disaster, repeated one (or was older than the last
@@ -76,8 +77,8 @@ async def declare(
         disaster_id = "dis_" + secrets.token_hex(8)
         row = await conn.fetchrow(
             "INSERT INTO disasters (id, hazard, title, occurred_at, areas, countries,"
-            " advisory_ids, declared_at, places, report_order)"
-            " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10) RETURNING *",
+            " advisory_ids, declared_at, places, report_order, magnitude)"
+            " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10, $11) RETURNING *",
             disaster_id,
             disaster.hazard,
             disaster.title,
@@ -88,6 +89,7 @@ async def declare(
             now,
             _json(disaster.places),
             disaster.order,
+            disaster.magnitude,
         )
         await _add_keys(conn, disaster_id, disaster.keys)
         declared = _declared(row)
@@ -140,6 +142,12 @@ async def _report(
     return revised, "revised"
 
 
+async def playbooks(pool: asyncpg.Pool, disaster: Disaster, now: datetime) -> list[str]:
+    """The playbooks the disaster would activate now (a dry run: nothing is stored)."""
+    async with pool.acquire() as conn:
+        return await _matching(conn, disaster, now)
+
+
 async def _matching(conn: Conn, disaster: Disaster, now: datetime) -> list[str]:
     rows = await conn.fetch(_MATCHING, disaster.hazard, disaster.countries, now)
     return [r["id"] for r in rows]
@@ -158,6 +166,7 @@ async def _publish(conn: Conn, d: Declared) -> None:
         places=d.places,
         revision=d.revision,
         cancelled=d.cancelled_at is not None,
+        magnitude=d.magnitude,
     )
     await enqueue_on(conn, channels.DISASTER_DECLARED, event)
 
@@ -192,6 +201,7 @@ def _declared(row: asyncpg.Record | None) -> Declared:
         revision=row["revision"],
         revised_at=row["revised_at"],
         cancelled_at=row["cancelled_at"],
+        magnitude=row["magnitude"],
     )
 
 

@@ -12,7 +12,7 @@ from msgspec import UNSET, UnsetType
 from shared import categories, gtin
 from shared.errors import Invalid, TooLarge, field_error
 from shared.languages import FALLBACK
-from shared.messages import AdvisoryRule, Kind
+from shared.messages import AdvisoryRule, Intensity, Kind, WarningLevel
 from shared.text import control_in
 
 # Text lengths are checked in validate(), which can name the language; the request size
@@ -34,6 +34,32 @@ Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 # Checked (GS1 check digit) and stored as GTIN-14 by validate(): shared/gtin.py.
 Gtin = Annotated[str, msgspec.Meta(min_length=1, max_length=gtin.MAX_INPUT)]
 Url = Annotated[str, msgspec.Meta(max_length=2000)]
+# A disaster playbook's conditions, described in /openapi.json by these words.
+MinIntensity = Annotated[
+    Intensity,
+    msgspec.Meta(
+        description="Disaster playbooks: the least JMA seismic intensity (震度) where the"
+        " customer lives, on the scale 1, 2, 3, 4, 5-, 5+, 6-, 6+, 7; 5- if not given."
+    ),
+]
+MinWarning = Annotated[
+    WarningLevel,
+    msgspec.Meta(
+        description="Disaster playbooks: the least JMA warning level where the customer"
+        " lives: warning (警報) or emergency (特別警報, an emergency warning); warning if"
+        " not given."
+    ),
+]
+MinMagnitude = Annotated[
+    float,
+    msgspec.Meta(
+        ge=0,
+        le=10,
+        description="Disaster playbooks: the least magnitude of an earthquake whose feed"
+        " gives one (USGS); 0 (any) if not given. Events without a magnitude are judged"
+        " by place.",
+    ),
+]
 When = Annotated[datetime, msgspec.Meta(tz=True)]
 Texts = Annotated[dict[Lang, str], msgspec.Meta(max_length=20)]
 Bodies = Annotated[dict[Lang, str], msgspec.Meta(max_length=20)]
@@ -56,6 +82,9 @@ class AdvisoryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     hazards: Codes = []
     countries: Annotated[list[Country], msgspec.Meta(max_length=250)] = []
     lookback_days: Days = 180
+    min_intensity: MinIntensity = "5-"
+    min_warning: MinWarning = "warning"
+    min_magnitude: MinMagnitude = 0.0
     skus: Annotated[list[Sku], msgspec.Meta(max_length=1000)] = []
     gtins: Annotated[list[Gtin], msgspec.Meta(max_length=1000)] = []
     source_url: Url = ""
@@ -84,6 +113,9 @@ class AdvisoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     hazards: Codes | UnsetType = UNSET
     countries: Annotated[list[Country], msgspec.Meta(max_length=250)] | UnsetType = UNSET
     lookback_days: Days | UnsetType = UNSET
+    min_intensity: MinIntensity | UnsetType = UNSET
+    min_warning: MinWarning | UnsetType = UNSET
+    min_magnitude: MinMagnitude | UnsetType = UNSET
     skus: Annotated[list[Sku], msgspec.Meta(max_length=1000)] | UnsetType = UNSET
     gtins: Annotated[list[Gtin], msgspec.Meta(max_length=1000)] | UnsetType = UNSET
     source_url: Url | UnsetType = UNSET

@@ -4,7 +4,7 @@ Every function takes the connection of the use case's unit of work (`shared.db.u
 A claim and its answers use the modules `ledger`, `rates` and `fence` by name.
 """
 
-from services.mailer.store.advisories import advisory, save_advisory, withdraw
+from services.mailer.store.advisories import advisory, cancel_event, save_advisory, withdraw
 from services.mailer.store.contacts import contact, locked_email, upsert_contact, upsert_contacts
 from services.mailer.store.deliveries import add_deliveries, reach, waits
 from services.mailer.store.suppressions import (
@@ -21,6 +21,7 @@ from services.mailer.store.suppressions import (
 __all__ = [
     "add_deliveries",
     "advisory",
+    "cancel_event",
     "contact",
     "lift_suppression",
     "list_suppressions",

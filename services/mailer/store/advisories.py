@@ -54,6 +54,26 @@ async def withdraw(conn: Conn, advisory_id: str, at: datetime) -> int:
     return int(status.split()[-1])
 
 
+async def cancel_event(conn: Conn, event_id: str, at: datetime) -> int:
+    """Remember a cancelled disaster, cancel what still waits of its deliveries (of every
+    playbook); return how many. A delivery of it requested later starts cancelled.
+
+    Two statements: call it in a transaction.
+    """
+    await conn.execute(
+        "INSERT INTO cancelled_events (event_id, cancelled_at) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING",
+        event_id,
+        at,
+    )
+    status = await conn.execute(
+        "UPDATE deliveries SET state = 'cancelled' WHERE event_id = $1"
+        " AND state IN ('queued', 'deferred')",
+        event_id,
+    )
+    return int(status.split()[-1])
+
+
 async def advisory(conn: Conn, advisory_id: str) -> asyncpg.Record | None:
     """The published content of an advisory, as the mailer holds it."""
     return await conn.fetchrow(

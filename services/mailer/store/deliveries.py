@@ -19,8 +19,8 @@ async def add_deliveries(conn: Conn, batch: m.DeliveryBatch, now: datetime) -> i
 
     The key is (advisory, event, customer): a disaster playbook's delivery names the declared
     event, so the next disaster reaches the customer again; every other delivery has event
-    ''. A delivery of a withdrawn advisory starts cancelled, one to a suppressed address
-    starts suppressed: neither is ever claimed.
+    ''. A delivery of a withdrawn advisory or a cancelled disaster starts cancelled, one to
+    a suppressed address starts suppressed: neither is ever claimed.
     """
     encode = msgspec.json.encode
     n = len(batch.recipients)
@@ -29,13 +29,15 @@ async def add_deliveries(conn: Conn, batch: m.DeliveryBatch, now: datetime) -> i
     status = await conn.fetch(
         "INSERT INTO deliveries (advisory_id, event_id, customer_id, priority, kind, reason,"
         " purchases, requested_at, next_attempt_at, queued_at, state)"
-        " SELECT u.*, u.next_attempt_at, CASE WHEN a.withdrawn_at IS NOT NULL THEN 'cancelled'"
+        " SELECT u.*, u.next_attempt_at, CASE WHEN a.withdrawn_at IS NOT NULL"
+        "   OR e.event_id IS NOT NULL THEN 'cancelled'"
         "   WHEN s.email IS NOT NULL THEN 'suppressed' ELSE 'queued' END"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[],"
         "   $7::jsonb[], $8::timestamptz[], $9::timestamptz[])"
         "   AS u(advisory_id, event_id, customer_id, priority, kind, reason, purchases,"
         "   requested_at, next_attempt_at)"
         " LEFT JOIN advisories a ON a.advisory_id = u.advisory_id"
+        " LEFT JOIN cancelled_events e ON e.event_id = u.event_id AND u.event_id <> ''"
         " LEFT JOIN contacts c ON c.customer_id = u.customer_id"
         " LEFT JOIN suppressions s ON s.email = c.email"
         " ON CONFLICT DO NOTHING RETURNING 1",

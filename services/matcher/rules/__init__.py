@@ -7,9 +7,12 @@ A kind's module holds what an order triggers, whether an order applies, its audi
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from services.matcher.rules.base import (
     BUCKETS,
     Check,
+    Declared,
     Held,
     Job,
     KindRule,
@@ -24,7 +27,7 @@ from services.matcher.rules.base import (
     purchase_of,
 )
 from services.matcher.rules.combination import CombinationRule
-from services.matcher.rules.disaster import DisasterRule
+from services.matcher.rules.disaster import COUNTRY_OF_SCHEME, DisasterRule
 from services.matcher.rules.long_term import LongTermRule
 from services.matcher.rules.recall import RecallRule
 from services.matcher.rules.short_term import ShortTermRule
@@ -57,12 +60,18 @@ PRIORITY: dict[m.Kind, m.Priority] = {
     "recall": RecallRule.priority,
 }
 
+# A disaster's audience is read at its time: no lateness applies.
+NO_DELAY = timedelta(0)
+
 __all__ = [
     "BUCKETS",
+    "COUNTRY_OF_SCHEME",
+    "NO_DELAY",
     "PRIORITY",
     "AnyRule",
     "Check",
     "CombinationRule",
+    "Declared",
     "DisasterRule",
     "Held",
     "Job",

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar, Generic, NamedTuple, TypeVar
 
+import msgspec
+
 from services.matcher import store
 from services.matcher.store.audience import Held as Held  # read by the store, named for the rules
 from shared import messages as m
@@ -60,12 +62,30 @@ class Check(NamedTuple):
 Outcome = Send | Schedule | Check | None
 
 
+class Declared(msgspec.Struct, kw_only=True):
+    """Where and when a disaster was declared, as a disaster job keeps it (its params).
+
+    Jobs recorded before places were read hold areas and time only: the rest has defaults.
+    """
+
+    areas: list[m.Area]
+    occurred_at: datetime
+    places: list[m.Codes] = []
+    magnitude: float | None = None
+    hazard: str = ""
+
+
 class Job(NamedTuple):
     """A slice of an audience to reach: the advisory, the disaster event if any, the time."""
 
     advisory_id: str
     event_id: str
     now: datetime
+    # A disaster's hazard, and how long a playbook already sent for another disaster of it
+    # holds the customer back (aftershocks).
+    hazard: str = ""
+    fold: timedelta = timedelta(0)
+    shard: tuple[int, int] = (0, 1)  # (shard, shards): the slice of customers it reaches
 
 
 class KindRule(Generic[R]):
@@ -87,8 +107,8 @@ class KindRule(Generic[R]):
         """What a fresh order line, already found by `triggers`, calls for."""
         return None
 
-    def audience(self, at: datetime, late: timedelta, areas: list[m.Area] | None = None) -> Where:
-        """Whom the rule reaches at `at` (a disaster's time and areas where one is declared)."""
+    def audience(self, at: datetime, late: timedelta, declared: Declared | None = None) -> Where:
+        """Whom the rule reaches at `at` (a disaster's time and where, when one is declared)."""
         raise NotImplementedError
 
     async def reach(self, conn: Conn, job: Job, w: Where) -> deliveries.Requested:

@@ -10,6 +10,7 @@ from services.matcher import deliveries, store
 from services.matcher.audience import Where, of_categories
 from services.matcher.rules.base import (
     Check,
+    Declared,
     Held,
     Job,
     KindRule,
@@ -60,7 +61,7 @@ class CombinationRule(KindRule[m.Combination]):
         """Check the customer's history: earlier orders, on any channel, may complete it."""
         return Check(line.order.customer_id)
 
-    def audience(self, at: datetime, late: timedelta, areas: list[m.Area] | None = None) -> Where:
+    def audience(self, at: datetime, late: timedelta, declared: Declared | None = None) -> Where:
         """Purchases that could be part of a combination completed inside the last window."""
         w = of_categories(sorted({c for group in self.rule.groups for c in group}))
         return w.add(f"placed_at >= {w.p(at - timedelta(days=2 * self.rule.window_days))}")

@@ -10,7 +10,16 @@ from datetime import datetime, timedelta
 
 from services.matcher import deliveries, metrics, store
 from services.matcher.audience import Where, of_categories
-from services.matcher.rules.base import Job, KindRule, Line, Outcome, Schedule, Triggers, add_years
+from services.matcher.rules.base import (
+    Declared,
+    Job,
+    KindRule,
+    Line,
+    Outcome,
+    Schedule,
+    Triggers,
+    add_years,
+)
 from shared import messages as m
 from shared.db import Conn
 
@@ -36,7 +45,7 @@ class LongTermRule(KindRule[m.LongTerm]):
         at = due(self.rule, line.order.placed_at, line.now, line.late)
         return None if at is None else Schedule(at)
 
-    def audience(self, at: datetime, late: timedelta, areas: list[m.Area] | None = None) -> Where:
+    def audience(self, at: datetime, late: timedelta, declared: Declared | None = None) -> Where:
         """Purchases of the categories whose anniversary is ahead, or passed less than `late`
         ago."""
         w = of_categories(self.rule.categories)

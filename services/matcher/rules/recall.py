@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from services.matcher import deliveries
 from services.matcher.audience import ANY_LINE, Where
 from services.matcher.rules.base import (
+    Declared,
     Job,
     KindRule,
     Line,
@@ -47,7 +48,7 @@ class RecallRule(KindRule[m.Recall]):
         order = line.order
         return Send(recipient(order.customer_id, "recall", purchase_of(order, line.line)))
 
-    def audience(self, at: datetime, late: timedelta, areas: list[m.Area] | None = None) -> Where:
+    def audience(self, at: datetime, late: timedelta, declared: Declared | None = None) -> Where:
         """Purchases of a listed SKU or GTIN, ever, whether the product has safety categories
         or not."""
         w = Where(ANY_LINE)

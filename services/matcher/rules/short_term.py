@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from services.matcher import deliveries
 from services.matcher.audience import Where, of_categories
 from services.matcher.rules.base import (
+    Declared,
     Job,
     KindRule,
     Line,
@@ -49,7 +50,7 @@ class ShortTermRule(KindRule[m.ShortTerm]):
             return None
         return Send(recipient(order.customer_id, "purchase", purchase_of(order, line.line)))
 
-    def audience(self, at: datetime, late: timedelta, areas: list[m.Area] | None = None) -> Where:
+    def audience(self, at: datetime, late: timedelta, declared: Declared | None = None) -> Where:
         """Purchases of the categories still inside the window (stamped ahead of us too)."""
         w = of_categories(self.rule.categories)
         return w.add(f"placed_at >= {w.p(at - timedelta(days=self.rule.window_days))}")

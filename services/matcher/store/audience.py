@@ -29,6 +29,16 @@ async def count(conn: Conn, w: Where) -> int:
     return int(value or 0)
 
 
+async def count_by_code(conn: Conn, w: Where) -> dict[str, int]:
+    """How many customers the clause reaches in each area_code."""
+    rows = await conn.fetch(
+        f"SELECT area_code, count(DISTINCT customer_id) AS n FROM {w.source} WHERE {w.sql}"
+        " GROUP BY area_code",
+        *w.params,
+    )
+    return {r["area_code"]: r["n"] for r in rows}
+
+
 async def held(conn: Conn, w: Where) -> dict[str, list[Held]]:
     """Each customer's owned lines under the clause, categories gathered per line."""
     rows = await conn.fetch(

@@ -61,3 +61,19 @@ async def job_params(conn: Conn, job_id: str) -> str:
     """A job's params, as JSON."""
     params: str = await conn.fetchval("SELECT params FROM fanout_jobs WHERE job_id = $1", job_id)
     return params
+
+
+async def cancel_event(conn: Conn, event_id: str, at: datetime) -> None:
+    """Remember that a disaster was cancelled."""
+    await conn.execute(
+        "INSERT INTO cancelled_events (event_id, cancelled_at) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING",
+        event_id,
+        at,
+    )
+
+
+async def event_cancelled(conn: Conn, event_id: str) -> bool:
+    """Whether a disaster was cancelled."""
+    found = await conn.fetchval("SELECT 1 FROM cancelled_events WHERE event_id = $1", event_id)
+    return found is not None

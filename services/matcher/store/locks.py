@@ -31,3 +31,12 @@ async def lock_for_orders(conn: Conn, customer_ids: Sequence[str]) -> None:
 async def lock_rules(conn: Conn) -> None:
     """Wait for order batches in flight, and hold new ones back until this transaction ends."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", RULES_LOCK)
+
+
+async def lock_fold(conn: Conn, name: str) -> None:
+    """Take the lock of one slice of a playbook's folding (its advisory, hazard and shard).
+
+    Two disasters of one hazard fanned out at once (a quake and its aftershock) would
+    otherwise each miss the other's uncommitted matches and both mail the customer.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _customer_key(f"fold:{name}"))

@@ -21,8 +21,8 @@ async def _deleted(conn: Conn, sql: str, *args: Any) -> int:
 
 
 async def erase(conn: Conn, customer_ids: list[str]) -> dict[str, int]:
-    """Delete the customers' purchases, uncategorized lines, voids, matches and schedule
-    entries; return how many of each went."""
+    """Delete the customers' purchases, uncategorized lines, voids, matches, folds (a
+    disaster playbook held back) and schedule entries; return how many of each went."""
     voided = await _deleted(
         conn,
         f"DELETE FROM voided v USING ({_ORDERS}) o"
@@ -30,7 +30,7 @@ async def erase(conn: Conn, customer_ids: list[str]) -> dict[str, int]:
         customer_ids,
     )
     erased = {"voided": voided}
-    for table in ("purchases", "uncategorized_lines", "matches", "schedule"):
+    for table in ("purchases", "uncategorized_lines", "matches", "folds", "schedule"):
         erased[table] = await _deleted(
             conn, f"DELETE FROM {table} WHERE customer_id = ANY($1::text[])", customer_ids
         )

@@ -17,6 +17,7 @@ from shared import categories
 from shared.errors import Invalid
 from shared.http import validation_details
 from shared.languages import FALLBACK, NAMES
+from shared.messages import INTENSITIES
 
 # The portal speaks English: its form asks for English first.
 LANGS = {FALLBACK: NAMES[FALLBACK]} | NAMES
@@ -33,10 +34,17 @@ LABELS = {
     "kind": "Kind", "categories": "Product categories", "window_days": "Window in days",
     "after_years": "Years after purchase", "groups": "Groups of a combination",
     "hazards": "Hazards", "countries": "Countries", "lookback_days": "Look back in days",
+    "min_intensity": "Least seismic intensity", "min_warning": "Least warning level",
+    "min_magnitude": "Least magnitude",
     "skus": "SKUs", "gtins": "GTINs", "embargo_until": "Embargo until",
     "expires_at": "Expires", "source_url": "Your agency's page",
 } | {f"{part}_{code}": f"{name}: {'title' if part == 'title' else 'text'}"
      for code, name in LANGS.items() for part in ("title", "body")}  # fmt: skip
+# A disaster playbook's conditions, chosen from JMA's scales (lowest first).
+CHOICES = {
+    "min_intensity": {i: f"震度 {i}" for i in INTENSITIES},
+    "min_warning": {"warning": "Warning (警報)", "emergency": "Emergency warning (特別警報)"},
+}
 LISTS = ("categories", "hazards", "countries", "skus", "gtins")
 NUMBERS = ("window_days", "after_years", "lookback_days")
 TIMES = ("embargo_until", "expires_at")
@@ -80,6 +88,14 @@ def as_advisory(form: dict[str, str], now: datetime) -> tuple[AdvisoryIn | None,
                 problems[name] = "a date and time such as 2026-12-01T10:00"
         elif name == "embargo_until":
             problems[name] = "required"
+    for name in CHOICES:
+        if form.get(name, "").strip():
+            raw[name] = form[name].strip()
+    if form.get("min_magnitude", "").strip():
+        try:
+            raw["min_magnitude"] = float(form["min_magnitude"])
+        except ValueError:
+            problems["min_magnitude"] = "a number such as 6.5"
     if form.get("source_url", "").strip():
         raw["source_url"] = form["source_url"].strip()
     problems |= _type_problems(raw)

@@ -17,7 +17,14 @@ from aiohttp import web
 from services.advisory.agencies.auth import hash_key
 from services.advisory.api.evidence import stream as export_evidence
 from services.advisory.desk.portal import store as store_sessions
-from services.advisory.desk.portal.form import CATEGORY_NAMES, KINDS, LABELS, LANGS, as_advisory
+from services.advisory.desk.portal.form import (
+    CATEGORY_NAMES,
+    CHOICES,
+    KINDS,
+    LABELS,
+    LANGS,
+    as_advisory,
+)
 from services.advisory.desk.portal.view import advisory_page
 from services.advisory.desk.web import checked_form, csrf_token, html, refused, same_origin
 from services.advisory.lifecycle import embargo, store
@@ -125,7 +132,7 @@ def _form(
     return _page(
         request, me, "portal_new.html.j2", status,
         values=values, problems=problems, kinds=KINDS, langs=LANGS, labels=LABELS,
-        categories=CATEGORY_NAMES,
+        categories=CATEGORY_NAMES, choices=CHOICES,
     )  # fmt: skip
 
 
