@@ -21,7 +21,7 @@ from pathlib import Path
 from deploy.servers import NatsServer, Postgres, wait_for_http, wait_for_port
 from shared import config
 from shared.bus.permissions import PASSWORDS_DIR, authorization
-from shared.bus.topology import OPERATOR, ROLES
+from shared.bus.roles import OPERATOR, ROLES
 from shared.config import Settings, env_name
 
 SERVICES = ("ingest", "advisory", "matcher", "mailer")

@@ -23,7 +23,7 @@ from services.ingest import cli as ingest_cli
 from services.mailer import cli as mailer_cli
 from shared import config, exits, service
 from shared.bus.permissions import PASSWORDS_DIR
-from shared.bus.topology import OPERATOR
+from shared.bus.roles import OPERATOR
 from shared.config import Settings, env_name
 from shared.errors import AnshinError
 

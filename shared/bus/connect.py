@@ -22,7 +22,8 @@ from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableErr
 
 from shared.bus import size
 from shared.bus.permissions import inbox_prefix, owned_streams, used_streams
-from shared.bus.topology import CONSUMERS, ROLES, STREAMS, RoleSpec
+from shared.bus.roles import ROLES, RoleSpec
+from shared.bus.topology import CONSUMERS, STREAMS
 from shared.config import Settings
 
 log = logging.getLogger(__name__)

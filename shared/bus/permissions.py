@@ -16,15 +16,14 @@ from collections.abc import Mapping
 
 import msgspec
 
+from shared.bus.roles import ROLES, RoleSpec
 from shared.bus.topology import (
     CONSUMERS,
     DEAD_LETTER_STREAM,
     DEAD_LETTER_SUBJECT,
     EXHAUSTED_BY,
     OUTBOX_DEAD_SUBJECT,
-    ROLES,
     STREAMS,
-    RoleSpec,
 )
 
 API = "$JS.API"
@@ -132,7 +131,7 @@ def authorization(passwords: Mapping[str, str] | None = None) -> str:
     """
     lines = [
         "# The NATS users of Anshin, one per role, each allowed exactly its own subjects:",
-        "# generated from shared/bus/topology.py by shared/bus/permissions.py; do not edit.",
+        "# generated from shared/bus/roles.py by shared/bus/permissions.py; do not edit.",
         "authorization {",
         "  users = [",
     ]

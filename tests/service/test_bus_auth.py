@@ -23,7 +23,7 @@ from deploy.local import secured_nats
 from deploy.servers import NatsServer
 from shared import bus, db
 from shared.bus import Subjects
-from shared.bus.topology import ROLES
+from shared.bus.roles import ROLES
 from shared.clock import Clock
 from shared.config import Settings
 from shared.outbox import OutboxRelay, install_outbox

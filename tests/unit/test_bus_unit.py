@@ -23,7 +23,8 @@ from shared.bus import (
 )
 from shared.bus.consumer import backoff
 from shared.bus.permissions import covers, owned_streams, permissions, stream_of
-from shared.bus.topology import EXHAUSTED_BY, EXHAUSTED_STREAM, OPERATOR, ROLES
+from shared.bus.roles import OPERATOR, ROLES
+from shared.bus.topology import EXHAUSTED_BY, EXHAUSTED_STREAM
 from shared.outbox_dead import refused
 
 ROOT = Path(__file__).resolve().parents[2]

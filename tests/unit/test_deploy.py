@@ -31,7 +31,8 @@ from deploy import servers
 from deploy.servers import nats_server_binary
 from shared import config
 from shared.bus.permissions import password_variable
-from shared.bus.topology import CONSUMERS, ROLES
+from shared.bus.roles import ROLES
+from shared.bus.topology import CONSUMERS
 from shared.config import Settings, env_name
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ import yaml
 from deploy import nats_auth
 from shared import config
 from shared.bus.permissions import password_variable
-from shared.bus.topology import OPERATOR, ROLES
+from shared.bus.roles import OPERATOR, ROLES
 from shared.config import Settings, env_name
 from tests.support.netpol import Pod, reaches
 from tests.unit.test_deploy import (

@@ -17,7 +17,7 @@ from nats.js.errors import NotFoundError
 
 from shared import bus
 from shared.bus import CONSUMERS, ConsumerSpec
-from shared.bus.topology import OPERATOR
+from shared.bus.roles import OPERATOR
 from shared.http import NATS
 from shared.service import SETTINGS
 
