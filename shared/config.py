@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
 import msgspec
+
+from shared.setting_lists import feed_list, proxy_networks
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -173,57 +173,6 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     except (msgspec.ValidationError, ValueError) as exc:
         raise SystemExit(f"invalid setting: {exc}") from exc
     return settings
-
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def proxy_networks(text: str) -> list[Network]:
-    """`10.0.0.7, 10.1.0.0/16` as networks (an address alone is one host); a bad entry raises
-    ValueError naming the setting and the entry."""
-    networks = []
-    for entry in (part.strip() for part in text.split(",")):
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry))
-        except ValueError as exc:
-            raise ValueError(
-                f"{env_name('trusted_proxies')}: {entry!r} is not an address or network ({exc})"
-            ) from None
-    return networks
-
-
-FEED_KINDS = ("jma", "usgs", "nws")
-_FEED = re.compile(r"^([a-z0-9_]{1,40})=(jma|usgs|nws):(https?://\S+)$")
-
-
-class Feed(msgspec.Struct, frozen=True):
-    """One disaster feed the advisory service polls: its name, its kind, its URL."""
-
-    name: str
-    kind: Literal["jma", "usgs", "nws"]
-    url: str
-
-
-def feed_list(text: str) -> list[Feed]:
-    """`jma_eqvol=jma:https://…, usgs=usgs:https://…` as feeds; a bad entry or a name given
-    twice raises ValueError naming the setting and the entry."""
-    feeds: list[Feed] = []
-    for entry in (part.strip() for part in text.split(",")):
-        if not entry:
-            continue
-        match = _FEED.match(entry)
-        if match is None:
-            raise ValueError(
-                f"{env_name('feeds')}: {entry!r} is not name=kind:url (name a-z0-9_, kind one"
-                f" of {', '.join(FEED_KINDS)}, an http or https URL)"
-            )
-        name, kind, url = match.groups()
-        if any(feed.name == name for feed in feeds):
-            raise ValueError(f"{env_name('feeds')}: the name {name!r} is given twice")
-        feeds.append(Feed(name, kind, url))  # type: ignore[arg-type]
-    return feeds
 
 
 # Settings that hold a secret: never written into a manifest, only referenced.

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp_remotes import XForwardedFiltered
 
-from shared.config import Network, proxy_networks
+from shared.setting_lists import Network, proxy_networks
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

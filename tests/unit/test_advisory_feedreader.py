@@ -10,8 +10,9 @@ import pytest
 
 from services.advisory.disasters import events
 from services.advisory.disasters.feedreader import backoff, sources
-from shared.config import Feed, Settings, feed_list, load
+from shared.config import Settings, load
 from shared.errors import Invalid
+from shared.setting_lists import Feed, feed_list
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 REGULAR = "http://www.data.jma.go.jp/developer/xml/feed/regular.xml"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import config
+from shared import config, setting_lists
 from shared.clock import Clock, FileClock, from_settings
 
 
@@ -34,9 +34,9 @@ def test_malformed_setting_names_the_field() -> None:
 
 def test_trusted_proxies_are_addresses_or_networks() -> None:
     found = config.load({"ANSHIN_TRUSTED_PROXIES": " 10.0.0.7, 10.1.0.0/16,,fd00::/8 "})
-    networks = config.proxy_networks(found.trusted_proxies)
+    networks = setting_lists.proxy_networks(found.trusted_proxies)
     assert [str(n) for n in networks] == ["10.0.0.7/32", "10.1.0.0/16", "fd00::/8"]
-    assert config.proxy_networks("") == [], "the default trusts no proxy"
+    assert setting_lists.proxy_networks("") == [], "the default trusts no proxy"
     for bad in ("ingress", "10.1.2.3/16", "10.0.0.0/33"):
         with pytest.raises(SystemExit, match=f"ANSHIN_TRUSTED_PROXIES: '{bad}'"):
             config.load({"ANSHIN_TRUSTED_PROXIES": f"10.0.0.1, {bad}"})

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.config import proxy_networks
 from shared.forwarded import TrustedProxies
+from shared.setting_lists import proxy_networks
 
 
 def test_only_the_listed_proxies_are_trusted() -> None:

@@ -25,10 +25,11 @@ from services.advisory.disasters import events
 from services.advisory.disasters.feedreader import backoff, fetch, sources, store
 from services.advisory.disasters.feedreader.metrics import DECLARED, ENTRIES, ERRORS, LAST_SUCCESS
 from shared.clock import Clock
-from shared.config import Feed, Settings, feed_list
+from shared.config import Settings
 from shared.errors import AnshinError
 from shared.http import POOL
 from shared.service import CLOCK, SETTINGS
+from shared.setting_lists import Feed, feed_list
 
 log = logging.getLogger(__name__)
 
