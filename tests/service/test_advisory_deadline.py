@@ -4,6 +4,8 @@ mailer's ledger, per recipient domain as well as overall)."""
 
 from __future__ import annotations
 
+import base64
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,11 +96,23 @@ async def test_the_report_says_whether_deliver_by_is_met_and_the_rate_that_would
         async with responder(settings.nats_url, "mailer.report", late):
             now = clock.now()
             missed = await _report(api, http, url, mine)
+            console = f"{base}/console/advisories/{created['id']}"
+            reply = await http.get(console, headers=_operator(settings))
+            html = await reply.text()
         left = (deliver_by - now).total_seconds()
         assert missed["met"] is False and missed["slowest_domain"] == "docomo.ne.jp"
         assert missed["needed_rate_per_second"] == 0.0
         assert missed["needed_rate_per_domain"] == pytest.approx(90_000 / left, abs=0.02)
         assert "per second per domain (docomo.ne.jp)" in missed["says"]
+        # The console's page of the advisory shows the same while it sends.
+        assert reply.status == 200, html
+        assert "Projected finish" in html and "deliver_by will be missed" in html
+        assert re.search(r"needs 12\.5\d? per second to docomo\.ne\.jp", html), html
+
+
+def _operator(settings: Settings) -> dict[str, str]:
+    token = base64.b64encode(f"operator:{settings.operator_key}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
 
 
 async def _report(
