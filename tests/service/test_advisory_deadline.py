@@ -27,7 +27,9 @@ ONE = "/v1/advisories/{advisory_id}"
 async def test_the_report_says_whether_deliver_by_is_met_and_the_rate_that_would_meet_it(
     settings: Settings, clock: Clock, http: aiohttp.ClientSession
 ) -> None:
-    settings = msgspec.structs.replace(settings, send_rate_per_second=100, send_rate_per_domain=10)
+    settings = msgspec.structs.replace(
+        settings, send_rate_per_second=100, send_rate_per_domain=10, deadline_watch_s=0.1
+    )
     embargo_until = (clock.now() + timedelta(hours=1)).replace(microsecond=0)
     deliver_by = embargo_until + timedelta(hours=2)
     advisory = power_bank_advisory(embargo_until) | {"deliver_by": deliver_by.isoformat()}
@@ -84,6 +86,7 @@ async def test_the_report_says_whether_deliver_by_is_met_and_the_rate_that_would
         async with responder(settings.nats_url, "mailer.report", spread):
             now = clock.now()
             met = await _report(api, http, url, mine)
+            await eventually(lambda: _gauge(http, base, 0.0))
         assert met["estimate"] is False and met["met"] is True and met["waiting"] == 3_000
         finish = _at(met["projected_finish"]) - now
         assert timedelta(seconds=249) < finish < timedelta(seconds=260)
@@ -99,6 +102,8 @@ async def test_the_report_says_whether_deliver_by_is_met_and_the_rate_that_would
             console = f"{base}/console/advisories/{created['id']}"
             reply = await http.get(console, headers=_operator(settings))
             html = await reply.text()
+            # The deadline watch counts it for the alert (AnshinAdvisoryDeadlineMissed).
+            await eventually(lambda: _gauge(http, base, 1.0))
         left = (deliver_by - now).total_seconds()
         assert missed["met"] is False and missed["slowest_domain"] == "docomo.ne.jp"
         assert missed["needed_rate_per_second"] == 0.0
@@ -108,6 +113,11 @@ async def test_the_report_says_whether_deliver_by_is_met_and_the_rate_that_would
         assert reply.status == 200, html
         assert "Projected finish" in html and "deliver_by will be missed" in html
         assert re.search(r"needs 12\.5\d? per second to docomo\.ne\.jp", html), html
+
+
+async def _gauge(http: aiohttp.ClientSession, base: str, value: float) -> bool:
+    text = await (await http.get(f"{base}/metrics")).text()
+    return f"anshin_advisories_missing_deadline {value}" in text
 
 
 def _operator(settings: Settings) -> dict[str, str]:

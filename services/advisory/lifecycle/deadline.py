@@ -52,7 +52,8 @@ def project(
     finish = start + timedelta(seconds=seconds)
     if deliver_by is None:
         return Projection(finish=finish, deliver_by=None, met=None, slowest_domain=slowest)
-    if finish <= deliver_by:
+    # Nothing left to send is nothing left to miss, even after the deadline.
+    if finish <= deliver_by or waiting <= 0:
         return Projection(finish=finish, deliver_by=deliver_by, met=True, slowest_domain=slowest)
     left = (deliver_by - start).total_seconds()
     if left <= 0:

@@ -138,6 +138,17 @@ async def list_advisories(pool: asyncpg.Pool, agency_id: str | None) -> list[Adv
     return [advisory_of(r) for r in rows]
 
 
+async def with_deadline(pool: asyncpg.Pool, since: datetime) -> list[Advisory]:
+    """Published advisories whose deliver_by is at or after `since`, the soonest first."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT {COLUMNS} {FROM} WHERE a.state = 'published' AND a.deliver_by >= $1"
+            " ORDER BY a.deliver_by LIMIT 1000",
+            since,
+        )
+    return [advisory_of(r) for r in rows]
+
+
 async def some(pool: asyncpg.Pool, advisory_ids: list[str]) -> dict[str, Advisory]:
     """Id → advisory, of those of `advisory_ids` that exist."""
     async with pool.acquire() as conn:

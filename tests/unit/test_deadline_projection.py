@@ -124,3 +124,9 @@ def test_the_projection_in_plain_words() -> None:
     assert says(in_time) == (
         "deliver_by 2026-12-07 13:00:00 UTC will be met: all sent by 2026-12-07 12:03:00 UTC"
     )
+
+
+def test_nothing_waiting_after_the_deadline_is_nothing_to_miss() -> None:
+    late = NOW + timedelta(hours=1)
+    p = project(start=late, waiting=0, by_domain={}, overall=200, per_domain=50, deliver_by=NOW)
+    assert p.met is True and p.finish == late
