@@ -146,6 +146,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     feed_backoff_max_s: Annotated[float, msgspec.Meta(gt=0)] = 600.0
     # advisory: one fetch of a feed or of one of its documents gives up after this long
     feed_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # advisory: how often it projects each published advisory's finish against its
+    # deliver_by (the gauge anshin_advisories_missing_deadline)
+    deadline_watch_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix

@@ -7,6 +7,7 @@ from aiohttp import web
 from services.advisory import PACKAGE, SCHEMA, api, desk, disasters, public
 from services.advisory.disasters.feedreader import feed_reader
 from services.advisory.lifecycle.keeper import embargo_keeper
+from services.advisory.peers.deadlines import deadline_watch
 from shared import throttle
 from shared.clock import Clock
 from shared.config import Settings
@@ -36,6 +37,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(desk.operator_connection)
     app.cleanup_ctx.append(outbox_relay(SCHEMA))
     app.cleanup_ctx.append(embargo_keeper)
+    app.cleanup_ctx.append(deadline_watch)
     app.cleanup_ctx.append(pruner(SCHEMA, outbox_rules))  # refused outbox rows expire
     app.cleanup_ctx.append(feed_reader)
     app.cleanup_ctx.append(api.signing)

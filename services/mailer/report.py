@@ -24,6 +24,7 @@ async def reach_report(pool: asyncpg.Pool, advisory_id: str) -> m.ReachReport:
         waits = await store.waits(conn, advisory_id)
         declined = await preferences.declined(conn, advisory_id)
         funnel = await engagement.funnel(conn, advisory_id)
+        by_domain = await store.waiting_by_domain(conn, advisory_id)
     return m.ReachReport(
         advisory_id=advisory_id,
         counts=counts,
@@ -31,6 +32,7 @@ async def reach_report(pool: asyncpg.Pool, advisory_id: str) -> m.ReachReport:
         waits=waits,
         declined=declined,
         funnel=funnel,
+        waiting_by_domain=by_domain,
     )
 
 

@@ -104,6 +104,9 @@ class ReachReport(Message, tag="report.reach"):
     v: int = 1
     # of counts["suppressed"]: not sent because the address turned this family of advice off
     declined: int = 0
+    # of the deliveries still on their way (queued, deferred, sending): how many per
+    # recipient domain, which the per-domain send rate applies to (deliver_by's projection)
+    waiting_by_domain: dict[str, int] = {}
 
 
 class CatalogLookup(Message, tag="catalog.lookup"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 import msgspec
@@ -101,10 +101,22 @@ async def test_an_agency_signs_in_submits_through_the_form_and_previews(
         assert 'href="#categories">Product categories</a>' in text  # the summary names labels
         assert 'value="Power Bank!"' in text  # what was typed comes back to be corrected
 
-        created = await browser.post(url, data=form(later, csrf=csrf), allow_redirects=False)
+        hasty = await browser.post(
+            url, data=form(later, csrf=csrf, deliver_by=later), allow_redirects=False
+        )
+        assert hasty.status == 400 and 'id="deliver_by-error"' in await hasty.text()
+        due = (clock.now() + timedelta(hours=3)).replace(microsecond=0)
+        typed = due.strftime("%Y-%m-%dT%H:%M:%S")
+        created = await browser.post(
+            url, data=form(later, csrf=csrf, deliver_by=typed), allow_redirects=False
+        )
         assert created.status == 303, await created.text()
         location = created.headers["Location"]
         advisory_id = location.rsplit("/", 1)[1]
+        stored = await http.get(
+            f"{base}/v1/advisories/{advisory_id}", headers={"Authorization": f"Bearer {mine}"}
+        )
+        assert datetime.fromisoformat((await stored.json())["deliver_by"]) == due
 
         async def estimate(data: bytes) -> bytes:
             question = msgspec.json.decode(data, type=m.AudienceRequest)

@@ -151,6 +151,8 @@ async def test_the_report_and_the_log_say_why_mail_waits_and_until_when(
     ]
     says = "waiting: quiet hours until 08:00 Asia/Tokyo (2 deliveries)"
     assert explain(report.waits[0], clock.now()) == says
+    # What waits, by the domain whose rate it waits for (an advisory's deliver_by projection).
+    assert report.waiting_by_domain == {"example.jp": 2}
     # Each claim logs what it held back: one claim, or two of one delivery each.
     logged = [msg for msg in caplog.messages if msg.startswith("waiting: quiet hours")]
     assert logged in (

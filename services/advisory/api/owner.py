@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from services.advisory.api.advisories import PRIVATE, owned
-from services.advisory.api.schemas import Audience, DayCounts, Preview, Report, Waiting
-from services.advisory.lifecycle import embargo
+from services.advisory.api.schemas import (
+    Audience,
+    DayCounts,
+    Deadline,
+    Preview,
+    Report,
+    Waiting,
+)
+from services.advisory.lifecycle import Advisory, deadline, embargo
 from services.advisory.lifecycle.preview import mail_preview
 from services.advisory.peers import reach
 from services.advisory.peers.ask import ask
@@ -54,6 +63,7 @@ async def report(request: web.Request) -> web.Response:
     by_day: list[DayCounts] = []
     waiting: list[Waiting] = []
     funnel = funnel_of({})
+    by_domain: dict[str, int] = {}
     # Before publication nothing was sent, and the embargoed id need not cross the bus.
     if embargo.ever_public(advisory.published_at):
         question = m.ReportRequest(advisory_id=advisory.id)
@@ -74,11 +84,53 @@ async def report(request: web.Request) -> web.Response:
             for w in ledger.waits
         ]
         funnel = funnel_of(ledger.funnel)
+        by_domain = ledger.waiting_by_domain
     answer = Report(
         advisory_id=advisory.id, counts=counts, by_day=by_day, waiting=waiting, funnel=funnel
     )
+    if advisory.deliver_by is not None:
+        due = advisory.deliver_by
+        answer.deadline = await _deadline(request, advisory, due, counts["waiting"], by_domain)
     if isinstance(advisory.rule, m.Disaster) and embargo.ever_public(advisory.published_at):
         asked = m.FoldRequest(advisory_id=advisory.id)
         folds = await ask(request.app[NATS], Subjects.MATCHER_FOLDS, asked, m.FoldReport, "matcher")
         answer.folded, answer.folded_by_disaster = folds.folded, folds.by_event
     return json_response(answer, headers=PRIVATE)
+
+
+async def _deadline(
+    request: web.Request,
+    advisory: Advisory,
+    deliver_by: datetime,
+    waiting: int,
+    by_domain: dict[str, int],
+) -> Deadline:
+    """Whether what waits goes out by deliver_by; before publication, the matcher's estimate
+    of the audience, sent from the embargo's end, stands for it."""
+    settings, now = request.app[SETTINGS], request.app[CLOCK].now()
+    estimate = not embargo.ever_public(advisory.published_at)
+    start = now
+    if estimate:
+        waiting = await audience_of(request.app[NATS], advisory)
+        start = max(now, advisory.embargo_until)
+    p = deadline.project(
+        start=start,
+        waiting=waiting,
+        by_domain=by_domain,
+        overall=settings.send_rate_per_second,
+        per_domain=settings.send_rate_per_domain,
+        deliver_by=deliver_by,
+    )
+    return Deadline(
+        deliver_by=deliver_by,
+        projected_finish=p.finish,
+        met=bool(p.met),
+        waiting=waiting,
+        estimate=estimate,
+        send_rate_per_second=settings.send_rate_per_second,
+        send_rate_per_domain=settings.send_rate_per_domain,
+        needed_rate_per_second=p.needed_per_second,
+        needed_rate_per_domain=p.needed_per_domain,
+        slowest_domain=p.slowest_domain,
+        says=deadline.says(p),
+    )

@@ -51,6 +51,7 @@ class AdvisoryOut(msgspec.Struct, kw_only=True):
     created_at: datetime
     published_at: datetime | None
     withdrawn_at: datetime | None
+    deliver_by: datetime | None = None
 
 
 class AdvisoryList(msgspec.Struct, kw_only=True):
@@ -93,6 +94,24 @@ class Waiting(msgspec.Struct, kw_only=True):
     says: str  # "waiting: quiet hours until 08:00 Asia/Tokyo (3 deliveries)"
 
 
+class Deadline(msgspec.Struct, kw_only=True):
+    """Whether an advisory's mail can all go out by its deliver_by at the configured rates."""
+
+    deliver_by: datetime
+    projected_finish: datetime  # now (or the embargo's end) plus what waits at the rates
+    met: bool
+    waiting: int  # the mails still to send: the ledger's, or the audience estimate's
+    estimate: bool  # before publication: the matcher's estimate, its domains not yet known
+    send_rate_per_second: float  # configured, overall; 0: no limit
+    send_rate_per_domain: float  # configured, per recipient domain; 0: no limit
+    # Not met: the rates that would meet it (0: that limit is not what makes it late; null:
+    # the deadline has passed, no rate meets it).
+    needed_rate_per_second: float | None = None
+    needed_rate_per_domain: float | None = None
+    slowest_domain: str = ""  # the recipient domain with the most mail waiting
+    says: str = ""  # the same in plain words
+
+
 class Report(msgspec.Struct, kw_only=True):
     """How far an advisory has reached: matched, sent, waiting, suppressed, failed; and how
     effective it was: bought, contactable, delivered, read, acted, each explained."""
@@ -106,3 +125,4 @@ class Report(msgspec.Struct, kw_only=True):
     folded: int = 0
     folded_by_disaster: dict[str, int] = {}
     funnel: Funnel = msgspec.field(default_factory=lambda: funnel_of({}))
+    deadline: Deadline | None = None  # only for an advisory with deliver_by

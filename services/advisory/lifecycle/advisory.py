@@ -33,6 +33,7 @@ class Advisory(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     published_at: datetime | None
     withdrawn_at: datetime | None
+    deliver_by: datetime | None = None  # when its agency needs every mail sent
 
     @property
     def headline(self) -> str:

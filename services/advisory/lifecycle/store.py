@@ -23,7 +23,7 @@ COLUMNS = (
     "a.id, a.agency_id, g.name AS agency_name, a.version, a.state, a.kind, a.rule, a.title,"
     " a.body, a.source_url, a.embargo_until, a.expires_at, a.created_at, a.published_at,"
     " a.withdrawn_at, a.concern_categories, a.concern_skus, a.concern_gtins,"
-    " a.concern_while_declared"
+    " a.concern_while_declared, a.deliver_by"
 )
 FROM = "FROM advisories a JOIN agencies g ON g.id = a.agency_id"
 
@@ -57,6 +57,7 @@ def advisory_of(row: asyncpg.Record) -> Advisory:
         created_at=row["created_at"],
         published_at=row["published_at"],
         withdrawn_at=row["withdrawn_at"],
+        deliver_by=row["deliver_by"],
     )
 
 
@@ -70,8 +71,8 @@ async def create_advisory(
             await conn.execute(
                 "INSERT INTO advisories (id, agency_id, created_at, kind, rule, title, body,"
                 " source_url, embargo_until, expires_at, concern_categories, concern_skus,"
-                " concern_gtins, concern_while_declared) VALUES ($1, $2, $3, $4, $5::jsonb,"
-                " $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14)",
+                " concern_gtins, concern_while_declared, deliver_by) VALUES ($1, $2, $3, $4,"
+                " $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15)",
                 advisory_id,
                 agency_id,
                 now,
@@ -84,8 +85,8 @@ async def create_advisory(
 
 
 def _content_columns(advisory: AdvisoryIn) -> tuple[Any, ...]:
-    """kind, rule, title, body, source_url, embargo_until, expires_at and the rule's concerns
-    (categories, skus, gtins, while_declared) as stored."""
+    """kind, rule, title, body, source_url, embargo_until, expires_at, the rule's concerns
+    (categories, skus, gtins, while_declared) and deliver_by as stored."""
     rule = advisory.rule()
     concerns = rule.concerns()
     return (
@@ -100,6 +101,7 @@ def _content_columns(advisory: AdvisoryIn) -> tuple[Any, ...]:
         concerns.skus,
         concerns.gtins,
         concerns.while_declared,
+        advisory.deliver_by,
     )
 
 
@@ -132,6 +134,17 @@ async def list_advisories(pool: asyncpg.Pool, agency_id: str | None) -> list[Adv
             f"SELECT {COLUMNS} {FROM}"
             " WHERE $1::text IS NULL OR a.agency_id = $1 ORDER BY a.created_at DESC LIMIT 500",
             agency_id,
+        )
+    return [advisory_of(r) for r in rows]
+
+
+async def with_deadline(pool: asyncpg.Pool, since: datetime) -> list[Advisory]:
+    """Published advisories whose deliver_by is at or after `since`, the soonest first."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT {COLUMNS} {FROM} WHERE a.state = 'published' AND a.deliver_by >= $1"
+            " ORDER BY a.deliver_by LIMIT 1000",
+            since,
         )
     return [advisory_of(r) for r in rows]
 
@@ -189,7 +202,8 @@ async def amend_advisory(
             "UPDATE advisories SET version = $2, kind = $3, rule = $4::jsonb,"
             " title = $5::jsonb, body = $6::jsonb, source_url = $7, embargo_until = $8,"
             " expires_at = $9, concern_categories = $10, concern_skus = $11,"
-            " concern_gtins = $12, concern_while_declared = $13 WHERE id = $1",
+            " concern_gtins = $12, concern_while_declared = $13, deliver_by = $14"
+            " WHERE id = $1",
             advisory_id,
             version,
             *_content_columns(amended),

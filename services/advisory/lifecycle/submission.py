@@ -89,6 +89,8 @@ class AdvisoryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     gtins: Annotated[list[Gtin], msgspec.Meta(max_length=1000)] = []
     source_url: Url = ""
     expires_at: When | None = None
+    # When every mail should have gone out; the report says whether the send rates allow it.
+    deliver_by: When | None = None
 
     def rule(self) -> AdvisoryRule:
         """The part of the advisory that decides who receives it: its kind's own fields.
@@ -120,6 +122,7 @@ class AdvisoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     gtins: Annotated[list[Gtin], msgspec.Meta(max_length=1000)] | UnsetType = UNSET
     source_url: Url | UnsetType = UNSET
     expires_at: When | UnsetType | None = UNSET
+    deliver_by: When | UnsetType | None = UNSET
 
 
 def amend(current: AdvisoryIn, patch: AdvisoryPatch) -> AdvisoryIn:
@@ -138,6 +141,8 @@ def validate(advisory: AdvisoryIn, now: datetime) -> None:
         problems.append(field_error("embargo_until", "must not be in the past"))
     if advisory.expires_at is not None and advisory.expires_at <= advisory.embargo_until:
         problems.append(field_error("expires_at", "must be after embargo_until"))
+    if advisory.deliver_by is not None and advisory.deliver_by <= advisory.embargo_until:
+        problems.append(field_error("deliver_by", "must be after embargo_until"))
     if advisory.source_url:
         parts = urlsplit(advisory.source_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:

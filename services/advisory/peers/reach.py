@@ -37,6 +37,7 @@ class Reach(msgspec.Struct, frozen=True):
     problem: str = ""
     waits: list[str] = []  # why what waits is waiting, in plain words
     funnel: Funnel = msgspec.field(default_factory=lambda: funnel_of({}))
+    waiting_by_domain: dict[str, int] = {}  # what waits, by recipient domain (its rate's key)
 
 
 def five(counts: dict[str, int]) -> dict[str, int]:
@@ -71,7 +72,13 @@ async def reach_of(nc: Client, advisory: Advisory, now: datetime, timeout: float
     days = [Day(day=d.day, counts=five(d.counts)) for d in report.by_day]
     waits = [explain(w, now) for w in report.waits]
     funnel = funnel_of(report.funnel)
-    return Reach(counts=five(report.counts), days=days, waits=waits, funnel=funnel)
+    return Reach(
+        counts=five(report.counts),
+        days=days,
+        waits=waits,
+        funnel=funnel,
+        waiting_by_domain=report.waiting_by_domain,
+    )
 
 
 def total(reaches: list[Reach]) -> dict[str, int]:

@@ -6,7 +6,7 @@ A claim and its answers use the modules `ledger`, `rates` and `fence` by name.
 
 from services.mailer.store.advisories import advisory, cancel_event, save_advisory, withdraw
 from services.mailer.store.contacts import contact, locked_email, upsert_contact, upsert_contacts
-from services.mailer.store.deliveries import add_deliveries, reach, waits
+from services.mailer.store.deliveries import add_deliveries, reach, waiting_by_domain, waits
 from services.mailer.store.suppressions import (
     lift_suppression,
     list_suppressions,
@@ -36,6 +36,7 @@ __all__ = [
     "suppression_reason",
     "upsert_contact",
     "upsert_contacts",
+    "waiting_by_domain",
     "waits",
     "withdraw",
 ]

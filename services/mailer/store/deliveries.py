@@ -88,3 +88,15 @@ async def waits(conn: Conn, advisory_id: str) -> list[m.Wait]:
         m.Wait(reason=r["hold"], until=r["until"], timezone=r["zone"], deliveries=r["n"])
         for r in rows
     ]
+
+
+async def waiting_by_domain(conn: Conn, advisory_id: str) -> dict[str, int]:
+    """An advisory's deliveries still on their way, by recipient domain (as rates key them)."""
+    rows = await conn.fetch(
+        "SELECT lower(regexp_replace(c.email, '^.*@', '')) AS domain, count(*) AS n"
+        " FROM deliveries d JOIN contacts c ON c.customer_id = d.customer_id"
+        " WHERE d.advisory_id = $1 AND d.state IN ('queued', 'deferred', 'sending')"
+        " GROUP BY 1",
+        advisory_id,
+    )
+    return {r["domain"]: r["n"] for r in rows}

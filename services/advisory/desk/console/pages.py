@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from aiohttp import web
 
@@ -11,11 +12,11 @@ from services.advisory.desk.svgchart import reach_chart
 from services.advisory.desk.svgmap import disaster_map
 from services.advisory.desk.web import html
 from services.advisory.disasters import store as disasters
-from services.advisory.lifecycle import store
-from services.advisory.peers.reach import SERIES, reach_of, total
+from services.advisory.lifecycle import Advisory, deadline, store
+from services.advisory.peers.reach import SERIES, Reach, reach_of, total
 from shared.errors import NotFound
 from shared.http import NATS, POOL
-from shared.service import CLOCK
+from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -31,12 +32,14 @@ async def _advisory(request: web.Request, key: str) -> web.StreamResponse:
         advisory = await store.get_advisory(pool, request.match_info["advisory_id"])
     except NotFound:
         return _missing(request, "such advisory")
-    reach = await reach_of(request.app[NATS], advisory, request.app[CLOCK].now())
+    now = request.app[CLOCK].now()
+    reach = await reach_of(request.app[NATS], advisory, now)
     return html(
         request,
         "console_advisory.html.j2",
-        now=request.app[CLOCK].now(),
+        now=now,
         a=advisory,
+        projection=_projection(request, advisory, reach, now),
         title=advisory.headline,
         reach=reach,
         series=SERIES,
@@ -69,3 +72,21 @@ async def _disaster(request: web.Request, key: str) -> web.StreamResponse:
 
 routes.get("/console/advisories/{advisory_id}")(operators_only(_advisory))
 routes.get("/console/disasters/{disaster_id}")(operators_only(_disaster))
+
+
+def _projection(
+    request: web.Request, advisory: Advisory, reach: Reach, now: datetime
+) -> deadline.Projection | None:
+    """While a published advisory sends (or has a deadline): when it will have sent all."""
+    sending = advisory.state == "published" and not reach.problem
+    if not sending or not (reach.counts["waiting"] or advisory.deliver_by):
+        return None
+    settings = request.app[SETTINGS]
+    return deadline.project(
+        start=now,
+        waiting=reach.counts["waiting"],
+        by_domain=reach.waiting_by_domain,
+        overall=settings.send_rate_per_second,
+        per_domain=settings.send_rate_per_domain,
+        deliver_by=advisory.deliver_by,
+    )

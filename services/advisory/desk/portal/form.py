@@ -37,7 +37,7 @@ LABELS = {
     "min_intensity": "Least seismic intensity", "min_warning": "Least warning level",
     "min_magnitude": "Least magnitude",
     "skus": "SKUs", "gtins": "GTINs", "embargo_until": "Embargo until",
-    "expires_at": "Expires", "source_url": "Your agency's page",
+    "expires_at": "Expires", "deliver_by": "Deliver by", "source_url": "Your agency's page",
 } | {f"{part}_{code}": f"{name}: {'title' if part == 'title' else 'text'}"
      for code, name in LANGS.items() for part in ("title", "body")}  # fmt: skip
 # A disaster playbook's conditions, chosen from JMA's scales (lowest first).
@@ -47,7 +47,7 @@ CHOICES = {
 }
 LISTS = ("categories", "hazards", "countries", "skus", "gtins")
 NUMBERS = ("window_days", "after_years", "lookback_days")
-TIMES = ("embargo_until", "expires_at")
+TIMES = ("embargo_until", "expires_at", "deliver_by")
 _SPLIT = re.compile(r"[\s,、]+")
 
 
@@ -99,7 +99,7 @@ def as_advisory(form: dict[str, str], now: datetime) -> tuple[AdvisoryIn | None,
     if form.get("source_url", "").strip():
         raw["source_url"] = form["source_url"].strip()
     problems |= _type_problems(raw)
-    if any(name in problems for name in ("kind", "embargo_until", "expires_at")):
+    if any(name in problems for name in ("kind", *TIMES)):
         return None, problems
     try:
         advisory = msgspec.convert(raw, AdvisoryIn)
