@@ -214,6 +214,7 @@ async def test_the_report_is_a_table_of_the_reach(
         )
         await expect(reply, 200)
         advisory = power_bank_advisory(clock.now() + timedelta(hours=1))
+        advisory["deliver_by"] = (clock.now() + timedelta(hours=2)).isoformat()
         reply = await http.post(f"{urls['advisory']}/v1/advisories", json=advisory, headers=headers)
         advisory_id = (await expect(reply, 201))["id"]
         the_order = order("A-1", clock.now() - timedelta(days=1))
@@ -226,6 +227,10 @@ async def test_the_report_is_a_table_of_the_reach(
             "embargoed until" in embargoed.out and "Using your power bank safely" in embargoed.out
         )
         assert _counts(embargoed.out)["sent"] == 0
+        # The deadline's verdict under the table, as the API words it.
+        ahead = json.loads((await anshin(env, "advisory", "report", advisory_id, "--json")).out)
+        assert f"deadline: {ahead['deadline']['says']}" in embargoed.out.splitlines()
+        assert ahead["deadline"]["met"] is True
 
         clock.advance(timedelta(hours=1, seconds=1))
         await smtp_sink.wait_for(1)

@@ -59,6 +59,8 @@ async def report_advisory(args: argparse.Namespace, settings: Settings) -> int:
     print(reach_table(report))
     for wait in report.get("waiting", []):
         print(wait["says"])
+    if report.get("deadline"):
+        print(f"deadline: {report['deadline']['says']}")
     if "funnel" in report:
         print()
         print(funnel_table(report["funnel"]))
