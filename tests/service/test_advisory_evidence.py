@@ -24,7 +24,7 @@ from tests.service.test_mailer_bounces_smtp import fixture, paths, returned
 from tests.support.advisory import new_agency, operator
 from tests.support.fixtures import run_services
 from tests.support.keys import channel_header
-from tests.support.shop import expect, order, power_bank_advisory
+from tests.support.shop import expect, order, power_bank_shop
 from tests.support.smtp import SmtpSink
 
 READER = ("c-1", "hanako@example.jp", "ja-JP")
@@ -53,19 +53,7 @@ async def test_the_evidence_export_is_complete_pseudonymous_signed_and_verifiabl
         theirs = await new_agency(settings, "Fire Department")
         shop = await channel_header(settings, "shop-catalog", catalog=True)
         web = await channel_header(settings, "web")
-        catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=shop), 200)
-        first, second = [
-            await expect(
-                await http.post(
-                    f"{advisory}/v1/advisories",
-                    json=power_bank_advisory(clock.now() + timedelta(hours=hours)),
-                    headers=mine,
-                ),
-                201,
-            )
-            for hours in (1, 2)
-        ]
+        first, second = await power_bank_shop(http, urls, mine, shop, clock.now())
         for i, (customer, email, locale) in enumerate([READER, BOUNCED, LEAVER]):
             bought = order(f"A-{i}", clock.now(), customer=customer, locale=locale, email=email)
             await expect(await http.post(f"{ingest}/v1/orders", json=bought, headers=web), 202)

@@ -22,7 +22,7 @@ from tests.support.fixtures import run_services
 from tests.support.keys import channel_header
 from tests.support.mailer import eventually
 from tests.support.parts import part_text
-from tests.support.shop import expect, order, power_bank_advisory
+from tests.support.shop import expect, order, power_bank_shop
 from tests.support.smtp import SmtpSink
 
 BUYERS = [("c-1", "hanako@example.jp", "ja-JP"), ("c-2", "jane@example.com", "en-GB")]
@@ -56,19 +56,7 @@ async def test_the_funnel_counts_buyers_to_answers_everywhere_it_is_shown(
         mine = await new_agency(settings, "製品安全研究所")
         shop = await channel_header(settings, "shop-catalog", catalog=True)
         web = await channel_header(settings, "web")
-        catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
-        await expect(await http.put(f"{ingest}/v1/catalog", json=catalog, headers=shop), 200)
-        first, second = [
-            await expect(
-                await http.post(
-                    f"{advisory}/v1/advisories",
-                    json=power_bank_advisory(clock.now() + timedelta(hours=hours)),
-                    headers=mine,
-                ),
-                201,
-            )
-            for hours in (1, 2)
-        ]
+        first, second = await power_bank_shop(http, urls, mine, shop, clock.now())
         for i, (customer, email, locale) in enumerate([*BUYERS, LEAVER]):
             bought = order(f"A-{i}", clock.now(), customer=customer, locale=locale, email=email)
             await expect(await http.post(f"{ingest}/v1/orders", json=bought, headers=web), 202)
@@ -103,12 +91,19 @@ async def test_the_funnel_counts_buyers_to_answers_everywhere_it_is_shown(
 
         expected = {"bought": 3, "contactable": 2, "delivered": 2, "read": 2, "acted": 1}
 
+        last: dict[str, int] = {}
+
         async def counted() -> bool:
             steps = (await funnel())["steps"]
             assert isinstance(steps, list)
-            return {s["step"]: s["customers"] for s in steps} == expected
+            last.clear()
+            last.update({s["step"]: s["customers"] for s in steps})
+            return last == expected
 
-        await eventually(counted)
+        try:
+            await eventually(counted)
+        except TimeoutError:
+            raise AssertionError(f"the funnel never counted {expected}: last {last}") from None
         report = await funnel()
         assert report["checked"] == 1 and report["gone"] == 0
         assert report["contactable_share"] == 0.6667 and report["meets_mark"] is False

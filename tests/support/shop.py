@@ -71,3 +71,27 @@ async def expect(reply: aiohttp.ClientResponse, status: int) -> Any:
 def in_seconds(now: datetime, seconds: float) -> datetime:
     """A time `seconds` after `now`."""
     return now + timedelta(seconds=seconds)
+
+
+async def power_bank_shop(
+    http: aiohttp.ClientSession,
+    urls: dict[str, str],
+    agency: dict[str, str],
+    shop: dict[str, str],
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """A catalog with one power bank, and two power-bank advisories of `agency` due one and
+    two hours after `at`; the advisories as the API answered them."""
+    catalog = [{"sku": "PB-1", "title": "Power bank", "categories": ["power_bank"]}]
+    await expect(await http.put(f"{urls['ingest']}/v1/catalog", json=catalog, headers=shop), 200)
+    return [
+        await expect(
+            await http.post(
+                f"{urls['advisory']}/v1/advisories",
+                json=power_bank_advisory(at + timedelta(hours=hours)),
+                headers=agency,
+            ),
+            201,
+        )
+        for hours in (1, 2)
+    ]

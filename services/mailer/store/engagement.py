@@ -28,9 +28,13 @@ async def sent_row(conn: Conn, key: Key) -> asyncpg.Record | None:
 
 
 async def mark_read(conn: Conn, key: Key, now: datetime) -> bool:
-    """Note that the mail's safety-page link was opened; False if it was before."""
+    """Note that the mail's safety-page link was opened; False if it was before.
+
+    A mail still `sending` counts: its link was opened, so the relay took it, and its answer
+    may not be recorded yet (the recorder commits answers in groups).
+    """
     found = await conn.fetchval(
-        f"UPDATE deliveries SET read_at = $4 WHERE {_KEY} AND state = 'sent'"
+        f"UPDATE deliveries SET read_at = $4 WHERE {_KEY} AND state IN ('sending', 'sent')"
         " AND read_at IS NULL RETURNING true",
         *key,
         now,
@@ -41,7 +45,8 @@ async def mark_read(conn: Conn, key: Key, now: datetime) -> bool:
 async def mark_acted(conn: Conn, key: Key, acted: str, now: datetime) -> bool:
     """Note the customer's answer (checked, gone); False if they had answered before."""
     found = await conn.fetchval(
-        f"UPDATE deliveries SET acted = $4, acted_at = $5 WHERE {_KEY} AND state = 'sent'"
+        f"UPDATE deliveries SET acted = $4, acted_at = $5 WHERE {_KEY}"
+        " AND state IN ('sending', 'sent')"
         " AND acted_at IS NULL RETURNING true",
         *key,
         acted,
