@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from shared.dates import zone
 from shared.messages import Priority, Wait
 
 _QUIET = re.compile(r"^(\d{1,2})(?::(\d{2}))?-(\d{1,2})(?::(\d{2}))?$")
@@ -53,14 +53,6 @@ def quiet_hours(text: str) -> tuple[time, time] | None:
         raise ValueError(f"quiet hours {text!r} are not like '21-08' or '21:30-07:00'")
     h1, m1, h2, m2 = match.groups()
     return time(int(h1), int(m1 or 0)), time(int(h2), int(m2 or 0))
-
-
-def zone(name: str) -> ZoneInfo:
-    """The customer's time zone; UTC when it is unknown."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def quiet_until(now: datetime, tz: str, quiet: tuple[time, time] | None) -> datetime | None:
