@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # advisory: the time zone of the dates on the public pages; empty: the zone each page's
     # language is usually read in (ja: Asia/Tokyo, fr: Europe/Paris, en: UTC)
     public_timezone: str = ""
+    # advisory: the IANA time zone of the times on the operators' console, with UTC beside
+    # them (the portal shows each agency's own zone, `anshin agency create --timezone`)
+    console_timezone: str = "UTC"
     send_rate_per_second: float = 200.0
     send_rate_per_domain: float = 50.0
     routine_cap: int = 3

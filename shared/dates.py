@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -63,3 +63,37 @@ def local_date_of(text: str, timezone: str, lang: str, locale: str = "") -> str:
     except ValueError:
         return text
     return local_date(at, timezone, lang, locale)
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone (`Asia/Tokyo`, `UTC`), as tzdata names them."""
+    return name in _zone_names()
+
+
+class NoSuchLocalTime(ValueError):
+    """A wall-clock time its zone skips (clocks go forward) or passes twice (clocks go back)."""
+
+    def __init__(self, wall: datetime, zone_name: str, twice: bool) -> None:
+        self.twice = twice
+        how = "happens twice (clocks go back)" if twice else "does not exist (clocks skip it)"
+        super().__init__(f"{wall:%Y-%m-%d %H:%M} {how} in {zone_name}")
+
+
+def utc_of_local(wall: datetime, zone_name: str) -> datetime:
+    """The UTC instant of the naive wall-clock time `wall` in the IANA zone `zone_name`.
+
+    Raises NoSuchLocalTime where the zone's clocks skip `wall` or pass it twice: guessing
+    either side of a daylight-saving change would move an embargo by an hour unseen.
+    """
+    tz = ZoneInfo(zone_name)
+    first, second = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        # In a gap neither reading comes back to the same wall time; in a fold both do.
+        back = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+        raise NoSuchLocalTime(wall, zone_name, twice=back == wall)
+    return first.astimezone(UTC)

@@ -14,3 +14,8 @@ def language_for(locale: str) -> str:
     """The supported language closest to a locale such as 'ja-JP'; the fallback otherwise."""
     lang = locale.replace("_", "-").split("-")[0].lower()
     return lang if lang in SUPPORTED else FALLBACK
+
+
+def N_(message: str) -> str:  # gettext's name: pybabel extracts what it marks
+    """Mark an English text for a page's gettext catalogue; it is translated where shown."""
+    return message

@@ -73,20 +73,31 @@ async def test_agencies_are_created_and_listed_without_their_keys(
     created = await anshin(env, "agency", "create", "Tokyo Fire Department")
     key = re.findall(r"^key:\s+(\S+)", created.out, re.M)[0]
     # A script reads the key from JSON, never by scraping the text.
-    scripted = json.loads((await anshin(env, "agency", "create", "消費生活センター", "--json")).out)
+    made = await anshin(
+        env, "agency", "create", "消費生活センター", "--timezone", "Asia/Tokyo", "--json"
+    )
+    scripted = json.loads(made.out)
     assert scripted["name"] == "消費生活センター" and scripted["id"].startswith("ag")
-    assert len(scripted["key"]) > 30
+    assert len(scripted["key"]) > 30 and scripted["timezone"] == "Asia/Tokyo"
+    # A time zone must be one of IANA's: a wrong one is a wrong command line, nothing made.
+    for zone in ("Tokyo", "Asia/Tokio", "../../etc/passwd"):
+        wrong = await python(env, "services.cli", "agency", "create", "Nowhere", "--timezone", zone)
+        assert wrong.code == 2 and "IANA time zone" in wrong.err, wrong
     again = await anshin(env, "agency", "create", "Tokyo Fire Department")
     assert again.code == 1 and "exists already" in again.err
 
     listed = await anshin(env, "agency", "list")
     assert listed.code == 0 and key not in listed.out
     header, _, *rows = listed.out.splitlines()
-    assert header.split() == ["id", "name", "created", "embargoed", "published", "withdrawn"]
+    assert header.split() == [
+        "id", "name", "timezone", "created", "embargoed", "published", "withdrawn"
+    ]  # fmt: skip
     assert [r.split()[1] for r in rows] == ["Tokyo", "消費生活センター"]
+    assert [r.split()[-6] for r in rows] == ["UTC", "Asia/Tokyo"]
     assert all(r.split()[-3:] == ["0", "0", "0"] for r in rows)
     as_json = json.loads((await anshin(env, "agency", "list", "--json")).out)
     assert [a["name"] for a in as_json] == ["Tokyo Fire Department", "消費生活センター"]
+    assert [a["timezone"] for a in as_json] == ["UTC", "Asia/Tokyo"]
     assert as_json[1]["id"] == scripted["id"] and scripted["key"] not in json.dumps(as_json)
 
 

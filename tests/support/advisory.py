@@ -20,12 +20,12 @@ from shared.config import Settings
 Answer = Callable[[bytes], Awaitable[bytes]]
 
 
-async def new_agency(settings: Settings, name: str) -> dict[str, str]:
+async def new_agency(settings: Settings, name: str, timezone: str = "UTC") -> dict[str, str]:
     """Create an agency straight in the database; return its Authorization header."""
     pool = await db.create_pool(settings.database_url, "advisory", min_size=1, max_size=1)
     try:
         key = auth.new_key()
-        await advisory_store.create_agency(pool, name, auth.hash_key(key))
+        await advisory_store.create_agency(pool, name, auth.hash_key(key), timezone)
         return {"Authorization": f"Bearer {key}"}
     finally:
         await pool.close()

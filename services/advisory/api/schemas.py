@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -23,6 +24,20 @@ class ErrorOut(msgspec.Struct, kw_only=True):
 
     error: str
     details: list[FieldProblem]
+
+
+class AgencyOut(msgspec.Struct, kw_only=True):
+    """The calling agency as Anshin knows it (never its key)."""
+
+    id: str
+    name: str
+    timezone: str
+
+
+class AgencyPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An agency's own settings: its time zone, an IANA name such as Asia/Tokyo."""
+
+    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class Created(msgspec.Struct, kw_only=True):

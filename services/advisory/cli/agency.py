@@ -12,6 +12,7 @@ from services.advisory.agencies import auth, store
 from services.advisory.agencies.names import agency_name
 from services.advisory.cli.pool import advisory_pool
 from shared.config import Settings
+from shared.dates import is_zone
 from shared.tables import as_json, table
 
 
@@ -23,7 +24,17 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     sub = agency.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = sub.add_parser("create", help="create an agency and print its key once")
     create.add_argument("name", help="the agency's name as customers will read it")
-    create.add_argument("--json", action="store_true", help="print {id, name, key} as JSON")
+    create.add_argument(
+        "--timezone",
+        type=timezone,
+        default="UTC",
+        metavar="ZONE",
+        help="the agency's IANA time zone (Asia/Tokyo): the portal shows and reads its times"
+        " in it, with UTC beside them (default UTC)",
+    )
+    create.add_argument(
+        "--json", action="store_true", help="print {id, name, timezone, key} as JSON"
+    )
     create.set_defaults(run=create_agency)
     listing = sub.add_parser(
         "list",
@@ -34,25 +45,34 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     listing.set_defaults(run=list_agencies)
 
 
+def timezone(name: str) -> str:
+    """An IANA time zone, or the command line's error naming it."""
+    if not is_zone(name):
+        raise argparse.ArgumentTypeError(f"{name!r} is not an IANA time zone such as Asia/Tokyo")
+    return name
+
+
 async def create_agency(args: argparse.Namespace, settings: Settings) -> int:
     """Create an agency; its key is printed once and stored only as a hash."""
-    agency_id, key = await new_agency(settings, args.name)
+    agency_id, key = await new_agency(settings, args.name, args.timezone)
     if args.json:
-        print(as_json({"id": agency_id, "name": args.name, "key": key}))
+        created = {"id": agency_id, "name": args.name, "timezone": args.timezone, "key": key}
+        print(as_json(created))
         return 0
-    print(f"agency: {agency_id}")
-    print(f"name:   {args.name}")
-    print(f"key:    {key}")
+    print(f"agency:   {agency_id}")
+    print(f"name:     {args.name}")
+    print(f"timezone: {args.timezone}")
+    print(f"key:      {key}")
     print("Keep the key safe: it is shown only this once.")
     return 0
 
 
-async def new_agency(settings: Settings, name: str) -> tuple[str, str]:
+async def new_agency(settings: Settings, name: str, timezone: str = "UTC") -> tuple[str, str]:
     """Create an agency; return its id and its key (Conflict if the name is taken)."""
     name = agency_name(name)
     async with advisory_pool(settings) as pool:
         key = auth.new_key()
-        agency_id = await store.create_agency(pool, name, auth.hash_key(key))
+        agency_id = await store.create_agency(pool, name, auth.hash_key(key), timezone)
     return agency_id, key
 
 
@@ -71,10 +91,13 @@ async def list_agencies(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("No agencies yet: create one with `anshin agency create NAME`.")
         return 0
-    header = ("id", "name", "created", "embargoed", "published", "withdrawn")
+    header = ("id", "name", "timezone", "created", "embargoed", "published", "withdrawn")
     body = [
-        (r["id"], r["name"], f"{r['created_at']:%Y-%m-%d %H:%M}", *(str(r[k]) for k in header[3:]))
+        (
+            r["id"], r["name"], r["timezone"], f"{r['created_at']:%Y-%m-%d %H:%M}",
+            *(str(r[k]) for k in header[4:]),
+        )
         for r in rows
-    ]
-    print(table(header, body, right=range(3, 6)))
+    ]  # fmt: skip
+    print(table(header, body, right=range(4, 7)))
     return 0

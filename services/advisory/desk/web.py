@@ -1,23 +1,49 @@
-"""What the console's and the portal's HTML pages share: headers, CSRF tokens, countdowns."""
+"""What the console's and the portal's HTML pages share: headers, CSRF tokens, countdowns,
+the reader's language and the zone of the times shown."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
 
+from services.advisory.desk import i18n, times
+from shared.dates import is_zone
+from shared.languages import NAMES
 from shared.service import SETTINGS
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("services.advisory.desk", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+
+@functools.cache
+def _environment(lang: str) -> jinja2.Environment:
+    """The templates in `lang`, built at its first page: a page is rendered whole in it."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("services.advisory.desk", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["local_when"] = times.when
+    env.globals.update(
+        kind_names=i18n.KIND_NAMES,
+        state_names=i18n.STATE_NAMES,
+        series_names=i18n.SERIES_NAMES,
+        step_names=i18n.STEP_NAMES,
+        share_text=i18n.share_text,
+    )
+    env.globals["lang_names"] = {code: NAMES[code] for code in i18n.DESK_LANGS}
+    return env
+
+
+# The query parameter of the language switch (`lang` already picks the mail preview's).
+SWITCH = "ui"
+YEAR = 365 * 24 * 3600
 
 # Pages with embargoed words: never cached, never framed, scripts only with the nonce.
 CSP = (
@@ -27,17 +53,53 @@ CSP = (
 )
 
 
-def html(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    """A private page of templates/, with a fresh nonce for its inline script."""
+def html(
+    request: web.Request,
+    template: str,
+    status: int = 200,
+    *,
+    zone: str | None = None,
+    **context: Any,
+) -> web.Response:
+    """A private page of templates/ in the reader's language, its times in `zone` (default:
+    the operators' ANSHIN_CONSOLE_TIMEZONE) with UTC beside, a fresh nonce for its script."""
     nonce = secrets.token_urlsafe(16)
-    text = _env.get_template(template).render(lang="en", nonce=nonce, **context)
+    picked = request.query.get(SWITCH, "")
+    lang = i18n.reader_language(
+        picked or request.cookies.get(i18n.COOKIE, ""), request.headers.get("Accept-Language", "")
+    )
+    if zone is None:
+        zone = request.app[SETTINGS].console_timezone
+    zone = zone if is_zone(zone) else "UTC"
+    with times.zone_of_page(zone):
+        text = (
+            _environment(lang)
+            .get_template(template)
+            .render(lang=lang, nonce=nonce, zone=zone, switch=_switch_links(request), **context)
+        )
     headers = {
         "Cache-Control": "private, no-store",
         "Content-Security-Policy": CSP.format(nonce=nonce),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
     }
-    return web.Response(text=text, status=status, content_type="text/html", headers=headers)
+    response = web.Response(text=text, status=status, content_type="text/html", headers=headers)
+    if picked in i18n.DESK_LANGS:  # the reader's pick, remembered by both desks
+        response.set_cookie(
+            i18n.COOKIE, picked, max_age=YEAR, path="/", httponly=True, samesite="Lax",
+            secure=request.secure,
+        )  # fmt: skip
+    return response
+
+
+def _switch_links(request: web.Request) -> dict[str, str]:
+    """Each desk language's link to this page in it: only its query, so that a page never
+    repeats its own path (a refusal names nothing); a posted form's page: its desk's home."""
+    if request.method != "GET":
+        path, query = f"/{request.path.split('/')[1]}", {}
+    else:
+        path, query = "", {k: v for k, v in request.query.items() if k != SWITCH}
+    return {lang: f"{path}?{urlencode(query | {SWITCH: lang})}" for lang in i18n.DESK_LANGS}
 
 
 def csrf_token(request: web.Request, session: str) -> str:
@@ -71,5 +133,7 @@ async def checked_form(request: web.Request, session: str) -> dict[str, str] | N
 
 def refused(request: web.Request) -> web.Response:
     """The answer to a form without our token, or from another site."""
-    message = "This form has expired or came from another site: reload the page and try again."
-    return html(request, "desk_message.html.j2", 403, heading="Refused", message=message)
+    message = i18n.N_(
+        "This form has expired or came from another site: reload the page and try again."
+    )
+    return html(request, "desk_message.html.j2", 403, heading=i18n.N_("Refused"), message=message)

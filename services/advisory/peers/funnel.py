@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import msgspec
 
+from shared.languages import N_
+
 STEPS = ("bought", "contactable", "delivered", "read", "acted")
 # CPSC: a firm shows it can contact 95 % of the buyers of a recalled product.
 CONTACTABLE_MARK = 0.95
 
 MEANINGS = {
-    "bought": "Customers who bought a product the advisory concerns: the audience matched.",
-    "contactable": (
+    "bought": N_("Customers who bought a product the advisory concerns: the audience matched."),
+    "contactable": N_(
         "Of those, customers the shop can write to: they have an e-mail address, it has not"
         " bounced, and they have not unsubscribed or turned this kind of advice off."
     ),
-    "delivered": (
+    "delivered": N_(
         "Of those, mails the shop's mail relay accepted and for which no bounce came back later."
     ),
-    "read": (
+    "read": N_(
         "Of those, customers who opened the safety page through the link in their own mail"
         " (each mail counts once, however often it is opened)."
     ),
-    "acted": (
+    "acted": N_(
         'Of those, customers who answered in the mail "I have checked my product" or'
         ' "I no longer have it" and confirmed it on the page the link opens.'
     ),

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from services.advisory.desk.console import deadletters
 from services.advisory.desk.console.bus import OPERATOR_NATS, consumer_lag
+from services.advisory.desk.i18n import N_
 from services.advisory.desk.web import checked_form, csrf_token, html, refused
 from services.advisory.disasters import store as store_disasters
 from services.advisory.lifecycle import STATES, Advisory, State, store
@@ -33,9 +34,9 @@ def operators_only(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRe
         try:
             key = require_operator(request, request.app[SETTINGS].operator_key)
         except Unauthorized:
-            message = "Operators only: sign in with the operator key as the password."
+            message = N_("Operators only: sign in with the operator key as the password.")
             response = html(
-                request, "desk_message.html.j2", 401, heading="Sign in", message=message
+                request, "desk_message.html.j2", 401, heading=N_("Sign in"), message=message
             )
             response.headers.update(CHALLENGE)
             return response

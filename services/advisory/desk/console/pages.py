@@ -8,6 +8,7 @@ from datetime import datetime
 from aiohttp import web
 
 from services.advisory.desk.console.overview import operators_only
+from services.advisory.desk.i18n import N_
 from services.advisory.desk.svgchart import reach_chart
 from services.advisory.desk.svgmap import disaster_map
 from services.advisory.desk.web import html
@@ -21,8 +22,8 @@ from shared.service import CLOCK, SETTINGS
 routes = web.RouteTableDef()
 
 
-def _missing(request: web.Request, what: str) -> web.Response:
-    return html(request, "desk_message.html.j2", 404, heading="Not found", message=f"No {what}.")
+def _missing(request: web.Request, message: str) -> web.Response:
+    return html(request, "desk_message.html.j2", 404, heading=N_("Not found"), message=message)
 
 
 async def _advisory(request: web.Request, key: str) -> web.StreamResponse:
@@ -31,7 +32,7 @@ async def _advisory(request: web.Request, key: str) -> web.StreamResponse:
     try:
         advisory = await store.get_advisory(pool, request.match_info["advisory_id"])
     except NotFound:
-        return _missing(request, "such advisory")
+        return _missing(request, N_("No such advisory."))
     now = request.app[CLOCK].now()
     reach = await reach_of(request.app[NATS], advisory, now)
     return html(
@@ -53,7 +54,7 @@ async def _disaster(request: web.Request, key: str) -> web.StreamResponse:
     pool = request.app[POOL]
     found = await disasters.one(pool, request.match_info["disaster_id"])
     if found is None:
-        return _missing(request, "such disaster")
+        return _missing(request, N_("No such disaster."))
     playbooks = await store.some(pool, found.advisory_ids)
     ordered = [playbooks[i] for i in found.advisory_ids if i in playbooks]
     now = request.app[CLOCK].now()

@@ -16,14 +16,19 @@ from aiohttp import web
 
 from services.advisory.agencies.auth import hash_key
 from services.advisory.api.evidence import stream as export_evidence
+from services.advisory.desk.i18n import N_
 from services.advisory.desk.portal import store as store_sessions
 from services.advisory.desk.portal.form import (
     CATEGORY_NAMES,
     CHOICES,
+    FIELD_KINDS,
+    INPUTS,
     KINDS,
     LABELS,
     LANGS,
+    RULE_FIELDS,
     as_advisory,
+    utc_texts,
 )
 from services.advisory.desk.portal.view import advisory_page
 from services.advisory.desk.web import checked_form, csrf_token, html, refused, same_origin
@@ -40,10 +45,11 @@ SESSION_SECONDS = 8 * 3600
 
 
 class Session:
-    """A signed-in agency: the session's id (for the form token), the agency's id and name."""
+    """A signed-in agency: the session's id (for the form token), the agency's id, name and
+    time zone (its pages show and read times in it)."""
 
-    def __init__(self, sid: str, agency_id: str, name: str) -> None:
-        self.sid, self.agency_id, self.name = sid, agency_id, name
+    def __init__(self, sid: str, agency_id: str, name: str, timezone: str) -> None:
+        self.sid, self.agency_id, self.name, self.timezone = sid, agency_id, name, timezone
 
 
 async def session(request: web.Request) -> Session | None:
@@ -59,7 +65,8 @@ async def session(request: web.Request) -> Session | None:
 def _page(
     request: web.Request, me: Session, template: str, status: int = 200, **kw: Any
 ) -> web.Response:
-    return html(request, template, status, me=me, csrf=csrf_token(request, me.sid), **kw)
+    csrf = csrf_token(request, me.sid)
+    return html(request, template, status, zone=me.timezone, me=me, csrf=csrf, **kw)
 
 
 @routes.get("/portal")
@@ -67,7 +74,7 @@ async def home(request: web.Request) -> web.Response:
     """The sign-in form, or the agency's advisories."""
     me = await session(request)
     if me is None:
-        response = html(request, "portal_login.html.j2", problem="")
+        response = html(request, "portal_login.html.j2", zone="UTC", problem="")
         if COOKIE in request.cookies:  # expired, signed out, or a key from before sessions
             response.del_cookie(COOKIE, path="/portal")
         return response
@@ -83,15 +90,16 @@ async def login(request: web.Request) -> web.Response:
         return refused(request)
     key = str((await request.post()).get("key", "")).strip()
     if is_operator_key(request.app[SETTINGS].operator_key, key):
-        problem = "This is the agencies' portal: operators use the console."
-        return html(request, "portal_login.html.j2", 401, problem=problem)
+        problem = N_("This is the agencies' portal: operators use the console.")
+        return html(request, "portal_login.html.j2", 401, zone="UTC", problem=problem)
     sid, now = secrets.token_urlsafe(32), request.app[CLOCK].now()
     expires = now + timedelta(seconds=SESSION_SECONDS)
     pool, opened = request.app[POOL], None
     if key:
         opened = await store_sessions.open_session(pool, hash_key(sid), hash_key(key), now, expires)
     if opened is None:
-        return html(request, "portal_login.html.j2", 401, problem="This key is not known.")
+        problem = N_("This key is not known.")
+        return html(request, "portal_login.html.j2", 401, zone="UTC", problem=problem)
     if (old := request.cookies.get(COOKIE)) is not None:
         await store_sessions.close_session(pool, hash_key(old))  # one browser, one session
     response = web.HTTPSeeOther("/portal")
@@ -132,7 +140,8 @@ def _form(
     return _page(
         request, me, "portal_new.html.j2", status,
         values=values, problems=problems, kinds=KINDS, langs=LANGS, labels=LABELS,
-        categories=CATEGORY_NAMES, choices=CHOICES,
+        categories=CATEGORY_NAMES, choices=CHOICES, rule_fields=RULE_FIELDS, inputs=INPUTS,
+        fields_kinds=FIELD_KINDS, utc_now=utc_texts(values, me.timezone),
     )  # fmt: skip
 
 
@@ -146,7 +155,7 @@ async def submit(request: web.Request) -> web.Response:
     if form is None:
         return refused(request)
     now = request.app[CLOCK].now()
-    advisory, problems = as_advisory(form, now)
+    advisory, problems = as_advisory(form, now, me.timezone)
     if advisory is None:
         return _form(request, me, form, problems)
     advisory_id = await store.create_advisory(request.app[POOL], me.agency_id, advisory, now)
@@ -161,7 +170,7 @@ async def one(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/portal")
     context = await advisory_page(request, me.agency_id)
     if context is None:
-        message = "This advisory is not one of yours, or does not exist."
+        message = N_("This advisory is not one of yours, or does not exist.")
         return _page(request, me, "portal_message.html.j2", 404, message=message)
     return _page(request, me, "portal_advisory.html.j2", **context)
 
@@ -177,6 +186,6 @@ async def evidence(request: web.Request) -> web.StreamResponse:
     except NotFound:
         advisory = None
     if advisory is None or not embargo.may_see(me.agency_id, advisory.agency_id):
-        message = "This advisory is not one of yours, or does not exist."
+        message = N_("This advisory is not one of yours, or does not exist.")
         return _page(request, me, "portal_message.html.j2", 404, message=message)
     return await export_evidence(request, advisory)

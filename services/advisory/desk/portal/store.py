@@ -31,18 +31,20 @@ async def open_session(
     return agency["id"], agency["name"]
 
 
-async def session_agency(pool: asyncpg.Pool, id_hash: str, now: datetime) -> tuple[str, str] | None:
-    """The (id, name) of the agency whose live session this is; None if expired or unknown,
-    or if the agency's key is no longer the one the session was opened with."""
+async def session_agency(
+    pool: asyncpg.Pool, id_hash: str, now: datetime
+) -> tuple[str, str, str] | None:
+    """The (id, name, time zone) of the agency whose live session this is; None if expired or
+    unknown, or if the agency's key is no longer the one the session was opened with."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
-            "SELECT g.id, g.name FROM portal_sessions s"
+            "SELECT g.id, g.name, g.timezone FROM portal_sessions s"
             " JOIN agencies g ON g.id = s.agency_id AND g.key_hash = s.key_hash"
             " WHERE s.id_hash = $1 AND s.expires_at > $2",
             id_hash,
             now,
         )
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def close_session(pool: asyncpg.Pool, id_hash: str) -> None:

@@ -1,17 +1,19 @@
-"""What the portal shows of one advisory: the mail in each language, audience, reach."""
+"""What the portal shows of one advisory: the mail in each language, audience, reach, and
+whether its deliver_by will be met (as the API's report and the console say)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from services.advisory.desk.svgchart import reach_chart
-from services.advisory.lifecycle import Advisory, embargo, store
+from services.advisory.lifecycle import Advisory, deadline, embargo, store
 from services.advisory.lifecycle.preview import mail_preview
 from services.advisory.peers.ask import Unavailable
 from services.advisory.peers.audience import audience_of
-from services.advisory.peers.reach import SERIES, reach_of
+from services.advisory.peers.reach import SERIES, Reach, reach_of
 from shared.errors import NotFound
 from shared.http import NATS, POOL
 from shared.languages import FALLBACK, SUPPORTED
@@ -39,8 +41,11 @@ async def advisory_page(request: web.Request, agency_id: str) -> dict[str, Any] 
     if lang not in SUPPORTED:
         lang = FALLBACK
     customers, audience_problem = await audience(request, advisory)
-    reach = await reach_of(request.app[NATS], advisory, request.app[CLOCK].now())
+    now = request.app[CLOCK].now()
+    reach = await reach_of(request.app[NATS], advisory, now)
     return {
+        "deadline": _deadline(request, advisory, customers, reach, now),
+        "deadline_estimate": not embargo.ever_public(advisory.published_at),
         "a": advisory,
         "title": advisory.headline,
         "now": request.app[CLOCK].now(),
@@ -54,3 +59,29 @@ async def advisory_page(request: web.Request, agency_id: str) -> dict[str, Any] 
         "chart": reach_chart(reach.days, f"Reach of {advisory.headline} by day"),
         "versions": await store.versions(pool, advisory.id),
     }
+
+
+def _deadline(
+    request: web.Request, advisory: Advisory, customers: int | None, reach: Reach, now: datetime
+) -> deadline.Projection | None:
+    """Whether the mail goes out by deliver_by: before publication the estimated audience,
+    sent from the embargo's end, stands for what will wait (as in the API's report)."""
+    if advisory.deliver_by is None or advisory.state == "withdrawn":
+        return None
+    settings = request.app[SETTINGS]
+    if not embargo.ever_public(advisory.published_at):
+        if customers is None:
+            return None
+        start, waiting, by_domain = max(now, advisory.embargo_until), customers, {}
+    elif reach.problem:
+        return None
+    else:
+        start, waiting, by_domain = now, reach.counts["waiting"], reach.waiting_by_domain
+    return deadline.project(
+        start=start,
+        waiting=waiting,
+        by_domain=by_domain,
+        overall=settings.send_rate_per_second,
+        per_domain=settings.send_rate_per_domain,
+        deliver_by=advisory.deliver_by,
+    )
