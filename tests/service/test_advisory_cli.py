@@ -25,7 +25,7 @@ async def test_the_printed_key_works_and_only_its_hash_is_kept(
 ) -> None:
     assert (
         await cli.create_agency(
-            argparse.Namespace(name="Tokyo Fire Department", json=False), settings
+            argparse.Namespace(name="Tokyo Fire Department", timezone="UTC", json=False), settings
         )
         == 0
     )
@@ -41,7 +41,7 @@ async def test_the_printed_key_works_and_only_its_hash_is_kept(
     assert key not in str(dict(stored))
     with pytest.raises(Conflict):
         await cli.create_agency(
-            argparse.Namespace(name="Tokyo Fire Department", json=False), settings
+            argparse.Namespace(name="Tokyo Fire Department", timezone="UTC", json=False), settings
         )
     async with running(build, settings, clock, settings.advisory_port) as base:
         reply = await http.get(f"{base}/v1/advisories", headers={"Authorization": f"Bearer {key}"})
