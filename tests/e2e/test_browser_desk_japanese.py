@@ -108,6 +108,27 @@ async def test_a_tokyo_agency_uses_the_portal_in_japanese_and_jst_in_a_browser(
         assert await preview.inner_text() == f"that is {utc:%Y-%m-%d} 01:00 UTC"
         await screenshot(page, tmp_path, "portal-form-en")
 
+        # New York's clocks skip an hour in March and pass one twice in November: said so.
+        york = (await new_agency(settings, "FDNY", "America/New_York"))["Authorization"]
+        east = await browser.new_context(locale="en-US")
+        stack.push_async_callback(east.close)
+        ny = await east.new_page()
+        await ny.goto(f"{base}/portal")
+        await ny.get_by_label("Agency key").fill(york.split()[1])
+        await ny.get_by_role("button", name="Sign in").click()
+        await ny.goto(f"{base}/portal/new")
+        year = clock.now().year + 1
+        march = datetime(year, 3, 1) + timedelta(days=(6 - datetime(year, 3, 1).weekday()) % 7 + 7)
+        november = datetime(year, 11, 1) + timedelta(days=(6 - datetime(year, 11, 1).weekday()) % 7)
+        typed_ny = ny.get_by_label("Embargo until (America/New_York)")
+        said = ny.locator("#embargo_until-utc")
+        await typed_ny.fill(f"{march:%Y-%m-%d}T02:30")
+        assert await said.inner_text() == "does not exist in America/New_York: the clocks skip it"
+        await typed_ny.fill(f"{november:%Y-%m-%d}T01:30")
+        assert await said.inner_text() == "happens twice in America/New_York: the clocks go back"
+        await typed_ny.fill(f"{november:%Y-%m-%d}T03:00")
+        assert await said.inner_text() == f"that is {november:%Y-%m-%d} 08:00 UTC"
+
         # Without scripts the form is whole: every kind's fields, each saying whose it is.
         plain = await browser.new_context(
             viewport={"width": 360, "height": 740}, locale="ja-JP", java_script_enabled=False
