@@ -86,6 +86,10 @@ async def test_a_tokyo_agency_uses_the_portal_in_japanese_and_jst_in_a_browser(
         await screenshot(page, tmp_path, "portal-form-ja")
         await page.get_by_role("button", name="解禁日時まで非公開で登録する").click()
 
+        # The agency's own Japanese title, and the mail in Japanese first.
+        assert await page.locator("h1").inner_text() == "モバイルバッテリーの安全な使い方"
+        subject = page.locator("#preview-subject")
+        assert await subject.inner_text() == "モバイルバッテリーの安全な使い方"
         assert await page.locator("#state").inner_text() == "解禁前"
         facts = await page.locator("dl.facts").inner_text()
         assert f"{embargo:%Y-%m-%d} 10:00 JST ({utc:%Y-%m-%d} 01:00 UTC)" in facts
@@ -99,6 +103,10 @@ async def test_a_tokyo_agency_uses_the_portal_in_japanese_and_jst_in_a_browser(
         # The reader picks English; it stays English on the next page.
         await page.get_by_role("link", name="English").click()
         assert await page.locator("#state").inner_text() == "embargoed"
+        assert await page.locator("h1").inner_text() == "Using your power bank safely"
+        assert await subject.inner_text() == "Using your power bank safely"
+        await page.get_by_role("link", name="ja", exact=True).click()  # every language's tab
+        assert await subject.inner_text() == "モバイルバッテリーの安全な使い方"
         assert "will be met" in await verdict.inner_text()
         await page.get_by_role("link", name="New advisory").click()
         assert await page.locator("h1").inner_text() == "New advisory"
@@ -150,6 +158,7 @@ async def test_a_tokyo_agency_uses_the_portal_in_japanese_and_jst_in_a_browser(
         await bare.locator("#embargo_until").fill(f"{embargo:%Y-%m-%dT%H:%M}")
         await bare.get_by_role("button", name="解禁日時まで非公開で登録する").click()
         assert await bare.locator("#state").inner_text() == "解禁前"
+        assert await bare.locator("h1").inner_text() == "Heaters in winter"  # its only title
         await screenshot(bare, tmp_path, "portal-advisory-no-script-phone")
 
         # An operator reads the console in Japanese.

@@ -36,6 +36,8 @@ def _environment(lang: str) -> jinja2.Environment:
         series_names=i18n.SERIES_NAMES,
         step_names=i18n.STEP_NAMES,
         share_text=i18n.share_text,
+        # An advisory's title in the page's language where it has one, as its agency wrote it.
+        title_of=lambda advisory: advisory.title.get(lang) or advisory.headline,
     )
     env.globals["lang_names"] = {code: NAMES[code] for code in i18n.DESK_LANGS}
     return env
@@ -63,11 +65,8 @@ def html(
 ) -> web.Response:
     """A private page of templates/ in the reader's language, its times in `zone` (default:
     the operators' ANSHIN_CONSOLE_TIMEZONE) with UTC beside, a fresh nonce for its script."""
-    nonce = secrets.token_urlsafe(16)
-    picked = request.query.get(SWITCH, "")
-    lang = i18n.reader_language(
-        picked or request.cookies.get(i18n.COOKIE, ""), request.headers.get("Accept-Language", "")
-    )
+    nonce, picked = secrets.token_urlsafe(16), request.query.get(SWITCH, "")
+    lang = reader_language(request)
     if zone is None:
         zone = request.app[SETTINGS].console_timezone
     zone = zone if is_zone(zone) else "UTC"
@@ -90,6 +89,12 @@ def html(
             secure=request.secure,
         )  # fmt: skip
     return response
+
+
+def reader_language(request: web.Request) -> str:
+    """The language of this request's page: the switch's, the cookie's, the browser's."""
+    picked = request.query.get(SWITCH, "") or request.cookies.get(i18n.COOKIE, "")
+    return i18n.reader_language(picked, request.headers.get("Accept-Language", ""))
 
 
 def _switch_links(request: web.Request) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from services.advisory.desk.svgchart import reach_chart
+from services.advisory.desk.web import reader_language
 from services.advisory.lifecycle import Advisory, deadline, embargo, store
 from services.advisory.lifecycle.preview import mail_preview
 from services.advisory.peers.ask import Unavailable
@@ -37,7 +38,8 @@ async def advisory_page(request: web.Request, agency_id: str) -> dict[str, Any] 
         return None
     if not embargo.may_see(agency_id, advisory.agency_id):
         return None
-    lang = request.query.get("lang", FALLBACK)
+    # The mail in the language asked for, else in the reader's own: every one has its tab.
+    lang = request.query.get("lang", "") or reader_language(request)
     if lang not in SUPPORTED:
         lang = FALLBACK
     customers, audience_problem = await audience(request, advisory)
