@@ -28,8 +28,6 @@ DOMAIN = "desk"
 # A browser sends a few languages; more than this is not a browser's header.
 MAX_HEADER = 1024
 
-__all__ = ["COOKIE", "DESK_LANGS", "KIND_NAMES", "N_", "STATE_NAMES", "reader_language"]
-
 
 @functools.cache
 def translations(lang: str) -> gettext.NullTranslations:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from services.advisory.desk import i18n, times
 from shared.dates import is_zone
-from shared.languages import NAMES
+from shared.languages import N_, NAMES
 from shared.service import SETTINGS
 
 
@@ -29,8 +29,9 @@ def _environment(lang: str) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    env.globals["local_when"] = times.when
     env.globals.update(
+        local_when=times.when,
+        lang_names={code: NAMES[code] for code in i18n.DESK_LANGS},
         kind_names=i18n.KIND_NAMES,
         state_names=i18n.STATE_NAMES,
         series_names=i18n.SERIES_NAMES,
@@ -39,7 +40,6 @@ def _environment(lang: str) -> jinja2.Environment:
         # An advisory's title in the page's language where it has one, as its agency wrote it.
         title_of=lambda advisory: advisory.title.get(lang) or advisory.headline,
     )
-    env.globals["lang_names"] = {code: NAMES[code] for code in i18n.DESK_LANGS}
     return env
 
 
@@ -138,7 +138,5 @@ async def checked_form(request: web.Request, session: str) -> dict[str, str] | N
 
 def refused(request: web.Request) -> web.Response:
     """The answer to a form without our token, or from another site."""
-    message = i18n.N_(
-        "This form has expired or came from another site: reload the page and try again."
-    )
-    return html(request, "desk_message.html.j2", 403, heading=i18n.N_("Refused"), message=message)
+    message = N_("This form has expired or came from another site: reload the page and try again.")
+    return html(request, "desk_message.html.j2", 403, heading=N_("Refused"), message=message)

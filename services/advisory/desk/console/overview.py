@@ -9,12 +9,12 @@ from aiohttp import web
 
 from services.advisory.desk.console import deadletters
 from services.advisory.desk.console.bus import OPERATOR_NATS, consumer_lag
-from services.advisory.desk.i18n import N_
 from services.advisory.desk.web import checked_form, csrf_token, html, refused
 from services.advisory.disasters import store as store_disasters
 from services.advisory.lifecycle import STATES, Advisory, State, store
 from shared.errors import AnshinError, Unauthorized
 from shared.http import POOL
+from shared.languages import N_
 from shared.operator import require_operator
 from shared.service import CLOCK, SETTINGS
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from aiohttp import web
 
 from services.advisory.desk.console.overview import operators_only
-from services.advisory.desk.i18n import N_
 from services.advisory.desk.svgchart import reach_chart
 from services.advisory.desk.svgmap import disaster_map
 from services.advisory.desk.web import html
@@ -17,6 +16,7 @@ from services.advisory.lifecycle import Advisory, deadline, store
 from services.advisory.peers.reach import SERIES, Reach, reach_of, total
 from shared.errors import NotFound
 from shared.http import NATS, POOL
+from shared.languages import N_
 from shared.service import CLOCK, SETTINGS
 
 routes = web.RouteTableDef()

@@ -17,13 +17,12 @@ from typing import Any, get_args
 
 import msgspec
 
-from services.advisory.desk.i18n import N_
 from services.advisory.lifecycle import AdvisoryIn, validate
 from shared import categories
 from shared.dates import NoSuchLocalTime, utc_of_local
 from shared.errors import Invalid
 from shared.http import validation_details
-from shared.languages import FALLBACK, NAMES
+from shared.languages import FALLBACK, N_, NAMES
 from shared.messages import INTENSITIES, AdvisoryRule
 
 # The form asks for English first: every advisory has it.

@@ -16,7 +16,6 @@ from aiohttp import web
 
 from services.advisory.agencies.auth import hash_key
 from services.advisory.api.evidence import stream as export_evidence
-from services.advisory.desk.i18n import N_
 from services.advisory.desk.portal import store as store_sessions
 from services.advisory.desk.portal.form import (
     CATEGORY_NAMES,
@@ -35,6 +34,7 @@ from services.advisory.desk.web import checked_form, csrf_token, html, refused, 
 from services.advisory.lifecycle import embargo, store
 from shared.errors import NotFound
 from shared.http import POOL
+from shared.languages import N_
 from shared.operator import is_operator_key
 from shared.service import CLOCK, SETTINGS
 
