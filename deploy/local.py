@@ -64,10 +64,6 @@ def _port(settings: Settings, service: str) -> int:
     return port
 
 
-def _wait_ready(port: int, timeout: float = 60.0) -> None:
-    wait_for_http(f"http://127.0.0.1:{port}/readyz", timeout)
-
-
 class Stack:
     """The processes of a local stack, started in order and stopped in reverse."""
 
@@ -124,11 +120,26 @@ class Stack:
             argv = [sys.executable, "-m", f"services.{service}"]
             self._spawn(service, argv, self._service_env(env, service))
         for service in SERVICES:
-            _wait_ready(_port(settings, service))
+            self._wait_ready(service, _port(settings, service))
         if settings.bounce_smtp_port:  # the mailer's own endpoint for returned mail
             wait_for_port(settings.bounce_smtp_port)
         (self.data / "anshin.pid").write_text(str(os.getpid()))
         return env
+
+    def _wait_ready(self, name: str, port: int, timeout: float = 60.0) -> None:
+        """Wait until a child answers its readiness page; fail at once if it exits first."""
+        process = dict(self.children)[name]
+        try:
+            wait_for_http(
+                f"http://127.0.0.1:{port}/readyz", timeout, lambda: process.poll() is None
+            )
+        except ChildProcessError:
+            log = self.logs / f"{name}.log"
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+            raise RuntimeError(
+                f"{name} exited (code {process.returncode}) before it was ready; "
+                f"the end of {log}:\n{tail}"
+            ) from None
 
     def _service_env(self, env: dict[str, str], service: str) -> dict[str, str]:
         """A service's environment: its own NATS user on the embedded server."""

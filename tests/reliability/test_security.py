@@ -64,6 +64,10 @@ AGENCY = "<b onmouseover=alert(7)>Evil</b> & Co"
 PRODUCT = '<script>alert("product")</script>Heater "Z"'
 SHOPPERS = 12
 
+# The module starts a whole stack before its first test: on a loaded host that alone took
+# most of the suite's two minutes.
+pytestmark = pytest.mark.timeout(300)
+
 
 class Markup(html.parser.HTMLParser):
     """What a browser would run or load from an HTML document."""
