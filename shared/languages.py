@@ -14,3 +14,21 @@ def language_for(locale: str) -> str:
     """The supported language closest to a locale such as 'ja-JP'; the fallback otherwise."""
     lang = locale.replace("_", "-").split("-")[0].lower()
     return lang if lang in SUPPORTED else FALLBACK
+
+
+def from_accept_language(header: str) -> str | None:
+    """The supported language a reader's Accept-Language prefers most (by q), if any."""
+    ranked: list[tuple[float, int, str]] = []
+    for order, part in enumerate(header.split(",")[:32]):  # a header of hundreds is hostile
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                q = float(value)
+            except ValueError:
+                continue
+        lang = tag.strip().split("-")[0].lower()
+        if lang in SUPPORTED and 0 < q <= 1:
+            ranked.append((-q, order, lang))
+    return min(ranked)[2] if ranked else None
