@@ -28,6 +28,7 @@ import services
 import shared
 import shared.metrics
 from deploy import servers
+from deploy.local import local_env
 from deploy.servers import nats_server_binary
 from shared import config
 from shared.bus.permissions import password_variable
@@ -695,3 +696,18 @@ def test_free_ports_stay_in_the_range_a_suite_worker_was_given(
     monkeypatch.setenv("FREE_PORTS", "21000-21099")
     ports = {servers.free_port() for _ in range(40)}
     assert ports <= set(range(21000, 21100)), sorted(ports)
+
+
+def test_make_up_takes_returned_mail_and_keeps_no_quiet_hours_for_its_mailbox(
+    tmp_path: Path,
+) -> None:
+    """What `make up` adds to an empty environment; what an operator set stays."""
+    env = local_env({}, tmp_path)
+    assert (env["ANSHIN_BOUNCE_SMTP_PORT"], env["ANSHIN_BOUNCE_SMTP_HOST"]) == ("2525", "127.0.0.1")
+    assert env["ANSHIN_QUIET_HOURS"] == "off"
+    assert env["ANSHIN_OPERATOR_KEY"] == (tmp_path / "operator_key").read_text().strip()
+    relay = local_env(
+        {"ANSHIN_SMTP_HOST": "relay.example", "ANSHIN_BOUNCE_SMTP_PORT": "0"}, tmp_path
+    )
+    assert "ANSHIN_QUIET_HOURS" not in relay and relay["ANSHIN_BOUNCE_SMTP_PORT"] == "0"
+    assert relay["ANSHIN_OPERATOR_KEY"] == env["ANSHIN_OPERATOR_KEY"]  # kept in the data dir
