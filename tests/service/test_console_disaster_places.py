@@ -98,10 +98,13 @@ async def test_the_disaster_page_lists_and_maps_each_place_with_its_customers(
     svg = html[html.index('<svg class="map"') : html.index("</svg>", html.index('class="map"'))]
     marks = re.findall(r'<circle class="place"([^>]*)><title>([^<]*)</title>', svg)
     labels = {unescape(title): attributes for attributes, title in marks}
-    assert len(labels) == 5
-    # At the centre of its customers' coordinates, filled; elsewhere hollow, at the prefecture's.
+    assert len(labels) == 3
+    # At the centre of its customers' coordinates, filled; the rest of Ishikawa (珠洲市's customer
+    # has no coordinates) hollow, one ring at the prefecture's centre.
     assert "fill-opacity" in labels["石川県輪島市 (17204): 7, 2 customers"]
-    assert (
-        'fill="none"' in labels["石川県珠洲市 (17205): 6+, 1 customers; at its prefecture's centre"]
+    ring = (
+        "3 places, 1 customers, at their prefecture's centre:"
+        " 石川県珠洲市 6+, 石川県七尾市 4, 石川県鳳珠郡能登町 5-"
     )
+    assert 'fill="none"' in labels[ring]
     assert "San Francisco County, California (06075): severe, 1 customers" in labels

