@@ -334,7 +334,8 @@ async def test_forged_form_tokens_are_refused_not_crashed_on(secured: Secured) -
             assert reply.status == 303
         for token in ("", "forged", "é" * 8, "\u3042" * 43):
             for path, headers in (("/portal/advisories", {}), ("/portal/logout", {}),
-                                  ("/console/dead-letters/1/replay", s.operator)):  # fmt: skip
+                                  ("/console/dead-letters/1/replay", s.operator),
+                                  ("/console/drill", s.operator)):  # fmt: skip
                 async with http.post(f"{base}{path}", data={"csrf": token}, headers=headers,
                                      allow_redirects=False) as reply:  # fmt: skip
                     answers.append((path, token, reply.status))
