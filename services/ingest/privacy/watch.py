@@ -15,6 +15,7 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from services.ingest.store import privacy as store
+from shared.db import unit_of_work
 from shared.http import POOL
 from shared.messages import ERASERS
 from shared.service import CLOCK, SETTINGS
@@ -29,7 +30,7 @@ OLDEST_PENDING = Gauge(
 
 async def measure(app: web.Application) -> float:
     """Set OLDEST_PENDING from the requests and their confirmations; return it."""
-    async with app[POOL].acquire() as conn:
+    async with unit_of_work(app[POOL], transaction=False) as conn:
         since = await store.oldest_pending(conn, ERASERS)
     age = 0.0 if since is None else max(0.0, (app[CLOCK].now() - since).total_seconds())
     OLDEST_PENDING.set(age)
