@@ -159,6 +159,8 @@ async def replay_quake(stack: Stack) -> dict[str, Any]:
         f"Earthquake: USGS {quake['id']}, {quake['properties']['title']}:"
         f" M{quake['properties']['mag']}, {lat} N {lon} E, depth {depth:g} km, {struck:%F %T} UTC"
     )
+    print(f"  replays: {demo_advice.NOTO_USGS}, USGS's GeoJSON Feature as published")
+    print(f"  {demo_advice.NO_JMA}")
     print(
         f"  replayed with its time shifted to now ({now:%F %T} UTC): the advisory service"
         " declares no event older than 7 days and has no override for a replay"

@@ -27,6 +27,9 @@ from shared.config import Settings, env_name
 
 SERVICES = ("ingest", "advisory", "matcher", "mailer")
 
+# Where `make up`'s mailer takes returned mail, unless ANSHIN_BOUNCE_SMTP_PORT says otherwise.
+LOCAL_BOUNCE_SMTP_PORT = 2525
+
 
 def _private(path: Path, text: str) -> None:
     """Write a file that only its owner may read."""
@@ -59,13 +62,27 @@ def secured_nats(
     return NatsServer(data / "nats", port=port, log_file=log_file, config=auth), passwords
 
 
+def local_env(env: dict[str, str], data: Path) -> dict[str, str]:
+    """`env` with what `make up` adds where unset: secrets kept in `data`, the bounce endpoint,
+    and no quiet hours for the local mailbox."""
+    env = dict(env)
+    env.setdefault(env_name("operator_key"), _secret(data / "operator_key"))
+    env.setdefault(env_name("secret_key"), _secret(data / "secret_key"))
+    env.setdefault(env_name("evidence_key"), _secret(data / "evidence_key"))
+    # The relay's returned mail (bounces, complaints) comes back to the mailer's own SMTP
+    # endpoint; on this machine only, as the local mailbox.
+    env.setdefault(env_name("bounce_smtp_port"), str(LOCAL_BOUNCE_SMTP_PORT))
+    env.setdefault(env_name("bounce_smtp_host"), "127.0.0.1")
+    if not env.get(env_name("smtp_host")):
+        # The local mailbox reaches no one asleep: someone trying Anshin sees the mail
+        # at any hour. A configured relay keeps the quiet hours of the settings.
+        env.setdefault(env_name("quiet_hours"), "off")
+    return env
+
+
 def _port(settings: Settings, service: str) -> int:
     port: int = getattr(settings, f"{service}_port")
     return port
-
-
-def _wait_ready(port: int, timeout: float = 60.0) -> None:
-    wait_for_http(f"http://127.0.0.1:{port}/readyz", timeout)
 
 
 class Stack:
@@ -85,14 +102,7 @@ class Stack:
         """Start everything; return the environment the services run with."""
         self.logs.mkdir(parents=True, exist_ok=True)
         self.pids.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env.setdefault(env_name("operator_key"), _secret(self.data / "operator_key"))
-        env.setdefault(env_name("secret_key"), _secret(self.data / "secret_key"))
-        env.setdefault(env_name("evidence_key"), _secret(self.data / "evidence_key"))
-        if not env.get(env_name("smtp_host")):
-            # The local mailbox reaches no one asleep: someone trying Anshin sees the mail
-            # at any hour. A configured relay keeps the quiet hours of the settings.
-            env.setdefault(env_name("quiet_hours"), "off")
+        env = local_env(dict(os.environ), self.data)
         launch = config.load(env)
         if not os.environ.get("NATS_URL"):
             self.nats, self.nats_passwords = secured_nats(
@@ -124,11 +134,26 @@ class Stack:
             argv = [sys.executable, "-m", f"services.{service}"]
             self._spawn(service, argv, self._service_env(env, service))
         for service in SERVICES:
-            _wait_ready(_port(settings, service))
+            self._wait_ready(service, _port(settings, service))
         if settings.bounce_smtp_port:  # the mailer's own endpoint for returned mail
             wait_for_port(settings.bounce_smtp_port)
         (self.data / "anshin.pid").write_text(str(os.getpid()))
         return env
+
+    def _wait_ready(self, name: str, port: int, timeout: float = 60.0) -> None:
+        """Wait until a child answers its readiness page; fail at once if it exits first."""
+        process = dict(self.children)[name]
+        try:
+            wait_for_http(
+                f"http://127.0.0.1:{port}/readyz", timeout, lambda: process.poll() is None
+            )
+        except ChildProcessError:
+            log = self.logs / f"{name}.log"
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+            raise RuntimeError(
+                f"{name} exited (code {process.returncode}) before it was ready; "
+                f"the end of {log}:\n{tail}"
+            ) from None
 
     def _service_env(self, env: dict[str, str], service: str) -> dict[str, str]:
         """A service's environment: its own NATS user on the embedded server."""

@@ -4,16 +4,40 @@ from __future__ import annotations
 
 import atexit
 import os
+import random
 import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 _handed_out: set[int] = set()
+
+
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands to outgoing connections (Linux's range, else its default)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
+def free_port_range() -> range:
+    """Where `free_port` looks: `FREE_PORTS` ("low-high"), else below the ephemeral ports.
+
+    A listener's port taken from the ephemeral range can be taken first by any outgoing
+    connection; and processes that pick ports side by side (the suite's workers) each need
+    a range of their own, or two of them may choose the same port at once.
+    """
+    if chosen := os.environ.get("FREE_PORTS"):
+        low, _, high = chosen.partition("-")
+        return range(int(low), int(high) + 1)
+    return range(10000, min(_ephemeral_ports().start, 32768))
 
 
 def free_port() -> int:
@@ -22,13 +46,19 @@ def free_port() -> int:
     The kernel may offer the same free port twice in a row: a stack started on two such
     ports once had its mailbox answer a service's health check.
     """
-    while True:
+    ports = free_port_range()
+    for _ in range(len(ports)):
+        port = random.choice(ports)
+        if port in _handed_out:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port: int = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {ports.start}-{ports.stop - 1}")
 
 
 def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> None:
@@ -43,10 +73,14 @@ def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> 
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
-def wait_for_http(url: str, timeout: float = 60.0) -> None:
-    """Block until `url` answers 200 (a readiness or health page)."""
+def wait_for_http(
+    url: str, timeout: float = 60.0, alive: Callable[[], bool] = lambda: True
+) -> None:
+    """Block until `url` answers 200 (a readiness or health page); stop once not `alive`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if not alive():
+            raise ChildProcessError(f"what should answer {url} has exited")
         try:
             with urllib.request.urlopen(url, timeout=2) as reply:
                 if reply.status == 200:

@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = stack_settings()
+        reads = getattr(args, "secrets", ())  # only commands that use a secret name it
+        if reads and (problems := config.refusals(settings, reads)):
+            raise AnshinError(f"refusing to run in production: {'; '.join(problems)}")
         code: int = service.run(args.run(args, settings))
     except KeyboardInterrupt:
         print("anshin: interrupted", file=sys.stderr)

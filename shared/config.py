@@ -152,6 +152,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # advisory: how often it projects each published advisory's finish against its
     # deliver_by (the gauge anshin_advisories_missing_deadline)
     deadline_watch_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # ingest: how often it measures how long the oldest erasure has waited for its erasers
+    # (the gauge anshin_erasure_oldest_pending_seconds)
+    erasure_watch_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
 
 # Environment variable for each field: the field name upper-cased, with the ANSHIN_ prefix

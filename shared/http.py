@@ -55,7 +55,10 @@ async def error_middleware(
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        response = json_response(error_body(exc.reason), status=exc.status)
+        if exc.content_type == "text/html":  # a page made for a person (a mail's broken link)
+            response = web.Response(status=exc.status, text=exc.text, headers=exc.headers)
+        else:
+            response = json_response(error_body(exc.reason), status=exc.status)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, route)
         response = json_response(error_body("internal error"), status=500)

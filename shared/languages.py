@@ -16,6 +16,24 @@ def language_for(locale: str) -> str:
     return lang if lang in SUPPORTED else FALLBACK
 
 
+def from_accept_language(header: str, among: tuple[str, ...] = SUPPORTED) -> str | None:
+    """The language of `among` a reader's Accept-Language prefers most (by q), if any."""
+    ranked: list[tuple[float, int, str]] = []
+    for order, part in enumerate(header.split(",")[:32]):  # a header of hundreds is hostile
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                q = float(value)
+            except ValueError:
+                continue
+        lang = tag.strip().split("-")[0].lower()
+        if lang in among and 0 < q <= 1:
+            ranked.append((-q, order, lang))
+    return min(ranked)[2] if ranked else None
+
+
 def N_(message: str) -> str:  # gettext's name: pybabel extracts what it marks
     """Mark an English text for a page's gettext catalogue; it is translated where shown."""
     return message

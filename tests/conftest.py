@@ -15,12 +15,33 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from deploy.servers import NatsServer, Postgres, free_port
+from deploy.servers import NatsServer, Postgres, free_port, free_port_range
 from shared.config import Settings
 from tests.support.pg import postgres_home
 from tests.support.smtp import SmtpSink
 
 pytest_plugins = ["tests.support.fixtures"]
+
+
+def _own_ports() -> None:
+    """Give each xdist worker a slice of its own of `free_port`'s range (children inherit it).
+
+    Workers choosing from one range could hand the same port to two servers at once: a
+    launched stack then waited for a service that had exited, and CI timed out.
+    """
+    worker, count = (
+        os.environ.get("PYTEST_XDIST_WORKER"),
+        os.environ.get("PYTEST_XDIST_WORKER_COUNT"),
+    )
+    if not worker or not count or "FREE_PORTS" in os.environ:
+        return
+    ports = free_port_range()
+    size = len(ports) // int(count)
+    low = ports.start + int(worker.removeprefix("gw")) * size
+    os.environ["FREE_PORTS"] = f"{low}-{low + size - 1}"
+
+
+_own_ports()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from services.ingest.api import EMAIL_SECRET, routes
 from services.ingest.intake import email_secret
 from services.ingest.privacy import api as privacy_api
 from services.ingest.privacy import erasure, retention
+from services.ingest.privacy.watch import erasure_watch
 from services.ingest.responder import catalog_responder
 from shared import throttle
 from shared.bus import channels
@@ -51,6 +52,7 @@ def build(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(catalog_responder)
     app.cleanup_ctx.append(consumers(_registry))
     app.cleanup_ctx.append(pruner(SCHEMA, retention.rules))
+    app.cleanup_ctx.append(erasure_watch)
     app.router.add_routes(routes)
     app.router.add_routes(privacy_api.routes)
     # Refused keys are counted per client and key prefix: 429 to a guesser, never to others.

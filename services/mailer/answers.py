@@ -11,6 +11,7 @@ import jinja2
 from aiohttp import web
 
 from services.mailer import links
+from services.mailer.invalid_link import invalid_link
 from services.mailer.store import engagement
 from services.mailer.store.ledger import Key
 from shared.db import unit_of_work
@@ -32,7 +33,7 @@ _page = jinja2.Environment(
 def _link(request: web.Request, purposes: str) -> links.Link:
     link = links.verify(request.app[SETTINGS].secret_key, request.match_info["token"], purposes)
     if link is None:
-        raise NotFound("unknown or invalid link")
+        raise invalid_link(request, "unknown or invalid link")
     return link
 
 
@@ -70,7 +71,7 @@ async def question(request: web.Request) -> web.Response:
     async with unit_of_work(request.app[POOL], transaction=False) as conn:
         row = await engagement.sent_row(conn, _key(link))
     if row is None:
-        raise NotFound("unknown or invalid link")
+        raise invalid_link(request, "unknown or invalid link")
     return _html(row["locale"], links.ACTIONS[link.purpose], row["acted"])
 
 
@@ -82,7 +83,7 @@ async def answer(request: web.Request) -> web.Response:
     async with unit_of_work(request.app[POOL]) as conn:
         row = await engagement.sent_row(conn, _key(link))
         if row is None:
-            raise NotFound("unknown or invalid link")
+            raise invalid_link(request, "unknown or invalid link")
         if await engagement.mark_acted(conn, _key(link), acted, request.app[CLOCK].now()):
             return _html(row["locale"], acted, acted, done=True)
     return _html(row["locale"], acted, row["acted"])

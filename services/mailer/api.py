@@ -11,6 +11,7 @@ import msgspec
 from aiohttp import web
 
 from services.mailer import preferences, store, suppressions, tokens
+from services.mailer.invalid_link import invalid_link
 from services.mailer.page_words import WORDS
 from services.mailer.sender import unsubscribe_url
 from shared.db import unit_of_work
@@ -57,11 +58,11 @@ async def _subscriber(request: web.Request) -> _Subscriber:
     secret = request.app[SETTINGS].secret_key
     link = tokens.verify(secret, request.match_info["token"])
     if link is None:
-        raise NotFound("unknown or invalid unsubscribe link")
+        raise invalid_link(request, "unknown or invalid unsubscribe link")
     async with unit_of_work(request.app[POOL], transaction=False) as conn:
         row = await store.contact(conn, link.customer_id)
     if row is None:
-        raise NotFound("unknown or invalid unsubscribe link")
+        raise invalid_link(request, "unknown or invalid unsubscribe link")
     lang = language_for(row["locale"])
     if link.address is None:
         # A two-part link names no address: it acts only on one the customer has held since

@@ -5,7 +5,11 @@ Each kind builds its clause (services/matcher/rules/); `store` runs them.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
 
 # Every owned line by product, categorized or not: what a recall reads. The quals of a WHERE
 # reach both branches (PostgreSQL pushes them into a UNION ALL), so each uses its SKU and GTIN
@@ -52,3 +56,18 @@ def of_categories(categories: list[str]) -> Where:
     """Purchases of any of the categories."""
     w = Where()
     return w.add(f"category = ANY({w.p(categories)}::text[])")
+
+
+def any_of(clauses: Sequence[Where]) -> Where:
+    """Purchases under any of the clauses (of one source): each clause's parameters follow
+    the ones before, its placeholders renumbered to match."""
+    w = Where(clauses[0].source if clauses else "purchases")
+    either = []
+    for clause in clauses:
+        either.append(_renumbered(clause.sql, len(w.params)))
+        w.params.extend(clause.params)
+    return w.add("(" + " OR ".join(f"({sql})" for sql in either) + ")" if either else "false")
+
+
+def _renumbered(sql: str, shift: int) -> str:
+    return _PLACEHOLDER.sub(lambda p: f"${int(p[1]) + shift}", sql)

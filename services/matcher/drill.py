@@ -13,6 +13,7 @@ from datetime import datetime
 from aiohttp import web
 
 from services.matcher import rules, store
+from services.matcher.audience import Where, any_of
 from shared import messages as m
 from shared.bus import Subjects, reply
 from shared.bus.reply import Answer
@@ -32,6 +33,7 @@ async def audience(conn: Conn, question: m.DrillRequest, now: datetime) -> m.Dri
         magnitude=question.magnitude,
     )
     found = []
+    in_places: dict[str, list[Where]] = {}  # each country's places, every playbook's clause
     for advisory_id in question.advisory_ids:
         rule = await store.live_rule(conn, advisory_id, now)
         if not isinstance(rule, m.Disaster):
@@ -45,13 +47,25 @@ async def audience(conn: Conn, question: m.DrillRequest, now: datetime) -> m.Dri
                 by_area[name] = await store.count(conn, part)
             else:
                 scheme = _SCHEME_OF_COUNTRY[name]
+                in_places.setdefault(name, []).append(part)
                 counted = await store.count_by_code(conn, part)
                 by_area |= {f"{scheme}:{code}": n for code, n in sorted(counted.items())}
         customers = await store.count(conn, w)
         found.append(
             m.PlaybookAudience(advisory_id=advisory_id, customers=customers, by_area=by_area)
         )
-    return m.DrillAudience(playbooks=found)
+    return m.DrillAudience(playbooks=found, places=await _places(conn, in_places))
+
+
+async def _places(conn: Conn, in_places: dict[str, list[Where]]) -> list[m.PlaceAudience]:
+    """Each place's customers of any playbook (once each), and where they are."""
+    found = []
+    for country, clauses in sorted(in_places.items()):
+        scheme = _SCHEME_OF_COUNTRY[country]
+        centres = await store.centres_by_code(conn, any_of(clauses))
+        for code, (n, lat, lon) in sorted(centres.items()):
+            found.append(m.PlaceAudience(place=f"{scheme}:{code}", customers=n, lat=lat, lon=lon))
+    return found
 
 
 def _answerer(app: web.Application) -> Answer:

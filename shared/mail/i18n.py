@@ -41,6 +41,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "act_question_gone": "Tell us you no longer have this product?",
         "act_button": "Send my answer",
         "act_done": "Thank you: your answer has been noted. It tells the agency that its advice reached you.",
+        "link_invalid_title": "This link does not work",
+        "link_invalid": "Your mail program may have cut the link short, or it was changed. Nothing was done. Open the link again from the latest safety message you received, or copy all of it into your browser.",
         "act_before": "We had already noted your answer. Thank you.",
     },
     "ja": {
@@ -77,6 +79,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "act_question_gone": "この製品をもう持っていないことをお知らせしますか？",
         "act_button": "回答を送る",
         "act_done": "ありがとうございます。ご回答を承りました。助言が届いたことを発表元の機関にお伝えします。",
+        "link_invalid_title": "このリンクは使えません",
+        "link_invalid": "メールソフトでリンクが途中で切れたか、書き換えられた可能性があります。何も変更していません。最近届いた安全のお知らせからもう一度開くか、リンク全体をブラウザに貼り付けてください。",
         "act_before": "ご回答はすでに承っています。ありがとうございます。",
     },
     "fr": {
@@ -113,6 +117,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "act_question_gone": "Nous dire que vous n'avez plus ce produit ?",
         "act_button": "Envoyer ma réponse",
         "act_done": "Merci : votre réponse est notée. Elle indique à l'organisme que son conseil vous est parvenu.",
+        "link_invalid_title": "Ce lien ne fonctionne pas",
+        "link_invalid": "Votre messagerie a peut-être coupé ou modifié le lien. Rien n'a été fait. Rouvrez le lien depuis le dernier message de sécurité reçu, ou copiez-le en entier dans votre navigateur.",
         "act_before": "Nous avions déjà noté votre réponse. Merci.",
     },
 }

@@ -62,11 +62,23 @@ class PlaybookAudience(msgspec.Struct, kw_only=True):
     known: bool = True
 
 
+class PlaceAudience(msgspec.Struct, kw_only=True):
+    """A declared place (`scheme:code`) with the customers of any of the playbooks inside it
+    (each counted once), and the centre of their coarse coordinates (None without any)."""
+
+    place: str
+    customers: int
+    lat: float | None = None
+    lon: float | None = None
+
+
 class DrillAudience(Message, tag="drill.audience"):
-    """The matcher's answer to a DrillRequest."""
+    """The matcher's answer to a DrillRequest; `places`: every place with customers of any
+    playbook at or above its conditions, for a map of where they are."""
 
     playbooks: list[PlaybookAudience]
     v: int = 1
+    places: list[PlaceAudience] = []
 
 
 class ReportRequest(Message, tag="report.request"):

@@ -64,6 +64,9 @@ async def test_the_demo_replays_the_noto_quake_to_its_area_and_runs_twice(
     ids = dict((name, i) for i, name in re.findall(r"submitted (adv_\w+) ([\w-]+):", first.out))
     assert len(ids) == 6, first.out
     assert re.search(r"declared: dis_\w+: earthquake", first.out), first.out
+    # It says which documents it replays: USGS's Feature; JMA's VXSE53 could not be had.
+    assert "replays: deploy/data/noto-2024.geojson, USGS's GeoJSON Feature" in first.out
+    assert "JMA: no published VXSE53 of 2024-01-01 (EventID 20240101161010)" in first.out
     radius = float(re.findall(r"radius ([\d.]+) km", first.out)[0])
     assert radius == pytest.approx(30 * 2**2.5, abs=0.1)  # M7.5: 30 km at M5, doubling per unit
 

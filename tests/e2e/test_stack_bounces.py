@@ -1,6 +1,6 @@
-"""Returned mail on the stack as `make up` runs it with ANSHIN_BOUNCE_SMTP_PORT set: the mail
-in the local mailbox went out with a signed return path, and a published DSN sent back to
-that address suppresses the customer, as the CLI then shows."""
+"""Returned mail on the stack as `make up` runs it (its bounce endpoint on a free port here,
+2525 by default): the mail in the local mailbox went out with a signed return path, and a
+published DSN sent back to that address suppresses the customer, as the CLI then shows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 import aiohttp
 import aiosmtplib
 
-from deploy.servers import free_port
 from tests.support.keys import bearer, created_key
 from tests.support.launcher import launched, python
 from tests.support.shop import expect, order, power_bank_advisory
@@ -22,10 +21,8 @@ DSN = Path(__file__).parents[1] / "fixtures" / "bounces" / "smtp" / "flufl-dsn_1
 async def test_make_up_takes_returned_mail_on_its_bounce_port(
     tmp_path: Path, database_url: str, http: aiohttp.ClientSession
 ) -> None:
-    port = free_port()
-    with launched(
-        tmp_path / "data", DATABASE_URL=database_url, ANSHIN_BOUNCE_SMTP_PORT=str(port)
-    ) as stack:
+    with launched(tmp_path / "data", DATABASE_URL=database_url) as stack:
+        port = int(stack.env["ANSHIN_BOUNCE_SMTP_PORT"])
         agency = bearer(created_key(stack.env, "agency", "create", "Consumer Safety Institute"))
         shop = bearer(created_key(stack.env, "channel", "create", "shop-catalog", "--catalog"))
         web = bearer(created_key(stack.env, "channel", "create", "web"))

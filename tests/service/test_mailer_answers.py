@@ -107,6 +107,12 @@ async def test_reads_and_answers_are_counted_once_and_make_the_funnel(
         assert (await http.post(forged)).status == 404
         assert (await http.get(read.replace("/r/", "/a/"))).status == 404
         assert (await http.get(checked.replace("/a/", "/r/"), allow_redirects=False)).status == 404
+        # A reader whose mail program cut the link short is told so in their language.
+        browser = {"Accept": "text/html,*/*;q=0.8", "Accept-Language": "ja,en;q=0.5"}
+        for cut in (read[:-5], checked[:-5], checked.replace("/a/", "/u/")):
+            page = await http.get(cut, headers=browser, allow_redirects=False)
+            assert page.status == 404 and page.content_type == "text/html", cut
+            assert "このリンクは使えません" in await page.text(), cut
 
         # The mail to userx comes back: accepted by the relay, then bounced.
         (bounce_path,) = paths(smtp_sink)[BOUNCED[1]]

@@ -6,6 +6,8 @@ import contextlib
 from datetime import timedelta
 
 import aiohttp
+import msgspec
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.bus import Subjects
 from shared.clock import Clock
@@ -222,3 +224,37 @@ async def test_a_delivery_requested_from_data_held_before_the_erasure_is_not_kep
 
 async def _count(settings: Settings, sql: str, expected: int) -> bool:
     return bool((await rows(settings.database_url, sql))[0][0] == expected)
+
+
+async def _oldest_pending(http: aiohttp.ClientSession, ingest: str) -> float:
+    """The gauge of the oldest erasure still waiting, as ingest's /metrics shows it."""
+    async with http.get(f"{ingest}/metrics") as reply:
+        text = await reply.text()
+    for family in text_string_to_metric_families(text):
+        if family.name == "anshin_erasure_oldest_pending_seconds":
+            return float(family.samples[0].value)
+    raise AssertionError("ingest shows no anshin_erasure_oldest_pending_seconds")
+
+
+async def test_an_erasure_waiting_for_its_erasers_is_measured_until_all_confirm(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    """With the matcher and the mailer down, the request's age shows (the alert's input);
+    once they are up and confirm, it is 0."""
+    watched = msgspec.structs.replace(settings, erasure_watch_s=0.1)
+    async with contextlib.AsyncExitStack() as stack:
+        urls = await run_services(stack, watched, clock, "ingest")
+        ingest = urls["ingest"]
+        await erase(http, ingest, operator(settings), "c-1")
+        clock.advance(timedelta(hours=2))
+
+        async def waited_two_hours() -> bool:
+            return await _oldest_pending(http, ingest) >= 2 * 3600
+
+        await eventually(waited_two_hours)
+        await run_services(stack, watched, clock, "matcher", "mailer")
+
+        async def none_waits() -> bool:
+            return await _oldest_pending(http, ingest) == 0
+
+        await eventually(none_waits, timeout=30)

@@ -101,6 +101,7 @@ def launch_env(data: Path, **servers: str) -> dict[str, str]:
             },
         }
     )
+    env.setdefault("ANSHIN_BOUNCE_SMTP_PORT", str(free_port()))  # make up's 2525 elsewhere
     env.pop("ANSHIN_SMTP_HOST", None)
     return env
 

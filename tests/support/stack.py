@@ -36,6 +36,7 @@ def launch_env(data: Path, **settings: str) -> dict[str, str]:
             "ANSHIN_SMTP_HOST": "127.0.0.1",
             "ANSHIN_EMBEDDED_NATS_PORT": str(free_port()),
             "ANSHIN_MAILBOX_WEB_PORT": str(free_port()),
+            "ANSHIN_BOUNCE_SMTP_PORT": str(free_port()),
             **{f"ANSHIN_{s.upper()}_PORT": str(free_port()) for s in SERVICES},
         }
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from services.advisory.disasters import cap, nws
+from services.advisory.disasters import cap, nws, ugc
 from shared.errors import Invalid
 from shared.messages import Codes, Polygon
 
@@ -126,3 +127,23 @@ def test_an_onset_ahead_of_the_sending_dates_the_disaster_when_sent() -> None:
         b"<expires>", b"<onset>2015-08-17T08:00:00-05:00</onset><expires>", 1
     )
     assert cap.parse(doc).occurred_at.isoformat() == "2015-08-16T01:45:00+00:00"  # sent
+
+
+def test_county_ugc_codes_name_their_counties_where_no_fips6_or_same_is_given() -> None:
+    # The NWS's own CAP 1.1 warning, its polygon and FIPS6 codes taken out: what stays is
+    # its UGC geocodes, ARC067 and ARC147, counties (C) of Arkansas (FIPS 05).
+    doc = CAP11.read_bytes()
+    start, end = doc.index(b"<polygon>"), doc.index(b"</polygon>") + len(b"</polygon>")
+    doc = doc[:start] + doc[end:]
+    doc = re.sub(
+        rb"<geocode>\s*<valueName>FIPS6</valueName>\s*<value>\d+</value>\s*</geocode>", b"", doc
+    )
+    assert b"FIPS6" not in doc and b"<polygon>" not in doc
+    alert = cap.parse(doc)
+    assert alert.actionable, alert.reason
+    assert alert.places == [Codes(scheme="fips", levels={"05067": "moderate", "05147": "moderate"})]
+    assert alert.countries == ["US"]
+
+
+def test_ugc_counties_are_read_from_the_census_states_and_zones_are_left_out() -> None:
+    assert ugc.counties(["ARC067", "okc099", "FLZ108", "XXC001", "ARC06"]) == ["05067", "40099"]

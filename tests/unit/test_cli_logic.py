@@ -9,6 +9,7 @@ import pytest
 
 from services import cli
 from services.advisory.cli import events_of, reach_table
+from shared import exits
 from shared.errors import AnshinError
 from shared.tables import table
 
@@ -157,3 +158,20 @@ def test_a_report_shows_the_documented_states_then_any_other() -> None:
     assert states == ["matched", "sent", "waiting", "suppressed", "failed", "deferred"]
     assert lines[3].split() == ["sent", "3"]
     assert lines[-1].split() == ["2026-01-01", "0", "3", "0", "0", "0", "0"]
+
+
+def test_loading_orders_in_production_refuses_the_development_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its e-mail hashes would match none of ingest's: it stops before reading anything."""
+    orders = tmp_path / "orders.ndjson"
+    orders.write_text("")
+    for name in ("ANSHIN_SECRET_KEY", "DATABASE_URL", "NATS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ANSHIN_ENV", "production")
+    monkeypatch.setenv("ANSHIN_DATA_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("ANSHIN_NATS_USER", "operator")
+    monkeypatch.setenv("ANSHIN_NATS_PASSWORD", "op")
+    assert cli.main(["orders", "load", str(orders)]) == exits.FAILED
+    said = capsys.readouterr().err
+    assert "refusing to run in production" in said and "ANSHIN_SECRET_KEY" in said, said

@@ -11,8 +11,8 @@ import ast
 import importlib
 import json
 import pkgutil
+import random
 import re
-import socket
 import subprocess
 import tomllib
 from functools import cache
@@ -28,6 +28,7 @@ import services
 import shared
 import shared.metrics
 from deploy import servers
+from deploy.local import local_env
 from deploy.servers import nats_server_binary
 from shared import config
 from shared.bus.permissions import password_variable
@@ -673,21 +674,40 @@ def test_compose_and_kubernetes_run_nats_with_the_same_settings() -> None:
 
 
 def test_free_port_never_hands_out_a_port_twice(monkeypatch: pytest.MonkeyPatch) -> None:
-    offered = iter([4101, 4101, 4102])  # the kernel offers a free port twice in a row
+    monkeypatch.setenv("FREE_PORTS", "24100-24199")
+    offered = iter([24101, 24101, 24102])  # the same free port chosen twice in a row
+    monkeypatch.setattr(random, "choice", lambda _: next(offered))  # as deploy.servers calls it
+    assert [servers.free_port(), servers.free_port()] == [24101, 24102]
 
-    class Socket:
-        def __enter__(self) -> Socket:
-            self.port = next(offered)
-            return self
 
-        def __exit__(self, *_: object) -> None:
-            pass
+def test_free_ports_come_from_outside_the_ephemeral_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An outgoing connection can never take a port handed out for a listener."""
+    monkeypatch.delenv("FREE_PORTS", raising=False)
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = [servers.free_port() for _ in range(50)]
+    assert all(not low <= port <= high for port in ports), ports
+    assert len(set(ports)) == len(ports)
 
-        def bind(self, _: object) -> None:
-            pass
 
-        def getsockname(self) -> tuple[str, int]:
-            return "127.0.0.1", self.port
+def test_free_ports_stay_in_the_range_a_suite_worker_was_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two workers with ranges of their own cannot hand out the same port."""
+    monkeypatch.setenv("FREE_PORTS", "21000-21099")
+    ports = {servers.free_port() for _ in range(40)}
+    assert ports <= set(range(21000, 21100)), sorted(ports)
 
-    monkeypatch.setattr(socket, "socket", Socket)  # the module deploy.servers uses
-    assert [servers.free_port(), servers.free_port()] == [4101, 4102]
+
+def test_make_up_takes_returned_mail_and_keeps_no_quiet_hours_for_its_mailbox(
+    tmp_path: Path,
+) -> None:
+    """What `make up` adds to an empty environment; what an operator set stays."""
+    env = local_env({}, tmp_path)
+    assert (env["ANSHIN_BOUNCE_SMTP_PORT"], env["ANSHIN_BOUNCE_SMTP_HOST"]) == ("2525", "127.0.0.1")
+    assert env["ANSHIN_QUIET_HOURS"] == "off"
+    assert env["ANSHIN_OPERATOR_KEY"] == (tmp_path / "operator_key").read_text().strip()
+    relay = local_env(
+        {"ANSHIN_SMTP_HOST": "relay.example", "ANSHIN_BOUNCE_SMTP_PORT": "0"}, tmp_path
+    )
+    assert "ANSHIN_QUIET_HOURS" not in relay and relay["ANSHIN_BOUNCE_SMTP_PORT"] == "0"
+    assert relay["ANSHIN_OPERATOR_KEY"] == env["ANSHIN_OPERATOR_KEY"]  # kept in the data dir

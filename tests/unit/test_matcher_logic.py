@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.matcher import rules
+from services.matcher.audience import any_of, of_categories
 from services.matcher.orders import RuleIndex, transaction_parts
 from services.matcher.rules import combination, long_term, recall, short_term
 from shared import messages as m
@@ -101,3 +102,22 @@ def test_order_events_are_parted_in_order_without_splitting_a_batch() -> None:
     events: list[m.OrderEvent] = [order(1), order(2), big, cancel, order(3)]
     assert transaction_parts(events, 3) == [[order(1), order(2)], [big], [cancel, order(3)]]
     assert transaction_parts(events, 100) == [events]
+
+
+def test_any_of_ors_clauses_with_their_parameters_renumbered_in_order() -> None:
+    first = of_categories(["portable_generator"]).add("country = $2")
+    first.params.append("JP")
+    second = of_categories(["portable_gas_stove"])
+    second.add(f"area_code = ANY({second.p(['17204', '17205'])}::text[])")
+    either = any_of([first, second])
+    assert either.sql == (
+        "active AND ((active AND category = ANY($1::text[]) AND country = $2)"
+        " OR (active AND category = ANY($3::text[]) AND area_code = ANY($4::text[])))"
+    )
+    assert either.params == [
+        ["portable_generator"],
+        "JP",
+        ["portable_gas_stove"],
+        ["17204", "17205"],
+    ]
+    assert any_of([]).sql == "active AND false"

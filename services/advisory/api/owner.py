@@ -64,12 +64,8 @@ async def report(request: web.Request) -> web.Response:
     waiting: list[Waiting] = []
     funnel = funnel_of({})
     by_domain: dict[str, int] = {}
-    # Before publication nothing was sent, and the embargoed id need not cross the bus.
-    if embargo.ever_public(advisory.published_at):
-        question = m.ReportRequest(advisory_id=advisory.id)
-        ledger = await ask(
-            request.app[NATS], Subjects.MAILER_REPORT, question, m.ReachReport, "mailer"
-        )
+    # The API answers 503 where the mailer cannot be asked; a page shows the problem.
+    if (ledger := await reach.ledger_of(request.app[NATS], advisory)) is not None:
         counts = reach.five(ledger.counts)
         by_day = [DayCounts(day=d.day, counts=reach.five(d.counts)) for d in ledger.by_day]
         now = request.app[CLOCK].now()

@@ -3,8 +3,9 @@
 The words are gettext catalogues: English msgids in the templates and the desk's modules,
 their Japanese in locale/ja/LC_MESSAGES/desk.po, read through Babel and compiled in memory
 once, at the first page (no build step; `pybabel` keeps the catalogue, docs/console.md).
-A reader's own pick (the cookie the language switch sets) wins; else `Accept-Language`;
-else English.
+A reader's own pick (the cookie the language switch sets) wins; else `Accept-Language` (read
+by q-value in shared/languages.py, as the public pages and the mailer's pages read it); else
+English.
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from shared.languages import N_
+from shared.languages import N_, from_accept_language
 
 # The desks' languages, the first the fallback: the msgids are English.
 DESK_LANGS = ("en", "ja")
 COOKIE = "anshin_desk_lang"
 LOCALE = Path(__file__).parent / "locale"
 DOMAIN = "desk"
-# A browser sends a few languages; more than this is not a browser's header.
-MAX_HEADER = 1024
 
 
 @functools.cache
@@ -42,29 +41,11 @@ def translations(lang: str) -> gettext.NullTranslations:
     return Translations(compiled, domain=DOMAIN)
 
 
-def from_accept_language(header: str) -> str | None:
-    """The desk language the header prefers most (`ja-JP,ja;q=0.9,en;q=0.8` → ja), or None."""
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header[:MAX_HEADER].split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        name, _, value = params.strip().partition("=")
-        if name.strip().lower() == "q":
-            try:
-                quality = float(value)
-            except ValueError:
-                continue
-        lang = tag.strip().split("-")[0].lower()
-        if lang in DESK_LANGS and 0 < quality <= 1:
-            ranked.append((-quality, index, lang))
-    return min(ranked)[2] if ranked else None
-
-
 def reader_language(cookie: str, accept_language: str) -> str:
     """The language of a desk's page: the reader's pick, else their browser's, else English."""
     if cookie in DESK_LANGS:
         return cookie
-    return from_accept_language(accept_language) or DESK_LANGS[0]
+    return from_accept_language(accept_language, DESK_LANGS) or DESK_LANGS[0]
 
 
 # Short names of the rule kinds and of the states, as the desks' tables show them.

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 from importlib import resources
+from typing import NamedTuple
 
 import msgspec
 from markupsafe import Markup
@@ -31,6 +32,17 @@ class Outline(msgspec.Struct, frozen=True):
     country: str
     name: str
     rings: list[list[Point]]
+
+
+class Mark(NamedTuple):
+    """A place drawn as a disc sized by its customers; hollow where it is placed only
+    roughly (at its region's centre)."""
+
+    lat: float
+    lon: float
+    label: str
+    customers: int
+    hollow: bool = False
 
 
 class Shape(msgspec.Struct, frozen=True):
@@ -149,10 +161,13 @@ def _box(outline: Outline) -> Box:
     return found
 
 
-def disaster_map(areas: Sequence[Area], countries: Sequence[str], title: str) -> Markup:
-    """An inline SVG map of a disaster's areas over the outline of its country."""
+def disaster_map(
+    areas: Sequence[Area], countries: Sequence[str], title: str, marks: Sequence[Mark] = ()
+) -> Markup:
+    """An inline SVG map of a disaster's areas and places over the outline of its country."""
     found, whole = shapes(areas)
-    view, _ = view_of(found, sorted(set(countries) | whole))
+    dots = [Shape([[(mark.lon, mark.lat)]], mark.label) for mark in marks]
+    view, _ = view_of(found + dots, sorted(set(countries) | whole))
     west, south, east, north = view
     k = math.cos(math.radians((south + north) / 2))
     scale = WIDTH / ((east - west) * k)
@@ -166,7 +181,7 @@ def disaster_map(areas: Sequence[Area], countries: Sequence[str], title: str) ->
         f'<svg class="map" viewBox="0 0 {WIDTH} {height:.0f}" role="img"'
         ' aria-labelledby="map-title map-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="map-title">{escape(title)}</title>',
-        f'<desc id="map-desc">{escape("; ".join(s.label for s in found) or "no area")}</desc>',
+        f'<desc id="map-desc">{escape(_described(found, marks))}</desc>',
         f'<rect width="{WIDTH}" height="{height:.0f}" fill="#dbe9f4"/>',
     ]
     for o in outlines():
@@ -189,5 +204,20 @@ def disaster_map(areas: Sequence[Area], countries: Sequence[str], title: str) ->
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#a4161a" stroke="#fff"'
             ' stroke-width="2"/>'
         )
+    for mark in sorted(marks, key=lambda mark: -mark.customers):  # small ones on top
+        x, y = (mark.lon - west) * k * scale, (north - mark.lat) * scale
+        r = min(4 + 2 * math.sqrt(mark.customers), 16)
+        fill = 'fill="none"' if mark.hollow else 'fill="#e85d04" fill-opacity="0.8"'
+        parts.append(
+            f'<circle class="place" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" {fill}'
+            f' stroke="#6a040f" stroke-width="1.5"><title>{escape(mark.label)}</title></circle>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _described(found: Sequence[Shape], marks: Sequence[Mark]) -> str:
+    labels = [s.label for s in found]
+    if marks:
+        labels.append(f"{len(marks)} places")
+    return "; ".join(labels) or "no area"

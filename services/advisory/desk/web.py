@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from services.advisory.desk import i18n, times
 from shared.dates import is_zone
@@ -127,13 +128,23 @@ def same_origin(request: web.Request) -> bool:
 
 async def checked_form(request: web.Request, session: str) -> dict[str, str] | None:
     """The posted form, if it comes from our own page of this session; else None."""
+    form = await checked_post(request, session)
+    if form is None:
+        return None
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def checked_post(
+    request: web.Request, session: str
+) -> MultiDictProxy[str | bytes | bytearray | web.FileField] | None:
+    """The posted form with its files, if it comes from our own page of this session."""
     form = await request.post()
     token = str(form.get("csrf", ""))
     expected = csrf_token(request, session)
     # As bytes: compare_digest refuses str with non-ASCII characters, which a form can carry.
     if not same_origin(request) or not hmac.compare_digest(token.encode(), expected.encode()):
         return None
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    return form
 
 
 def refused(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from xml.etree.ElementTree import Element
 
-from services.advisory.disasters import xmldoc
+from services.advisory.disasters import ugc, xmldoc
 from services.advisory.disasters.feeds import Disaster, check_areas, countries_of
 from shared.errors import Invalid, field_error
 from shared.messages import Area, Circle, Codes, Polygon, Regions
@@ -72,6 +72,8 @@ def from_root(root: Element) -> Disaster:
             elif name == "ugc":
                 zones.append(value)
     cancels = msg_type == "Cancel"
+    # Without FIPS6 or SAME, a county UGC (ARC067) names its county all the same.
+    counties = counties or dict.fromkeys(ugc.counties(zones), severity)
     # A polygon is the warned area itself; its counties are wider: they place no one then.
     polygons = [a for a in areas if isinstance(a, Polygon)]
     places = [Codes(scheme="fips", levels=dict(sorted(counties.items())))] if counties else []
@@ -98,7 +100,9 @@ def from_root(root: Element) -> Disaster:
         disaster.actionable, disaster.reason = False, f"status {status}, msgType {msg_type}"
     elif zone_only and not cancels:
         disaster.actionable = False
-        disaster.reason = "no polygon, circle, FIPS6 or SAME county: UGC zones alone place no one"
+        disaster.reason = (
+            "no polygon, circle, FIPS6, SAME or county UGC: UGC zones alone place no one"
+        )
     elif (info.findtext("cap:certainty", "", q) or "").strip() in ("Possible", "Unlikely"):
         disaster.actionable, disaster.reason = False, "certainty Possible: a watch, not a warning"
     return disaster

@@ -10,6 +10,7 @@ from aiohttp import web
 from nats.aio.client import Client
 
 from services.advisory.disasters.feeds import Disaster
+from services.advisory.disasters.store import Declared
 from services.advisory.peers.ask import ask
 from shared import messages as m
 from shared.bus import Subjects
@@ -32,8 +33,16 @@ async def audience(
     nc: Client, disaster: Disaster, advisory_ids: list[str]
 ) -> list[m.PlaybookAudience]:
     """Each playbook's audience in the disaster, as the matcher counts it (503 without it)."""
+    return (await counted(nc, disaster, advisory_ids)).playbooks
+
+
+async def counted(
+    nc: Client, disaster: Disaster | Declared, advisory_ids: list[str]
+) -> m.DrillAudience:
+    """The matcher's count of a disaster (reported or declared): each playbook's audience,
+    by area, and each place's customers of any playbook (503 without an answer)."""
     if not advisory_ids:
-        return []
+        return m.DrillAudience(playbooks=[])
     question = m.DrillRequest(
         advisory_ids=advisory_ids,
         occurred_at=disaster.occurred_at,
@@ -45,4 +54,4 @@ async def audience(
         nc, Subjects.MATCHER_DRILL, question, m.DrillAudience, "matcher",
         TIMEOUT_SECONDS,
     )  # fmt: skip
-    return answer.playbooks
+    return answer

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from services.advisory.disasters import cap, xmldoc
+from services.advisory.disasters import cap, ugc, xmldoc
 from services.advisory.disasters.feeds import Disaster, check_areas
 from shared.messages import Area, Codes, Polygon
 
@@ -78,6 +78,8 @@ def from_nws(alert: NwsAlert) -> Disaster:
             areas.append(Polygon(points=[(pt[1], pt[0]) for pt in ring if len(pt) >= 2]))
     severity = p.severity.lower()
     counties = {c[1:]: severity for c in p.geocode.same if re.fullmatch(r"[0-9]{6}", c)}
+    # Without SAME, a county UGC (OKC099) names its county all the same.
+    counties = counties or dict.fromkeys(ugc.counties(p.geocode.ugc), severity)
     places = [Codes(scheme="fips", levels=dict(sorted(counties.items())))] if counties else []
     sent = xmldoc.time(p.sent, "properties.sent", "NWS alert")
     cancels = p.message_type == "Cancel"
@@ -104,7 +106,7 @@ def from_nws(alert: NwsAlert) -> Disaster:
         disaster.reason = f"status {p.status}, messageType {p.message_type}"
     elif zone_only and not cancels:
         disaster.actionable = False
-        disaster.reason = "no polygon and no SAME county: UGC zones alone place no one"
+        disaster.reason = "no polygon, SAME or county UGC: UGC zones alone place no one"
     elif p.certainty in ("Possible", "Unlikely"):
         disaster.actionable, disaster.reason = False, "certainty Possible: a watch, not a warning"
     return disaster

@@ -57,18 +57,25 @@ def none_yet(problem: str = "") -> Reach:
     return Reach(counts=dict.fromkeys(SERIES, 0), days=[], problem=problem)
 
 
-async def reach_of(nc: Client, advisory: Advisory, now: datetime, timeout: float = 2.0) -> Reach:
-    """Ask the mailer how far a published advisory has reached; an embargoed one is not asked.
+async def ledger_of(nc: Client, advisory: Advisory, timeout: float = 0) -> m.ReachReport | None:
+    """The mailer's report of an advisory; None before its publication (raises Unavailable).
 
     The embargoed id never crosses the bus, so an embargoed advisory reaches nobody yet.
     """
     if not embargo.ever_public(advisory.published_at):
-        return none_yet()
+        return None
     question = m.ReportRequest(advisory_id=advisory.id)
+    return await ask(nc, Subjects.MAILER_REPORT, question, m.ReachReport, "mailer", timeout)
+
+
+async def reach_of(nc: Client, advisory: Advisory, now: datetime, timeout: float = 2.0) -> Reach:
+    """How far an advisory has reached, for a page: a problem in words where none can be had."""
     try:
-        report = await ask(nc, Subjects.MAILER_REPORT, question, m.ReachReport, "mailer", timeout)
+        report = await ledger_of(nc, advisory, timeout)
     except Unavailable as exc:
         return none_yet(exc.message)
+    if report is None:
+        return none_yet()
     days = [Day(day=d.day, counts=five(d.counts)) for d in report.by_day]
     waits = [explain(w, now) for w in report.waits]
     funnel = funnel_of(report.funnel)

@@ -7,7 +7,7 @@ import re
 from aiohttp import web
 
 from shared.errors import Invalid, field_error
-from shared.languages import FALLBACK, NAMES, SUPPORTED
+from shared.languages import FALLBACK, NAMES, SUPPORTED, from_accept_language
 
 __all__ = ["NAMES", "STRINGS", "SUPPORTED", "pick", "reader_language", "words"]
 _LANG = re.compile(r"^[A-Za-z]{2}([-_][A-Za-z0-9]{1,8})*$")
@@ -69,11 +69,7 @@ def reader_language(request: web.Request) -> tuple[str, bool]:
         if not _LANG.match(asked):
             raise Invalid("invalid query", [field_error("lang", "a language code such as ja")])
         return asked[:2].lower(), False
-    for part in request.headers.get("Accept-Language", "").split(","):
-        tag = part.split(";")[0].strip()[:2].lower()
-        if tag in SUPPORTED:
-            return tag, True
-    return FALLBACK, True
+    return from_accept_language(request.headers.get("Accept-Language", "")) or FALLBACK, True
 
 
 def pick(texts: dict[str, str], lang: str) -> tuple[str, str]:

@@ -95,8 +95,13 @@ OPS = [
        {200: HTML, 401: HTML}),
     Op("get", "/console/advisories/{advisory_id}", "Operators: an advisory, reach, versions (HTML)",
        {200: HTML, 401: HTML, 404: HTML}),
-    Op("get", "/console/disasters/{disaster_id}", "Operators: one disaster on a map (HTML)",
-       {200: HTML, 401: HTML, 404: HTML}),
+    Op("get", "/console/disasters/{disaster_id}", "Operators: one disaster, its places with "
+       "their customers, on a map (HTML)", {200: HTML, 401: HTML, 404: HTML}),
+    Op("get", "/console/drill", "Operators: the dry-run form (HTML)", {200: HTML, 401: HTML}),
+    Op("post", "/console/drill", "Operators: dry-run an event document pasted or uploaded, as "
+       "POST /v1/events?dry_run=true; nothing is sent (form; HTML)",
+       {200: HTML, 400: HTML, 401: HTML, 403: HTML, 413: s.ErrorOut},
+       {"multipart/form-data": str}),
     Op("post", "/console/dead-letters/{seq}/replay", "Operators: replay a dead letter once (form)",
        {303: None, 401: HTML, 403: HTML, 404: s.ErrorOut},
        {"application/x-www-form-urlencoded": str}),

@@ -121,3 +121,14 @@ async def customer_orders(conn: Conn, customer_ids: list[str]) -> list[dict[str,
         }
         for r in rows
     ]
+
+
+async def oldest_pending(conn: Conn, erasers: tuple[str, ...]) -> datetime | None:
+    """When the oldest request still missing an eraser's confirmation was made; None if none."""
+    when: datetime | None = await conn.fetchval(
+        "SELECT min(r.requested_at) FROM erasure_requests r WHERE"
+        " (SELECT count(*) FROM erasure_confirmations c"
+        "  WHERE c.request_id = r.request_id AND c.service = ANY($1::text[])) < cardinality($1)",
+        list(erasers),
+    )
+    return when

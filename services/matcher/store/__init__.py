@@ -3,7 +3,7 @@
 Every function takes the connection of the use case's unit of work (`shared.db.unit_of_work`).
 """
 
-from services.matcher.store.audience import count, count_by_code, held
+from services.matcher.store.audience import centres_by_code, count, count_by_code, held
 from services.matcher.store.fanout import (
     cancel_event,
     claim_shard,
@@ -44,6 +44,7 @@ __all__ = [
     "active_rules",
     "areas_of",
     "cancel_event",
+    "centres_by_code",
     "claim_due",
     "claim_shard",
     "count",

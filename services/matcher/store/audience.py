@@ -39,6 +39,19 @@ async def count_by_code(conn: Conn, w: Where) -> dict[str, int]:
     return {r["area_code"]: r["n"] for r in rows}
 
 
+Centre = tuple[int, float | None, float | None]  # customers, mean latitude and longitude
+
+
+async def centres_by_code(conn: Conn, w: Where) -> dict[str, Centre]:
+    """Each area_code's customers under the clause, and the centre of their coordinates."""
+    rows = await conn.fetch(
+        "SELECT area_code, count(DISTINCT customer_id) AS n, avg(lat) AS lat, avg(lon) AS lon"
+        f" FROM {w.source} WHERE {w.sql} GROUP BY area_code",
+        *w.params,
+    )
+    return {r["area_code"]: (r["n"], r["lat"], r["lon"]) for r in rows}
+
+
 async def held(conn: Conn, w: Where) -> dict[str, list[Held]]:
     """Each customer's owned lines under the clause, categories gathered per line."""
     rows = await conn.fetch(

