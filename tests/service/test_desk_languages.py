@@ -3,6 +3,7 @@ asks for or the reader picks, an agency's embargo typed in JST, the deadline on 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,13 @@ from tests.support.fixtures import running
 JA = {"Accept-Language": "ja-JP,ja;q=0.9,en-US;q=0.8,en;q=0.7"}
 EN = {"Accept-Language": "en-US,en;q=0.9"}
 TOKYO = ZoneInfo("Asia/Tokyo")
+NOTO = {
+    "id": "us6000m0xl",
+    "hazard": "earthquake",
+    "title": "M7.5 Noto Peninsula, Japan",
+    "area": {"type": "circle", "lat": 37.4874, "lon": 137.271, "radius_km": 170},
+    "countries": ["JP"],
+}
 
 
 @pytest.fixture
@@ -68,6 +76,21 @@ async def test_the_desks_speak_the_browsers_language_until_the_reader_picks_one(
         await browser.get(f"{base}/portal?ui=ja", headers=EN)
         console = await html(browser, f"{base}/console", EN | basic(settings))
         assert "<h1>コンソール</h1>" in console and "デッドレターはありません。" in console
+        for path, words in (
+            ("/console/drill", "災害の試算"),
+            ("/console/suppressions", "アドレスを検索"),
+            ("/console/providers", "メール事業者"),
+        ):
+            text = await html(browser, f"{base}{path}", EN | basic(settings))
+            assert '<html lang="ja">' in text and words in text, path
+        drill = await html(browser, f"{base}/console/drill", EN | basic(settings))
+        event = json.dumps(NOTO | {"time": clock.now().isoformat()})
+        fields = {"csrf": token(drill), "document": event, "format": "auto", "countries": ""}
+        tried = await browser.post(
+            f"{base}/console/drill", data=aiohttp.FormData(fields), headers=EN | basic(settings)
+        )
+        result = await tried.text()
+        assert tried.status == 200 and "試算です。宣言、保存、送信は一切行っていません。" in result
         # A refusal is in the reader's language too.
         refused = await html(browser, f"{base}/console", EN, 401)
         assert "運用担当者専用です" in refused
