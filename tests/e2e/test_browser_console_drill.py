@@ -103,6 +103,10 @@ async def test_an_operator_sees_where_and_dry_runs_a_jma_report_in_a_browser(
         await page.get_by_role("button", name="Dry run").click()
         assert "invalid event" in await page.locator("[data-drill-error]").inner_text()
         assert await page.locator("#document").input_value() == '{"hazard": "earthquake"}'
+        # Every console page's menu leads to it.
+        await page.goto(f"{base}/console")
+        await page.get_by_role("navigation").get_by_role("link", name="Dry run").click()
+        assert await page.locator("h1").inner_text() == "Dry run of a disaster"
 
         phone = await browser.new_context(
             viewport={"width": 360, "height": 740}, is_mobile=True, http_credentials=credentials
