@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -179,9 +180,24 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         settings = msgspec.convert(raw, Settings, strict=False)
         proxy_networks(settings.trusted_proxies)
         feed_list(settings.feeds)
+        _zones(settings)
     except (msgspec.ValidationError, ValueError) as exc:
         raise SystemExit(f"invalid setting: {exc}") from exc
     return settings
+
+
+def _zones(settings: Settings) -> None:
+    """Refuse a time-zone setting that names no IANA zone (pages would fall back to UTC)."""
+    for field in ("console_timezone", "public_timezone"):
+        name = getattr(settings, field)
+        if not name:
+            continue
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{env_name(field)}: {name!r} is not an IANA time zone (such as Asia/Tokyo)"
+            ) from None
 
 
 # Settings that hold a secret: never written into a manifest, only referenced.

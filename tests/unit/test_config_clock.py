@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,6 +41,19 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     for bad in ("ingress", "10.1.2.3/16", "10.0.0.0/33"):
         with pytest.raises(SystemExit, match=f"ANSHIN_TRUSTED_PROXIES: '{bad}'"):
             config.load({"ANSHIN_TRUSTED_PROXIES": f"10.0.0.1, {bad}"})
+
+
+def test_time_zone_settings_name_iana_zones() -> None:
+    """A mistyped zone stops the start, naming it; the pages would silently show UTC."""
+    found = config.load({"ANSHIN_CONSOLE_TIMEZONE": "Asia/Tokyo", "ANSHIN_PUBLIC_TIMEZONE": ""})
+    assert found.console_timezone == "Asia/Tokyo"
+    for variable, bad in [
+        ("ANSHIN_CONSOLE_TIMEZONE", "Asia/Tokio"),
+        ("ANSHIN_CONSOLE_TIMEZONE", "../../etc/passwd"),
+        ("ANSHIN_PUBLIC_TIMEZONE", "JST+9"),
+    ]:
+        with pytest.raises(SystemExit, match=f"{variable}: '{re.escape(bad)}' is not an IANA"):
+            config.load({variable: bad})
 
 
 def test_clock_moves_without_sleeping() -> None:
