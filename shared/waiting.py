@@ -15,15 +15,23 @@ REASONS = {
 }
 
 
+def until(wait: Wait, now: datetime) -> tuple[str, str] | None:
+    """When the wait ends, as (time, zone name) in the zone it is kept in; None if it has."""
+    tz = zone(wait.timezone)
+    ends = wait.until.astimezone(tz)
+    if ends <= now:
+        return None
+    # Within a day the hour says it; further off, the date too.
+    when = ends.strftime("%H:%M" if ends - now < timedelta(hours=20) else "%Y-%m-%d %H:%M")
+    # An unknown or empty zone was read as UTC: say so, rather than the name given.
+    return when, getattr(tz, "key", "UTC")
+
+
 def explain(wait: Wait, now: datetime) -> str:
     """One line: the reason, when it ends in the zone it is kept in, and how many wait."""
-    tz = zone(wait.timezone)
-    until = wait.until.astimezone(tz)
     reason = REASONS.get(wait.reason, wait.reason)
     many = f"({wait.deliveries} {'delivery' if wait.deliveries == 1 else 'deliveries'})"
-    if until <= now:
+    ends = until(wait, now)
+    if ends is None:
         return f"waiting: {reason}, due again now {many}"
-    # Within a day the hour says it; further off, the date too.
-    when = until.strftime("%H:%M" if until - now < timedelta(hours=20) else "%Y-%m-%d %H:%M")
-    # An unknown or empty zone was read as UTC: say so, rather than the name given.
-    return f"waiting: {reason} until {when} {getattr(tz, 'key', 'UTC')} {many}"
+    return f"waiting: {reason} until {ends[0]} {ends[1]} {many}"

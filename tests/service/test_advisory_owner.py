@@ -14,6 +14,7 @@ from services.advisory.app import build
 from shared import messages as m
 from shared.clock import Clock
 from shared.config import Settings
+from tests.service.test_console import basic
 from tests.support.advisory import contract, eventually, new_agency, responder
 from tests.support.fixtures import running
 from tests.support.shop import power_bank_advisory
@@ -101,6 +102,10 @@ async def test_preview_audience_and_report_for_the_owner(
             report = await api.check(
                 await http.get(f"{url}/report", headers=mine), ONE + "/report", 200
             )
+            # The console words the wait in its reader's language.
+            japanese = basic(settings) | {"Accept-Language": "ja"}
+            console = f"{base}/console/advisories/{created['id']}"
+            shown = await (await http.get(console, headers=japanese)).text()
         assert report["counts"] == {
             "matched": 6,
             "sent": 2,
@@ -114,6 +119,7 @@ async def test_preview_audience_and_report_for_the_owner(
         local = morning.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
         assert why["reason"] == "quiet" and why["timezone"] == "Asia/Tokyo"
         assert why["says"] == f"waiting: quiet hours until {local} Asia/Tokyo (1 delivery)"
+        assert f"待機中：夜間の配信休止時間（Asia/Tokyo {local} まで、1 件）" in shown
 
     secrets = [*advisory["title"].values(), *advisory["body"].values()]
     for record in caplog.records:

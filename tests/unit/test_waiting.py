@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.advisory.desk.i18n import translations
+from services.advisory.desk.waits import REASON_WORDS, says
 from shared.messages import Wait
-from shared.waiting import explain
+from shared.waiting import REASONS, explain
 
 NOW = datetime(2027, 1, 15, 14, 30, tzinfo=UTC)
 
@@ -39,3 +41,20 @@ def test_an_unknown_zone_is_read_as_utc() -> None:
         deliveries=3,
     )
     assert explain(wait, NOW) == "waiting: quiet hours until 23:00 UTC (3 deliveries)"
+
+
+def test_the_desks_say_each_reason_in_english_as_the_api_does_and_in_japanese() -> None:
+    """The console and the portal word waits through their catalogue; English is the API's."""
+    english, japanese = translations("en"), translations("ja")
+    assert set(REASON_WORDS) == set(REASONS)
+    quiet = Wait(
+        reason="quiet",
+        until=datetime(2027, 1, 15, 23, tzinfo=UTC),
+        timezone="Asia/Tokyo",
+        deliveries=3,
+    )
+    for wait in (quiet, Wait(reason="retry", until=NOW, deliveries=1)):
+        assert says(wait, NOW, english) == explain(wait, NOW)
+    assert says(quiet, NOW, japanese) == "待機中：夜間の配信休止時間（Asia/Tokyo 08:00 まで、3 件）"
+    capped = Wait(reason="cap", until=NOW, deliveries=1)
+    assert says(capped, NOW, japanese) == "待機中：通常のお知らせの送信上限（まもなく再開、1 件）"

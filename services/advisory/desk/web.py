@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from services.advisory.desk import i18n, times
+from services.advisory.desk import i18n, times, waits
 from shared.dates import is_zone
 from shared.languages import N_, NAMES
 from shared.service import SETTINGS
@@ -38,6 +38,7 @@ def _environment(lang: str) -> jinja2.Environment:
         series_names=i18n.SERIES_NAMES,
         step_names=i18n.STEP_NAMES,
         share_text=i18n.share_text,
+        wait_says=functools.partial(waits.says, words=i18n.translations(lang)),
         # An advisory's title in the page's language where it has one, as its agency wrote it.
         title_of=lambda advisory: advisory.title.get(lang) or advisory.headline,
     )

@@ -12,7 +12,6 @@ from services.advisory.peers.ask import Unavailable, ask
 from services.advisory.peers.funnel import Funnel, funnel_of
 from shared import messages as m
 from shared.bus import Subjects
-from shared.waiting import explain
 
 SERIES = ("matched", "sent", "waiting", "suppressed", "failed")
 # The mailer counts its ledger's own states; these are the ones still on their way.
@@ -35,7 +34,8 @@ class Reach(msgspec.Struct, frozen=True):
     counts: dict[str, int]
     days: list[Day]
     problem: str = ""
-    waits: list[str] = []  # why what waits is waiting, in plain words
+    waits: list[m.Wait] = []  # why what waits is waiting (the desks word it)
+    asked_at: datetime | None = None  # when the mailer was asked: a wait ends after it
     funnel: Funnel = msgspec.field(default_factory=lambda: funnel_of({}))
     waiting_by_domain: dict[str, int] = {}  # what waits, by recipient domain (its rate's key)
 
@@ -77,12 +77,12 @@ async def reach_of(nc: Client, advisory: Advisory, now: datetime, timeout: float
     if report is None:
         return none_yet()
     days = [Day(day=d.day, counts=five(d.counts)) for d in report.by_day]
-    waits = [explain(w, now) for w in report.waits]
     funnel = funnel_of(report.funnel)
     return Reach(
         counts=five(report.counts),
         days=days,
-        waits=waits,
+        waits=report.waits,
+        asked_at=now,
         funnel=funnel,
         waiting_by_domain=report.waiting_by_domain,
     )
