@@ -35,7 +35,7 @@ import asyncpg
 import msgspec
 import pytest
 
-from deploy.local import secured_nats
+from deploy.local_env import secured_nats
 from deploy.servers import NatsServer
 from services.advisory.app import build as build_advisory
 from services.advisory.desk.portal.pages import COOKIE, SESSION_SECONDS

@@ -19,7 +19,7 @@ import aiohttp
 import msgspec
 import pytest
 
-from deploy.local import secured_nats
+from deploy.local_env import secured_nats
 from deploy.servers import NatsServer
 from shared import bus, db
 from shared.bus import Subjects

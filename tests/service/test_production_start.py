@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from deploy.local import secured_nats
+from deploy.local_env import secured_nats
 from deploy.servers import free_port
 from tests.support.launcher import Ran
 from tests.support.production import production_env, refused, start

@@ -1,7 +1,7 @@
 """Attacks on the bus with a service's own NATS credentials, as a compromised service would try.
 
 Each attack connects as a role of shared/bus/topology.py to a server that has the users of
-production (deploy.local.secured_nats), tries every way it knows, and reports each attempt
+production (deploy.local_env.secured_nats), tries every way it knows, and reports each attempt
 with whether it succeeded: a PubAck, a reconfigured stream, or a payload in hand.
 """
 

@@ -28,7 +28,7 @@ import services
 import shared
 import shared.metrics
 from deploy import servers
-from deploy.local import local_env
+from deploy.local_env import local_env
 from deploy.servers import nats_server_binary
 from shared import config
 from shared.bus.permissions import password_variable
