@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import ingest, mailbox, mailer, matcher, outbox
+from bench import ingest, mailbox, mailer, matcher, outbox, quakes
 from bench.servers import servers
 from shared.service import run
 
@@ -23,6 +23,7 @@ async def main() -> None:
     with servers() as (nats_url, database_url):
         matcher.report(await matcher.run(nats_url, database_url))
     mailbox.report(await mailbox.run())
+    quakes.report(await quakes.run())
 
 
 if __name__ == "__main__":

@@ -42,15 +42,16 @@ class Span:
         """Take the first snapshot."""
         self._before, self._started = snapshot(), time.perf_counter()
 
-    def stop(self, names: dict[int, str] | None = None) -> None:
-        """Take the second; `names` labels processes by pid (this one is always "bench")."""
+    def stop(self, names: dict[int, str] | None = None, only_named: bool = False) -> None:
+        """Take the second; `names` labels processes by pid (this one is always "bench");
+        `only_named`: count those alone (the machine runs other work too)."""
         after, self.wall = snapshot(), time.perf_counter() - self._started
         labels = {os.getpid(): "bench", **(names or {})}
         self.seconds = {}
         for pid, (name, ticks) in after.items():
             # A process that ended inside the span is missed: keep pools open until stop().
             used = ticks - self._before.get(pid, (name, 0))[1]
-            if used:
+            if used and (pid in labels or not only_named):
                 label = labels.get(pid, name)
                 self.seconds[label] = self.seconds.get(label, 0.0) + used / _TICK
 
