@@ -15,12 +15,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deploy.servers import free_port
+from deploy.local_env import SERVICES, free_ports
 from services.cli import stack_settings
 from shared.clock import FileClock
 from shared.config import Settings
-
-SERVICES = ("ingest", "advisory", "matcher", "mailer")
 
 
 class Stack:
@@ -73,10 +71,7 @@ def environment(data: Path, **settings: str) -> dict[str, str]:
             "ANSHIN_QUIET_HOURS": "off",
             "ANSHIN_SEND_RATE_PER_SECOND": "0",
             "ANSHIN_SEND_RATE_PER_DOMAIN": "0",
-            "ANSHIN_SMTP_PORT": str(free_port()),
-            "ANSHIN_EMBEDDED_NATS_PORT": str(free_port()),
-            "ANSHIN_MAILBOX_WEB_PORT": str(free_port()),
-            **{f"ANSHIN_{s.upper()}_PORT": str(free_port()) for s in SERVICES},
+            **free_ports(SERVICES),
         }
     )
     env.update(settings)

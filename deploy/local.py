@@ -17,14 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from deploy.local_env import local_env, secured_nats
+from deploy.local_env import SERVICES, local_env, secured_nats
 from deploy.local_summary import summary
 from deploy.servers import NatsServer, Postgres, wait_for_http, wait_for_port
 from shared import config
 from shared.bus.roles import OPERATOR
 from shared.config import Settings, env_name
-
-SERVICES = ("ingest", "advisory", "matcher", "mailer")
 
 
 def _port(settings: Settings, service: str) -> int:

@@ -7,10 +7,12 @@ import os
 import secrets
 from pathlib import Path
 
-from deploy.servers import NatsServer
+from deploy.servers import NatsServer, free_port
 from shared.bus.permissions import PASSWORDS_DIR, authorization
 from shared.bus.roles import ROLES
 from shared.config import env_name
+
+SERVICES = ("ingest", "advisory", "matcher", "mailer")
 
 # Where `make up`'s mailer takes returned mail, unless ANSHIN_BOUNCE_SMTP_PORT says otherwise.
 LOCAL_BOUNCE_SMTP_PORT = 2525
@@ -63,3 +65,12 @@ def local_env(env: dict[str, str], data: Path) -> dict[str, str]:
         # at any hour. A configured relay keeps the quiet hours of the settings.
         env.setdefault(env_name("quiet_hours"), "off")
     return env
+
+
+def free_ports(
+    services: tuple[str, ...] = ("ingest", "advisory", "matcher", "mailer"),
+) -> dict[str, str]:
+    """A free port for everything `make up` listens on: for a stack launched beside others."""
+    listeners = ["embedded_nats_port", "smtp_port", "mailbox_web_port", "bounce_smtp_port"]
+    listeners += [f"{service}_port" for service in services]
+    return {env_name(name): str(free_port()) for name in listeners}

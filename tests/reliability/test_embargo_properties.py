@@ -25,11 +25,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deploy.local_env import SERVICES
 from shared.clock import FileClock
 from tests.support.advisory import stream_messages
 from tests.support.faults import CountingSink
 from tests.support.figures import record
-from tests.support.stack import SERVICES, LaunchedStack, create_agency, launch_env
+from tests.support.stack import LaunchedStack, create_agency, launch_env
 from tests.support.surge import post_until_accepted, recall
 from tests.support.watch import BusTap, lines_containing
 

@@ -35,7 +35,7 @@ import asyncpg
 import msgspec
 import pytest
 
-from deploy.local_env import secured_nats
+from deploy.local_env import SERVICES, secured_nats
 from deploy.servers import NatsServer
 from services.advisory.app import build as build_advisory
 from services.advisory.desk.portal.pages import COOKIE, SESSION_SECONDS
@@ -51,7 +51,7 @@ from tests.support.fixtures import client_from, running
 from tests.support.hostile import error_shape_problem
 from tests.support.launcher import Ran
 from tests.support.production import production_env, refused, start
-from tests.support.stack import SERVICES, LaunchedStack, create_agency, fresh_database, launch_env
+from tests.support.stack import LaunchedStack, create_agency, fresh_database, launch_env
 from tests.support.watch import metrics_texts, personal_data
 
 TITLE = '<script>alert("title")</script><img src=x onerror=alert(1)>Recall'

@@ -26,10 +26,11 @@ import asyncpg
 import msgspec
 import pytest
 
+from deploy.local_env import SERVICES
 from deploy.servers import NatsServer
 from tests.support.faults import CountingSink, NatsCluster
 from tests.support.figures import record
-from tests.support.stack import SERVICES, LaunchedStack, create_agency, launch_env
+from tests.support.stack import LaunchedStack, create_agency, launch_env
 from tests.support.surge import (
     Verdict,
     email_of,

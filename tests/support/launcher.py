@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from deploy.servers import free_port
+from deploy.local_env import free_ports
 
 
 class Ran(NamedTuple):
@@ -88,20 +88,8 @@ def launch_env(data: Path, **servers: str) -> dict[str, str]:
     """The environment of a launcher on free ports; NATS_URL/DATABASE_URL only where given."""
     env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
     env.update(servers)
-    env.update(
-        {
-            "ANSHIN_DATA_DIR": str(data),
-            "ANSHIN_QUIET_HOURS": "off",
-            "ANSHIN_EMBEDDED_NATS_PORT": str(free_port()),
-            "ANSHIN_SMTP_PORT": str(free_port()),
-            "ANSHIN_MAILBOX_WEB_PORT": str(free_port()),
-            **{
-                f"ANSHIN_{s.upper()}_PORT": str(free_port())
-                for s in ("ingest", "advisory", "matcher", "mailer")
-            },
-        }
-    )
-    env.setdefault("ANSHIN_BOUNCE_SMTP_PORT", str(free_port()))  # make up's 2525 elsewhere
+    ports = {name: port for name, port in free_ports().items() if name not in servers}
+    env.update({"ANSHIN_DATA_DIR": str(data), "ANSHIN_QUIET_HOURS": "off", **ports})
     env.pop("ANSHIN_SMTP_HOST", None)
     return env
 

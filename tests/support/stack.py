@@ -17,11 +17,10 @@ from pathlib import Path
 
 import aiohttp
 
+from deploy.local_env import SERVICES, free_ports
 from deploy.servers import free_port
 from services.cli import stack_settings
 from tests.support.keys import bearer, channel_header
-
-SERVICES = ("ingest", "advisory", "matcher", "mailer")
 
 
 def launch_env(data: Path, **settings: str) -> dict[str, str]:
@@ -34,10 +33,7 @@ def launch_env(data: Path, **settings: str) -> dict[str, str]:
             "ANSHIN_SEND_RATE_PER_SECOND": "0",
             "ANSHIN_SEND_RATE_PER_DOMAIN": "0",
             "ANSHIN_SMTP_HOST": "127.0.0.1",
-            "ANSHIN_EMBEDDED_NATS_PORT": str(free_port()),
-            "ANSHIN_MAILBOX_WEB_PORT": str(free_port()),
-            "ANSHIN_BOUNCE_SMTP_PORT": str(free_port()),
-            **{f"ANSHIN_{s.upper()}_PORT": str(free_port()) for s in SERVICES},
+            **free_ports(SERVICES),
         }
     )
     env.update(settings)
