@@ -28,19 +28,29 @@ def test_an_embargoed_advisory_is_due_from_its_embargo_time_on() -> None:
         assert not embargo.is_due(state, NOW - SECOND, NOW)
 
 
-def test_a_due_advisory_shows_as_published_and_can_no_longer_change() -> None:
+def test_a_due_advisory_shows_as_published_and_changes_only_as_a_correction() -> None:
     assert embargo.shown_state("embargoed", NOW + SECOND, NOW) == "embargoed"
     assert embargo.shown_state("embargoed", NOW, NOW) == "published"
     assert embargo.shown_state("withdrawn", NOW - SECOND, NOW) == "withdrawn"
-    embargo.check_amendable("embargoed", NOW + SECOND, NOW)
+    assert embargo.check_amendable("embargoed", NOW + SECOND, NOW) == "draft"
+    # Published, an amendment is a correction; due but not yet published, it must wait.
+    assert embargo.check_amendable("published", NOW - SECOND, NOW) == "correction"
     cases: list[tuple[State, datetime, State]] = [
         ("embargoed", NOW, "published"),
-        ("published", NOW - SECOND, "published"),
         ("withdrawn", NOW + SECOND, "withdrawn"),
     ]
     for state, until, shown in cases:
         with pytest.raises(Conflict, match=f"a {shown} advisory cannot be amended"):
             embargo.check_amendable(state, until, NOW)
+
+
+def test_a_correction_waits_for_its_own_embargo_and_is_due_from_it() -> None:
+    assert embargo.correction_waits(NOW + SECOND, NOW)
+    assert not embargo.correction_waits(NOW, NOW)
+    assert not embargo.correction_waits(NOW - SECOND, NOW)
+    assert embargo.correction_due(NOW, NOW) and embargo.correction_due(NOW - SECOND, NOW)
+    assert not embargo.correction_due(NOW + SECOND, NOW)
+    assert not embargo.correction_due(None, NOW)
 
 
 def test_only_a_withdrawal_of_a_public_advisory_is_announced() -> None:
