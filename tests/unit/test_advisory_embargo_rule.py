@@ -48,9 +48,11 @@ def test_a_correction_waits_for_its_own_embargo_and_is_due_from_it() -> None:
     assert embargo.correction_waits(NOW + SECOND, NOW)
     assert not embargo.correction_waits(NOW, NOW)
     assert not embargo.correction_waits(NOW - SECOND, NOW)
-    assert embargo.correction_due(NOW, NOW) and embargo.correction_due(NOW - SECOND, NOW)
-    assert not embargo.correction_due(NOW + SECOND, NOW)
-    assert not embargo.correction_due(None, NOW)
+    assert embargo.correction_due("published", NOW, NOW)
+    assert embargo.correction_due("published", NOW - SECOND, NOW)
+    assert not embargo.correction_due("published", NOW + SECOND, NOW)
+    assert not embargo.correction_due("published", None, NOW)
+    assert not embargo.correction_due("withdrawn", NOW - SECOND, NOW)
 
 
 def test_only_a_withdrawal_of_a_public_advisory_is_announced() -> None:

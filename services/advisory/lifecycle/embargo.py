@@ -64,9 +64,9 @@ def correction_waits(embargo_until: datetime, now: datetime) -> bool:
     return embargo_until > now
 
 
-def correction_due(pending_until: datetime | None, now: datetime) -> bool:
-    """Whether a correction waiting for its embargo goes public now."""
-    return pending_until is not None and pending_until <= now
+def correction_due(state: State, pending_until: datetime | None, now: datetime) -> bool:
+    """Whether a correction waiting for its embargo goes public now (withdrawn, never)."""
+    return state == "published" and pending_until is not None and pending_until <= now
 
 
 def withdrawal(state: State) -> Withdrawal:
