@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -152,6 +153,14 @@ async def test_a_correction_reaches_each_earlier_recipient_once_and_a_widened_ru
         assert len(smtp_sink.messages) == len(BUYERS) + 4
         rows = await ledger(settings, advisory_id)
         assert rows == {("", "sent"): 4, ("correction", "sent"): 3}
+        # The evidence names each correction as one, sent, and answering no disaster.
+        export = await http.get(f"{url}/evidence", headers=mine)
+        assert export.status == 200
+        lines = [json.loads(line) for line in (await export.text()).splitlines()][:-1]
+        corrections = [e for e in lines if e["event"] == "correction"]
+        assert len(corrections) == 3 and {e["detail"] for e in corrections} == {"correction:v2"}
+        assert all(e.get("disaster", "") == "" for e in lines)
+        assert sum(e["event"] == "sent" for e in lines) == 7
 
         # The product page and /safety show the corrected advice and the correction's date.
         notices = await expect(
