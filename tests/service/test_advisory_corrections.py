@@ -126,6 +126,9 @@ async def test_a_correction_reaches_each_earlier_recipient_once_and_a_widened_ru
         patch = {"body": NEW_BODY, "categories": ["power_bank", "portable_power_station"]}
         amended = await expect(await http.patch(url, json=patch, headers=mine), 200)
         assert amended == {"id": advisory_id, "state": "published", "version": 2}
+        # The same again (a form sent twice) changes nothing and mails no one.
+        again = await expect(await http.patch(url, json=patch, headers=mine), 400)
+        assert again["details"][0]["field"] == "$"
 
         # Three corrections, one to each earlier recipient, and the normal mail to Ken.
         mails = (await smtp_sink.wait_for(len(BUYERS) + 4))[len(BUYERS) :]

@@ -62,6 +62,8 @@ async def test_an_agency_corrects_its_published_advisory_in_the_portal(
         fixed = "Never charge it unattended, nor near anything that burns."
         done = await browser.post(url, data=fields | {"body_en": fixed}, allow_redirects=False)
         assert done.status == 303, await done.text()
+        twice = await browser.post(url, data=fields | {"body_en": fixed})
+        assert twice.status == 400 and "changes nothing" in await twice.text()
         now = await expect(await http.get(api, headers=mine), 200)
         assert now["version"] == 2 and now["body"]["en"] == fixed
         assert now["corrected_at"] is not None and now["body"]["fr"] == advisory["body"]["fr"]

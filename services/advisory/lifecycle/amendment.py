@@ -29,10 +29,11 @@ from services.advisory.lifecycle.store import (
 from services.advisory.lifecycle.submission import AdvisoryIn
 from shared.bus import channels
 from shared.db import Conn
-from shared.errors import NotFound
+from shared.errors import Invalid, NotFound, field_error
 from shared.outbox import enqueue_on
 
 Change = Callable[[AdvisoryIn, Amendment], AdvisoryIn]
+NOTHING = "the amendment changes nothing of the advisory as it stands"
 
 
 async def amend_advisory(
@@ -55,7 +56,11 @@ async def amend_advisory(
         what = embargo.check_amendable(row["state"], row["embargo_until"], now)
         # A correction builds on the one still waiting for its embargo, if any.
         latest: int = row["pending_version"] or row["version"]
-        amended = change(await _content(conn, advisory_id, latest), what)
+        current = await _content(conn, advisory_id, latest)
+        amended = change(current, what)
+        if what == "correction" and amended == current:
+            # A form sent twice would otherwise mail every recipient a second correction.
+            raise Invalid("nothing to correct", [field_error("$", NOTHING)])
         version = latest + 1
         await add_version(conn, advisory_id, version, amended, now)
         if what == "draft":

@@ -74,6 +74,11 @@ def as_patch(
         return None, {form_field(detail["field"]): detail["problem"]}
 
 
+def _field(path: str) -> str:
+    """The form field a problem names; the whole amendment's (nothing changed) its own."""
+    return "amendment" if path == "$" else form_field(path)
+
+
 async def _mine(request: web.Request, me: Session) -> Advisory | None:
     try:
         advisory = await store.get_advisory(request.app[POOL], request.match_info["advisory_id"])
@@ -89,7 +94,7 @@ def _form(
     return html(
         request, "portal_amend.html.j2", 400 if problems else 200, me=me,
         csrf=csrf_token(request, me.sid), a=advisory, values=values, problems=problems,
-        langs=LANGS, labels=LABELS,
+        langs=LANGS, labels=LABELS | {"amendment": "Amendment"},
     )  # fmt: skip
 
 
@@ -132,6 +137,6 @@ async def submit(request: web.Request) -> web.Response:
     try:
         await amendment.amend_advisory(request.app[POOL], advisory.id, change, now)
     except AnshinError as exc:  # invalid, too large, or no longer amendable
-        named = {form_field(d["field"]): d["problem"] for d in exc.details}
+        named = {_field(d["field"]): d["problem"] for d in exc.details}
         return _form(request, me, advisory, posted, named or {"embargo_until": exc.message})
     raise web.HTTPSeeOther(f"/portal/advisories/{advisory.id}")
