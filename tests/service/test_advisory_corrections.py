@@ -156,6 +156,20 @@ async def test_a_correction_reaches_each_earlier_recipient_once_and_a_widened_ru
         assert len(smtp_sink.messages) == len(BUYERS) + 4
         rows = await ledger(settings, advisory_id)
         assert rows == {("", "sent"): 4, ("correction", "sent"): 3}
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            carried = await conn.fetch(
+                "SELECT customer_id, notice, version FROM mailer.deliveries"
+                " WHERE advisory_id = $1 ORDER BY 1, 2",
+                advisory_id,
+            )
+        finally:
+            await conn.close()
+        # Each mail records the version it carried: Ken's advice, and every correction, the new.
+        assert [(r["customer_id"], r["notice"], r["version"]) for r in carried] == [
+            ("c-1", "", 1), ("c-1", "correction", 2), ("c-2", "", 1), ("c-2", "correction", 2),
+            ("c-3", "", 1), ("c-3", "correction", 2), ("c-4", "", 2),
+        ]  # fmt: skip
         # The evidence names each correction as one, sent, and answering no disaster.
         export = await http.get(f"{url}/evidence", headers=mine)
         assert export.status == 200

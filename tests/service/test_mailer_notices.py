@@ -1,7 +1,7 @@
 """The mailer's corrections and withdrawal notices against its real tables: a second
-amendment replaces a correction still waiting (one mail, not two), a recall's correction keeps
-the recall's priority, and a withdrawal notice whose claim died is sent again, not cancelled
-with the advice."""
+amendment replaces a correction still waiting (one mail, not two), a recall's correction
+keeps the recall's priority, whoever got the new version already gets none, and a withdrawal
+notice whose claim died is sent again, not cancelled with the advice."""
 
 from __future__ import annotations
 
@@ -66,6 +66,24 @@ async def test_a_second_amendment_replaces_the_correction_still_waiting(
         for c in IDS
         for e, s in (("", "sent"), ("correction:v2", "cancelled"), ("correction:v3", "queued"))
     ]
+
+
+async def test_whoever_received_the_new_version_already_gets_no_correction(
+    settings: Settings, clock: Clock
+) -> None:
+    pool = await _pool(settings)
+    try:
+        await stored_deliveries(pool, "adv-n", "recall", IDS, clock.now())
+        # c-2 is newly inside the widened rule, and its mail went out after the mailer kept
+        # version 2 (the claim records the version it carried).
+        await pool.execute("UPDATE deliveries SET state = 'sent', version = 1")
+        await pool.execute("UPDATE deliveries SET version = 2 WHERE customer_id = 'c-2'")
+        event = _version("adv-n", 2, clock)
+        await handlers.on_advisory(event, pool=pool, clock=clock, wake=asyncio.Event())
+        rows = await _rows(pool)
+    finally:
+        await pool.close()
+    assert [(c, e) for c, e, _, _ in rows] == [("c-1", ""), ("c-1", "correction:v2"), ("c-2", "")]
 
 
 async def test_a_withdrawal_notice_whose_claim_died_is_sent_again(

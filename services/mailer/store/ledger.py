@@ -139,7 +139,10 @@ async def start_sending(
             "UPDATE deliveries d SET state = 'sending', claimed_at = $5, hold = NULL,"
             " attempts = attempts + 1, message_id = u.m, lease_until = clock_timestamp() + $6,"
             # The VERP token's reference to the mail (bounces/verp.py, mail_ref).
-            " claim_token = $7, mail_ref = substring(sha256(convert_to(u.m, 'UTF8')) FROM 1 FOR 10)"
+            " claim_token = $7,"
+            " mail_ref = substring(sha256(convert_to(u.m, 'UTF8')) FROM 1 FOR 10),"
+            # The version of the text it carries: the claim holds the advisory's row shared.
+            " version = (SELECT a.version FROM advisories a WHERE a.advisory_id = d.advisory_id)"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a, e, c, m)"
             f" WHERE {_MATCH} AND {_WAITING}",
             *_columns(keys),

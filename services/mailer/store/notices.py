@@ -13,7 +13,7 @@ from datetime import datetime
 
 from shared.db import Conn
 
-# One row per customer who received the advice (any of its versions, any declared disaster
+# One row per customer who received the advice in a version below $5 (any declared disaster
 # of a playbook): 'sending' too, since its mail is on its way with the text it was given.
 _QUEUE = (
     "INSERT INTO deliveries (advisory_id, event_id, customer_id, priority, kind, reason,"
@@ -21,7 +21,7 @@ _QUEUE = (
     " SELECT DISTINCT ON (d.customer_id) d.advisory_id, $2, d.customer_id, d.priority, d.kind,"
     " d.reason, d.purchases, $3, $3, $3, 'queued', $4 FROM deliveries d"
     " WHERE d.advisory_id = $1 AND d.state IN ('sent', 'sending') AND d.notice <> 'withdrawal'"
-    " AND d.event_id <> $2"
+    " AND d.event_id <> $2 AND coalesce(d.version, 0) < $5"
     " ORDER BY d.customer_id, d.priority DESC, d.sent_at DESC NULLS LAST"
     " ON CONFLICT DO NOTHING RETURNING 1"
 )
@@ -55,13 +55,16 @@ async def queue_corrections(conn: Conn, advisory_id: str, version: int, now: dat
     """Queue one correction for each customer who received an earlier version; return how
     many. Call it after the new version is kept, in the same transaction: claims read the
     advisory under a share lock, so every mail rendered with the old text is 'sending' or
-    'sent' by now, and every later one has the new text."""
-    rows = await conn.fetch(_QUEUE, advisory_id, correction_event(version), now, "correction")
+    'sent' by now (with the version it carried), and every later one has the new text. A
+    customer newly inside a widened rule whose mail already carried this version gets none."""
+    event = correction_event(version)
+    rows = await conn.fetch(_QUEUE, advisory_id, event, now, "correction", version)
     return len(rows)
 
 
 async def queue_withdrawals(conn: Conn, advisory_id: str, now: datetime) -> int:
     """Queue one withdrawal notice for each customer who received the advisory (a correction
     included); return how many."""
-    rows = await conn.fetch(_QUEUE, advisory_id, WITHDRAWAL_EVENT, now, "withdrawal")
+    # Every version: whatever text it received is withdrawn.
+    rows = await conn.fetch(_QUEUE, advisory_id, WITHDRAWAL_EVENT, now, "withdrawal", 2**31 - 1)
     return len(rows)
