@@ -57,6 +57,8 @@ async def test_a_second_amendment_replaces_the_correction_still_waiting(
         # The same again, as a redelivery brings it; then the next amendment.
         await handlers.on_advisory(_version("adv-r", 2, clock), pool=pool, clock=clock, wake=wake)
         await handlers.on_advisory(_version("adv-r", 3, clock), pool=pool, clock=clock, wake=wake)
+        # Version 2 once more, late: it changes nothing of version 3's.
+        await handlers.on_advisory(_version("adv-r", 2, clock), pool=pool, clock=clock, wake=wake)
         rows = await _rows(pool)
     finally:
         await pool.close()

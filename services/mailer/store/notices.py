@@ -42,11 +42,13 @@ async def cancel_corrections(conn: Conn, advisory_id: str, version: int) -> int:
     Call it before `save_advisory`: a claim may hold these rows while it waits for the
     advisory's row (ledger.py), so taking that row first could deadlock with it.
     """
+    # Only earlier ones: an older version redelivered late cancels nothing of a newer one.
     status = await conn.execute(
         "UPDATE deliveries SET state = 'cancelled', hold = NULL WHERE advisory_id = $1"
-        " AND notice = 'correction' AND event_id <> $2 AND state IN ('queued', 'deferred')",
+        " AND notice = 'correction' AND state IN ('queued', 'deferred')"
+        " AND substring(event_id FROM '^correction:v([0-9]+)$')::int < $2",
         advisory_id,
-        correction_event(version),
+        version,
     )
     return int(status.split()[-1])
 
