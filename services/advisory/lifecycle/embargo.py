@@ -53,9 +53,10 @@ def check_amendable(state: State, embargo_until: datetime, now: datetime) -> Ame
     (the keeper holds it for an instant: amend it again as a correction)."""
     if state == "published":
         return "correction"
-    if state != "embargoed" or is_due(state, embargo_until, now):
-        shown = shown_state(state, embargo_until, now)
-        raise Conflict(f"a {shown} advisory cannot be amended")
+    if state != "embargoed":
+        raise Conflict(f"a {state} advisory cannot be amended")
+    if is_due(state, embargo_until, now):
+        raise Conflict("the advisory is being published: amend it again in a moment")
     return "draft"
 
 
