@@ -45,7 +45,13 @@ def _registry(app: web.Application) -> Registry:
                 clock=clock,
                 erasure_key=key,
             ),
-            bind(channels.MAILER_ADVISORIES, handlers.on_advisory, pool=pool, clock=clock),
+            bind(
+                channels.MAILER_ADVISORIES,
+                handlers.on_advisory,
+                pool=pool,
+                clock=clock,
+                wake=app[WAKE],
+            ),
             bind(channels.MAILER_DISASTERS, handlers.on_disaster, pool=pool, clock=clock),
             bind(
                 channels.MAILER_DELIVERIES,

@@ -95,6 +95,7 @@ def _delivery(row: asyncpg.Record, cfg: Config, cache: dict[str, Any]) -> Delive
         page_url=safety_page(cfg.public_url, row["advisory_id"]),
         event_id=row["event_id"],
         timezone=row["timezone"] or "",
+        notice=row["notice"],
     )
 
 

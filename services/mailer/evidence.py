@@ -41,12 +41,18 @@ def pseudonym(secret: str, advisory_id: str, customer_id: str) -> str:
 def events_of(row: asyncpg.Record, customer: str) -> list[m.EvidenceEvent]:
     """What the ledger knows of one delivery, as events in the order they happened."""
 
-    def event(name: str, at: datetime, **extra: str) -> m.EvidenceEvent:
-        return m.EvidenceEvent(
-            event=name, at=at, customer=customer, disaster=row["event_id"], **extra
-        )
+    # A correction or a withdrawal notice (store/notices.py) answers no disaster: its key's
+    # event names the notice, and it starts as that notice, not as the matcher's request.
+    notice = row["notice"]
 
-    found = [event("matched", row["requested_at"])]
+    def event(name: str, at: datetime, **extra: str) -> m.EvidenceEvent:
+        disaster = "" if notice else row["event_id"]
+        return m.EvidenceEvent(event=name, at=at, customer=customer, disaster=disaster, **extra)
+
+    if notice:
+        found = [event(notice, row["requested_at"], detail=row["event_id"])]
+    else:
+        found = [event("matched", row["requested_at"])]
     if row["queued_at"] is not None:
         found.append(event("queued", row["queued_at"]))
     if row["state"] in _ENDED:

@@ -9,6 +9,7 @@ import asyncpg
 
 from services.mailer import privacy, store
 from services.mailer.metrics import DELIVERIES
+from services.mailer.store import notices
 from shared import messages as m
 from shared.clock import Clock
 from shared.db import unit_of_work
@@ -53,20 +54,49 @@ async def on_customer(
         await privacy.after_contacts(conn, contacts, erasure_key)
 
 
-async def on_advisory(event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:
-    """Keep advisory content; a withdrawal cancels what is still pending."""
+async def on_advisory(
+    event: m.AdvisoryEvent, *, pool: asyncpg.Pool, clock: Clock, wake: asyncio.Event
+) -> None:
+    """Keep advisory content; a correction is mailed to those who received an earlier
+    version; a withdrawal cancels what is still pending, and may notify those who received
+    it. Each notice is a ledger row of its own key: a redelivered event mails no one twice."""
     match event:
-        case m.AdvisoryPublished():
+        case m.AdvisoryPublished(corrected_at=None):
             async with unit_of_work(pool, transaction=False) as conn:
                 await store.save_advisory(conn, event)
+        case m.AdvisoryPublished():
+            async with unit_of_work(pool) as conn:
+                await notices.cancel_corrections(conn, event.advisory_id, event.version)
+                newer = await store.save_advisory(conn, event)
+                queued = 0
+                if newer:
+                    now = clock.now()
+                    queued = await notices.queue_corrections(
+                        conn, event.advisory_id, event.version, now
+                    )
+            DELIVERIES.labels("queued").inc(queued)
+            wake.set()
+            log.info(
+                "advisory corrected",
+                extra={"advisory_id": event.advisory_id, "version": event.version,
+                       "corrections": queued},
+            )  # fmt: skip
         case m.AdvisoryWithdrawn():
             async with unit_of_work(pool) as conn:
                 cancelled = await store.withdraw(conn, event.advisory_id, event.withdrawn_at)
+                told = 0
+                if event.notify_recipients:
+                    told = await notices.queue_withdrawals(conn, event.advisory_id, clock.now())
+            async with unit_of_work(pool, transaction=False) as conn:
+                cancelled += await store.cancel_waiting(conn, event.advisory_id)
             DELIVERIES.labels("cancelled").inc(cancelled)
+            DELIVERIES.labels("queued").inc(told)
+            wake.set()
             log.info(
                 "advisory withdrawn",
-                extra={"advisory_id": event.advisory_id, "cancelled": cancelled},
-            )
+                extra={"advisory_id": event.advisory_id, "cancelled": cancelled,
+                       "notices": told},
+            )  # fmt: skip
 
 
 async def on_disaster(event: m.DisasterEvent, *, pool: asyncpg.Pool, clock: Clock) -> None:

@@ -73,6 +73,8 @@ def linked(delivery: Delivery, settings: Settings) -> Delivery:
         return f"{base}/{path}/{make(settings.secret_key, purpose, *key)}"
 
     page = url("r", READ) if delivery.page_url else ""
+    if delivery.notice == "withdrawal":  # advice withdrawn: nothing to answer
+        return msgspec.structs.replace(delivery, page_url=page)
     return msgspec.structs.replace(
         delivery, page_url=page, checked_url=url("a", "c"), gone_url=url("a", "g")
     )

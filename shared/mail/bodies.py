@@ -74,11 +74,24 @@ def _purchases(d: Delivery, lang: str) -> tuple[str, markupsafe.Markup]:
     return _purchases_text(lines), _purchases_html(lines)
 
 
+def subject(d: Delivery, lang: str) -> str:
+    """The subject of one delivery's mail: the advice's title, or a notice's about it."""
+    title = pick(d.title, lang)
+    return STRINGS[lang][f"{d.notice}_subject"].format(title=title) if d.notice else title
+
+
+def _intro(d: Delivery, lang: str) -> str:
+    return STRINGS[lang][f"{d.notice}_intro" if d.notice else "intro"].format(agency=d.agency_name)
+
+
 def _item(d: Delivery, lang: str, purchases: tuple[str, markupsafe.Markup]) -> dict[str, Any]:
     t = STRINGS[lang]
     body = pick(d.body, lang)
+    if d.notice == "withdrawal":  # a short notice instead of the advice withdrawn
+        body = t["withdrawal_text"].format(agency=d.agency_name, title=pick(d.title, lang))
     return {
-        "title": pick(d.title, lang),
+        "title": subject(d, lang),
+        "note": t["correction_note"] if d.notice == "correction" else "",
         "advice_from": t["advice_from"].format(agency=d.agency_name),
         "paragraphs": [p.strip() for p in body.split("\n\n") if p.strip()],
         "body_html": _body_html(body),
@@ -104,7 +117,7 @@ def _context(
     items = [_item(d, lang, lines) for d, lines in zip(deliveries, purchases, strict=True)]
     digest = len(items) > 1
     subject: str = t["digest_subject"].format(count=len(items)) if digest else items[0]["title"]
-    intro = t["digest_intro"] if digest else t["intro"].format(agency=deliveries[0].agency_name)
+    intro = t["digest_intro"] if digest else _intro(deliveries[0], lang)
     return {
         "lang": lang,
         "t": t,
@@ -140,7 +153,7 @@ def _cut(rendered: str, holes: tuple[str, ...]) -> list[str] | None:
 @functools.lru_cache(maxsize=256)
 def _frame(
     lang: str, kind: str, agency: str, title: str, body: str, links: tuple[str, ...],
-    source_url: str,
+    source_url: str, notice: str,
 ) -> _Frame | None:  # fmt: skip
     """The frame of one advisory's mail in a language, with holes for the delivery's `links`;
     None where it cannot be cut."""
@@ -149,7 +162,7 @@ def _frame(
     one = Delivery(
         advisory_id="", customer_id="", email="", name="", locale=lang, agency_name=agency,
         title={lang: title}, body={lang: body}, source_url=source_url, purchases=[], kind=kind,
-        **{name: marks[name] for name in links},
+        notice=notice, **{name: marks[name] for name in links},
     )  # fmt: skip
     lines = (marks["purchases"], markupsafe.Markup(marks["purchases"]))
     context = _context([one], lang, [lines], marks["greeting"], marks["unsubscribe_url"])
@@ -172,7 +185,10 @@ def bodies(
     frame = None
     links = tuple(name for name in _LINKS if getattr(first, name))
     if len(deliveries) == 1:
-        frame = _frame(lang, first.kind, first.agency_name, title, body, links, first.source_url)
+        frame = _frame(
+            lang, first.kind, first.agency_name, title, body, links, first.source_url,
+            first.notice,
+        )  # fmt: skip
     if frame is None:
         lines = [_purchases(d, lang) for d in deliveries]
         context = _context(deliveries, lang, lines, greeting, unsubscribe_url)
@@ -189,4 +205,4 @@ def bodies(
         "purchases": html_lines.replace("\n", mime.CRLF),
         **{name: str(markupsafe.escape(url)) for name, url in urls.items()},
     }
-    return title, _fill(frame.text, text), _fill(frame.html, html)
+    return subject(first, lang), _fill(frame.text, text), _fill(frame.html, html)

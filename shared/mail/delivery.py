@@ -28,3 +28,6 @@ class Delivery(msgspec.Struct, kw_only=True):
     # The delivery's own signed answers ("I have checked my product", "I no longer have it").
     checked_url: str = ""
     gone_url: str = ""
+    # What the mail tells of the advice: '' the advice itself, 'correction' its corrected
+    # text to one who received it before, 'withdrawal' that it was withdrawn.
+    notice: str = ""

@@ -8,6 +8,12 @@ __all__ = ["STRINGS", "SUPPORTED", "language_for", "pick", "why"]
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
+        "correction_subject": "Correction: {title}",
+        "correction_intro": "{agency} has corrected safety advice we sent you earlier about a product you bought.",
+        "correction_note": "Correction: the advice below replaces the version we sent you earlier.",
+        "withdrawal_subject": "Withdrawn: {title}",
+        "withdrawal_intro": "{agency} has withdrawn safety advice we sent you earlier.",
+        "withdrawal_text": '{agency} has withdrawn its advice "{title}". You no longer need to follow it.',
         "greeting": "Hello {name},",
         "greeting_anonymous": "Hello,",
         "intro": "{agency} has shared safety advice about a product you bought.",
@@ -46,6 +52,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "act_before": "We had already noted your answer. Thank you.",
     },
     "ja": {
+        "correction_subject": "【訂正】{title}",
+        "correction_intro": "以前お送りした、ご購入の製品に関する{agency}の安全のお知らせが訂正されました。",
+        "correction_note": "訂正：以下が訂正後の内容です。以前お送りしたお知らせに代わるものです。",
+        "withdrawal_subject": "【取り下げ】{title}",
+        "withdrawal_intro": "以前お送りした{agency}の安全のお知らせは取り下げられました。",
+        "withdrawal_text": "{agency}は「{title}」のお知らせを取り下げました。このお知らせに従う必要はありません。",
         "greeting": "{name} 様",
         "greeting_anonymous": "お客様各位",
         "intro": "ご購入いただいた製品について、{agency}から安全に関するお知らせがあります。",
@@ -84,6 +96,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "act_before": "ご回答はすでに承っています。ありがとうございます。",
     },
     "fr": {
+        "correction_subject": "Rectificatif : {title}",
+        "correction_intro": "{agency} a corrigé un conseil de sécurité que nous vous avons envoyé concernant un produit que vous avez acheté.",
+        "correction_note": "Rectificatif : le conseil ci-dessous remplace la version que nous vous avons envoyée.",
+        "withdrawal_subject": "Retiré : {title}",
+        "withdrawal_intro": "{agency} a retiré un conseil de sécurité que nous vous avons envoyé.",
+        "withdrawal_text": "{agency} a retiré son conseil « {title} ». Vous n'avez plus besoin de le suivre.",
         "greeting": "Bonjour {name},",
         "greeting_anonymous": "Bonjour,",
         "intro": "{agency} a publié un conseil de sécurité concernant un produit que vous avez acheté.",

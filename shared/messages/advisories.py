@@ -25,6 +25,9 @@ class AdvisoryPublished(Message, tag="advisory.published"):
     source_url: str = ""
     expires_at: datetime | None = None
     v: int = 1
+    # A version after the first made public is a correction: when it went public. Those who
+    # received an earlier version get a short correction mail (docs/advisory.md).
+    corrected_at: datetime | None = None
 
 
 class AdvisoryWithdrawn(Message, tag="advisory.withdrawn"):
@@ -33,6 +36,8 @@ class AdvisoryWithdrawn(Message, tag="advisory.withdrawn"):
     advisory_id: str
     withdrawn_at: datetime
     v: int = 1
+    # The agency asked for a short withdrawal notice to everyone who received the advisory.
+    notify_recipients: bool = False
 
 
 AdvisoryEvent = AdvisoryPublished | AdvisoryWithdrawn

@@ -21,12 +21,13 @@ class EvidenceEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One event of one delivery; the customer only as the advisory's own pseudonym."""
 
     event: str  # matched, queued, sent, bounced, complained, suppressed, cancelled, expired,
-    # failed, read, acted
+    # failed, read, acted; correction, withdrawal (a notice to one who received the advice)
     at: datetime
     customer: str  # a keyed hash, different for each advisory: never an id, address or name
     disaster: str = ""  # the declared disaster a playbook's delivery answers
     message_id: str = ""  # of `sent`
-    detail: str = ""  # bounced: hard or soft; acted: checked or gone
+    detail: str = ""  # bounced: hard or soft; acted: checked or gone; correction: its key's
+    # event (correction:v2), withdrawal: withdrawal
 
 
 class EvidencePage(Message, tag="evidence.page"):

@@ -124,8 +124,14 @@ async def test_amending_before_publication_makes_a_new_version(
         )
         assert subject == "advisories.published" and event["version"] == 2
         assert event["title"]["en"] == new_title["en"]
-        late = await http.patch(url, json={"title": new_title}, headers=mine)
-        assert "published" in (await api.check(late, ONE, 409))["error"]
+        # After publication an amendment is a correction: version 3, public at once.
+        late = await http.patch(url, json={"kind": "recall", "skus": ["PB-1"]}, headers=mine)
+        assert [d["field"] for d in (await api.check(late, ONE, 400))["details"]] == ["kind"]
+        fixed = {**new_title, "en": "Power banks: never charge them unattended"}
+        corrected = await api.check(
+            await http.patch(url, json={"title": fixed}, headers=mine), ONE, 200
+        )
+        assert corrected == {"id": created["id"], "state": "published", "version": 3}
 
         # Withdrawing after publication tells the bus; a second withdrawal changes nothing.
         for _ in range(2):
@@ -134,9 +140,16 @@ async def test_amending_before_publication_makes_a_new_version(
             )
             assert gone["state"] == "withdrawn"
         messages = await eventually(
-            lambda: _at_least(settings.nats_url, "ADVISORIES", 2), timeout=10
+            lambda: _at_least(settings.nats_url, "ADVISORIES", 3), timeout=10
         )
-        assert [s for s, _ in messages] == ["advisories.published", "advisories.withdrawn"]
+        assert [s for s, _ in messages] == [
+            "advisories.published",
+            "advisories.published",
+            "advisories.withdrawn",
+        ]
+        assert messages[1][1]["version"] == 3 and messages[1][1]["title"]["en"] == fixed["en"]
+        assert messages[1][1]["corrected_at"] is not None
+        assert messages[2][1]["notify_recipients"] is False
 
 
 async def _at_least(nats_url: str, stream: str, count: int) -> list[tuple[str, Any]]:

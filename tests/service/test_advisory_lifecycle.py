@@ -41,10 +41,10 @@ async def test_the_sql_and_the_rule_agree_on_what_is_due_and_what_is_public(
             async with pool.acquire() as conn:
                 await conn.execute(
                     "UPDATE advisories SET state = $2, expires_at = $3, published_at = $4,"
-                    " embargo_until = $5 WHERE id = $1",
+                    " embargo_until = $5, pending_until = $3 WHERE id = $1",
                     advisory_id,
                     state,
-                    expires,
+                    expires,  # also a correction's embargo: none, before, at and after
                     None if state == "embargoed" else until,
                     until,
                 )
@@ -58,6 +58,13 @@ async def test_the_sql_and_the_rule_agree_on_what_is_due_and_what_is_public(
                 )
             assert {r["id"] for r in due} == {
                 a.id for a in every if embargo.is_due(a.state, a.embargo_until, now)
+            }
+            async with pool.acquire() as conn:
+                corrections = await conn.fetch(
+                    f"SELECT a.id {FROM} WHERE {embargo.correction_due_sql()}", now
+                )
+            assert {r["id"] for r in corrections} == {
+                a.id for a in every if embargo.correction_due(a.state, a.pending_until, now)
             }
             expected = {a.id for a in every if embargo.is_public(a.state, a.expires_at, now)}
             assert {r["id"] for r in public_ids} == expected

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.advisory.lifecycle import STATES, State, embargo
+from services.advisory.lifecycle import STATES, embargo
 from shared.errors import Conflict
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -28,19 +28,28 @@ def test_an_embargoed_advisory_is_due_from_its_embargo_time_on() -> None:
         assert not embargo.is_due(state, NOW - SECOND, NOW)
 
 
-def test_a_due_advisory_shows_as_published_and_can_no_longer_change() -> None:
+def test_a_due_advisory_shows_as_published_and_changes_only_as_a_correction() -> None:
     assert embargo.shown_state("embargoed", NOW + SECOND, NOW) == "embargoed"
     assert embargo.shown_state("embargoed", NOW, NOW) == "published"
     assert embargo.shown_state("withdrawn", NOW - SECOND, NOW) == "withdrawn"
-    embargo.check_amendable("embargoed", NOW + SECOND, NOW)
-    cases: list[tuple[State, datetime, State]] = [
-        ("embargoed", NOW, "published"),
-        ("published", NOW - SECOND, "published"),
-        ("withdrawn", NOW + SECOND, "withdrawn"),
-    ]
-    for state, until, shown in cases:
-        with pytest.raises(Conflict, match=f"a {shown} advisory cannot be amended"):
-            embargo.check_amendable(state, until, NOW)
+    assert embargo.check_amendable("embargoed", NOW + SECOND, NOW) == "draft"
+    # Published, an amendment is a correction; due but not yet published, it must wait.
+    assert embargo.check_amendable("published", NOW - SECOND, NOW) == "correction"
+    with pytest.raises(Conflict, match="being published: amend it again in a moment"):
+        embargo.check_amendable("embargoed", NOW, NOW)
+    with pytest.raises(Conflict, match="a withdrawn advisory cannot be amended"):
+        embargo.check_amendable("withdrawn", NOW + SECOND, NOW)
+
+
+def test_a_correction_waits_for_its_own_embargo_and_is_due_from_it() -> None:
+    assert embargo.correction_waits(NOW + SECOND, NOW)
+    assert not embargo.correction_waits(NOW, NOW)
+    assert not embargo.correction_waits(NOW - SECOND, NOW)
+    assert embargo.correction_due("published", NOW, NOW)
+    assert embargo.correction_due("published", NOW - SECOND, NOW)
+    assert not embargo.correction_due("published", NOW + SECOND, NOW)
+    assert not embargo.correction_due("published", None, NOW)
+    assert not embargo.correction_due("withdrawn", NOW - SECOND, NOW)
 
 
 def test_only_a_withdrawal_of_a_public_advisory_is_announced() -> None:

@@ -50,6 +50,9 @@ def test_a_mail_from_the_frame_is_byte_for_byte_the_mail_rendered_in_full(
 ) -> None:
     cases = [[_delivery(n)] for n in range(24)]
     cases += [[_delivery(n), _delivery(n, advisory_id="adv_2", kind="long_term")] for n in (1, 2)]
+    # Corrections and withdrawal notices, alone and in a digest.
+    cases += [[_delivery(n, notice=["correction", "withdrawal"][n % 2])] for n in range(8)]
+    cases += [[_delivery(3, notice="correction"), _delivery(3, advisory_id="adv_2")]]
     framed = [_mail(case, n) for n, case in enumerate(cases)]
     monkeypatch.setattr(bodies, "_frame", lambda *args: None)
     assert [_mail(case, n) for n, case in enumerate(cases)] == framed

@@ -8,16 +8,19 @@ import msgspec
 from aiohttp import web
 
 from services.advisory.agencies.auth import authenticate
-from services.advisory.api.schemas import AdvisoryList, AdvisoryOut, Created
+from services.advisory.api.schemas import AdvisoryList, AdvisoryOut, Created, Withdrawal
 from services.advisory.lifecycle import (
     Advisory,
     AdvisoryIn,
     AdvisoryPatch,
+    State,
     amend,
+    amendment,
     embargo,
     store,
     validate,
 )
+from services.advisory.lifecycle.embargo import Amendment
 from shared.errors import Forbidden, Invalid, NotFound, field_error
 from shared.http import POOL, decode_json, json_response, name_unknown_fields, read_body
 from shared.service import CLOCK, SETTINGS
@@ -66,26 +69,34 @@ async def get_advisory(request: web.Request) -> web.Response:
 
 @routes.patch("/v1/advisories/{advisory_id}")
 async def patch_advisory(request: web.Request) -> web.Response:
-    """Amend an advisory before its publication; each amendment is a new version."""
+    """Amend an advisory: each amendment is a new version; after publication, a correction."""
     advisory = await owned(request)
     patch = decode(await _body(request), AdvisoryPatch)
     now = request.app[CLOCK].now()
 
-    def change(current: AdvisoryIn) -> AdvisoryIn:
+    def change(current: AdvisoryIn, what: Amendment) -> AdvisoryIn:
         amended = amend(current, patch)
-        validate(amended, now)
+        validate(amended, now, corrects=current if what == "correction" else None)
         return amended
 
-    version = await store.amend_advisory(request.app[POOL], advisory.id, change, now)
-    answer = Created(id=advisory.id, state="embargoed", version=version)
+    pool = request.app[POOL]
+    version, what = await amendment.amend_advisory(pool, advisory.id, change, now)
+    state: State = "published" if what == "correction" else "embargoed"
+    answer = Created(id=advisory.id, state=state, version=version)
     return json_response(answer, headers=PRIVATE)
 
 
 @routes.post("/v1/advisories/{advisory_id}/withdraw")
 async def withdraw_advisory(request: web.Request) -> web.Response:
-    """Withdraw an advisory: pending mail stops and its notice leaves the product pages."""
+    """Withdraw an advisory: pending mail stops and its notice leaves the product pages;
+    with `notify_recipients`, those who received it get a short withdrawal notice."""
     advisory = await owned(request)
-    await store.withdraw_advisory(request.app[POOL], advisory.id, request.app[CLOCK].now())
+    data = await _body(request)
+    options = decode(data, Withdrawal) if data.strip() else Withdrawal()
+    now = request.app[CLOCK].now()
+    await store.withdraw_advisory(
+        request.app[POOL], advisory.id, now, notify_recipients=options.notify_recipients
+    )
     answer = Created(id=advisory.id, state="withdrawn", version=advisory.version)
     return json_response(answer, headers=PRIVATE)
 

@@ -67,6 +67,16 @@ class AdvisoryOut(msgspec.Struct, kw_only=True):
     published_at: datetime | None
     withdrawn_at: datetime | None
     deliver_by: datetime | None = None
+    # The latest correction made public, and one still waiting for its own embargo.
+    corrected_at: datetime | None = None
+    pending_until: datetime | None = None
+
+
+class Withdrawal(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A withdrawal's options (the body may be empty)."""
+
+    # Once published: a short withdrawal notice to everyone who received it.
+    notify_recipients: bool = False
 
 
 class AdvisoryList(msgspec.Struct, kw_only=True):

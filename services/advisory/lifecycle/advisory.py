@@ -34,6 +34,8 @@ class Advisory(msgspec.Struct, frozen=True, kw_only=True):
     published_at: datetime | None
     withdrawn_at: datetime | None
     deliver_by: datetime | None = None  # when its agency needs every mail sent
+    corrected_at: datetime | None = None  # when its latest correction went public
+    pending_until: datetime | None = None  # a correction waits unseen for its embargo
 
     @property
     def headline(self) -> str:

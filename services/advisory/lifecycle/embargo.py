@@ -7,6 +7,10 @@ nothing of it leaves the service (not the bus, not a public page, not a log line
 its event goes out with the state change. Published, anyone may read it until it expires
 or is withdrawn; withdrawn, it is gone, and the bus hears of it only if it had been public.
 
+Published, it may still be corrected: an amendment is a new version. Without an embargo of
+its own it goes public at once; with an `embargo_until` still ahead (given, or kept from a
+correction still waiting) it waits unseen, as a first version does, and goes public then.
+
 The store's queries apply the same rule in SQL: `due_sql` and `public_sql` are their
 predicates, beside the functions they mirror (tests/service/test_advisory_lifecycle.py
 checks that the two agree).
@@ -20,6 +24,8 @@ from typing import Literal
 from services.advisory.lifecycle.advisory import State
 from shared.errors import Conflict
 
+# What an amendment is: a change of a draft still under embargo, or a correction.
+Amendment = Literal["draft", "correction"]
 # What withdrawing does: nothing again, quietly (it was never public), or tell the bus.
 Withdrawal = Literal["none", "quiet", "announce"]
 # What the public sees of an id: the advisory, a page saying it is gone, or nothing at all.
@@ -41,11 +47,27 @@ def shown_state(state: State, embargo_until: datetime, now: datetime) -> State:
     return "published" if is_due(state, embargo_until, now) else state
 
 
-def check_amendable(state: State, embargo_until: datetime, now: datetime) -> None:
-    """Raise Conflict unless the advisory may still change: embargoed and not yet due."""
-    if state != "embargoed" or is_due(state, embargo_until, now):
-        shown = shown_state(state, embargo_until, now)
-        raise Conflict(f"a {shown} advisory cannot be amended")
+def check_amendable(state: State, embargo_until: datetime, now: datetime) -> Amendment:
+    """What amending the advisory is: a draft's change before its embargo, or a correction of
+    a published one. Raise Conflict when withdrawn, or while it is due but not yet published
+    (the keeper holds it for an instant: amend it again as a correction)."""
+    if state == "published":
+        return "correction"
+    if state != "embargoed":
+        raise Conflict(f"a {state} advisory cannot be amended")
+    if is_due(state, embargo_until, now):
+        raise Conflict("the advisory is being published: amend it again in a moment")
+    return "draft"
+
+
+def correction_waits(embargo_until: datetime, now: datetime) -> bool:
+    """Whether a correction whose version carries `embargo_until` stays unseen for now."""
+    return embargo_until > now
+
+
+def correction_due(state: State, pending_until: datetime | None, now: datetime) -> bool:
+    """Whether a correction waiting for its embargo goes public now (withdrawn, never)."""
+    return state == "published" and pending_until is not None and pending_until <= now
 
 
 def withdrawal(state: State) -> Withdrawal:
@@ -78,6 +100,11 @@ def public_view(
 def due_sql(now: str = "$1", table: str = "a") -> str:
     """`is_due` as an SQL predicate over `table`, the time as the parameter `now`."""
     return f"{table}.state = 'embargoed' AND {table}.embargo_until <= {now}"
+
+
+def correction_due_sql(now: str = "$1", table: str = "a") -> str:
+    """`correction_due` of a published advisory as an SQL predicate over `table`."""
+    return f"{table}.state = 'published' AND {table}.pending_until <= {now}"
 
 
 def public_sql(now: str = "$1", table: str = "a") -> str:

@@ -1,9 +1,9 @@
-"""Advisories' SQL: create, read, amend and withdraw; rows come back as typed `Advisory`s."""
+"""Advisories' SQL: create, read and withdraw (amend: `amendment.py`); rows come back as typed
+`Advisory`s."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ COLUMNS = (
     "a.id, a.agency_id, g.name AS agency_name, a.version, a.state, a.kind, a.rule, a.title,"
     " a.body, a.source_url, a.embargo_until, a.expires_at, a.created_at, a.published_at,"
     " a.withdrawn_at, a.concern_categories, a.concern_skus, a.concern_gtins,"
-    " a.concern_while_declared, a.deliver_by"
+    " a.concern_while_declared, a.deliver_by, a.corrected_at, a.pending_until"
 )
 FROM = "FROM advisories a JOIN agencies g ON g.id = a.agency_id"
 
@@ -58,6 +58,8 @@ def advisory_of(row: asyncpg.Record) -> Advisory:
         published_at=row["published_at"],
         withdrawn_at=row["withdrawn_at"],
         deliver_by=row["deliver_by"],
+        corrected_at=row["corrected_at"],
+        pending_until=row["pending_until"],
     )
 
 
@@ -76,15 +78,15 @@ async def create_advisory(
                 advisory_id,
                 agency_id,
                 now,
-                *_content_columns(advisory),
+                *content_columns(advisory),
             )
         except asyncpg.ForeignKeyViolationError as exc:
             raise Invalid("unknown agency", [field_error("agency_id", "no such agency")]) from exc
-        await _add_version(conn, advisory_id, 1, advisory, now)
+        await add_version(conn, advisory_id, 1, advisory, now)
     return advisory_id
 
 
-def _content_columns(advisory: AdvisoryIn) -> tuple[Any, ...]:
+def content_columns(advisory: AdvisoryIn) -> tuple[Any, ...]:
     """kind, rule, title, body, source_url, embargo_until, expires_at, the rule's concerns
     (categories, skus, gtins, while_declared) and deliver_by as stored."""
     rule = advisory.rule()
@@ -105,9 +107,10 @@ def _content_columns(advisory: AdvisoryIn) -> tuple[Any, ...]:
     )
 
 
-async def _add_version(
+async def add_version(
     conn: Conn, advisory_id: str, version: int, advisory: AdvisoryIn, now: datetime
 ) -> None:
+    """Keep one version of an advisory's content."""
     await conn.execute(
         "INSERT INTO advisory_versions (advisory_id, version, content, created_at)"
         " VALUES ($1, $2, $3::jsonb, $4)",
@@ -172,48 +175,11 @@ async def versions(pool: asyncpg.Pool, advisory_id: str) -> list[Version]:
     ]
 
 
-async def amend_advisory(
-    pool: asyncpg.Pool,
-    advisory_id: str,
-    change: Callable[[AdvisoryIn], AdvisoryIn],
-    now: datetime,
-) -> int:
-    """Apply `change` to the current version and store the result as a new one; return it.
-
-    The row lock keeps the embargo keeper (SKIP LOCKED) off the advisory meanwhile, so an
-    amendment and a publication never interleave.
-    """
-    async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT state, embargo_until, version FROM advisories WHERE id = $1 FOR UPDATE",
-            advisory_id,
-        )
-        if row is None:
-            raise NotFound("no such advisory")
-        embargo.check_amendable(row["state"], row["embargo_until"], now)
-        content = await conn.fetchval(
-            "SELECT content FROM advisory_versions WHERE advisory_id = $1 AND version = $2",
-            advisory_id,
-            row["version"],
-        )
-        amended = change(msgspec.json.decode(content, type=AdvisoryIn))
-        version: int = row["version"] + 1
-        await conn.execute(
-            "UPDATE advisories SET version = $2, kind = $3, rule = $4::jsonb,"
-            " title = $5::jsonb, body = $6::jsonb, source_url = $7, embargo_until = $8,"
-            " expires_at = $9, concern_categories = $10, concern_skus = $11,"
-            " concern_gtins = $12, concern_while_declared = $13, deliver_by = $14"
-            " WHERE id = $1",
-            advisory_id,
-            version,
-            *_content_columns(amended),
-        )
-        await _add_version(conn, advisory_id, version, amended, now)
-    return version
-
-
-async def withdraw_advisory(pool: asyncpg.Pool, advisory_id: str, now: datetime) -> None:
-    """Withdraw an advisory; once it was public, tell the bus (outbox). Idempotent."""
+async def withdraw_advisory(
+    pool: asyncpg.Pool, advisory_id: str, now: datetime, *, notify_recipients: bool = False
+) -> None:
+    """Withdraw an advisory; once it was public, tell the bus (outbox), and whether its
+    recipients are to be told. Idempotent."""
     async with pool.acquire() as conn, conn.transaction():
         state = await conn.fetchval(
             "SELECT state FROM advisories WHERE id = $1 FOR UPDATE", advisory_id
@@ -229,5 +195,7 @@ async def withdraw_advisory(pool: asyncpg.Pool, advisory_id: str, now: datetime)
             now,
         )
         if what == "announce":
-            event = m.AdvisoryWithdrawn(advisory_id=advisory_id, withdrawn_at=now)
+            event = m.AdvisoryWithdrawn(
+                advisory_id=advisory_id, withdrawn_at=now, notify_recipients=notify_recipients
+            )
             await enqueue_on(conn, channels.ADVISORY_WITHDRAWN, event)

@@ -102,7 +102,8 @@ class AdvisoryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class AdvisoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """An amendment before publication: only the fields given change."""
+    """An amendment (before publication, or a correction after it): only the fields given
+    change."""
 
     kind: Kind | UnsetType = UNSET
     title: Texts | UnsetType = UNSET
@@ -133,12 +134,20 @@ def amend(current: AdvisoryIn, patch: AdvisoryPatch) -> AdvisoryIn:
     return result
 
 
-def validate(advisory: AdvisoryIn, now: datetime) -> None:
-    """Check what the types cannot: per-kind parameters, texts, times. Raise Invalid."""
+def validate(advisory: AdvisoryIn, now: datetime, *, corrects: AdvisoryIn | None = None) -> None:
+    """Check what the types cannot: per-kind parameters, texts, times. Raise Invalid.
+
+    `corrects`: the published version this one corrects. Its embargo, long past, may stay
+    (the correction goes public at once); its kind may not change.
+    """
     problems = _kind_problems(advisory) + _category_problems(advisory) + _text_problems(advisory)
     problems += _gtin_problems(advisory)
-    if advisory.embargo_until < now:
+    kept = corrects is not None and advisory.embargo_until == corrects.embargo_until
+    if advisory.embargo_until < now and not kept:
         problems.append(field_error("embargo_until", "must not be in the past"))
+    if corrects is not None and advisory.kind != corrects.kind:
+        why = "cannot change once published: withdraw it and submit a new advisory"
+        problems.append(field_error("kind", why))
     if advisory.expires_at is not None and advisory.expires_at <= advisory.embargo_until:
         problems.append(field_error("expires_at", "must be after embargo_until"))
     if advisory.deliver_by is not None and advisory.deliver_by <= advisory.embargo_until:

@@ -46,6 +46,9 @@ class Notice(msgspec.Struct, kw_only=True):
     url: str
     published_at: datetime
     expires_at: datetime | None
+    # The advisory's version shown, and when its latest correction went public (None: never).
+    version: int = 1
+    corrected_at: datetime | None = None
 
 
 class Notices(msgspec.Struct, kw_only=True):
@@ -106,6 +109,8 @@ def notice_of(advisory: Advisory, lang: str) -> Notice:
         url=f"/safety/{advisory.id}?lang={title_lang}",
         published_at=advisory.published_at,
         expires_at=advisory.expires_at,
+        version=advisory.version,
+        corrected_at=advisory.corrected_at,
     )
 
 

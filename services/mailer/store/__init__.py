@@ -4,7 +4,13 @@ Every function takes the connection of the use case's unit of work (`shared.db.u
 A claim and its answers use the modules `ledger`, `rates` and `fence` by name.
 """
 
-from services.mailer.store.advisories import advisory, cancel_event, save_advisory, withdraw
+from services.mailer.store.advisories import (
+    advisory,
+    cancel_event,
+    cancel_waiting,
+    save_advisory,
+    withdraw,
+)
 from services.mailer.store.contacts import contact, locked_email, upsert_contact, upsert_contacts
 from services.mailer.store.deliveries import add_deliveries, reach, waiting_by_domain, waits
 from services.mailer.store.suppressions import (
@@ -22,6 +28,7 @@ __all__ = [
     "add_deliveries",
     "advisory",
     "cancel_event",
+    "cancel_waiting",
     "contact",
     "lift_suppression",
     "list_suppressions",

@@ -11,9 +11,10 @@ from shared import messages as m
 from shared.db import Conn
 
 
-async def save_advisory(conn: Conn, a: m.AdvisoryPublished) -> None:
-    """Keep the newest published content of an advisory."""
-    await conn.execute(
+async def save_advisory(conn: Conn, a: m.AdvisoryPublished) -> bool:
+    """Keep the newest published content of an advisory; return whether this was newer than
+    what was kept (a redelivered or older version changes nothing)."""
+    row = await conn.fetchrow(
         "INSERT INTO advisories (advisory_id, version, kind, agency_name, title, body,"
         " source_url, published_at, expires_at)"
         " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)"
@@ -21,7 +22,7 @@ async def save_advisory(conn: Conn, a: m.AdvisoryPublished) -> None:
         " title = excluded.title, body = excluded.body, source_url = excluded.source_url,"
         " agency_name = excluded.agency_name, kind = excluded.kind,"
         " published_at = excluded.published_at, expires_at = excluded.expires_at"
-        " WHERE advisories.version < excluded.version",
+        " WHERE advisories.version < excluded.version RETURNING 1",
         a.advisory_id,
         a.version,
         a.rule.kind,
@@ -32,13 +33,30 @@ async def save_advisory(conn: Conn, a: m.AdvisoryPublished) -> None:
         a.published_at,
         a.expires_at,
     )
+    return row is not None
+
+
+async def cancel_waiting(conn: Conn, advisory_id: str) -> int:
+    """Cancel what still waits of an advisory (of every event), but its withdrawal notices;
+    return how many."""
+    status = await conn.execute(
+        "UPDATE deliveries SET state = 'cancelled' WHERE advisory_id = $1"
+        " AND state IN ('queued', 'deferred') AND notice <> 'withdrawal'",
+        advisory_id,
+    )
+    return int(status.split()[-1])
 
 
 async def withdraw(conn: Conn, advisory_id: str, at: datetime) -> int:
-    """Mark an advisory withdrawn, cancel what still waits (of every event); return how many.
+    """Cancel what still waits (of every event), then mark the advisory withdrawn; return
+    how many were cancelled.
 
-    Two statements: call it in a transaction.
+    In this order, and in one transaction: a claim holds its rows while it waits for the
+    advisory's row (ledger.py), so taking the advisory's row first could deadlock with it.
+    A row queued between the two is never claimed (its advisory is withdrawn); the caller
+    cancels it with `cancel_waiting` after commit.
     """
+    cancelled = await cancel_waiting(conn, advisory_id)
     await conn.execute(
         "INSERT INTO advisories (advisory_id, version, kind, agency_name, title, body,"
         " published_at, withdrawn_at) VALUES ($1, 0, '', '', '{}', '{}', $2, $2)"
@@ -46,12 +64,7 @@ async def withdraw(conn: Conn, advisory_id: str, at: datetime) -> int:
         advisory_id,
         at,
     )
-    status = await conn.execute(
-        "UPDATE deliveries SET state = 'cancelled' WHERE advisory_id = $1"
-        " AND state IN ('queued', 'deferred')",
-        advisory_id,
-    )
-    return int(status.split()[-1])
+    return cancelled
 
 
 async def cancel_event(conn: Conn, event_id: str, at: datetime) -> int:

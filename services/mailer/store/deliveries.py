@@ -58,10 +58,11 @@ async def reach(conn: Conn, advisory_id: str) -> tuple[dict[str, int], list[Any]
     """Deliveries of an advisory by state, overall and by UTC day (sent, else requested).
 
     A disaster playbook's rows of every declared event count together: its whole reach.
+    Corrections and withdrawal notices (notices.py) are not the advice reaching anyone new.
     """
     rows = await conn.fetch(
         "SELECT to_char(coalesce(sent_at, requested_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-        " AS day, state, count(*) AS n FROM deliveries WHERE advisory_id = $1"
+        " AS day, state, count(*) AS n FROM deliveries WHERE advisory_id = $1 AND notice = ''"
         " GROUP BY 1, 2 ORDER BY 1, 2",
         advisory_id,
     )

@@ -72,7 +72,9 @@ _FUNNEL = (
     # Accepted by the relay, and no bounce reported since.
     "   d.state = 'sent' AND coalesce(d.feedback, '') NOT IN ('hard', 'soft') AS delivered"
     "   FROM deliveries d LEFT JOIN contacts c ON c.customer_id = d.customer_id"
-    "   LEFT JOIN suppressions s ON s.email = c.email WHERE d.advisory_id = $1) AS f"
+    "   LEFT JOIN suppressions s ON s.email = c.email"
+    # The advice itself: a correction or withdrawal notice is no new buyer reached.
+    "   WHERE d.advisory_id = $1 AND d.notice = '') AS f"
 )
 
 

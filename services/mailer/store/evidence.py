@@ -8,7 +8,7 @@ from shared.db import Conn
 
 _PAGE = (
     "SELECT event_id, customer_id, state, requested_at, queued_at, claimed_at, sent_at,"
-    " message_id, feedback, feedback_at, read_at, acted, acted_at FROM deliveries"
+    " message_id, feedback, feedback_at, read_at, acted, acted_at, notice FROM deliveries"
     " WHERE advisory_id = $1 AND (event_id, customer_id) > ($2, $3)"
     " ORDER BY event_id, customer_id LIMIT $4"
 )

@@ -90,11 +90,12 @@ async def release_stale(conn: Conn, now: datetime, held: Sequence[uuid.UUID] = (
 
     Never the rows of the claims this replica holds (`held`): a lease that ran out while the
     database was away is renewed once it is back. A row of an advisory withdrawn meanwhile is
-    cancelled, as the withdrawal cancelled everything else still waiting.
+    cancelled, as the withdrawal cancelled everything else still waiting (its withdrawal
+    notice excepted).
     """
     status = await conn.execute(
         "UPDATE deliveries d SET next_attempt_at = $1, lease_until = NULL, claim_token = NULL,"
-        " state = CASE WHEN EXISTS (SELECT 1 FROM advisories a"
+        " state = CASE WHEN d.notice <> 'withdrawal' AND EXISTS (SELECT 1 FROM advisories a"
         "   WHERE a.advisory_id = d.advisory_id AND a.withdrawn_at IS NOT NULL)"
         "   THEN 'cancelled' ELSE 'queued' END"
         " WHERE state = 'sending' AND lease_until < clock_timestamp()"

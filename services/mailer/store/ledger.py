@@ -17,18 +17,22 @@ from shared.db import Conn
 # (advisory_id, event_id, customer_id): event_id names a declared disaster, '' for the rest.
 Key = tuple[str, str, str]
 
+# The advisory's row is read under a share lock: a correction (notices.py) waits for the
+# claims that read the text it replaces, and claims after it read the new text. Only a
+# withdrawal notice is claimed once its advisory is withdrawn.
 _DUE = (
     "SELECT d.advisory_id, d.event_id, d.customer_id, d.priority, d.kind, d.reason, d.purchases,"
-    " d.attempts, c.email, c.name, c.locale, c.timezone, a.agency_name, a.title, a.body,"
-    " a.source_url, a.expires_at, s.email IS NOT NULL AS suppressed, p.off"
+    " d.attempts, d.notice, c.email, c.name, c.locale, c.timezone, a.agency_name, a.title,"
+    " a.body, a.source_url, a.expires_at, s.email IS NOT NULL AS suppressed, p.off"
     " FROM deliveries d"
     " JOIN contacts c ON c.customer_id = d.customer_id"
-    " JOIN advisories a ON a.advisory_id = d.advisory_id AND a.withdrawn_at IS NULL"
+    " JOIN advisories a ON a.advisory_id = d.advisory_id"
+    "   AND (a.withdrawn_at IS NULL OR d.notice = 'withdrawal')"
     " LEFT JOIN suppressions s ON s.email = c.email"
     " LEFT JOIN preferences p ON p.email = c.email"
     " WHERE d.state IN ('queued', 'deferred') AND d.next_attempt_at <= $1 AND d.priority >= $3"
     " ORDER BY d.priority DESC, d.next_attempt_at LIMIT $2"
-    " FOR UPDATE OF d SKIP LOCKED"
+    " FOR UPDATE OF d SKIP LOCKED FOR SHARE OF a"
 )
 
 
@@ -135,7 +139,10 @@ async def start_sending(
             "UPDATE deliveries d SET state = 'sending', claimed_at = $5, hold = NULL,"
             " attempts = attempts + 1, message_id = u.m, lease_until = clock_timestamp() + $6,"
             # The VERP token's reference to the mail (bounces/verp.py, mail_ref).
-            " claim_token = $7, mail_ref = substring(sha256(convert_to(u.m, 'UTF8')) FROM 1 FOR 10)"
+            " claim_token = $7,"
+            " mail_ref = substring(sha256(convert_to(u.m, 'UTF8')) FROM 1 FOR 10),"
+            # The version of the text it carries: the claim holds the advisory's row shared.
+            " version = (SELECT a.version FROM advisories a WHERE a.advisory_id = d.advisory_id)"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(a, e, c, m)"
             f" WHERE {_MATCH} AND {_WAITING}",
             *_columns(keys),
