@@ -4,7 +4,8 @@ with the correction's date); a mistake is named beside its field."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -75,3 +76,42 @@ async def test_an_agency_corrects_its_published_advisory_in_the_portal(
         await eventually(on_the_bus)
         public = await (await http.get(f"{base}/safety/{created['id']}?lang=en")).text()
         assert fixed in public and "Corrected on " in public
+
+
+async def test_a_tokyo_agency_amends_in_japanese_its_embargo_read_in_tokyo_time(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    """The amendment form speaks the agency's language and reads its times in its zone, as
+    the new-advisory form does: 10:00 typed in Tokyo is 01:00 UTC."""
+    async with (
+        running(build, settings, clock, settings.advisory_port) as base,
+        aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Accept-Language": "ja"}
+        ) as browser,
+    ):
+        mine = await new_agency(settings, "消防庁", timezone="Asia/Tokyo")
+        advisory = power_bank_advisory(clock.now() + timedelta(days=2))
+        created = await expect(
+            await http.post(f"{base}/v1/advisories", json=advisory, headers=mine), 201
+        )
+        assert (await sign_in(browser, base, mine["Authorization"].split()[1])).status == 303
+        url = f"{base}/portal/advisories/{created['id']}/amend"
+        form = await (await browser.get(url)).text()
+        assert '<html lang="ja"' in form and "解禁日時（Asia/Tokyo、任意）" in form
+        assert "まだ解禁前のため" in form
+        later = (clock.now() + timedelta(days=3)).astimezone(ZoneInfo("Asia/Tokyo"))
+        typed = later.replace(hour=10, minute=0, second=0, microsecond=0)
+        fields = {
+            "csrf": token(form),
+            "categories": "power_bank",
+            "embargo_until": typed.strftime("%Y-%m-%dT%H:%M"),
+            **{f"title_{lang}": text for lang, text in advisory["title"].items()},
+            **{f"body_{lang}": text for lang, text in advisory["body"].items()},
+        }
+        done = await browser.post(url, data=fields, allow_redirects=False)
+        assert done.status == 303, await done.text()
+        stored = await expect(
+            await http.get(f"{base}/v1/advisories/{created['id']}", headers=mine), 200
+        )
+        assert datetime.fromisoformat(stored["embargo_until"]) == typed.astimezone(UTC)
+        assert typed.astimezone(UTC).hour == 1

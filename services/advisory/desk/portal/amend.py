@@ -13,7 +13,17 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from services.advisory.desk.portal.form import LABELS, LANGS, form_field, split, utc
+from services.advisory.desk.portal.form import (
+    A_TIME,
+    LABELS,
+    LANGS,
+    NO_SUCH_TIME,
+    TWICE,
+    form_field,
+    split,
+    utc,
+    utc_texts,
+)
 from services.advisory.desk.portal.pages import Session, session
 from services.advisory.desk.web import checked_form, csrf_token, html, refused
 from services.advisory.lifecycle import (
@@ -27,14 +37,16 @@ from services.advisory.lifecycle import (
     validate,
 )
 from services.advisory.lifecycle.embargo import Amendment
+from shared.dates import NoSuchLocalTime
 from shared.errors import AnshinError, NotFound
 from shared.http import POOL, validation_details
-from shared.languages import FALLBACK
+from shared.languages import FALLBACK, N_
 from shared.service import CLOCK
 
 routes = web.RouteTableDef()
 PATH = "/portal/advisories/{advisory_id}/amend"
-NOT_YOURS = "This advisory is not one of yours, or does not exist."
+NOT_YOURS = N_("This advisory is not one of yours, or does not exist.")
+AMENDMENT = N_("Amendment")
 
 
 def values_of(advisory: Advisory) -> dict[str, str]:
@@ -51,9 +63,10 @@ def _categories(advisory: Advisory) -> list[str] | None:
 
 
 def as_patch(
-    form: dict[str, str], advisory: Advisory
+    form: dict[str, str], advisory: Advisory, zone: str = "UTC"
 ) -> tuple[AdvisoryPatch | None, dict[str, str]]:
-    """The amendment of a posted form (only what differs), or None and each field's problem."""
+    """The amendment of a posted form (only what differs; a time read in the agency's `zone`),
+    or None and each field's problem."""
     raw: dict[str, Any] = {"title": {}, "body": {}}
     for lang in LANGS:
         title, body = form.get(f"title_{lang}", "").strip(), form.get(f"body_{lang}", "").strip()
@@ -64,9 +77,11 @@ def as_patch(
         raw["categories"] = categories
     if form.get("embargo_until", "").strip():
         try:
-            raw["embargo_until"] = utc(form["embargo_until"]).isoformat()
+            raw["embargo_until"] = utc(form["embargo_until"], zone).isoformat()
+        except NoSuchLocalTime as exc:
+            return None, {"embargo_until": TWICE if exc.twice else NO_SUCH_TIME}
         except ValueError:
-            return None, {"embargo_until": "a date and time such as 2026-12-01T10:00"}
+            return None, {"embargo_until": A_TIME}
     try:
         return msgspec.convert(raw, AdvisoryPatch), {}
     except msgspec.ValidationError as exc:
@@ -92,9 +107,10 @@ def _form(
     problems: dict[str, str],
 ) -> web.Response:  # fmt: skip
     return html(
-        request, "portal_amend.html.j2", 400 if problems else 200, me=me,
+        request, "portal_amend.html.j2", 400 if problems else 200, zone=me.timezone, me=me,
         csrf=csrf_token(request, me.sid), a=advisory, values=values, problems=problems,
-        langs=LANGS, labels=LABELS | {"amendment": "Amendment"},
+        langs=LANGS, labels=LABELS | {"amendment": AMENDMENT},
+        utc_now=utc_texts(values, me.timezone),
     )  # fmt: skip
 
 
@@ -124,7 +140,7 @@ async def submit(request: web.Request) -> web.Response:
     if advisory is None:
         return html(request, "portal_message.html.j2", 404, me=me, message=NOT_YOURS,
                     csrf=csrf_token(request, me.sid))  # fmt: skip
-    patch, problems = as_patch(posted, advisory)
+    patch, problems = as_patch(posted, advisory, me.timezone)
     if patch is None:
         return _form(request, me, advisory, posted, problems)
     now: datetime = request.app[CLOCK].now()
