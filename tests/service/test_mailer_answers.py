@@ -131,3 +131,34 @@ async def test_reads_and_answers_are_counted_once_and_make_the_funnel(
         "acted_checked": 1,
         "acted_gone": 0,
     }
+
+
+async def test_a_link_opened_before_the_relays_answer_is_recorded_counts(
+    settings: Settings, clock: Clock, smtp_sink: SmtpSink
+) -> None:
+    """The relay took the mail, the customer opened it at once, and the recorder has not yet
+    committed the answer with its group: the row is still `sending`, and the read counts."""
+    base = f"http://127.0.0.1:{settings.mailer_port}"
+    settings = msgspec.structs.replace(settings, mailer_public_url=base)
+    async with (
+        running(build, settings, clock, settings.mailer_port),
+        nats(settings.nats_url) as nc,
+        aiohttp.ClientSession() as http,
+    ):
+        await customers(nc, READER, ACTOR)
+        await advisory(nc, "adv-1")
+        await deliveries(nc, "adv-1", ["c-read", "c-act"])
+        await wait_states(settings.database_url, {"sent": 2}, "adv-1")
+        conn = await asyncpg.connect(settings.database_url)
+        try:  # as the row stands between the relay's 250 and the recorder's commit
+            await conn.execute("UPDATE mailer.deliveries SET state = 'sending'")
+        finally:
+            await conn.close()
+        (read,) = _link(_mail_to(smtp_sink, READER[1], "adv-1"), base, "r")
+        assert (await http.get(read, allow_redirects=False)).status == 303
+        checked, _ = _link(_mail_to(smtp_sink, ACTOR[1], "adv-1"), base, "a")
+        assert (await http.get(checked)).status == 200
+        assert (await http.post(checked)).status == 200
+        rows = await _rows(settings.database_url)
+        assert rows["c-read"][0] is not None, "the read was not counted"
+        assert rows["c-act"][1] == "checked"

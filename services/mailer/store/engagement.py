@@ -17,22 +17,23 @@ _KEY = "advisory_id = $1 AND event_id = $2 AND customer_id = $3"
 
 
 async def sent_row(conn: Conn, key: Key) -> asyncpg.Record | None:
-    """A sent delivery's row with its contact's language, or None (never sent, or unknown)."""
+    """A sent delivery's row with its contact's language, or None (never sent, or unknown).
+
+    A mail still `sending` is sent: its link was opened, so the relay took it, and its answer
+    may not be recorded yet (the recorder commits answers in groups).
+    """
     row: asyncpg.Record | None = await conn.fetchrow(
         "SELECT d.read_at, d.acted, c.locale FROM deliveries d"
         " LEFT JOIN contacts c ON c.customer_id = d.customer_id"
-        f" WHERE d.{_KEY.replace(' AND ', ' AND d.')} AND d.state = 'sent'",
+        f" WHERE d.{_KEY.replace(' AND ', ' AND d.')} AND d.state IN ('sending', 'sent')",
         *key,
     )
     return row
 
 
 async def mark_read(conn: Conn, key: Key, now: datetime) -> bool:
-    """Note that the mail's safety-page link was opened; False if it was before.
-
-    A mail still `sending` counts: its link was opened, so the relay took it, and its answer
-    may not be recorded yet (the recorder commits answers in groups).
-    """
+    """Note that the mail's safety-page link was opened (a `sending` mail too, as in
+    sent_row); False if it was before."""
     found = await conn.fetchval(
         f"UPDATE deliveries SET read_at = $4 WHERE {_KEY} AND state IN ('sending', 'sent')"
         " AND read_at IS NULL RETURNING true",
