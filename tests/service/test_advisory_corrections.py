@@ -22,6 +22,8 @@ from shared import bus
 from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
+from tests.service.test_console import basic
+from tests.service.test_console import page as console_page
 from tests.support.advisory import new_agency, stream_messages
 from tests.support.fixtures import run_services
 from tests.support.keys import channel_header
@@ -191,6 +193,11 @@ async def test_a_correction_reaches_each_earlier_recipient_once_and_a_widened_ru
             assert "Corrected on " in html and 'class="corrected"' in html, page
         one = await (await http.get(f"{urls['advisory']}/safety/{advisory_id}?lang=en")).text()
         assert NEW_BODY["en"] in one
+        # The operators' console says it too.
+        console = await console_page(
+            http, f"{urls['advisory']}/console/advisories/{advisory_id}", basic(settings)
+        )
+        assert "(last corrected " in console
 
 
 async def test_a_correction_under_a_new_embargo_waits_for_it(
