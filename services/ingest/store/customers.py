@@ -61,7 +61,7 @@ _MICROSECOND = timedelta(microseconds=1)
 class _Held(msgspec.Struct, frozen=True, gc=False):
     email_key: bytes
     contact_key: bytes
-    channels: frozenset[str]
+    channels: list[str]
 
 
 class Kept(msgspec.Struct, frozen=True):
@@ -79,32 +79,28 @@ async def upsert(
     ids = sorted({p.order.customer.id for p in accepted})
     rows = await conn.fetch(_HELD, ids) if ids else []
     held = {
-        r["customer_id"]: _Held(
-            bytes(r["email_key"]), bytes(r["contact_key"]), frozenset(r["channels"])
-        )
+        r["customer_id"]: _Held(bytes(r["email_key"]), bytes(r["contact_key"]), r["channels"])
         for r in rows
     }
     kept: list[Kept] = []
-    allowed: list[Prepared] = []
     grants: set[tuple[str, str]] = set()
+    latest: dict[str, Prepared] = {}  # the newest order of each customer that may change it
     for i, p in enumerate(accepted):
-        customer, channel = p.order.customer.id, p.order.channel
+        customer = p.order.customer.id
         was = held.get(customer)
-        if was is not None and channel in was.channels:
-            allowed.append(p)
-        elif was is None or trusted or was.contact_key == p.contact_key:
-            # A new customer, the shop's own writer, or a channel that knows the contact
-            # exactly as it is: from now on this channel may change it.
-            allowed.append(p)
-            grants.add((customer, channel))
-        else:
-            differs = "customer.email" if was.email_key != p.email_key else "customer"
-            kept.append(Kept(i, differs))
-    latest: dict[str, Prepared] = {}
-    for p in allowed:
-        seen = latest.get(p.order.customer.id)
+        if was is not None and p.order.channel not in was.channels:
+            if not trusted and was.contact_key != p.contact_key:
+                differs = "customer.email" if was.email_key != p.email_key else "customer"
+                kept.append(Kept(i, differs))
+                continue
+            # The shop's own writer, or a channel that knows the contact exactly as it is:
+            # from now on this channel may change it.
+            grants.add((customer, p.order.channel))
+        seen = latest.get(customer)
         if seen is None or seen.order.placed_at <= p.order.placed_at:
-            latest[p.order.customer.id] = p
+            latest[customer] = p
+    if len({p.order.channel for p in accepted}) > 1:  # an operator's batch of many channels
+        grants |= {(k, p.order.channel) for p in accepted if (k := p.order.customer.id) not in held}
     people = [latest[k] for k in sorted(latest)]
     changed = await conn.fetch(
         _UPSERT_CUSTOMERS,
@@ -115,7 +111,7 @@ async def upsert(
         [p.order.channel for p in people],
         trusted,
     )
-    # The usual batch grants nothing more: a new customer's channel came with the insert.
+    # A new customer's channel comes with the insert: the usual batch grants nothing more.
     grants -= {(k, p.order.channel) for k, p in latest.items() if k not in held}
     if grants:
         await conn.execute(_GRANT, *(list(c) for c in zip(*sorted(grants), strict=True)))
