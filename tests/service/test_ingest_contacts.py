@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
+import msgspec
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from services.ingest import cli
 from services.ingest.app import build
-from shared import bus
+from shared import bus, exits
 from shared import messages as m
 from shared.bus import Subjects
 from shared.clock import Clock
 from shared.config import Settings
 from tests.service.test_first_path import _agency, _value
+from tests.service.test_ingest_backfill import _args
 from tests.service.test_ingest_orders import _closing, _decoder
 from tests.support.advisory import operator
 from tests.support.fixtures import run_services, running
@@ -104,6 +109,21 @@ async def _has(found: Any, customer_id: str) -> bool:
     return customer_id in await found
 
 
+async def _addresses(nc: Client) -> list[str]:
+    """Every address ingest publishes from now on, in order (the stream keeps only the
+    last of each customer)."""
+    published: list[str] = []
+
+    async def heard(msg: Msg) -> None:
+        fact = _decoder.decode(msg.data)
+        assert isinstance(fact, m.CustomerUpserted)
+        published.append(fact.email)
+
+    await nc.subscribe(f"{Subjects.CUSTOMERS_UPSERTED}.>", cb=heard)
+    await nc.flush()
+    return published
+
+
 async def test_the_customers_own_channel_and_the_operator_change_the_contact(
     settings: Settings, clock: Clock, http: aiohttp.ClientSession
 ) -> None:
@@ -113,16 +133,7 @@ async def test_the_customers_own_channel_and_the_operator_change_the_contact(
     at = clock.now() - timedelta(days=10)
     nc = await bus.connect(settings.nats_url, "test")
     async with running(build, settings, clock, settings.ingest_port) as ingest, _closing(nc):
-        # Every contact published, in order: the stream keeps only the last of each customer.
-        published: list[str] = []
-
-        async def heard(msg: Msg) -> None:
-            fact = _decoder.decode(msg.data)
-            assert isinstance(fact, m.CustomerUpserted)
-            published.append(fact.email)
-
-        await nc.subscribe(f"{Subjects.CUSTOMERS_UPSERTED}.>", cb=heard)
-        await nc.flush()
+        published = await _addresses(nc)
         orders = f"{ingest}/v1/orders"
 
         async def post(body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
@@ -157,3 +168,39 @@ async def test_the_customers_own_channel_and_the_operator_change_the_contact(
         "hanako@operator.example",
         "hanako@partner.example",
     ]
+
+
+async def test_the_backfill_changes_any_contact_and_its_channels_join(
+    settings: Settings, clock: Clock, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """The shop's own history, loaded by its operator, is trusted: its new address for the
+    web customer c-42 is taken, and its channel may change c-42's contact from then on."""
+    web, app = await channel_header(settings), await channel_header(settings, "app")
+    at = clock.now() - timedelta(days=10)
+    nc = await bus.connect(settings.nats_url, "test")
+    async with running(build, settings, clock, settings.ingest_port) as ingest, _closing(nc):
+        published = await _addresses(nc)
+        orders = f"{ingest}/v1/orders"
+        await expect(await http.post(orders, json=order("A-1", at), headers=web), 202)
+        history = _on("app", order("H-1", at + timedelta(days=1), email="hanako@app.example"))
+        path = tmp_path / "orders.ndjson"
+        path.write_bytes(msgspec.json.encode(history) + b"\n")
+        assert await cli.load_orders(_args(path), settings) == exits.OK
+        assert await _channels(settings) == ["app", "web"]
+        newer = _on("app", order("P-1", at + timedelta(days=2), email="hanako@new.example"))
+        answer = await expect(await http.post(orders, json=newer, headers=app), 202)
+        assert "contacts_kept" not in answer
+        await eventually(lambda: len(published) >= 3)
+    assert published == ["hanako@example.jp", "hanako@app.example", "hanako@new.example"]
+
+
+async def _channels(settings: Settings) -> list[str]:
+    """The channels that may change c-42's contact."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        found = await conn.fetchval(
+            "SELECT channels FROM ingest.customers WHERE customer_id = 'c-42'"
+        )
+    finally:
+        await conn.close()
+    return list(found)
