@@ -18,7 +18,7 @@ import msgspec
 from services.ingest import areas, store, voids
 from services.ingest.categorize import categorize
 from services.ingest.formats import Indexed
-from services.ingest.metrics import AREAS, RECORDS
+from services.ingest.metrics import AREAS, CONTACTS_KEPT, RECORDS
 from services.ingest.model import Order, OrderEvent, Rejection
 from services.ingest.normalize import Prepared, prepare
 from shared.db import Conn, unit_of_work
@@ -30,6 +30,10 @@ CONFLICT = (
     " accepted: cancel or return its lines, or send the new order under a new id"
     " (in a CSV file, keep the rows of one order together)"
 )
+KEPT = (
+    "customer {}'s contact is kept: only a channel with orders of this customer,"
+    " or the operator, may change it"
+)
 # A channel's clock may run a little ahead of ours, or an offset be off by hours; an order
 # stamped days ahead is a wrong date (a year typed wrong), never a purchase yet to happen.
 AHEAD = timedelta(days=1)
@@ -37,12 +41,15 @@ AHEAD = timedelta(days=1)
 
 class Outcome(msgspec.Struct, kw_only=True):
     """What became of a batch: new, already known, rejected by index, and the new orders
-    whose postal code named no municipality or county (accepted all the same)."""
+    whose postal code named no municipality or county (accepted all the same), and those
+    whose customer's contact was kept (a channel that never ordered for them changes none)."""
 
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = []
     unlocated: list[dict[str, Any]] = []
+    # Only where there are any, so that the usual answer stays as it was.
+    contacts_kept: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
 
 
 def email_secret(secret_key: str) -> bytes:
@@ -57,8 +64,13 @@ async def ingest(
     secret: bytes,
     now: datetime,
     link_by_email: bool = False,
+    trusted: bool = False,
 ) -> Outcome:
-    """Normalize, categorize and store a batch of orders and order events."""
+    """Normalize, categorize and store a batch of orders and order events.
+
+    `trusted` for the shop's own writers (the operator's key, the backfill): their orders
+    may change the contact of any customer, a channel's only of its own (store.customers).
+    """
     rejected: list[tuple[int, list[dict[str, str]]]] = []
     orders: list[tuple[int, Prepared]] = []
     order_events: list[tuple[int, OrderEvent]] = []
@@ -80,7 +92,7 @@ async def ingest(
         await categorize(conn, batch)
         if link_by_email:
             await _link(conn, batch)
-        new = await store.accept_orders(conn, batch)
+        new, kept = await store.accept_orders(conn, batch, trusted=trusted)
         placed = [o for o, is_new in zip(orders, new, strict=True) if is_new]
         clashes = await store.conflicting(conn, batch, new)
         resolved, refused = await _resolve(conn, order_events, now)
@@ -97,7 +109,18 @@ async def ingest(
         duplicates=duplicates,
         rejected=[{"index": i, "errors": e} for i, e in sorted(rejected, key=lambda r: r[0])],
         unlocated=_areas(placed),
+        contacts_kept=_kept([(orders[k][0], orders[k][1], f) for k, f in kept]) or msgspec.UNSET,
     )
+
+
+def _kept(kept: list[tuple[int, Prepared, str]]) -> list[dict[str, Any]]:
+    """Count and name the orders whose customer's contact was kept as it was."""
+    for _, p, _ in kept:
+        CONTACTS_KEPT.labels(p.order.channel).inc()
+    return [
+        {"index": index, "field": field, "problem": KEPT.format(p.order.customer.id)}
+        for index, p, field in kept
+    ]
 
 
 def _areas(accepted: list[tuple[int, Prepared]]) -> list[dict[str, Any]]:

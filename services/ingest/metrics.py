@@ -12,6 +12,15 @@ RECORDS = Counter(
     ["outcome"],
 )
 
+CONTACTS_KEPT = Counter(
+    "anshin_ingest_contacts_kept",
+    "New orders, by channel, naming an existing customer with other contact data that were"
+    " accepted with the contact kept: the channel has no orders of that customer. Many from"
+    " one channel: its key is misused, or the shop's customer ids are shared across channels"
+    " where they should not be.",
+    ["channel"],
+)
+
 AREAS = Counter(
     "anshin_ingest_areas",
     "New orders to Japan and the US by what their postal code told of the municipality or"

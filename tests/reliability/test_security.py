@@ -7,7 +7,7 @@ operation on the first one's advisory (embargoed, published, withdrawn) and lear
 than about an advisory that does not exist. The mail and the pages carry the markup as
 text only. No log line and no metric names a shopper. Strangers, guessed keys and other
 channels' keys try to write to ingest: an order in a customer's name, a cancellation, the
-catalog; none gets through.
+catalog; none gets through, and another channel's order in a customer's name keeps the contact.
 
 Beside the stack, on a NATS server with the users of production: the matcher's user tries
 to publish an advisory and ingest's to read the delivery requests; and every service is
@@ -500,12 +500,18 @@ async def test_ingest_takes_writes_only_with_the_right_key(secured: Secured) -> 
                                                 await reply.read()):  # fmt: skip
                     shapes.append(f"{method} {path}: {shape}")
         changed = await _ingest_state(s) != before
-    record("security: writes to ingest without the right key", inputs=len(attempts),
-           leaks=len(got_through) + changed,
+        # Another channel's order in the web customer's name counts as a purchase only.
+        theirs = {**stranger, "channel": "grocery", "order_id": "EVIL-2"}
+        async with http.post(f"{ingest}/v1/orders", json=theirs, headers=grocery) as reply:
+            kept = (await reply.json()).get("contacts_kept", [])
+        redirected = (await _ingest_state(s))[0] != before[0]
+    record("security: writes to ingest without the right key", inputs=len(attempts) + 1,
+           leaks=len(got_through) + changed + redirected,
            note=f"strangers, guessed and agency keys, another channel's key; answers "
                 f"{sorted(statuses)}")  # fmt: skip
     assert got_through == []
     assert not changed, "an attempt changed a customer, an order or the catalog"
+    assert not redirected and [k["field"] for k in kept] == ["customer.email"]
     assert shapes == [], "every refusal is a JSON error naming the problem"
     assert statuses == {401, 403}
 

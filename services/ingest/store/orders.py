@@ -6,13 +6,13 @@ serves the HTTP API and the ten-year backfill.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import msgspec
 
 from services.ingest import publishing
 from services.ingest.normalize import Prepared
-from services.ingest.people import KEY_BYTES
+from services.ingest.store import customers
 from shared.db import Conn
 from shared.outbox import enqueue_encoded
 
@@ -28,27 +28,6 @@ SELECT * FROM json_to_recordset(convert_from($1::bytea, 'UTF8')::json) AS t(chan
 ON CONFLICT DO NOTHING
 RETURNING channel, order_id
 """
-
-# A customer's contact data is replaced only by that of a newer order, and only reported
-# (RETURNING) where it changed: a backfill of old orders never overwrites newer data.
-# The keys travel packed end to end and the times as microseconds since the epoch: asyncpg
-# encodes an array element by element, and bytea and timestamptz arrays were most of the
-# Python time of this statement (and cost PostgreSQL more to decode as well).
-_UPSERT_CUSTOMERS = f"""
-INSERT INTO customers AS c (customer_id, email_key, contact_key, seen_at)
-SELECT t.customer_id,
-    substring($2::bytea FROM t.n::int * {KEY_BYTES} - {KEY_BYTES - 1} FOR {KEY_BYTES}),
-    substring($3::bytea FROM t.n::int * {KEY_BYTES} - {KEY_BYTES - 1} FOR {KEY_BYTES}),
-    timestamptz 'epoch' + t.us * interval '1 microsecond'
-FROM unnest($1::text[], $4::int8[]) WITH ORDINALITY AS t(customer_id, us, n)
-ON CONFLICT (customer_id) DO UPDATE
-    SET email_key = excluded.email_key, contact_key = excluded.contact_key,
-        seen_at = excluded.seen_at, updated_at = now()
-    WHERE c.contact_key <> excluded.contact_key AND c.seen_at <= excluded.seen_at
-RETURNING customer_id
-"""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 class StoredLine(msgspec.Struct, kw_only=True, gc=False):
@@ -93,11 +72,15 @@ async def customers_by_email(conn: Conn, email_keys: list[bytes]) -> dict[bytes,
     return known
 
 
-async def accept_orders(conn: Conn, batch: list[Prepared]) -> list[bool]:
-    """Store new orders with their events in the outbox; return, per order, whether it was new.
+async def accept_orders(
+    conn: Conn, batch: list[Prepared], *, trusted: bool = False
+) -> tuple[list[bool], list[tuple[int, str]]]:
+    """Store new orders with their events in the outbox; return, per order, whether it was
+    new, and (position, field) of those whose customer's contact was kept (store.customers).
 
-    Call inside a transaction. Orders are taken in key order, so that concurrent batches
-    lock rows in the same order and cannot deadlock.
+    Call inside a transaction; `trusted` for the shop's own writers (operator, backfill).
+    Orders are taken in key order, so that concurrent batches lock rows in the same order
+    and cannot deadlock.
     """
     document = _encode([_row(p) for p in sorted(batch, key=_order_key)])
     fresh = {(r["channel"], r["order_id"]) for r in await conn.fetch(_INSERT_ORDERS, document)}
@@ -109,9 +92,10 @@ async def accept_orders(conn: Conn, batch: list[Prepared]) -> list[bool]:
             new[i] = True
     accepted = [p for p, is_new in zip(batch, new, strict=True) if is_new]
     outbox = publishing.placed_many(accepted)
-    outbox += await _changed_customers(conn, accepted)
-    await enqueue_encoded(conn, outbox)
-    return new
+    contacts, kept = await customers.upsert(conn, accepted, trusted=trusted)
+    await enqueue_encoded(conn, outbox + contacts)
+    positions = [i for i, is_new in enumerate(new) if is_new]
+    return new, [(positions[k.position], k.field) for k in kept]
 
 
 def _order_key(p: Prepared) -> tuple[str, str]:
@@ -192,20 +176,3 @@ def _row(p: Prepared) -> _Row:
             for n, (line, (cats, how)) in enumerate(zip(o.lines, p.categories, strict=True), 1)
         ],
     )
-
-
-async def _changed_customers(conn: Conn, accepted: list[Prepared]) -> list[tuple[str, str, bytes]]:
-    latest: dict[str, Prepared] = {}
-    for p in accepted:
-        seen = latest.get(p.order.customer.id)
-        if seen is None or seen.order.placed_at <= p.order.placed_at:
-            latest[p.order.customer.id] = p
-    people = [latest[k] for k in sorted(latest)]
-    changed = await conn.fetch(
-        _UPSERT_CUSTOMERS,
-        [p.order.customer.id for p in people],
-        b"".join(p.email_key for p in people),
-        b"".join(p.contact_key for p in people),
-        [(p.order.placed_at - _EPOCH) // _MICROSECOND for p in people],
-    )
-    return publishing.customers_many([latest[r["customer_id"]] for r in changed])
