@@ -109,12 +109,11 @@ async def _deadline(
     if estimate:
         waiting = await audience_of(request.app[NATS], advisory)
         start = max(now, advisory.embargo_until)
-    p = deadline.project(
+    p = deadline.at_send_rates(
+        settings,
         start=start,
         waiting=waiting,
         by_domain=by_domain,
-        overall=settings.send_rate_per_second,
-        per_domain=settings.send_rate_per_domain,
         deliver_by=deliver_by,
     )
     return Deadline(

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from shared.config import Settings
+
 
 class Projection(msgspec.Struct, frozen=True, kw_only=True):
     """When the waiting mail will have gone out, and whether that meets the deadline."""
@@ -31,6 +33,25 @@ class Projection(msgspec.Struct, frozen=True, kw_only=True):
 def seconds_to_send(count: int, rate: float) -> float:
     """How long `count` mails take at `rate` a second; no time without a limit."""
     return count / rate if rate > 0 and count > 0 else 0.0
+
+
+def at_send_rates(
+    settings: Settings,
+    *,
+    start: datetime,
+    waiting: int,
+    by_domain: Mapping[str, int],
+    deliver_by: datetime | None,
+) -> Projection:
+    """`project` at the configured send rates (overall and per recipient domain)."""
+    return project(
+        start=start,
+        waiting=waiting,
+        by_domain=by_domain,
+        overall=settings.send_rate_per_second,
+        per_domain=settings.send_rate_per_domain,
+        deliver_by=deliver_by,
+    )
 
 
 def project(

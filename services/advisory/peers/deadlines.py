@@ -39,12 +39,11 @@ async def count_missing(app: web.Application, now: datetime) -> int:
         reach = await reach_of(app[NATS], advisory, now)
         if reach.problem:
             continue
-        p = deadline.project(
+        p = deadline.at_send_rates(
+            settings,
             start=now,
             waiting=reach.counts["waiting"],
             by_domain=reach.waiting_by_domain,
-            overall=settings.send_rate_per_second,
-            per_domain=settings.send_rate_per_domain,
             deliver_by=advisory.deliver_by,
         )
         missing += p.met is False

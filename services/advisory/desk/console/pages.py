@@ -105,11 +105,10 @@ def _projection(
     if not sending or not (reach.counts["waiting"] or advisory.deliver_by):
         return None
     settings = request.app[SETTINGS]
-    return deadline.project(
+    return deadline.at_send_rates(
+        settings,
         start=now,
         waiting=reach.counts["waiting"],
         by_domain=reach.waiting_by_domain,
-        overall=settings.send_rate_per_second,
-        per_domain=settings.send_rate_per_domain,
         deliver_by=advisory.deliver_by,
     )

@@ -79,11 +79,10 @@ def _deadline(
         return None
     else:
         start, waiting, by_domain = now, reach.counts["waiting"], reach.waiting_by_domain
-    return deadline.project(
+    return deadline.at_send_rates(
+        settings,
         start=start,
         waiting=waiting,
         by_domain=by_domain,
-        overall=settings.send_rate_per_second,
-        per_domain=settings.send_rate_per_domain,
         deliver_by=advisory.deliver_by,
     )
