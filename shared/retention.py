@@ -8,11 +8,10 @@ Rows pruned, runs and their time are counted in metrics.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -22,7 +21,7 @@ from prometheus_client import Counter, Histogram
 from shared.clock import Clock
 from shared.db import Conn, unit_of_work
 from shared.http import POOL
-from shared.service import CLOCK, SETTINGS
+from shared.service import CLOCK, SETTINGS, every, in_background
 
 log = logging.getLogger(__name__)
 
@@ -85,25 +84,16 @@ def pruner(
 ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
     """A cleanup context: this replica's retention runs, every `retention_interval_s`."""
 
-    @contextlib.asynccontextmanager
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
+    def ctx(app: web.Application) -> contextlib.AbstractAsyncContextManager[None]:
         settings, rules = app[SETTINGS], rules_of(app)
 
-        async def loop() -> None:
-            while True:
-                try:
-                    await prune(app[POOL], schema, rules, app[CLOCK],
-                                batch=settings.retention_batch,
-                                budget_s=settings.retention_run_budget_s)  # fmt: skip
-                except Exception:
-                    log.warning("retention run of %s failed", schema, exc_info=True)
-                await asyncio.sleep(settings.retention_interval_s)
+        async def run() -> None:
+            await prune(app[POOL], schema, rules, app[CLOCK], batch=settings.retention_batch,
+                        budget_s=settings.retention_run_budget_s)  # fmt: skip
 
-        task = asyncio.create_task(loop(), name=f"retention:{schema}")
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        failed = f"retention run of {schema} failed"
+        runs = every(settings.retention_interval_s, run, log, failed)
+        return in_background(runs, f"retention:{schema}")
 
     return ctx
 

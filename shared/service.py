@@ -107,6 +107,29 @@ def outbox_relay(
     return ctx
 
 
+@contextlib.asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, object], name: str) -> AsyncIterator[None]:
+    """Run `work` as a task of its own while the application runs; cancel it at shutdown."""
+    task = asyncio.create_task(work, name=name)
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def every(
+    interval_s: float, work: Callable[[], Awaitable[object]], logger: logging.Logger, failed: str
+) -> None:
+    """Run `work` for ever, `interval_s` apart; a failure is logged (`failed`, on the caller's
+    logger) and tried again at the next turn."""
+    while True:
+        try:
+            await work()
+        except Exception:
+            logger.warning(failed, exc_info=True)
+        await asyncio.sleep(interval_s)
+
+
 Registry = dict[str, tuple[Any, Callable[[Any], Awaitable[None]]]]
 
 

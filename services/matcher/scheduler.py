@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 import asyncpg
 from aiohttp import web
@@ -14,7 +13,7 @@ from services.matcher import deliveries, metrics, store
 from shared.clock import Clock
 from shared.db import unit_of_work
 from shared.http import POOL
-from shared.service import CLOCK, SETTINGS
+from shared.service import CLOCK, SETTINGS, in_background
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +47,7 @@ async def _loop(pool: asyncpg.Pool, clock: Clock, poll_s: float) -> None:
             await asyncio.sleep(poll_s)
 
 
-@contextlib.asynccontextmanager
-async def scheduler(app: web.Application) -> AsyncIterator[None]:
+def scheduler(app: web.Application) -> contextlib.AbstractAsyncContextManager[None]:
     """A cleanup context: the scheduler loop of this replica."""
     poll_s = app[SETTINGS].matcher_schedule_poll_s
-    task = asyncio.create_task(_loop(app[POOL], app[CLOCK], poll_s), name="matcher:schedule")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    return in_background(_loop(app[POOL], app[CLOCK], poll_s), "matcher:schedule")

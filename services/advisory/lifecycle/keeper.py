@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import Counter
 
 from services.advisory.lifecycle import amendment, publication
 from shared.http import POOL
-from shared.service import CLOCK
+from shared.service import CLOCK, every, in_background
 
 log = logging.getLogger(__name__)
 
@@ -23,27 +21,18 @@ CORRECTED = Counter(
 )
 
 
-async def keep_embargoes(app: web.Application) -> None:
-    """Publish due advisories for ever; the clock decides what is due."""
+async def publish_due(app: web.Application) -> None:
+    """Publish the advisories and corrections whose embargo has passed; the clock decides."""
     pool, clock = app[POOL], app[CLOCK]
-    while True:
-        try:
-            for advisory_id in await publication.publish_due(pool, clock.now()):
-                PUBLISHED.inc()
-                log.info("advisory published", extra={"advisory_id": advisory_id})
-            for advisory_id in await amendment.publish_due(pool, clock.now()):
-                CORRECTED.inc()
-                log.info("advisory correction published", extra={"advisory_id": advisory_id})
-        except Exception:
-            log.warning("embargo check failed; retrying", exc_info=True)
-        await asyncio.sleep(POLL_SECONDS)
+    for advisory_id in await publication.publish_due(pool, clock.now()):
+        PUBLISHED.inc()
+        log.info("advisory published", extra={"advisory_id": advisory_id})
+    for advisory_id in await amendment.publish_due(pool, clock.now()):
+        CORRECTED.inc()
+        log.info("advisory correction published", extra={"advisory_id": advisory_id})
 
 
-@contextlib.asynccontextmanager
-async def embargo_keeper(app: web.Application) -> AsyncIterator[None]:
-    """A cleanup context running the embargo keeper in the background."""
-    task = asyncio.create_task(keep_embargoes(app), name="embargo-keeper")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+def embargo_keeper(app: web.Application) -> contextlib.AbstractAsyncContextManager[None]:
+    """A cleanup context publishing due advisories for ever, in the background."""
+    keep = every(POLL_SECONDS, lambda: publish_due(app), log, "embargo check failed; retrying")
+    return in_background(keep, "embargo-keeper")

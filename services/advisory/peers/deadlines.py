@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -14,7 +12,7 @@ from prometheus_client import Gauge
 from services.advisory.lifecycle import deadline, store
 from services.advisory.peers.reach import reach_of
 from shared.http import NATS, POOL
-from shared.service import CLOCK, SETTINGS
+from shared.service import CLOCK, SETTINGS, every, in_background
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +48,12 @@ async def count_missing(app: web.Application, now: datetime) -> int:
     return missing
 
 
-async def watch_deadlines(app: web.Application) -> None:
-    """Count the advisories missing their deadline for ever, into MISSING."""
-    while True:
-        try:
-            MISSING.set(await count_missing(app, app[CLOCK].now()))
-        except Exception:
-            log.warning("deadline watch failed; retrying", exc_info=True)
-        await asyncio.sleep(app[SETTINGS].deadline_watch_s)
+async def _measure(app: web.Application) -> None:
+    MISSING.set(await count_missing(app, app[CLOCK].now()))
 
 
-@contextlib.asynccontextmanager
-async def deadline_watch(app: web.Application) -> AsyncIterator[None]:
-    """A cleanup context running the deadline watch in the background."""
-    task = asyncio.create_task(watch_deadlines(app), name="deadline-watch")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+def deadline_watch(app: web.Application) -> contextlib.AbstractAsyncContextManager[None]:
+    """A cleanup context counting the advisories missing their deadline, into MISSING."""
+    interval = app[SETTINGS].deadline_watch_s
+    watch = every(interval, lambda: _measure(app), log, "deadline watch failed; retrying")
+    return in_background(watch, "deadline-watch")

@@ -6,10 +6,8 @@ an hour means an eraser is down or failing on it (the alert AnshinErasureStuck).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import Gauge
@@ -18,7 +16,7 @@ from services.ingest.store import privacy as store
 from shared.db import unit_of_work
 from shared.http import POOL
 from shared.messages import ERASERS
-from shared.service import CLOCK, SETTINGS
+from shared.service import CLOCK, SETTINGS, every, in_background
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +35,8 @@ async def measure(app: web.Application) -> float:
     return age
 
 
-@contextlib.asynccontextmanager
-async def erasure_watch(app: web.Application) -> AsyncIterator[None]:
+def erasure_watch(app: web.Application) -> contextlib.AbstractAsyncContextManager[None]:
     """A cleanup context measuring the pending erasures every `erasure_watch_s`."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await measure(app)
-            except Exception:
-                log.warning("erasure watch failed; retrying", exc_info=True)
-            await asyncio.sleep(app[SETTINGS].erasure_watch_s)
-
-    task = asyncio.create_task(loop(), name="erasure-watch")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    interval = app[SETTINGS].erasure_watch_s
+    watch = every(interval, lambda: measure(app), log, "erasure watch failed; retrying")
+    return in_background(watch, "erasure-watch")

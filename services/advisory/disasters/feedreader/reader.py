@@ -28,7 +28,7 @@ from shared.clock import Clock
 from shared.config import Settings
 from shared.errors import AnshinError
 from shared.http import POOL
-from shared.service import CLOCK, SETTINGS
+from shared.service import CLOCK, SETTINGS, in_background
 from shared.setting_lists import Feed, feed_list
 
 log = logging.getLogger(__name__)
@@ -172,8 +172,5 @@ async def feed_reader(app: web.Application) -> AsyncIterator[None]:
     if not feed_list(app[SETTINGS].feeds):
         yield
         return
-    task = asyncio.create_task(read_feeds(app), name="feed-reader")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with in_background(read_feeds(app), "feed-reader"):
+        yield
