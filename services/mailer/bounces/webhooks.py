@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import hmac
 from collections.abc import AsyncIterator, Iterator
 
@@ -87,6 +88,15 @@ async def ses(request: web.Request) -> web.Response:
     return await _take(request, "ses", events)
 
 
+@functools.cache
+def _sendgrid_key(key_text: str) -> ec.EllipticCurvePublicKey:
+    """The verification key SendGrid shows (base64 DER), read once rather than per request."""
+    key = load_der_public_key(base64.b64decode(key_text))
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise TypeError("not an elliptic-curve key")
+    return key
+
+
 @routes.post("/v1/bounces/sendgrid")
 async def sendgrid(request: web.Request) -> web.Response:
     """SendGrid's Event Webhook, with its signature verified."""
@@ -101,9 +111,7 @@ async def sendgrid(request: web.Request) -> web.Response:
             if not value:
                 raise Unauthorized("not signed", [field_error(header, "missing")])
         try:
-            key = load_der_public_key(base64.b64decode(key_text))
-            if not isinstance(key, ec.EllipticCurvePublicKey):
-                raise TypeError("not an elliptic-curve key")
+            key = _sendgrid_key(key_text)
             sig = base64.b64decode(signature, validate=True)
             key.verify(sig, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
         except (binascii.Error, ValueError, TypeError, InvalidSignature):
