@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import asyncpg
 import msgspec
 
 from services.mailer import sender
+from services.mailer.store import fence
 from shared import db
 from shared.clock import Clock
 from shared.config import Settings
@@ -117,3 +119,28 @@ async def test_a_killed_mailer_s_mail_resumes_within_15_seconds(
     twice = sum(n - 1 for n in copies.values())
     # At most what was on the wire when the process died: one mail per connection.
     assert twice <= settings.smtp_connections, copies
+
+
+async def test_renewing_never_waits_for_a_row_being_recorded(
+    settings: Settings, clock: Clock
+) -> None:
+    # The recorder updates a claim's rows while the lease keeper renews them, each in its own
+    # order: each waiting for a row the other holds is a deadlock, and PostgreSQL aborts one.
+    pool = await _migrated_pool(settings)
+    token = uuid.uuid4()
+    try:
+        await stored_deliveries(pool, "adv-renew", "recall", ["c-0", "c-1", "c-2"], clock.now())
+        async with pool.acquire() as recording, pool.acquire() as renewing:
+            await recording.execute(
+                "UPDATE deliveries SET state = 'sending', claim_token = $1,"
+                " lease_until = clock_timestamp() WHERE advisory_id = 'adv-renew'",
+                token,
+            )
+            async with recording.transaction():
+                await recording.execute(
+                    "UPDATE deliveries SET error = 'being recorded' WHERE customer_id = 'c-1'"
+                )
+                await renewing.execute("SET lock_timeout = '2s'")  # the old way fails here
+                assert await fence.renew(renewing, [token], timedelta(seconds=60)) == 2
+    finally:
+        await pool.close()

@@ -73,12 +73,16 @@ async def renew(conn: Conn, tokens: Sequence[uuid.UUID], lease: timedelta) -> in
     """Extend the lease of every row still in flight under these tokens; return how many.
 
     A lease that ran out but was not swept yet is renewed too: the row is still this claim's.
+    A row locked by the recorder is skipped: its answer is being written, and waiting for it
+    while the recorder waits for another row was a deadlock. Should that write roll back, the
+    next renewal (a lease holds four) reaches the row.
     """
     if not tokens:
         return 0
     status = await conn.execute(
         "UPDATE deliveries SET lease_until = clock_timestamp() + $2"
-        " WHERE state = 'sending' AND claim_token = ANY($1::uuid[])",
+        " WHERE ctid = ANY(ARRAY(SELECT ctid FROM deliveries"
+        "   WHERE state = 'sending' AND claim_token = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED))",
         list(tokens),
         lease,
     )
