@@ -8,12 +8,11 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from email.utils import parseaddr
 
 import asyncpg
-import msgspec
 from aiohttp import web
 
 from services.mailer import claim, links, policy, relay, signing, tokens
@@ -172,13 +171,13 @@ class Sender:
             recorded.append(recorder.add(token, mails[i], result))
             return recorded[-1]
 
-        def envelopes() -> Iterator[Envelope | Result | Awaitable[Envelope]]:
+        def envelopes() -> Iterator[Envelope | Result]:
             # Each mail is rendered when a connection is free to take it; held back if its
             # path paused since the claim.
             for mail in mails:
                 until = self.paths.held(mail.email, mail.priority, claimed.at or self._clock.now())
                 if until is None:
-                    yield self._signed(self.envelope(mail))
+                    yield self.envelope(mail)
                 else:
                     yield Result(Outcome.HELD, "not tried: its mail path paused", until=until)
 
@@ -196,7 +195,7 @@ class Sender:
         return verp.return_path(secret, self._bounce_domain, mail.message_id, mail.email)
 
     def envelope(self, mail: claim.Mail) -> Envelope:
-        """The mail rendered for SMTP (signed by `_signed`); empty data where it cannot be sent."""
+        """The mail rendered and signed for SMTP; empty data where it cannot be sent."""
         first = mail.deliveries[0]
         if not mail.email.isascii():
             return Envelope(self._from, mail.email, b"")  # the pool fails it, by name
@@ -209,6 +208,8 @@ class Sender:
                 list_id=self._list_id,
                 date=self._clock.now(),
             )
+            if self._signer is not None:
+                data = self._signer.sign(data)
         except mime.UnsafeHeader as exc:
             # Kept in the ledger: the contact's next update may carry a clean name.
             log.warning("refused to compose a mail", extra={"advisory_id": first.advisory_id})
@@ -217,20 +218,6 @@ class Sender:
             log.exception("could not render a mail", extra={"advisory_id": first.advisory_id})
             data = b""  # not sent: retried with backoff, so a fixed release picks it up
         return Envelope(self.return_path(mail), mail.email, data)
-
-    def _signed(self, envelope: Envelope) -> Envelope | Awaitable[Envelope]:
-        """The envelope, or one signed with DKIM on the signer's threads when a key is set."""
-        if self._signer is None or not envelope.data:
-            return envelope
-        return self._sign(self._signer, envelope)
-
-    async def _sign(self, signer: signing.Signer, envelope: Envelope) -> Envelope:
-        try:
-            data = await signer.signed(envelope.data)
-        except Exception:
-            log.exception("could not sign a mail", extra={"domain": domain_of(envelope.recipient)})
-            data = b""  # not sent: retried with backoff, as a mail that could not be rendered
-        return msgspec.structs.replace(envelope, data=data)
 
 
 async def _settled(delivery: asyncio.Task[None]) -> None:

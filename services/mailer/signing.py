@@ -6,20 +6,13 @@ canonicalization, which headers are hashed and in what order, folding, the b= ta
 the hash) is dkimpy's, so a signature here is byte for byte what `dkim.sign` would produce for
 the same time stamp. A second key signs beside the first: Ed25519 (RFC 8463) for receivers
 that verify it, RSA for those that do not.
-
-OpenSSL lets go of the GIL while it signs, so the sender signs on threads of its own
-(`Signer.signed`): on a machine of two cores the RSA work overlaps the event loop's SMTP
-conversations instead of stopping them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dkim
@@ -89,12 +82,6 @@ class Signer:
         self.domain = domain.encode()
         self.selectors = selectors
         self._h = b" : ".join(SIGNED)
-        # One thread a core: more would only wait for the GIL during canonicalization.
-        self._threads = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="dkim")
-
-    async def signed(self, raw: bytes) -> bytes:
-        """`sign` on a thread of the signer's, so that the event loop goes on meanwhile."""
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self.sign, raw)
 
     def sign(self, raw: bytes, now: float | None = None) -> bytes:
         """Return the message with its DKIM-Signature headers first."""

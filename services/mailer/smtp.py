@@ -143,7 +143,7 @@ class SmtpPool:
 
     async def send_all(
         self,
-        envelopes: Iterable[Envelope | Result | Awaitable[Envelope]],
+        envelopes: Iterable[Envelope | Result],
         count: int,
         answered: Callable[[int, Result], Awaitable[bool] | None],
     ) -> None:
@@ -151,8 +151,7 @@ class SmtpPool:
 
         `envelopes` may be a generator: each connection takes the next mail when it is free,
         so rendering one mail overlaps the relay's answer to another; a Result in its place
-        is an answer given without sending (a mail held back), an awaitable one still being
-        made (signed on another thread). Each answer is passed on as
+        is an answer given without sending (a mail held back). Each answer is passed on as
         soon as the relay has given it; what `answered` returns (the answer recorded) is
         awaited before the same connection's next DATA.
         """
@@ -161,8 +160,7 @@ class SmtpPool:
         async def worker() -> None:  # one per connection, not a task per mail
             recorded: Awaitable[bool] | None = None
             for i, item in todo:
-                ready = item if isinstance(item, Envelope | Result) else await item
-                result = ready if isinstance(ready, Result) else await self.send(ready, recorded)
+                result = item if isinstance(item, Result) else await self.send(item, recorded)
                 recorded = answered(i, result)
 
         await asyncio.gather(*(worker() for _ in range(min(len(self._all), count))))

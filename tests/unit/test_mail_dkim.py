@@ -3,10 +3,8 @@ its published key, Ed25519 beside RSA (RFC 8463)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import subprocess
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -151,20 +149,3 @@ def test_bad_keys_stop_the_start_naming_the_setting(tmp_path: Path) -> None:
         signing.from_settings(
             config.load({"ANSHIN_DKIM_ED25519_SELECTOR": "ed1"}), "anshin.example"
         )
-
-
-async def test_signing_leaves_the_event_loop_free(monkeypatch: pytest.MonkeyPatch) -> None:
-    # OpenSSL lets go of the GIL during the RSA operation: a signature made on a thread of
-    # its own overlaps the loop's SMTP conversations on the other core.
-    threads: list[int] = []
-    plain = signing.Selector.sign
-
-    def recorded(self: signing.Selector, digest: bytes) -> bytes:
-        threads.append(threading.get_ident())
-        return plain(self, digest)
-
-    monkeypatch.setattr(signing.Selector, "sign", recorded)
-    signer = signing.Signer("anshin.example", [signing.Selector("rsa1", RSA)])
-    signed = await asyncio.gather(*(signer.signed(MAIL) for _ in range(8)))
-    assert all(_verified(each, 1) for each in signed)
-    assert len(threads) == 8 and threading.get_ident() not in threads
