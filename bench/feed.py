@@ -3,8 +3,9 @@ first report, tests/fixtures/jma/) appears in an Atom feed of the form JMA publi
 by the feed reader's test server; timed from its appearance to every affected customer's
 mail in the local mailbox, at the reader's own poll interval.
 
-The entry appears just after a poll of the feed: the reader sees it one whole interval
-later, the worst case. The stack's clock is set to the night of that quake (the service
+Like JMA's, the server rewrites its feed once an interval: the report is listed right after
+a poll and appears at the next rewrite, when the reader, which reads just after each
+rewrite, next asks. The stack's clock is set to the night of that quake (the service
 declares nothing older than seven days)."""
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ FEED = "/developer/xml/feed/eqvol.xml"
 LISTED = "2008-06-13T23:47:00Z"  # when JMA's feed would list the report
 
 
-def serve_empty(server: FeedServer) -> str:
-    """Serve the feed with no entry yet; return the ANSHIN_FEEDS value that polls it."""
-    url = server.serve(FEED, jma_atom(server, [], "2008-06-14T08:44:00+09:00"), ATOM_TYPE)
+def serve_empty(server: FeedServer, interval_s: float) -> str:
+    """Serve the feed with no entry yet, rewritten every interval as JMA rewrites its feeds
+    once a minute; return the ANSHIN_FEEDS value that polls it."""
+    empty = jma_atom(server, [], "2008-06-14T08:44:00+09:00")
+    url = server.serve(FEED, empty, ATOM_TYPE, now=True)
+    server.cycle = interval_s
     return f"jma_eqvol=jma:{url}"
 
 
@@ -43,14 +47,16 @@ async def _polled(server: FeedServer, timeout: float = 300) -> None:
 
 
 async def run(stack: Stack, server: FeedServer, expected: set[str]) -> dict[str, Any]:
-    """List the report right after a poll; wait for its mail; verdict, poll wait, CPU."""
+    """List the report right after a poll, to appear at the next rewrite; wait for its mail;
+    verdict, poll wait, CPU."""
     await _polled(server)
     before = arrivals.keys(stack.maildir)
     span = cpu.Span()
     span.start()
-    appeared, appeared_mono = time.time(), time.monotonic()
     listing = jma_atom(server, [(DOCUMENT, LISTED)], "2008-06-14T08:47:00+09:00")
+    appeared = server.next_rewrite()
     server.serve(FEED, listing, ATOM_TYPE)
+    appeared_mono = time.monotonic() + appeared - time.time()
     names = await arrivals.wait(stack.maildir, before, len(expected))
     span.stop(stack.pids(), only_named=True)
     fetched = server.requests(f"/developer/xml/data/{DOCUMENT.name}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +20,11 @@ import pytest
 
 from deploy.servers import free_port
 from services.advisory.app import build
+from services.advisory.disasters.feedreader.reader import Poller
+from shared import db
 from shared.clock import Clock
 from shared.config import Settings
+from shared.setting_lists import feed_list
 from tests.support.advisory import eventually, stream_messages
 from tests.support.feedserver import (
     ATOM_TYPE,
@@ -280,3 +284,35 @@ async def test_an_nws_alerts_feed_declares_by_county_through_the_same_code(
         (heard,) = publisher.requests("/alerts/active")[:1]
         assert heard.headers["Accept"].startswith("application/geo+json")
         assert "Anshin feed reader" in heard.headers["User-Agent"]  # NWS asks for one
+
+
+async def test_the_next_read_follows_the_feed_s_rewrites_on_the_server_s_clock(
+    settings: Settings, clock: Clock, publisher: FeedServer
+) -> None:
+    # JMA rewrites its feeds once a minute. Its answer says (on its own clock, whatever the
+    # reader's says) that the feed was rewritten 50 s ago: the reader comes back 2 s after
+    # the next rewrite, in 12 s, not in a minute; so too after a 304.
+    url = publisher.serve(FEED, jma_atom(publisher, [], "2008-06-14T08:44:00+09:00"), ATOM_TYPE)
+    publisher.dates = ("Mon, 01 Jan 2024 07:10:50 GMT", "Mon, 01 Jan 2024 07:10:00 GMT")
+    settings = msgspec.structs.replace(settings, feed_poll_s=60.0)
+    pool = await db.create_pool(settings.database_url, "advisory", min_size=1, max_size=2)
+    try:
+        await db.migrate(pool, "advisory", "services.advisory")
+        feed = feed_list(f"jma_eqvol=jma:{url}")[0]
+        async with aiohttp.ClientSession() as http:
+            poller = Poller(feed, pool, clock, settings, http)
+            for status in (200, 304):
+                asked = time.monotonic()
+                due = await poller.poll()
+                assert publisher.requests(FEED)[-1].status == status
+                assert 11.0 < due - asked <= 12.0 + (time.monotonic() - asked)
+            # Rewritten again since, unchanged: the 304 says when, 48 s ago.
+            publisher.dates = ("Mon, 01 Jan 2024 07:11:48 GMT", "Mon, 01 Jan 2024 07:11:00 GMT")
+            asked = time.monotonic()
+            assert 13.0 < await poller.poll() - asked <= 14.0 + (time.monotonic() - asked)
+            # A 304 without Last-Modified: the one kept from the last 200, 07:10:00.
+            publisher.dates = ("Mon, 01 Jan 2024 07:12:45 GMT", "")
+            asked = time.monotonic()
+            assert 16.0 < await poller.poll() - asked <= 17.0 + (time.monotonic() - asked)
+    finally:
+        await pool.close()

@@ -1,14 +1,17 @@
 """A disaster feed publisher for the feed reader's tests: serves documents on a free port
 with ETag and Last-Modified, answers 304 to a matching conditional GET, logs every request,
-and fails on demand."""
+and fails on demand. Like JMA's, it may rewrite its feeds on a cycle: what is served then
+appears at the next rewrite, and Last-Modified is the time of the last rewrite."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -37,11 +40,26 @@ class FeedServer:
     heard: list[Request] = field(default_factory=list)
     # Paths answered 500 while their count lasts.
     failing: dict[str, int] = field(default_factory=dict)
+    # The headers Date and Last-Modified say, when set (HTTP dates).
+    dates: tuple[str, str] | None = None
+    # Seconds between rewrites (wall-clock multiples); 0: what is served shows at once.
+    cycle: float = 0.0
+    waiting: dict[str, tuple[float, bytes, str]] = field(default_factory=dict)
 
-    def serve(self, path: str, body: bytes, content_type: str = "application/xml") -> str:
-        """Serve a body at a path; return its URL."""
-        self.files[path] = (body, content_type)
+    def serve(
+        self, path: str, body: bytes, content_type: str = "application/xml", *, now: bool = False
+    ) -> str:
+        """Serve a body at a path (on a cycle, from the next rewrite unless `now`); return its
+        URL."""
+        if self.cycle and not now:
+            self.waiting[path] = (self.next_rewrite(), body, content_type)
+        else:
+            self.files[path] = (body, content_type)
         return self.base + path
+
+    def next_rewrite(self) -> float:
+        """The wall-clock time of the next rewrite."""
+        return math.floor(time.time() / self.cycle + 1) * self.cycle
 
     def requests(self, path: str, status: int | None = None) -> list[Request]:
         """The requests heard for a path (with that answer)."""
@@ -57,11 +75,22 @@ class FeedServer:
         if self.failing.get(request.path, 0) > 0:
             self.failing[request.path] -= 1
             return 500, web.Response(status=500, text="overloaded")
+        waiting = self.waiting.get(request.path)
+        if waiting is not None and waiting[0] <= time.time():
+            self.files[request.path] = waiting[1:]
+            del self.waiting[request.path]
         if request.path not in self.files:
             return 404, web.Response(status=404)
         body, content_type = self.files[request.path]
         etag = etag_of(body)
         headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED}
+        if self.cycle:
+            rewritten = self.next_rewrite() - self.cycle
+            headers["Last-Modified"] = formatdate(rewritten, usegmt=True)
+        if self.dates is not None:
+            headers["Date"], headers["Last-Modified"] = self.dates
+            if not self.dates[1]:
+                del headers["Last-Modified"]
         if request.headers.get("If-None-Match") == etag:
             return 304, web.Response(status=304, headers=headers)
         return 200, web.Response(body=body, content_type=content_type, headers=headers)
@@ -95,7 +124,8 @@ def jma_atom(server: FeedServer, documents: list[tuple[Path, str]], updated: str
     documents, each (file, time listed), newest first; each document is served beside it."""
     entries = []
     for path, listed in sorted(documents, key=lambda d: d[1], reverse=True):
-        url = server.serve(f"/developer/xml/data/{path.name}", path.read_bytes())
+        # A document is there before the feed lists it.
+        url = server.serve(f"/developer/xml/data/{path.name}", path.read_bytes(), now=True)
         entries.append(
             "<entry>\n"
             f"    <title>{escape(_title(path.name))}</title>\n"

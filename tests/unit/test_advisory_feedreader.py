@@ -3,13 +3,14 @@ JMA Atom, USGS and NWS GeoJSON), hostile feeds included."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
 import pytest
 
 from services.advisory.disasters import events
-from services.advisory.disasters.feedreader import backoff, sources
+from services.advisory.disasters.feedreader import backoff, cadence, fetch, sources
 from shared.config import Settings, load
 from shared.errors import Invalid
 from shared.setting_lists import Feed, feed_list
@@ -23,6 +24,28 @@ def test_the_wait_doubles_per_error_from_the_interval_up_to_the_cap() -> None:
     assert [backoff.delay(n, 60, 600) for n in range(6)] == [60, 120, 240, 480, 600, 600]
     assert backoff.delay(10_000, 60, 600) == 600  # a feed down for days
     assert backoff.delay(1, 60, 30) == 60  # a cap below the interval never polls faster
+
+
+def test_a_feed_rewritten_once_a_minute_is_read_just_after_its_next_rewrite() -> None:
+    # JMA rewrites its feeds once a minute: read 50 s after a rewrite, the next one comes in
+    # 10 s, and the reader asks 2 s after it instead of a whole minute after this read.
+    served = datetime(2024, 1, 1, 7, 10, 50, tzinfo=UTC)
+    rewritten = served - timedelta(seconds=50)
+    assert cadence.next_poll(60, served, rewritten) == 12
+    # The feed unchanged for an hour and five seconds: its rhythm still says 55 s more.
+    assert cadence.next_poll(60, served, served - timedelta(hours=1, seconds=5)) == 57
+    # Read just after a rewrite: the next one is a whole interval away.
+    assert cadence.next_poll(60, served, served) == 62
+    # The margin shrinks with the interval, so a fast test poll stays fast.
+    assert cadence.next_poll(0.1, served, served) == pytest.approx(0.105)
+    # Nothing to learn from: no dates, or a rewrite in the server's own future.
+    assert cadence.next_poll(60, None, rewritten) == 60
+    assert cadence.next_poll(60, served, None) == 60
+    assert cadence.next_poll(60, served, served + timedelta(seconds=5)) == 60
+    # A server's dates are read as HTTP dates, and nothing else.
+    assert fetch.http_date("Mon, 01 Jan 2024 07:10:50 GMT") == served
+    for hostile in ("", "yesterday", "Mon, 99 Jan 2024 07:10:50 GMT", "Mon, 01 Jan 2024 07:10:50"):
+        assert fetch.http_date(hostile) is None
 
 
 def test_feeds_are_named_with_their_kind_and_url() -> None:

@@ -3,6 +3,9 @@ size and time."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
 import aiohttp
 import msgspec
 
@@ -26,6 +29,17 @@ class Fetched(msgspec.Struct, frozen=True):
 
     body: bytes | None
     validators: Validators
+    served: datetime | None = None  # the answer's Date, on the server's clock
+    modified: datetime | None = None  # its Last-Modified (a 304's own, else the one kept)
+
+
+def http_date(text: str | None) -> datetime | None:
+    """An HTTP date header's time; None when missing or not a date with a zone."""
+    try:
+        when = parsedate_to_datetime(text) if text else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when is not None and when.tzinfo is not None else None
 
 
 async def get(
@@ -43,8 +57,10 @@ async def get(
         headers["If-Modified-Since"] = since.last_modified
     try:
         async with session.get(url, headers=headers) as reply:
+            served = http_date(reply.headers.get("Date"))
+            modified = http_date(reply.headers.get("Last-Modified"))
             if reply.status == 304 and since is not None:
-                return Fetched(None, since)
+                return Fetched(None, since, served, modified or http_date(since.last_modified))
             if reply.status in (404, 410):
                 raise Gone(f"{url} answered {reply.status}")
             if reply.status != 200:
@@ -59,6 +75,6 @@ async def get(
                 if len(body) > limit:
                     raise TooLarge(f"{url} is over {limit} bytes")
             kept = Validators(reply.headers.get("ETag"), reply.headers.get("Last-Modified"))
-            return Fetched(bytes(body), kept)
+            return Fetched(bytes(body), kept, served, modified)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise FetchError(f"{url}: {type(exc).__name__} {str(exc)[:200]}") from exc

@@ -22,7 +22,7 @@ import asyncpg
 from aiohttp import web
 
 from services.advisory.disasters import events
-from services.advisory.disasters.feedreader import backoff, fetch, sources, store
+from services.advisory.disasters.feedreader import backoff, cadence, fetch, sources, store
 from services.advisory.disasters.feedreader.metrics import DECLARED, ENTRIES, ERRORS, LAST_SUCCESS
 from shared.clock import Clock
 from shared.config import Settings
@@ -62,28 +62,33 @@ class Poller:
         """Poll at the feed's interval; after errors, back off (backoff.py)."""
         # The series exists from the first poll: a feed that never answers shows as stale.
         LAST_SUCCESS.labels(self.feed.name)
-        errors = 0
+        errors, s = 0, self.settings
         while True:
             try:
-                await self.poll()
+                due = await self.poll()
                 errors = 0
                 LAST_SUCCESS.labels(self.feed.name).set(time.time())
+                wait = due - time.monotonic()
             except Exception:  # anything but cancellation: try again later
                 errors += 1
                 ERRORS.labels(self.feed.name).inc()
                 log.warning("feed %s failed (%d in a row)", self.feed.name, errors, exc_info=True)
-            s = self.settings
-            await asyncio.sleep(backoff.delay(errors, s.feed_poll_s, s.feed_backoff_max_s))
+                wait = backoff.delay(errors, s.feed_poll_s, s.feed_backoff_max_s)
+            await asyncio.sleep(max(0.0, wait))
 
-    async def poll(self) -> None:
-        """Read the feed (unless unchanged) and take the entries not taken before."""
+    async def poll(self) -> float:
+        """Read the feed (unless unchanged) and take the entries not taken before; return when
+        (time.monotonic) to read it next: just after its next rewrite (cadence.py)."""
         since = await store.validators(self.pool, self.feed.name)
         accept = ACCEPT.get(self.feed.kind, "application/geo+json, application/json")
         fetched = await fetch.get(
             self.http, self.feed.url, self.settings.max_body_bytes, since, accept
         )
+        due = time.monotonic() + cadence.next_poll(
+            self.settings.feed_poll_s, fetched.served, fetched.modified
+        )
         if fetched.body is None:
-            return
+            return due
         listed = sources.entries(self.feed.kind, fetched.body, self.feed.url)
         taken = await store.seen(self.pool, self.feed.name, [e.key for e in listed])
         for entry in listed:
@@ -95,6 +100,7 @@ class Poller:
             if outcome == "declared":
                 DECLARED.labels(self.feed.name).inc()
         await store.keep_validators(self.pool, self.feed.name, fetched.validators, self.clock.now())
+        return due
 
     async def take(self, entry: sources.Entry) -> str:
         """Declare what one entry reports, as POST /v1/events would; say what it did."""
