@@ -57,6 +57,7 @@ async def run(stack: Stack, server: FeedServer, expected: set[str]) -> dict[str,
     appeared = server.next_rewrite()
     server.serve(FEED, listing, ATOM_TYPE)
     appeared_mono = time.monotonic() + appeared - time.time()
+    await asyncio.sleep(max(0.0, appeared_mono - time.monotonic()))  # nothing comes before
     names = await arrivals.wait(stack.maildir, before, len(expected))
     span.stop(stack.pids(), only_named=True)
     fetched = server.requests(f"/developer/xml/data/{DOCUMENT.name}")
