@@ -42,6 +42,15 @@ def test_a_feed_rewritten_once_a_minute_is_read_just_after_its_next_rewrite() ->
     assert cadence.next_poll(60, None, rewritten) == 60
     assert cadence.next_poll(60, served, None) == 60
     assert cadence.next_poll(60, served, served + timedelta(seconds=5)) == 60
+    # A feed whose dates promise a rewrite in a moment, read by then and not rewritten, is
+    # read an interval later: never early twice on the same promise.
+    reads = cadence.Cadence(60)
+    promise = served - timedelta(seconds=59)
+    assert reads.after(served, promise) == 3
+    assert reads.after(served + timedelta(seconds=3), promise) == 60
+    # Once the feed changed, its dates are trusted again.
+    assert reads.after(served + timedelta(seconds=63), served + timedelta(seconds=4)) == 3
+    assert reads.after(served + timedelta(seconds=66), served + timedelta(seconds=65)) == 61
     # A server's dates are read as HTTP dates, and nothing else.
     assert fetch.http_date("Mon, 01 Jan 2024 07:10:50 GMT") == served
     for hostile in ("", "yesterday", "Mon, 99 Jan 2024 07:10:50 GMT", "Mon, 01 Jan 2024 07:10:50"):

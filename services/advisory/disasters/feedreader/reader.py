@@ -57,6 +57,7 @@ class Poller:
     ) -> None:
         self.feed, self.pool, self.clock = feed, pool, clock
         self.settings, self.http = settings, http
+        self.cadence = cadence.Cadence(settings.feed_poll_s)
 
     async def run(self) -> None:
         """Poll at the feed's interval; after errors, back off (backoff.py)."""
@@ -84,9 +85,7 @@ class Poller:
         fetched = await fetch.get(
             self.http, self.feed.url, self.settings.max_body_bytes, since, accept
         )
-        due = time.monotonic() + cadence.next_poll(
-            self.settings.feed_poll_s, fetched.served, fetched.modified
-        )
+        due = time.monotonic() + self.cadence.after(fetched.served, fetched.modified)
         if fetched.body is None:
             return due
         listed = sources.entries(self.feed.kind, fetched.body, self.feed.url)
