@@ -27,8 +27,9 @@ from deploy.servers import free_port, wait_for_port
 MAILS = 100_000
 SENT = 4_000
 CONNECTIONS = 4  # the mailer's default (ANSHIN_SMTP_CONNECTIONS)
-# A Maildir in memory shows the mailbox's own cost: creating a file on this VM's disk has
-# cost from 0.01 to 1 ms of kernel time, as the file system had or had not used its inodes.
+# A Maildir in memory shows the mailbox's own cost: creating a file on this VM's disk costs
+# from 0.01 to 0.9 ms of kernel time, as few or many files near it were deleted lately
+# (docs/mailer.md, "The local mailbox, made cheaper").
 MEMORY = "/dev/shm"
 _TICK = os.sysconf("SC_CLK_TCK")
 

@@ -141,7 +141,8 @@ async def test_a_pipelined_group_then_its_mail_is_kept_for_every_recipient(
         )
         seen = b""
         while not seen.endswith(b"354 End data with <CR><LF>.<CR><LF>\r\n"):
-            seen += await asyncio.wait_for(reader.read(4096), 10)
+            seen += (piece := await asyncio.wait_for(reader.read(4096), 10))
+            assert piece, seen  # closed before the 354
         writer.write(b"Subject: x\r\n\r\n..dot\r\n.\r\nNOOP\r\nQUIT\r\n")
         rest = await asyncio.wait_for(reader.read(), 10)
         writer.close()
