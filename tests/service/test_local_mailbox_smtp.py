@@ -86,6 +86,7 @@ CASES = {
     "far over": lines_of(5 * LIMIT) + b".\r\n",
     "stuffed at the limit": b"." + lines_of(LIMIT - 1) + b".\r\n",
     "no dot line for long": lines_of(LIMIT - 10, width=998) + b".\r\n",
+    "8-bit text": "一酸化炭素に注意。\r\n.注意\r\n".encode() + b".\r\n",
 }
 
 
@@ -98,6 +99,29 @@ async def test_data_is_answered_and_handed_on_as_aiosmtpd_does(body: bytes) -> N
     assert got == expected
     assert ours.mails == theirs.mails
     assert ours.mails[-1][2] == b"Next.\r\n"
+
+
+SESSIONS = {
+    "command lines too long": b"EHLO test\r\nNOOP "
+    + b"x" * 2_000
+    + b"\r\nNOOP "
+    + b"x" * (3 * READ_LIMIT)
+    + b"\r\nNOOP\r\nQUIT\r\n",
+    "DATA refused before MAIL and RCPT": b"EHLO test\r\nDATA\r\nMAIL FROM:<a@b.example>\r\n"
+    + b"DATA\r\nRCPT TO:<c@d.example>\r\nDATA x\r\nDATA\r\nok\r\n.\r\nQUIT\r\n",
+    "DATA before EHLO": b"MAIL FROM:<a@b.example>\r\nDATA\r\nQUIT\r\n",
+    "QUIT with an argument": b"EHLO test\r\nQUIT now\r\nNOOP\r\nQUIT\r\n",
+}
+
+
+@pytest.mark.parametrize("script", SESSIONS.values(), ids=SESSIONS.keys())
+async def test_a_session_is_answered_as_aiosmtpd_answers_it(script: bytes) -> None:
+    theirs, ours = Kept(), Kept()
+    async with server(SMTP, theirs) as their_port, server(QuickSMTP, ours) as our_port:
+        expected = await talk(their_port, script)
+        got = await talk(our_port, script)
+    assert got == expected
+    assert ours.mails == theirs.mails
 
 
 async def test_a_mail_over_the_limit_is_refused_with_552_and_nothing_kept() -> None:
