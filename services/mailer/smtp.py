@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import aiosmtplib
 import msgspec
 
+from services.mailer import wire
 from services.mailer.relay import Relay, Unfit, connect, tls_context
 from services.mailer.replies import NO_REPLY, Outcome, Result, verdict
 
@@ -41,7 +42,8 @@ async def _transact(
 
     What `sendmail` does, without parsing each address a second time and passing the whole
     message through a regex once more to size it: composed here, it has CRLF line ends
-    already. Together they cost about as much as rendering the mail. DATA waits for `ready`
+    already (`wire.data` skips aiosmtplib's regexes for such a message). Together they cost
+    about as much as rendering the mail. DATA waits for `ready`
     (the ledger recording the connection's previous mail), so that a crash leaves at most one
     mail a connection accepted by the relay and unknown to the ledger.
     """
@@ -54,7 +56,7 @@ async def _transact(
         if ready is not None and not await ready:
             raise _Unrecorded
         slot.stage = "data"
-        await smtp.data(envelope.data)
+        await wire.data(smtp, envelope.data)
     except (aiosmtplib.SMTPResponseException, _Unrecorded):
         # A refused recipient or message leaves the envelope open on the server.
         with contextlib.suppress(aiosmtplib.SMTPException, OSError):
