@@ -31,9 +31,9 @@ class Change(NamedTuple):
 
 # One statement for every answer of a group commit, whatever its claim: a row changes only
 # while it is `sending` under the token of the claim whose answer this is.
-# State and token are compared with IS NOT DISTINCT FROM (the same as = here: neither side
-# is NULL when it matters) so that no partial index of `sending` rows can serve the
-# statement, and the rows are found by their key. Planned on statistics taken before the
+# State and token are compared with IS NOT DISTINCT FROM (the same as = here: an answer's
+# token is never NULL) so that no partial index of `sending` rows can serve the statement,
+# and the rows are found by their key. Planned on statistics taken before the
 # burst, the statement scanned every row in flight and the dead index entries of those
 # already recorded, for each group of answers: about 200 buffers a row where the key needs 4.
 _RECORD = (
