@@ -5,7 +5,9 @@ mailer killed at any moment leaves at most one mail a connection that the relay 
 the ledger does not know: those are the mails sent again after the lease. One commit at a
 time takes the answers waiting: as soon as every connection has one waiting (none can send
 more before the commit), or WINDOW after the first. A commit per answer cost about 0.25 ms
-of CPU a mail, more than rendering it.
+of CPU a mail, more than rendering it. The recorder keeps its connection between commits:
+taking one from the pool and giving it back cost a round trip and four statements (asyncpg
+resets a connection it is given back) for each group of answers.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from services.mailer import store
 from services.mailer.claim import Mail
@@ -26,7 +29,6 @@ from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
 from services.mailer.replies import Outcome, Result
 from services.mailer.store import fence
 from shared.clock import Clock
-from shared.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class Recorder:
         self._pending: list[tuple[Answer, asyncio.Future[bool]]] = []
         self._wake = asyncio.Event()
         self._closing = False
+        self._conn: PoolConnectionProxy | None = None  # kept from commit to commit
         self._task = asyncio.create_task(self._run(), name="recorder")
 
     def add(self, token: uuid.UUID, mail: Mail, result: Result) -> asyncio.Future[bool]:
@@ -64,6 +67,14 @@ class Recorder:
         self._closing = True
         self._wake.set()
         await self._task
+        await self._let_go()
+
+    async def _let_go(self) -> None:
+        """Give the connection back to the pool (asyncpg closes one that broke)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.release(conn)
 
     async def _run(self) -> None:
         while self._pending or not self._closing:
@@ -98,6 +109,7 @@ class Recorder:
                 await self._commit(answers)
                 return True
             except Exception:
+                await self._let_go()  # the next try takes a fresh one
                 if time.monotonic() + delay > deadline:
                     log.exception("gave up recording %d answers of SMTP", len(answers))
                     return False
@@ -108,8 +120,11 @@ class Recorder:
     async def _commit(self, answers: Sequence[Answer]) -> None:
         now = self._clock.now()
         changes, bounced, entered = _changes(answers, now)
+        if self._conn is None:
+            self._conn = await self._pool.acquire()
+        conn = self._conn
         # Without a bounce, one statement: atomic without a transaction.
-        async with unit_of_work(self._pool, transaction=bool(bounced)) as conn:
+        async with conn.transaction() if bounced else contextlib.nullcontext():
             failed = await fence.record(conn, changes, now)
             # Only a bounce this claim still held suppresses: a stale claim's late answer
             # never does.

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import aiosmtplib
 import msgspec
 
+from services.mailer import wire
 from services.mailer.relay import Relay, Unfit, connect, tls_context
 from services.mailer.replies import NO_REPLY, Outcome, Result, verdict
 
@@ -41,20 +42,21 @@ async def _transact(
 
     What `sendmail` does, without parsing each address a second time and passing the whole
     message through a regex once more to size it: composed here, it has CRLF line ends
-    already. Together they cost about as much as rendering the mail. DATA waits for `ready`
+    already (`wire` skips aiosmtplib's regexes for such a message, and its parse of a plain
+    address). Together they cost about as much as rendering the mail. DATA waits for `ready`
     (the ledger recording the connection's previous mail), so that a crash leaves at most one
     mail a connection accepted by the relay and unknown to the ledger.
     """
     size = [f"SIZE={len(envelope.data)}"] if smtp.supports_extension("size") else []
     try:
         slot.stage = "mail"
-        await smtp.mail(envelope.sender, options=size)
+        await wire.mail(smtp, envelope.sender, size)
         slot.stage = "rcpt"
-        await smtp.rcpt(envelope.recipient)
+        await wire.rcpt(smtp, envelope.recipient)
         if ready is not None and not await ready:
             raise _Unrecorded
         slot.stage = "data"
-        await smtp.data(envelope.data)
+        await wire.data(smtp, envelope.data)
     except (aiosmtplib.SMTPResponseException, _Unrecorded):
         # A refused recipient or message leaves the envelope open on the server.
         with contextlib.suppress(aiosmtplib.SMTPException, OSError):
