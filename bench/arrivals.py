@@ -69,6 +69,7 @@ class Verdict(NamedTuple):
     mails: int
     first_s: float
     last_s: float
+    each_s: tuple[float, ...]  # when each tenth of the mail had arrived: 10 %, 20 %, … 100 %
     delivered: int
     wrong: int  # mails to an address outside the area
     missing: int
@@ -83,6 +84,9 @@ def verdict(mails: list[Mail], expected: set[str], event_at: float) -> Verdict:
         mails=len(mails),
         first_s=times[0] - event_at if times else float("nan"),
         last_s=times[-1] - event_at if times else float("nan"),
+        each_s=tuple(times[len(times) * k // 10 - 1] - event_at for k in range(1, 11))
+        if times
+        else (),
         delivered=len(expected & set(got)),
         wrong=sum(n for to, n in got.items() if to not in expected),
         missing=len(expected - set(got)),

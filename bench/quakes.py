@@ -56,9 +56,11 @@ def _cpu(span: Span, mails: int) -> str:
 
 
 def _verdict(v: arrivals.Verdict) -> str:
+    tenths = " ".join(f"{s:.1f}" for s in v.each_s)
     return (
         f"  mails {v.mails:,}: delivered {v.delivered:,}, wrong {v.wrong},"
-        f" missing {v.missing}, duplicates {v.duplicates}"
+        f" missing {v.missing}, duplicates {v.duplicates}\n"
+        f"  each tenth of the mail in by (s): {tenths}"
     )
 
 
