@@ -22,8 +22,10 @@ async def main() -> None:
     ingest.report(ingest_figures)
     with servers() as (nats_url, database_url):
         matcher.report(await matcher.run(nats_url, database_url))
-    mailbox.report(await mailbox.run())
+    # The quake benches before the mailbox's: it creates and deletes 100,000 files, and on
+    # this VM's ext4 (no journal) the files created next pay for inodes freed minutes before.
     quakes.report(await quakes.run())
+    mailbox.report(await mailbox.run())
 
 
 if __name__ == "__main__":
