@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from services.mailer import store
 from services.mailer.claim import Mail
@@ -29,6 +28,7 @@ from services.mailer.metrics import DELIVERIES, SMTP_OUTCOMES
 from services.mailer.replies import Outcome, Result
 from services.mailer.store import fence
 from shared.clock import Clock
+from shared.db import KeptConnection
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Recorder:
         self._pending: list[tuple[Answer, asyncio.Future[bool]]] = []
         self._wake = asyncio.Event()
         self._closing = False
-        self._conn: PoolConnectionProxy | None = None  # kept from commit to commit
+        self._kept = KeptConnection(pool)  # from commit to commit
         self._task = asyncio.create_task(self._run(), name="recorder")
 
     def add(self, token: uuid.UUID, mail: Mail, result: Result) -> asyncio.Future[bool]:
@@ -67,14 +67,7 @@ class Recorder:
         self._closing = True
         self._wake.set()
         await self._task
-        await self._let_go()
-
-    async def _let_go(self) -> None:
-        """Give the connection back to the pool (asyncpg closes one that broke)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await self._pool.release(conn)
+        await self._kept.release()
 
     async def _run(self) -> None:
         while self._pending or not self._closing:
@@ -109,7 +102,6 @@ class Recorder:
                 await self._commit(answers)
                 return True
             except Exception:
-                await self._let_go()  # the next try takes a fresh one
                 if time.monotonic() + delay > deadline:
                     log.exception("gave up recording %d answers of SMTP", len(answers))
                     return False
@@ -120,11 +112,9 @@ class Recorder:
     async def _commit(self, answers: Sequence[Answer]) -> None:
         now = self._clock.now()
         changes, bounced, entered = _changes(answers, now)
-        if self._conn is None:
-            self._conn = await self._pool.acquire()
-        conn = self._conn
-        # Without a bounce, one statement: atomic without a transaction.
-        async with conn.transaction() if bounced else contextlib.nullcontext():
+        # Without a bounce, one statement: atomic without a transaction. A failed commit
+        # gives the connection back; the next try takes a fresh one.
+        async with self._kept.unit_of_work(transaction=bool(bounced)) as conn:
             failed = await fence.record(conn, changes, now)
             # Only a bounce this claim still held suppresses: a stale claim's late answer
             # never does.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 from nats.aio.client import Client
 
 from shared import bus, db
@@ -313,4 +314,27 @@ async def test_a_row_jetstream_refuses_again_and_again_is_set_aside(
         assert await _stored(nc) == dead.MAX_REFUSALS
     finally:
         await nc.drain()
+        await pool.close()
+
+
+async def test_a_kept_connection_serves_unit_after_unit_and_is_given_back_when_one_fails(
+    database_url: str,
+) -> None:
+    pool = await db.create_pool(database_url, "kept_connection", min_size=1, max_size=2)
+    kept = db.KeptConnection(pool)
+    try:
+        async with kept.unit_of_work(transaction=False) as conn:
+            backend = await conn.fetchval("SELECT pg_backend_pid()")
+        async with kept.unit_of_work() as conn:
+            assert await conn.fetchval("SELECT pg_backend_pid()") == backend
+            assert conn.is_in_transaction()
+        assert pool.get_idle_size() == 0  # still the unit's, between units
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            async with kept.unit_of_work() as conn:
+                await conn.execute("SELECT 1 / 0")
+        assert pool.get_idle_size() == 1  # given back after the failure
+        async with kept.unit_of_work(transaction=False) as conn:
+            assert not conn.is_in_transaction()
+    finally:
+        await kept.release()
         await pool.close()
