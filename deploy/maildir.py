@@ -25,15 +25,6 @@ _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "localhost"
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,200}(:2,[A-Za-z]*)?")
 _HEAD_BYTES = 16 * 1024  # the headers a listing reads of a mail, at most
 _parser = email.parser.BytesHeaderParser(policy=email.policy.default)
-_pid = os.getpid()  # in every name: a system call a mail otherwise
-
-
-def _forked() -> None:
-    global _pid
-    _pid = os.getpid()
-
-
-os.register_at_fork(after_in_child=_forked)
 
 
 def prepare(root: Path) -> None:
@@ -54,7 +45,7 @@ def deliver(root: Path, raw: bytes) -> str:
     seconds, nanoseconds = divmod(time.time_ns(), 10**9)
     # As mailbox.Maildir names mail ('<seconds>.M<microseconds>P…'), with 'N' and every digit:
     # names sort by arrival, and after older mail of the same second written the old way.
-    key = f"{seconds:010d}.N{nanoseconds:09d}P{_pid}Q{next(_COUNTER)}.{_HOST}"
+    key = f"{seconds:010d}.N{nanoseconds:09d}P{os.getpid()}Q{next(_COUNTER)}.{_HOST}"
     staged = f"{root}/tmp/{key}"
     # os.open, not open(): no buffered file object, and none of its fstat, ioctl and lseek.
     out = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
